@@ -1,0 +1,192 @@
+//! `Driver`: per-account state shared by every execution (metadata, regions, token, RNG).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+
+use crate::credential::{AccessToken, Credential, TokenCredential};
+use crate::error::ConfigError;
+use crate::execution::Execution;
+use crate::ids::{ActivityId, AttemptId};
+use crate::models::{AccountProperties, AccountReference};
+use crate::now::Now;
+use crate::operation::{CosmosOperation, OperationOptions};
+use crate::options::driver_options::EffectiveOptions;
+use crate::options::DriverOptions;
+use crate::policy::BudgetLimits;
+use crate::rng::DetRng;
+
+/// How often an execution waiting on another's metadata fetch or token acquisition re-checks.
+pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// Refresh an Entra ID token this long before it expires, without blocking requests while the
+/// old one is still valid. Precedent: Azure.Core `BearerTokenAuthenticationPolicy` refreshes 5 min
+/// before expiry.
+pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
+/// Fallback Entra ID scope when the account-host scope is rejected (PROTOCOL.md §1).
+pub const FALLBACK_AAD_SCOPE: &str = "https://cosmos.azure.com/.default";
+
+/// A region and its endpoint, as routed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RegionRoute {
+    pub name: Arc<str>,
+    pub endpoint: Arc<str>,
+}
+
+/// A time-limited exclusive right to fetch shared state (account metadata, a token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lease {
+    pub holder: AttemptId,
+    pub until: Instant,
+}
+
+impl Lease {
+    pub fn active(&self, now: Instant) -> bool {
+        now < self.until
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct AccountMetadata {
+    pub props: Option<Arc<AccountProperties>>,
+    pub read_routes: Vec<RegionRoute>,
+    pub write_routes: Vec<RegionRoute>,
+    pub lease: Option<Lease>,
+    pub stale: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TokenState {
+    pub current: Option<AccessToken>,
+    pub lease: Option<Lease>,
+    pub use_fallback_scope: bool,
+}
+
+/// One account's driver state. Not thread-safe by itself: transports wrap it in a mutex that is
+/// never held across I/O.
+#[derive(Debug)]
+pub struct Driver {
+    pub(crate) account: AccountReference,
+    options: DriverOptions,
+    pub(crate) eff: EffectiveOptions,
+    pub(crate) limits: BudgetLimits,
+    pub(crate) rng: DetRng,
+    next_attempt: u64,
+    pub(crate) metadata: AccountMetadata,
+    pub(crate) token: TokenState,
+    pub(crate) user_agent: HeaderValue,
+    global_route: RegionRoute,
+}
+
+impl Driver {
+    /// A driver for `account`. `seed` fixes every random choice (jitter, activity ids): the same
+    /// seed and the same inputs give the same actions.
+    pub fn new(account: AccountReference, options: DriverOptions, seed: u64, _now: Now) -> Result<Driver, ConfigError> {
+        let eff = options.resolve();
+        let mut ua = format!("sextant/{} (sans-io core)", env!("CARGO_PKG_VERSION"));
+        if let Some(s) = &eff.user_agent_suffix {
+            ua.push(' ');
+            ua.push_str(s);
+        }
+        let user_agent = HeaderValue::from_str(&ua).map_err(|_| ConfigError::InvalidSetting {
+            name: "user_agent_suffix".into(),
+            value: ua.clone(),
+            expected: "visible ASCII characters".into(),
+        })?;
+        let global_route = RegionRoute {
+            name: Arc::from(""),
+            endpoint: Arc::from(account.endpoint()),
+        };
+        Ok(Driver {
+            limits: BudgetLimits::from_options(&eff),
+            account,
+            options,
+            eff,
+            rng: DetRng::new(seed),
+            next_attempt: 1,
+            metadata: AccountMetadata::default(),
+            token: TokenState::default(),
+            user_agent,
+            global_route,
+        })
+    }
+
+    /// Starts an operation. Problems with the operation or options surface as the execution's
+    /// `Done(Err(..))` on the first poll, never as a panic.
+    pub fn start(&mut self, operation: CosmosOperation, options: OperationOptions, now: Now) -> Execution {
+        let activity_id = ActivityId::generate(&mut self.rng);
+        Execution::new(self, operation, options, activity_id, now)
+    }
+
+    /// The account this driver serves.
+    pub fn account(&self) -> &AccountReference {
+        &self.account
+    }
+
+    /// The options the driver was built with (before defaults).
+    pub fn options(&self) -> &DriverOptions {
+        &self.options
+    }
+
+    /// The account metadata, once read.
+    pub fn account_properties(&self) -> Option<&Arc<AccountProperties>> {
+        self.metadata.props.as_ref()
+    }
+
+    /// The token credential, for transports answering [`crate::Action::AcquireToken`].
+    pub fn token_credential(&self) -> Option<Arc<dyn TokenCredential>> {
+        match self.account.credential() {
+            Credential::TokenCredential(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// Largest response body transports should accept.
+    pub fn max_response_bytes(&self) -> usize {
+        self.eff.max_response_bytes
+    }
+
+    pub(crate) fn next_attempt_id(&mut self) -> AttemptId {
+        let id = AttemptId(self.next_attempt);
+        self.next_attempt += 1;
+        id
+    }
+
+    pub(crate) fn set_account_properties(&mut self, props: AccountProperties) {
+        let routes = |list: &[crate::models::AccountRegion]| -> Vec<RegionRoute> {
+            list.iter()
+                .map(|r| RegionRoute {
+                    name: Arc::from(r.name.as_str()),
+                    endpoint: Arc::from(r.endpoint.as_str()),
+                })
+                .collect()
+        };
+        self.metadata.read_routes = routes(&props.readable_regions);
+        self.metadata.write_routes = routes(&props.writable_regions);
+        self.metadata.props = Some(Arc::new(props));
+        self.metadata.stale = false;
+    }
+
+    /// The route for attempt `index` of an operation (reads use read regions, writes the write
+    /// regions; the account endpoint when the account advertises none).
+    pub(crate) fn route(&self, use_write_regions: bool, index: usize) -> RegionRoute {
+        let list = if use_write_regions {
+            &self.metadata.write_routes
+        } else {
+            &self.metadata.read_routes
+        };
+        if list.is_empty() {
+            return self.global_route.clone();
+        }
+        list[index % list.len()].clone()
+    }
+
+    /// Entra ID scopes to request.
+    pub(crate) fn token_scopes(&self) -> Vec<String> {
+        if self.token.use_fallback_scope {
+            vec![FALLBACK_AAD_SCOPE.to_string()]
+        } else {
+            vec![format!("https://{}/.default", self.account.host())]
+        }
+    }
+}

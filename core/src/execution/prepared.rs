@@ -1,0 +1,178 @@
+//! An operation turned into everything needed to build attempts: static headers, class, paths.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::auth::encode::encode_uri_component;
+use crate::credential::{select_resource_token, Credential};
+use crate::driver::{Driver, RegionRoute};
+use crate::error::ConfigError;
+use crate::headers::{names, API_VERSION};
+use crate::ids::ActivityId;
+use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
+use crate::policy::OpClass;
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The parts of an operation that do not change between attempts.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub resource_type: ResourceType,
+    pub method: Method,
+    pub link: String,
+    pub path: String,
+    pub body: Bytes,
+    pub headers: HeaderMap,
+    pub class: OpClass,
+}
+
+impl Prepared {
+    pub fn new(
+        d: &Driver,
+        op: CosmosOperation,
+        opts: &OperationOptions,
+        activity_id: ActivityId,
+    ) -> Result<Prepared, ConfigError> {
+        if let Some(p) = &opts.problem {
+            return Err(p.clone());
+        }
+        op.validate()?;
+        if !op.account.same_account(&d.account) {
+            return Err(ConfigError::AccountMismatch {
+                operation: op.account.endpoint().to_string(),
+                driver: d.account.endpoint().to_string(),
+            });
+        }
+        let mut h = HeaderMap::with_capacity(16);
+        h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
+        h.insert(http::header::USER_AGENT, d.user_agent.clone());
+        h.insert(http::header::ACCEPT, APPLICATION_JSON);
+        if let Ok(v) = HeaderValue::from_str(&activity_id.to_string()) {
+            h.insert(names::ACTIVITY_ID, v);
+        }
+        if let Some(pk) = &op.partition_key {
+            let v = HeaderValue::from_str(&pk.to_header_value()).map_err(|_| {
+                ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
+            })?;
+            h.insert(names::PARTITION_KEY, v);
+        }
+        if op.body.is_some() {
+            h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if op.kind == OperationKind::Upsert {
+            h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
+        }
+        if let Some(v) = &opts.if_match {
+            h.insert(names::IF_MATCH, v.clone());
+        }
+        if let Some(v) = &opts.if_none_match {
+            h.insert(names::IF_NONE_MATCH, v.clone());
+        }
+        if let Some(v) = &opts.session_token {
+            h.insert(names::SESSION_TOKEN, v.clone());
+        }
+        if let Some(c) = opts.consistency_level.or(d.eff.consistency_level) {
+            h.insert(names::CONSISTENCY_LEVEL, HeaderValue::from_static(c.as_str()));
+        }
+        let writes = !op.kind.is_read_only();
+        let content_on_write = opts.content_response_on_write.unwrap_or(d.eff.content_response_on_write);
+        if writes && !content_on_write && op.resource_type == ResourceType::Item {
+            h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
+        }
+        for (n, v) in &opts.custom_headers {
+            h.append(n.clone(), v.clone());
+        }
+        // Idempotent by construction: a conditional write cannot apply twice (PROTOCOL.md §4).
+        let conditional = opts.if_match.is_some()
+            && matches!(op.kind, OperationKind::Upsert | OperationKind::Replace | OperationKind::Delete);
+        let opted_in = opts
+            .retry_non_idempotent_writes
+            .unwrap_or(d.eff.retry_non_idempotent_writes);
+        Ok(Prepared {
+            resource_type: op.resource_type,
+            method: op.kind.method(),
+            link: op.link,
+            path: op.path,
+            body: op.body.unwrap_or_default(),
+            headers: h,
+            class: OpClass {
+                read_only: !writes,
+                retry_safe: !writes || conditional || opted_in,
+            },
+        })
+    }
+
+    /// Account metadata reads are plain reads of `GET /`.
+    pub fn account_read(d: &Driver, activity_id: ActivityId) -> Prepared {
+        let mut h = HeaderMap::with_capacity(8);
+        h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
+        h.insert(http::header::USER_AGENT, d.user_agent.clone());
+        h.insert(http::header::ACCEPT, APPLICATION_JSON);
+        if let Ok(v) = HeaderValue::from_str(&activity_id.to_string()) {
+            h.insert(names::ACTIVITY_ID, v);
+        }
+        Prepared {
+            resource_type: ResourceType::Account,
+            method: Method::GET,
+            link: String::new(),
+            path: String::new(),
+            body: Bytes::new(),
+            headers: h,
+            class: OpClass {
+                read_only: true,
+                retry_safe: true,
+            },
+        }
+    }
+
+    pub fn uses_write_regions(&self) -> bool {
+        !self.class.read_only
+    }
+
+    /// Full URL for `route`.
+    pub fn url(&self, route: &RegionRoute) -> String {
+        let mut s = String::with_capacity(route.endpoint.len() + self.path.len());
+        s.push_str(&route.endpoint);
+        s.push_str(&self.path);
+        s
+    }
+
+    /// Headers for one attempt: the static ones plus a fresh date and signature.
+    pub fn attempt_headers(&self, d: &Driver, wall: std::time::SystemTime, hub_only: bool, _now: Instant) -> Result<HeaderMap, ConfigError> {
+        let date = httpdate::fmt_http_date(wall);
+        let auth = authorization(d, &self.method, self.resource_type.token(), &self.link, &date)?;
+        let mut h = self.headers.clone();
+        if let Ok(v) = HeaderValue::from_str(&date) {
+            h.insert(names::X_MS_DATE, v);
+        }
+        h.insert(names::AUTHORIZATION, auth);
+        if hub_only {
+            h.insert(names::HUB_REGION_ONLY, HeaderValue::from_static("True"));
+        }
+        Ok(h)
+    }
+}
+
+/// The `authorization` header value for one request.
+fn authorization(d: &Driver, method: &Method, resource_type: &str, link: &str, date: &str) -> Result<HeaderValue, ConfigError> {
+    let value = match d.account.credential() {
+        Credential::MasterKey(key) => key.sign(method.as_str(), resource_type, link, date),
+        Credential::ResourceTokens(tokens) => {
+            let t = select_resource_token(tokens, link).ok_or_else(|| ConfigError::InvalidCredential {
+                reason: format!("no resource token covers {link:?}"),
+            })?;
+            encode_uri_component(&t.token)
+        }
+        Credential::TokenCredential(_) => {
+            let token = d.token.current.as_ref().ok_or_else(|| ConfigError::InvalidCredential {
+                reason: "no Entra ID token available".into(),
+            })?;
+            encode_uri_component(&format!("type=aad&ver=1.0&sig={}", token.token))
+        }
+    };
+    HeaderValue::from_str(&value).map_err(|_| ConfigError::InvalidCredential {
+        reason: "the authorization value is not a valid header".into(),
+    })
+}

@@ -1,0 +1,213 @@
+//! Header names the protocol uses and typed access to response headers.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName};
+
+/// Header names (lowercase, as `http` stores them).
+pub mod names {
+    use http::HeaderName;
+
+    /// `authorization`
+    pub const AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
+    /// `x-ms-date`
+    pub const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
+    /// `x-ms-version`
+    pub const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
+    /// `x-ms-activity-id`
+    pub const ACTIVITY_ID: HeaderName = HeaderName::from_static("x-ms-activity-id");
+    /// `x-ms-request-charge`
+    pub const REQUEST_CHARGE: HeaderName = HeaderName::from_static("x-ms-request-charge");
+    /// `x-ms-session-token`
+    pub const SESSION_TOKEN: HeaderName = HeaderName::from_static("x-ms-session-token");
+    /// `x-ms-substatus`
+    pub const SUB_STATUS: HeaderName = HeaderName::from_static("x-ms-substatus");
+    /// `x-ms-retry-after-ms`
+    pub const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("x-ms-retry-after-ms");
+    /// `x-ms-continuation`
+    pub const CONTINUATION: HeaderName = HeaderName::from_static("x-ms-continuation");
+    /// `x-ms-item-count`
+    pub const ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-item-count");
+    /// `etag`
+    pub const ETAG: HeaderName = http::header::ETAG;
+    /// `if-match`
+    pub const IF_MATCH: HeaderName = http::header::IF_MATCH;
+    /// `if-none-match`
+    pub const IF_NONE_MATCH: HeaderName = http::header::IF_NONE_MATCH;
+    /// `x-ms-documentdb-partitionkey`
+    pub const PARTITION_KEY: HeaderName = HeaderName::from_static("x-ms-documentdb-partitionkey");
+    /// `x-ms-documentdb-is-upsert`
+    pub const IS_UPSERT: HeaderName = HeaderName::from_static("x-ms-documentdb-is-upsert");
+    /// `x-ms-consistency-level`
+    pub const CONSISTENCY_LEVEL: HeaderName = HeaderName::from_static("x-ms-consistency-level");
+    /// `prefer`
+    pub const PREFER: HeaderName = HeaderName::from_static("prefer");
+    /// `x-ms-cosmos-hub-region-processing-only`
+    pub const HUB_REGION_ONLY: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-hub-region-processing-only");
+    /// `x-ms-max-item-count`
+    pub const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
+}
+
+/// The `x-ms-version` every current SDK sends (PROTOCOL.md §2).
+pub const API_VERSION: &str = "2020-07-15";
+
+/// A response header whose value could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("response header {name}: cannot parse {value:?}: {reason}")]
+pub struct HeaderError {
+    /// The header's name.
+    pub name: &'static str,
+    /// The raw value (lossy UTF-8).
+    pub value: String,
+    /// What was expected.
+    pub reason: &'static str,
+}
+
+/// Typed view of the response headers Cosmos DB sends, with the raw map kept alongside.
+///
+/// Parsing is lenient: a malformed value never fails an operation whose outcome the service has
+/// already decided (a successful write must not be reported as failed because of a bad RU header).
+/// The typed accessor then returns `None` and the problem is kept in [`ResponseHeaders::problems`].
+#[derive(Debug, Clone, Default)]
+pub struct ResponseHeaders {
+    raw: HeaderMap,
+    request_charge: Option<f64>,
+    sub_status: Option<u32>,
+    item_count: Option<u64>,
+    retry_after: Option<Duration>,
+    problems: Vec<HeaderError>,
+}
+
+impl ResponseHeaders {
+    /// Parses the headers Cosmos DB documents; keeps every header in the raw map.
+    pub fn parse(raw: HeaderMap) -> Self {
+        let mut problems = Vec::new();
+        let request_charge = parse_with(&raw, &names::REQUEST_CHARGE, "x-ms-request-charge", &mut problems, |s| {
+            s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+        }, "a non-negative decimal number");
+        let sub_status = parse_with(&raw, &names::SUB_STATUS, "x-ms-substatus", &mut problems, |s| s.parse::<u32>().ok(), "an unsigned integer");
+        let item_count = parse_with(&raw, &names::ITEM_COUNT, "x-ms-item-count", &mut problems, |s| s.parse::<u64>().ok(), "an unsigned integer");
+        let retry_after = parse_with(&raw, &names::RETRY_AFTER_MS, "x-ms-retry-after-ms", &mut problems, |s| {
+            // Some gateways send a decimal; Cosmos documents milliseconds.
+            s.parse::<u64>().ok().or_else(|| {
+                s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64)
+            })
+        }, "milliseconds as an unsigned number")
+        .map(Duration::from_millis);
+        ResponseHeaders {
+            raw,
+            request_charge,
+            sub_status,
+            item_count,
+            retry_after,
+            problems,
+        }
+    }
+
+    /// The raw header map.
+    pub fn raw(&self) -> &HeaderMap {
+        &self.raw
+    }
+
+    /// A raw header as text, if present and valid UTF-8.
+    pub fn get_str(&self, name: &HeaderName) -> Option<&str> {
+        self.raw.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `x-ms-request-charge` in request units (0 when absent or malformed).
+    pub fn request_charge(&self) -> f64 {
+        self.request_charge.unwrap_or(0.0)
+    }
+
+    /// `x-ms-activity-id`.
+    pub fn activity_id(&self) -> Option<&str> {
+        self.get_str(&names::ACTIVITY_ID)
+    }
+
+    /// `x-ms-session-token`.
+    pub fn session_token(&self) -> Option<&str> {
+        self.get_str(&names::SESSION_TOKEN)
+    }
+
+    /// `etag`.
+    pub fn etag(&self) -> Option<&str> {
+        self.get_str(&names::ETAG)
+    }
+
+    /// `x-ms-continuation`.
+    pub fn continuation(&self) -> Option<&str> {
+        self.get_str(&names::CONTINUATION)
+    }
+
+    /// `x-ms-item-count`.
+    pub fn item_count(&self) -> Option<u64> {
+        self.item_count
+    }
+
+    /// `x-ms-substatus`.
+    pub fn sub_status(&self) -> Option<u32> {
+        self.sub_status
+    }
+
+    /// `x-ms-retry-after-ms`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// Headers that were present but malformed.
+    pub fn problems(&self) -> &[HeaderError] {
+        &self.problems
+    }
+}
+
+fn parse_with<T>(
+    raw: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+    problems: &mut Vec<HeaderError>,
+    f: impl FnOnce(&str) -> Option<T>,
+    reason: &'static str,
+) -> Option<T> {
+    let value = raw.get(key)?;
+    let parsed = value.to_str().ok().map(str::trim).and_then(f);
+    if parsed.is_none() {
+        problems.push(HeaderError {
+            name,
+            value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            reason,
+        });
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn parses_typed_headers_and_keeps_problems() {
+        let mut m = HeaderMap::new();
+        m.insert(names::REQUEST_CHARGE, HeaderValue::from_static("2.5"));
+        m.insert(names::SUB_STATUS, HeaderValue::from_static("3200"));
+        m.insert(names::RETRY_AFTER_MS, HeaderValue::from_static("abc"));
+        let h = ResponseHeaders::parse(m);
+        assert_eq!(h.request_charge(), 2.5);
+        assert_eq!(h.sub_status(), Some(3200));
+        assert_eq!(h.retry_after(), None);
+        assert_eq!(h.problems().len(), 1);
+        assert_eq!(h.problems()[0].name, "x-ms-retry-after-ms");
+    }
+
+    #[test]
+    fn negative_or_nan_charge_is_a_problem() {
+        for bad in ["-1", "NaN", "inf"] {
+            let mut m = HeaderMap::new();
+            m.insert(names::REQUEST_CHARGE, HeaderValue::from_static(bad));
+            let h = ResponseHeaders::parse(m);
+            assert_eq!(h.request_charge(), 0.0);
+            assert_eq!(h.problems().len(), 1, "{bad}");
+        }
+    }
+}

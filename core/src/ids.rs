@@ -1,0 +1,64 @@
+//! Identifiers: attempts within a driver and activity ids sent to the service.
+
+use std::fmt;
+
+use crate::rng::DetRng;
+
+/// Identifies one HTTP attempt (a retry, a hedge, a metadata read) within a [`crate::Driver`].
+///
+/// Ids are allocated from a per-driver counter and never reused, so a late answer for an attempt
+/// that was aborted can always be recognised and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AttemptId(pub u64);
+
+impl fmt::Display for AttemptId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A version-4 style UUID drawn from the driver's seeded generator; sent as `x-ms-activity-id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActivityId([u8; 16]);
+
+impl ActivityId {
+    /// Draws a new id from `rng` (deterministic for a given seed).
+    pub fn generate(rng: &mut DetRng) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+        ActivityId(bytes)
+    }
+
+    /// The raw 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ActivityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_id_is_a_v4_uuid_string() {
+        let id = ActivityId::generate(&mut DetRng::new(1)).to_string();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+    }
+}

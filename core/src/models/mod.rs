@@ -1,0 +1,17 @@
+//! Resource references, partition keys and typed metadata.
+
+pub mod account_properties;
+pub mod account_reference;
+pub mod consistency;
+pub mod container_properties;
+pub mod partition_key;
+pub mod references;
+
+pub use account_properties::{AccountProperties, AccountRegion};
+pub use account_reference::AccountReference;
+pub use consistency::ConsistencyLevel;
+pub use container_properties::{
+    ContainerProperties, DatabaseProperties, PartitionKeyDefinition, PartitionKeyKind,
+};
+pub use partition_key::{PartitionKey, PartitionKeyValue};
+pub use references::{ContainerReference, CosmosResourceReference, DatabaseReference, ItemReference};

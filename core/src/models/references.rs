@@ -1,0 +1,204 @@
+//! Typed references to databases, containers and items (no raw resource-link strings).
+
+use std::sync::Arc;
+
+use crate::auth::encode::push_path_segment;
+use crate::models::account_reference::AccountReference;
+
+/// A database, by name.
+#[derive(Debug, Clone)]
+pub struct DatabaseReference {
+    account: AccountReference,
+    name: Arc<str>,
+    link: Arc<str>,
+    path: Arc<str>,
+}
+
+impl DatabaseReference {
+    /// References database `name` in `account`.
+    pub fn from_name(account: AccountReference, name: impl AsRef<str>) -> Self {
+        let name: Arc<str> = name.as_ref().into();
+        let link = format!("dbs/{name}");
+        let mut path = String::from("dbs/");
+        push_path_segment(&mut path, &name);
+        DatabaseReference {
+            account,
+            name,
+            link: link.into(),
+            path: path.into(),
+        }
+    }
+
+    /// The account.
+    pub fn account(&self) -> &AccountReference {
+        &self.account
+    }
+
+    /// The database name (id).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Name-based resource link as signed: `dbs/{name}` (raw, not encoded).
+    pub fn link(&self) -> &str {
+        &self.link
+    }
+
+    /// The URL path without a leading slash, each id percent-encoded.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// A container, by database and container name.
+#[derive(Debug, Clone)]
+pub struct ContainerReference {
+    database: DatabaseReference,
+    name: Arc<str>,
+    link: Arc<str>,
+    path: Arc<str>,
+}
+
+impl ContainerReference {
+    /// References container `container` in database `database` of `account`.
+    pub fn from_name(account: AccountReference, database: impl AsRef<str>, container: impl AsRef<str>) -> Self {
+        Self::in_database(&DatabaseReference::from_name(account, database), container)
+    }
+
+    /// References container `name` in `database`.
+    pub fn in_database(database: &DatabaseReference, name: impl AsRef<str>) -> Self {
+        let name: Arc<str> = name.as_ref().into();
+        let link = format!("{}/colls/{name}", database.link());
+        let mut path = format!("{}/colls/", database.path());
+        push_path_segment(&mut path, &name);
+        ContainerReference {
+            database: database.clone(),
+            name,
+            link: link.into(),
+            path: path.into(),
+        }
+    }
+
+    /// The account.
+    pub fn account(&self) -> &AccountReference {
+        self.database.account()
+    }
+
+    /// The database.
+    pub fn database(&self) -> &DatabaseReference {
+        &self.database
+    }
+
+    /// The container name (id).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Name-based resource link as signed: `dbs/{db}/colls/{name}`.
+    pub fn link(&self) -> &str {
+        &self.link
+    }
+
+    /// The URL path without a leading slash, each id percent-encoded.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// An item (document), by container and id.
+#[derive(Debug, Clone)]
+pub struct ItemReference {
+    container: ContainerReference,
+    id: Arc<str>,
+}
+
+impl ItemReference {
+    /// References item `id` in container `container` of database `database`.
+    pub fn from_name(
+        account: AccountReference,
+        database: impl AsRef<str>,
+        container: impl AsRef<str>,
+        id: impl AsRef<str>,
+    ) -> Self {
+        Self::in_container(&ContainerReference::from_name(account, database, container), id)
+    }
+
+    /// References item `id` in `container`.
+    pub fn in_container(container: &ContainerReference, id: impl AsRef<str>) -> Self {
+        ItemReference {
+            container: container.clone(),
+            id: id.as_ref().into(),
+        }
+    }
+
+    /// The container.
+    pub fn container(&self) -> &ContainerReference {
+        &self.container
+    }
+
+    /// The item id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Appends the signed link `dbs/{db}/colls/{c}/docs/{id}` to `out`.
+    pub(crate) fn push_link(&self, out: &mut String) {
+        out.push_str(self.container.link());
+        out.push_str("/docs/");
+        out.push_str(&self.id);
+    }
+
+    /// Appends the encoded URL path (no leading slash) to `out`.
+    pub(crate) fn push_path(&self, out: &mut String) {
+        out.push_str(self.container.path());
+        out.push_str("/docs/");
+        push_path_segment(out, &self.id);
+    }
+}
+
+/// Any resource an operation can target.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CosmosResourceReference {
+    /// The account itself (database feed, account read).
+    Account(AccountReference),
+    /// A database (or its container feed).
+    Database(DatabaseReference),
+    /// A container (or its item feed).
+    Container(ContainerReference),
+    /// One item.
+    Item(ItemReference),
+}
+
+impl CosmosResourceReference {
+    /// The account the resource belongs to.
+    pub fn account(&self) -> &AccountReference {
+        match self {
+            CosmosResourceReference::Account(a) => a,
+            CosmosResourceReference::Database(d) => d.account(),
+            CosmosResourceReference::Container(c) => c.account(),
+            CosmosResourceReference::Item(i) => i.container().account(),
+        }
+    }
+}
+
+impl From<AccountReference> for CosmosResourceReference {
+    fn from(v: AccountReference) -> Self {
+        CosmosResourceReference::Account(v)
+    }
+}
+impl From<DatabaseReference> for CosmosResourceReference {
+    fn from(v: DatabaseReference) -> Self {
+        CosmosResourceReference::Database(v)
+    }
+}
+impl From<ContainerReference> for CosmosResourceReference {
+    fn from(v: ContainerReference) -> Self {
+        CosmosResourceReference::Container(v)
+    }
+}
+impl From<ItemReference> for CosmosResourceReference {
+    fn from(v: ItemReference) -> Self {
+        CosmosResourceReference::Item(v)
+    }
+}

@@ -1,0 +1,261 @@
+//! `CosmosOperation`: one logical request, built with factory methods from typed references.
+
+use bytes::Bytes;
+
+use crate::error::ConfigError;
+use crate::models::{
+    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference, PartitionKey,
+};
+use crate::operation::kind::{OperationKind, ResourceType};
+
+/// A single operation, ready to be started on a [`crate::Driver`].
+///
+/// Item payloads are raw bytes (the data plane is schema-agnostic); database and container
+/// operations take typed properties.
+#[derive(Debug, Clone)]
+pub struct CosmosOperation {
+    pub(crate) kind: OperationKind,
+    pub(crate) resource_type: ResourceType,
+    pub(crate) account: AccountReference,
+    /// Signed resource link (raw ids).
+    pub(crate) link: String,
+    /// URL path without the leading slash (ids percent-encoded).
+    pub(crate) path: String,
+    pub(crate) partition_key: Option<PartitionKey>,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) problem: Option<ConfigError>,
+}
+
+impl CosmosOperation {
+    fn new(kind: OperationKind, resource_type: ResourceType, account: &AccountReference, link: String, path: String) -> Self {
+        CosmosOperation {
+            kind,
+            resource_type,
+            account: account.clone(),
+            link,
+            path,
+            partition_key: None,
+            body: None,
+            problem: None,
+        }
+    }
+
+    fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
+        let path = format!("{}/docs", container.path());
+        Self::new(kind, ResourceType::Item, container.account(), container.link().to_string(), path)
+    }
+
+    fn item(kind: OperationKind, item: &ItemReference) -> Self {
+        let mut link = String::with_capacity(item.container().link().len() + item.id().len() + 6);
+        item.push_link(&mut link);
+        let mut path = String::with_capacity(item.container().path().len() + item.id().len() * 3 + 6);
+        item.push_path(&mut path);
+        Self::new(kind, ResourceType::Item, item.container().account(), link, path)
+    }
+
+    /// Creates an item in `container` (`POST .../docs`). Needs a partition key and a body.
+    pub fn create(container: ContainerReference) -> Self {
+        Self::item_feed(OperationKind::Create, &container)
+    }
+
+    /// Creates or replaces an item in `container`. Needs a partition key and a body.
+    pub fn upsert(container: ContainerReference) -> Self {
+        Self::item_feed(OperationKind::Upsert, &container)
+    }
+
+    /// Reads one item. Needs a partition key.
+    pub fn read(item: ItemReference) -> Self {
+        Self::item(OperationKind::Read, &item)
+    }
+
+    /// Replaces one item. Needs a partition key and a body.
+    pub fn replace(item: ItemReference) -> Self {
+        Self::item(OperationKind::Replace, &item)
+    }
+
+    /// Deletes one item. Needs a partition key.
+    pub fn delete(item: ItemReference) -> Self {
+        Self::item(OperationKind::Delete, &item)
+    }
+
+    /// Reads the item feed of `container` (one page; see `x-ms-continuation`).
+    pub fn read_all_items(container: ContainerReference) -> Self {
+        Self::item_feed(OperationKind::ReadFeed, &container)
+    }
+
+    /// Reads the account metadata (`GET /`).
+    pub fn read_account(account: AccountReference) -> Self {
+        Self::new(OperationKind::Read, ResourceType::Account, &account, String::new(), String::new())
+    }
+
+    /// Creates database `id`.
+    pub fn create_database(account: AccountReference, id: &str) -> Self {
+        let body = serde_json::json!({ "id": id }).to_string();
+        Self::new(OperationKind::Create, ResourceType::Database, &account, String::new(), "dbs".into())
+            .with_body(body)
+    }
+
+    /// Reads a database.
+    pub fn read_database(database: DatabaseReference) -> Self {
+        Self::new(
+            OperationKind::Read,
+            ResourceType::Database,
+            database.account(),
+            database.link().into(),
+            database.path().into(),
+        )
+    }
+
+    /// Deletes a database and everything in it.
+    pub fn delete_database(database: DatabaseReference) -> Self {
+        Self::new(
+            OperationKind::Delete,
+            ResourceType::Database,
+            database.account(),
+            database.link().into(),
+            database.path().into(),
+        )
+    }
+
+    /// Lists the databases of the account (one page).
+    pub fn list_databases(account: AccountReference) -> Self {
+        Self::new(OperationKind::ReadFeed, ResourceType::Database, &account, String::new(), "dbs".into())
+    }
+
+    /// Creates a container in `database` with `properties`.
+    pub fn create_container(database: DatabaseReference, properties: &ContainerProperties) -> Self {
+        let op = Self::new(
+            OperationKind::Create,
+            ResourceType::Container,
+            database.account(),
+            database.link().into(),
+            format!("{}/colls", database.path()),
+        );
+        op.with_json_body(properties)
+    }
+
+    /// Reads a container's properties.
+    pub fn read_container(container: ContainerReference) -> Self {
+        Self::new(
+            OperationKind::Read,
+            ResourceType::Container,
+            container.account(),
+            container.link().into(),
+            container.path().into(),
+        )
+    }
+
+    /// Replaces a container's properties (indexing policy, TTL, ...).
+    pub fn replace_container(container: ContainerReference, properties: &ContainerProperties) -> Self {
+        Self::new(
+            OperationKind::Replace,
+            ResourceType::Container,
+            container.account(),
+            container.link().into(),
+            container.path().into(),
+        )
+        .with_json_body(properties)
+    }
+
+    /// Deletes a container and its items.
+    pub fn delete_container(container: ContainerReference) -> Self {
+        Self::new(
+            OperationKind::Delete,
+            ResourceType::Container,
+            container.account(),
+            container.link().into(),
+            container.path().into(),
+        )
+    }
+
+    /// Lists the containers of `database` (one page).
+    pub fn list_containers(database: DatabaseReference) -> Self {
+        Self::new(
+            OperationKind::ReadFeed,
+            ResourceType::Container,
+            database.account(),
+            database.link().into(),
+            format!("{}/colls", database.path()),
+        )
+    }
+
+    /// Sets the partition key (required for item operations).
+    pub fn with_partition_key(mut self, partition_key: impl Into<PartitionKey>) -> Self {
+        self.partition_key = Some(partition_key.into());
+        self
+    }
+
+    /// Sets the request body (raw JSON bytes).
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    fn with_json_body<T: serde::Serialize>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(v) => self.body = Some(v.into()),
+            Err(e) => self.problem = Some(ConfigError::InvalidOperation(format!("cannot serialize the body: {e}"))),
+        }
+        self
+    }
+
+    /// The verb.
+    pub fn kind(&self) -> OperationKind {
+        self.kind
+    }
+
+    /// The resource type.
+    pub fn resource_type(&self) -> ResourceType {
+        self.resource_type
+    }
+
+    /// The account targeted.
+    pub fn account(&self) -> &AccountReference {
+        &self.account
+    }
+
+    /// The partition key, if set.
+    pub fn partition_key(&self) -> Option<&PartitionKey> {
+        self.partition_key.as_ref()
+    }
+
+    /// The body, if set.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
+    }
+
+    /// The name-based resource link that is signed for this operation, and its resource type.
+    ///
+    /// Feeds (create, upsert, list) sign the parent's link with the child's type; single
+    /// resources sign their own link (PROTOCOL.md §1).
+    pub fn signing_address(&self) -> (&'static str, &str) {
+        (self.resource_type.token(), &self.link)
+    }
+
+    /// The URL path without the leading slash, ids percent-encoded.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Checks the operation can be sent: partition key and body where needed.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(p) = &self.problem {
+            return Err(p.clone());
+        }
+        let needs_pk = self.resource_type == ResourceType::Item && self.kind != OperationKind::ReadFeed;
+        if needs_pk && self.partition_key.is_none() {
+            return Err(ConfigError::InvalidOperation(format!(
+                "item {} needs a partition key (with_partition_key)",
+                self.kind.as_str()
+            )));
+        }
+        let needs_body = matches!(self.kind, OperationKind::Create | OperationKind::Upsert | OperationKind::Replace);
+        if needs_body && self.body.is_none() {
+            return Err(ConfigError::InvalidOperation(format!(
+                "{} needs a body (with_body)",
+                self.kind.as_str()
+            )));
+        }
+        Ok(())
+    }
+}

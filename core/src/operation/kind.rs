@@ -1,0 +1,79 @@
+//! What an operation does and to which kind of resource.
+
+/// The verb of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperationKind {
+    /// POST a new resource.
+    Create,
+    /// GET one resource.
+    Read,
+    /// PUT a whole resource.
+    Replace,
+    /// POST with `x-ms-documentdb-is-upsert: True`.
+    Upsert,
+    /// DELETE one resource.
+    Delete,
+    /// GET a feed (list).
+    ReadFeed,
+}
+
+impl OperationKind {
+    /// True for operations that never change state.
+    pub fn is_read_only(self) -> bool {
+        matches!(self, OperationKind::Read | OperationKind::ReadFeed)
+    }
+
+    /// The HTTP method.
+    pub fn method(self) -> http::Method {
+        match self {
+            OperationKind::Create | OperationKind::Upsert => http::Method::POST,
+            OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
+            OperationKind::Replace => http::Method::PUT,
+            OperationKind::Delete => http::Method::DELETE,
+        }
+    }
+
+    /// A stable lowercase name (diagnostics, metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Create => "create",
+            OperationKind::Read => "read",
+            OperationKind::Replace => "replace",
+            OperationKind::Upsert => "upsert",
+            OperationKind::Delete => "delete",
+            OperationKind::ReadFeed => "read_feed",
+        }
+    }
+}
+
+/// The kind of resource an operation addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResourceType {
+    /// The database account (`GET /`).
+    Account,
+    /// Databases (`dbs`).
+    Database,
+    /// Containers (`colls`).
+    Container,
+    /// Items / documents (`docs`).
+    Item,
+}
+
+impl ResourceType {
+    /// The path token signed as the resource type (`""` for the account).
+    pub fn token(self) -> &'static str {
+        match self {
+            ResourceType::Account => "",
+            ResourceType::Database => "dbs",
+            ResourceType::Container => "colls",
+            ResourceType::Item => "docs",
+        }
+    }
+
+    /// True for item (data-plane) operations.
+    pub fn is_data_plane(self) -> bool {
+        matches!(self, ResourceType::Item)
+    }
+}

@@ -1,0 +1,9 @@
+//! Operations and their options.
+
+pub mod cosmos_operation;
+pub mod kind;
+pub mod options;
+
+pub use cosmos_operation::CosmosOperation;
+pub use kind::{OperationKind, ResourceType};
+pub use options::OperationOptions;

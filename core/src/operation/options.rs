@@ -1,0 +1,122 @@
+//! Per-operation options: the most specific level of the configuration hierarchy.
+
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+
+use crate::error::ConfigError;
+use crate::models::ConsistencyLevel;
+
+/// Headers the core sets itself; a custom header may not override them.
+const RESERVED: &[&str] = &[
+    "authorization",
+    "x-ms-date",
+    "x-ms-version",
+    "x-ms-documentdb-partitionkey",
+    "x-ms-documentdb-is-upsert",
+    "content-length",
+    "host",
+];
+
+/// Options for one operation. Unset fields fall back to the driver's options.
+#[derive(Debug, Clone, Default)]
+pub struct OperationOptions {
+    pub(crate) if_match: Option<HeaderValue>,
+    pub(crate) if_none_match: Option<HeaderValue>,
+    pub(crate) session_token: Option<HeaderValue>,
+    pub(crate) consistency_level: Option<ConsistencyLevel>,
+    pub(crate) content_response_on_write: Option<bool>,
+    pub(crate) custom_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) end_to_end_timeout: Option<Duration>,
+    pub(crate) retry_non_idempotent_writes: Option<bool>,
+    pub(crate) problem: Option<ConfigError>,
+}
+
+impl OperationOptions {
+    /// Empty options (everything inherited).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn header_value(&mut self, name: &str, value: &str) -> Option<HeaderValue> {
+        match HeaderValue::from_str(value) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem = Some(ConfigError::InvalidSetting {
+                    name: name.into(),
+                    value: value.into(),
+                    expected: "visible ASCII characters".into(),
+                });
+                None
+            }
+        }
+    }
+
+    /// `if-match`: only apply the write if the item's etag is still `etag` (else 412).
+    pub fn with_if_match(mut self, etag: &str) -> Self {
+        self.if_match = self.header_value("if-match", etag);
+        self
+    }
+
+    /// `if-none-match`: `*` on create-like writes, or an etag on reads (304 when unchanged).
+    pub fn with_if_none_match(mut self, etag: &str) -> Self {
+        self.if_none_match = self.header_value("if-none-match", etag);
+        self
+    }
+
+    /// Sends `x-ms-session-token` for session-consistent reads.
+    pub fn with_session_token(mut self, token: &str) -> Self {
+        self.session_token = self.header_value("x-ms-session-token", token);
+        self
+    }
+
+    /// Weakens the consistency level for this request.
+    pub fn with_consistency_level(mut self, level: ConsistencyLevel) -> Self {
+        self.consistency_level = Some(level);
+        self
+    }
+
+    /// When false, writes answer without the item body (`Prefer: return=minimal`), saving bandwidth.
+    pub fn with_content_response_on_write(mut self, enabled: bool) -> Self {
+        self.content_response_on_write = Some(enabled);
+        self
+    }
+
+    /// Adds a header the core does not set itself. Reserved names are rejected when started.
+    pub fn with_custom_header(mut self, name: &str, value: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        if RESERVED.contains(&lower.as_str()) {
+            self.problem = Some(ConfigError::InvalidSetting {
+                name: format!("custom header {name}"),
+                value: value.into(),
+                expected: "a header the driver does not set itself".into(),
+            });
+            return self;
+        }
+        match (HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(n), Ok(v)) => self.custom_headers.push((n, v)),
+            _ => {
+                self.problem = Some(ConfigError::InvalidSetting {
+                    name: format!("custom header {name}"),
+                    value: value.into(),
+                    expected: "a valid header name and a visible-ASCII value".into(),
+                })
+            }
+        }
+        self
+    }
+
+    /// Bounds the whole operation, retries included.
+    pub fn with_end_to_end_timeout(mut self, timeout: Duration) -> Self {
+        self.end_to_end_timeout = Some(timeout);
+        self
+    }
+
+    /// Opt in to retrying a write that may already have been applied (for example a create
+    /// whose connection broke after sending). Off by default: a retried create can then answer
+    /// 409 for its own first attempt, and a retried replace can apply twice.
+    pub fn with_non_idempotent_write_retries(mut self, enabled: bool) -> Self {
+        self.retry_non_idempotent_writes = Some(enabled);
+        self
+    }
+}

@@ -1,0 +1,261 @@
+//! Driver-level options and their resolution into effective values.
+//!
+//! Configuration cascades environment → runtime → driver → operation; each level overrides only
+//! the fields it sets ([`DriverOptions::layered_over`]). Every default below cites its precedent.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::models::ConsistencyLevel;
+
+/// Per-attempt HTTP timeout for data-plane requests. Precedent: .NET `HttpTimeoutPolicyDefault`
+/// (last step 65 s; older versions 65 s for every attempt); Java `networkRequestTimeout` 60 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(65);
+/// Per-attempt timeout for metadata reads (account, container). Precedent: .NET
+/// `HttpTimeoutPolicyControlPlaneRetriableHotPath` escalates 0.5 s / 5 s / 65 s; we use 10 s for
+/// every attempt so a dead endpoint cannot stall a cold start for a minute.
+pub const DEFAULT_METADATA_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Retries on 429. Precedent: Java/.NET `MaxRetryAttemptsOnRateLimitedRequests` = 9.
+pub const DEFAULT_MAX_THROTTLE_RETRIES: u32 = 9;
+/// Cumulative wait on 429. Precedent: Java/.NET `MaxRetryWaitTimeOnRateLimitedRequests` = 30 s.
+pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(30);
+/// Cumulative wait on 449 RetryWith. Precedent: .NET `GatewayRetryWithRetryPolicy` (30 s).
+pub const DEFAULT_MAX_RETRY_WITH_WAIT: Duration = Duration::from_secs(30);
+/// Retries on 503 / 500 (reads) / 408 / transport failures, each moving to the next region.
+/// Precedent: `MaxServiceUnavailableRetryCount` = 1, which Java compares with `>` (2 retries)
+/// and .NET with `>=` (1 retry); we follow Java.
+pub const DEFAULT_MAX_FAILOVER_RETRIES: u32 = 2;
+/// Largest response body accepted. Cosmos DB caps an item at 2 MB and a feed page at 4 MB;
+/// 16 MiB leaves 4x headroom while bounding memory per attempt.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Driver options. Unset fields inherit from the level above, then from the defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriverOptions {
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) metadata_request_timeout: Option<Duration>,
+    pub(crate) end_to_end_timeout: Option<Duration>,
+    pub(crate) max_throttle_retries: Option<u32>,
+    pub(crate) max_throttle_wait: Option<Duration>,
+    pub(crate) max_retry_with_wait: Option<Duration>,
+    pub(crate) max_failover_retries: Option<u32>,
+    pub(crate) max_response_bytes: Option<usize>,
+    pub(crate) consistency_level: Option<ConsistencyLevel>,
+    pub(crate) content_response_on_write: Option<bool>,
+    pub(crate) retry_non_idempotent_writes: Option<bool>,
+    pub(crate) user_agent_suffix: Option<String>,
+}
+
+macro_rules! layer {
+    ($child:expr, $parent:expr, $($field:ident),*) => {
+        DriverOptions { $($field: $child.$field.clone().or_else(|| $parent.$field.clone()),)* }
+    };
+}
+
+impl DriverOptions {
+    /// A builder with nothing set.
+    pub fn builder() -> DriverOptionsBuilder {
+        DriverOptionsBuilder::default()
+    }
+
+    /// These options with every unset field taken from `parent`.
+    pub fn layered_over(&self, parent: &DriverOptions) -> DriverOptions {
+        layer!(
+            self,
+            parent,
+            request_timeout,
+            metadata_request_timeout,
+            end_to_end_timeout,
+            max_throttle_retries,
+            max_throttle_wait,
+            max_retry_with_wait,
+            max_failover_retries,
+            max_response_bytes,
+            consistency_level,
+            content_response_on_write,
+            retry_non_idempotent_writes,
+            user_agent_suffix
+        )
+    }
+
+    pub(crate) fn resolve(&self) -> EffectiveOptions {
+        EffectiveOptions {
+            request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+            metadata_request_timeout: self.metadata_request_timeout.unwrap_or(DEFAULT_METADATA_REQUEST_TIMEOUT),
+            end_to_end_timeout: self.end_to_end_timeout,
+            max_throttle_retries: self.max_throttle_retries.unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),
+            max_throttle_wait: self.max_throttle_wait.unwrap_or(DEFAULT_MAX_THROTTLE_WAIT),
+            max_retry_with_wait: self.max_retry_with_wait.unwrap_or(DEFAULT_MAX_RETRY_WITH_WAIT),
+            max_failover_retries: self.max_failover_retries.unwrap_or(DEFAULT_MAX_FAILOVER_RETRIES),
+            max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            consistency_level: self.consistency_level,
+            // Precedent: .NET `EnableContentResponseOnWrite` defaults to true.
+            content_response_on_write: self.content_response_on_write.unwrap_or(true),
+            retry_non_idempotent_writes: self.retry_non_idempotent_writes.unwrap_or(false),
+            user_agent_suffix: self.user_agent_suffix.clone(),
+        }
+    }
+
+    /// The per-attempt response size cap these options resolve to.
+    pub fn effective_max_response_bytes(&self) -> usize {
+        self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
+    }
+}
+
+/// Builder for [`DriverOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptionsBuilder {
+    o: DriverOptions,
+}
+
+fn range_err(name: &str, value: impl std::fmt::Debug, expected: &str) -> ConfigError {
+    ConfigError::InvalidSetting {
+        name: name.into(),
+        value: format!("{value:?}"),
+        expected: expected.into(),
+    }
+}
+
+impl DriverOptionsBuilder {
+    /// Per-attempt timeout for data-plane requests (default 65 s).
+    pub fn request_timeout(mut self, v: Duration) -> Self {
+        self.o.request_timeout = Some(v);
+        self
+    }
+    /// Per-attempt timeout for metadata reads (default 10 s).
+    pub fn metadata_request_timeout(mut self, v: Duration) -> Self {
+        self.o.metadata_request_timeout = Some(v);
+        self
+    }
+    /// Default end-to-end timeout for every operation (default none, as in Java and .NET).
+    pub fn end_to_end_timeout(mut self, v: Duration) -> Self {
+        self.o.end_to_end_timeout = Some(v);
+        self
+    }
+    /// Retries on 429 (default 9).
+    pub fn max_throttle_retries(mut self, v: u32) -> Self {
+        self.o.max_throttle_retries = Some(v);
+        self
+    }
+    /// Cumulative 429 wait (default 30 s).
+    pub fn max_throttle_wait(mut self, v: Duration) -> Self {
+        self.o.max_throttle_wait = Some(v);
+        self
+    }
+    /// Cumulative 449 wait (default 30 s).
+    pub fn max_retry_with_wait(mut self, v: Duration) -> Self {
+        self.o.max_retry_with_wait = Some(v);
+        self
+    }
+    /// Retries on 503, 408, 500 (reads) and transport failures (default 2).
+    pub fn max_failover_retries(mut self, v: u32) -> Self {
+        self.o.max_failover_retries = Some(v);
+        self
+    }
+    /// Largest response body accepted (default 16 MiB).
+    pub fn max_response_bytes(mut self, v: usize) -> Self {
+        self.o.max_response_bytes = Some(v);
+        self
+    }
+    /// Default consistency level for requests (may only weaken the account's).
+    pub fn consistency_level(mut self, v: ConsistencyLevel) -> Self {
+        self.o.consistency_level = Some(v);
+        self
+    }
+    /// Whether writes return the item body (default true).
+    pub fn content_response_on_write(mut self, v: bool) -> Self {
+        self.o.content_response_on_write = Some(v);
+        self
+    }
+    /// Opt in to retrying writes that may have been applied (default false).
+    pub fn retry_non_idempotent_writes(mut self, v: bool) -> Self {
+        self.o.retry_non_idempotent_writes = Some(v);
+        self
+    }
+    /// Appended to the `User-Agent` header.
+    pub fn user_agent_suffix(mut self, v: impl Into<String>) -> Self {
+        self.o.user_agent_suffix = Some(v.into());
+        self
+    }
+
+    /// Checks every value is in range.
+    pub fn build(self) -> Result<DriverOptions, ConfigError> {
+        let o = self.o;
+        for (name, v) in [
+            ("request_timeout", o.request_timeout),
+            ("metadata_request_timeout", o.metadata_request_timeout),
+            ("end_to_end_timeout", o.end_to_end_timeout),
+        ] {
+            if let Some(v) = v {
+                if v.is_zero() || v > Duration::from_secs(24 * 3600) {
+                    return Err(range_err(name, v, "more than 0 and at most 24 hours"));
+                }
+            }
+        }
+        if let Some(v) = o.max_response_bytes {
+            if v < 64 * 1024 {
+                return Err(range_err("max_response_bytes", v, "at least 65536 (a Cosmos item can be 2 MB)"));
+            }
+        }
+        if let Some(v) = o.max_throttle_retries {
+            if v > 1000 {
+                return Err(range_err("max_throttle_retries", v, "at most 1000"));
+            }
+        }
+        if let Some(v) = o.max_failover_retries {
+            if v > 100 {
+                return Err(range_err("max_failover_retries", v, "at most 100"));
+            }
+        }
+        if let Some(s) = &o.user_agent_suffix {
+            if http::HeaderValue::from_str(s).is_err() || s.len() > 256 {
+                return Err(range_err("user_agent_suffix", s, "at most 256 visible ASCII characters"));
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Options with every default applied.
+#[derive(Debug, Clone)]
+pub(crate) struct EffectiveOptions {
+    pub request_timeout: Duration,
+    pub metadata_request_timeout: Duration,
+    pub end_to_end_timeout: Option<Duration>,
+    pub max_throttle_retries: u32,
+    pub max_throttle_wait: Duration,
+    pub max_retry_with_wait: Duration,
+    pub max_failover_retries: u32,
+    pub max_response_bytes: usize,
+    pub consistency_level: Option<ConsistencyLevel>,
+    pub content_response_on_write: bool,
+    pub retry_non_idempotent_writes: bool,
+    pub user_agent_suffix: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_overrides_only_what_it_sets() {
+        let parent = DriverOptions::builder()
+            .max_throttle_retries(3)
+            .request_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let child = DriverOptions::builder().max_throttle_retries(7).build().unwrap();
+        let eff = child.layered_over(&parent).resolve();
+        assert_eq!(eff.max_throttle_retries, 7);
+        assert_eq!(eff.request_timeout, Duration::from_secs(5));
+        assert_eq!(eff.max_throttle_wait, DEFAULT_MAX_THROTTLE_WAIT);
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_setting() {
+        let e = DriverOptions::builder().request_timeout(Duration::ZERO).build().unwrap_err();
+        assert!(e.to_string().contains("request_timeout"), "{e}");
+        let e = DriverOptions::builder().max_response_bytes(10).build().unwrap_err();
+        assert!(e.to_string().contains("max_response_bytes"), "{e}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Configuration: driver options and environment variables.
+
+pub mod driver_options;
+pub mod environment;
+
+pub use driver_options::{DriverOptions, DriverOptionsBuilder};
+pub use environment::EnvironmentConfig;

@@ -1,0 +1,307 @@
+//! THE retry and failover table (PROTOCOL.md §4): `(signal, operation class) → reaction`.
+//!
+//! | signal                          | reads                         | writes                                   |
+//! |---------------------------------|-------------------------------|------------------------------------------|
+//! | 2xx, 304                        | success                       | success                                  |
+//! | 429 (any sub-status)            | same region after retry-after | same region after retry-after            |
+//! | 449 RetryWith                   | same region, exponential      | same region, exponential                 |
+//! | 503                             | next region                   | next region only if retry-safe           |
+//! | 500                             | next region                   | fail                                     |
+//! | 408 / attempt timeout           | next region                   | next region only if retry-safe           |
+//! | 403/3 WriteForbidden            | fail                          | mark, refresh account, next write region |
+//! | 403/1008 AccountNotFound        | mark, refresh, next region    | mark, refresh, next region               |
+//! | 404/1002 ReadSessionNotAvailable| write (hub) region            | write (hub) region                       |
+//! | 410/1002, 1007, 1008            | refresh pk ranges, same region| refresh pk ranges, same region           |
+//! | 410/1000, 400/1024              | refresh container, once       | refresh container, once                  |
+//! | transport, request not sent     | next region, mark             | next region, mark                        |
+//! | transport, sent or unknown      | next region                   | next region only if retry-safe           |
+//! | anything else                   | fail                          | fail                                     |
+//!
+//! "Retry-safe" writes: idempotent by construction (`if-match` on upsert, replace or delete) or the
+//! caller opted in. A write the service may have applied is never replayed otherwise (Java/.NET
+//! rule; the official Rust driver retries such writes and can duplicate them).
+
+use crate::transport::{RequestSent, TransportErrorKind};
+
+use super::budget::Budget;
+
+/// What happened to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The service answered.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `x-ms-substatus` (0 when absent).
+        sub_status: u32,
+    },
+    /// The transport failed.
+    Transport {
+        /// Class of failure.
+        kind: TransportErrorKind,
+        /// Whether the request may have been applied.
+        sent: RequestSent,
+    },
+    /// The core's per-attempt deadline passed with no answer (the request may have been applied).
+    AttemptTimeout,
+}
+
+/// The properties of the operation that the table depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpClass {
+    /// Reads, feeds and metadata reads.
+    pub read_only: bool,
+    /// For writes: may be replayed even if the first attempt was applied.
+    pub retry_safe: bool,
+}
+
+/// Where the next attempt goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The region of the failed attempt.
+    SameRegion,
+    /// The next region in preference order.
+    NextRegion,
+    /// The first write region (the hub).
+    WriteRegion,
+}
+
+/// How long to wait before the next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayRule {
+    /// Immediately.
+    None,
+    /// `x-ms-retry-after-ms` (or a default) plus jitter.
+    RetryAfter,
+    /// 449: 10 ms × 2ⁿ + [0, 5) ms, capped at 1 s (.NET `GatewayRetryWithRetryPolicy`).
+    RetryWithBackoff,
+    /// Endpoint failover: the first retry at once, later ones after 1 s (.NET/Java
+    /// `ClientRetryPolicy.RetryIntervalInMS`).
+    FailoverInterval,
+}
+
+/// Side effects on driver state that accompany a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Effects {
+    /// Mark the region unavailable for reads.
+    pub mark_read_unavailable: bool,
+    /// Mark the region unavailable for writes.
+    pub mark_write_unavailable: bool,
+    /// Re-read the account metadata before the next attempt.
+    pub refresh_account: bool,
+    /// Refresh the partition-key-range cache.
+    pub refresh_pk_ranges: bool,
+    /// Refresh the container cache (container was recreated).
+    pub refresh_container: bool,
+    /// Send `x-ms-cosmos-hub-region-processing-only` on the retry.
+    pub hub_region_only: bool,
+}
+
+/// The table's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// Final: return the response to the caller.
+    Success,
+    /// Final: return the error to the caller.
+    Fail,
+    /// Try again, if the budget allows.
+    Retry {
+        /// The budget the retry draws on.
+        budget: Budget,
+        /// Wait before the next attempt.
+        delay: DelayRule,
+        /// Where the next attempt goes.
+        route: Route,
+        /// Driver-state effects.
+        effects: Effects,
+    },
+}
+
+const NONE: Effects = Effects {
+    mark_read_unavailable: false,
+    mark_write_unavailable: false,
+    refresh_account: false,
+    refresh_pk_ranges: false,
+    refresh_container: false,
+    hub_region_only: false,
+};
+
+fn retry(budget: Budget, delay: DelayRule, route: Route, effects: Effects) -> Reaction {
+    Reaction::Retry {
+        budget,
+        delay,
+        route,
+        effects,
+    }
+}
+
+/// The whole policy. Pure: same inputs, same answer.
+pub fn decide(signal: Signal, class: OpClass) -> Reaction {
+    let replayable = class.read_only || class.retry_safe;
+    match signal {
+        Signal::Status { status, sub_status } => match (status, sub_status) {
+            (200..=299, _) | (304, _) => Reaction::Success,
+            (429, _) => retry(Budget::Throttle, DelayRule::RetryAfter, Route::SameRegion, NONE),
+            (449, _) => retry(Budget::RetryWith, DelayRule::RetryWithBackoff, Route::SameRegion, NONE),
+            (503, _) if replayable => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
+            (500, _) if class.read_only => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
+            (408, _) if replayable => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
+            (403, 3) if !class.read_only => retry(
+                Budget::WriteForbidden,
+                DelayRule::FailoverInterval,
+                Route::WriteRegion,
+                Effects {
+                    mark_write_unavailable: true,
+                    refresh_account: true,
+                    ..NONE
+                },
+            ),
+            (403, 1008) => retry(
+                Budget::AccountNotFound,
+                DelayRule::FailoverInterval,
+                Route::NextRegion,
+                Effects {
+                    mark_read_unavailable: true,
+                    refresh_account: true,
+                    ..NONE
+                },
+            ),
+            (404, 1002) => retry(
+                Budget::SessionNotAvailable,
+                DelayRule::None,
+                Route::WriteRegion,
+                NONE,
+            ),
+            (410, 1002) | (410, 1007) | (410, 1008) => retry(
+                Budget::Topology,
+                DelayRule::None,
+                Route::SameRegion,
+                Effects {
+                    refresh_pk_ranges: true,
+                    ..NONE
+                },
+            ),
+            (410, 1000) | (400, 1024) => retry(
+                Budget::ContainerRecreated,
+                DelayRule::None,
+                Route::SameRegion,
+                Effects {
+                    refresh_container: true,
+                    ..NONE
+                },
+            ),
+            _ => Reaction::Fail,
+        },
+        Signal::Transport {
+            sent: RequestSent::NotSent,
+            ..
+        } => retry(
+            Budget::Failover,
+            DelayRule::None,
+            Route::NextRegion,
+            Effects {
+                mark_read_unavailable: true,
+                mark_write_unavailable: true,
+                ..NONE
+            },
+        ),
+        Signal::Transport {
+            kind: TransportErrorKind::ResponseTooLarge,
+            ..
+        } => Reaction::Fail,
+        Signal::Transport { .. } | Signal::AttemptTimeout if replayable => {
+            retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE)
+        }
+        Signal::Transport { .. } | Signal::AttemptTimeout => Reaction::Fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READ: OpClass = OpClass {
+        read_only: true,
+        retry_safe: true,
+    };
+    const WRITE: OpClass = OpClass {
+        read_only: false,
+        retry_safe: false,
+    };
+    const SAFE_WRITE: OpClass = OpClass {
+        read_only: false,
+        retry_safe: true,
+    };
+
+    fn st(status: u16, sub_status: u32) -> Signal {
+        Signal::Status { status, sub_status }
+    }
+
+    fn budget(r: Reaction) -> Option<Budget> {
+        match r {
+            Reaction::Retry { budget, .. } => Some(budget),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn success_and_plain_errors_are_final() {
+        for s in [200, 201, 204, 304] {
+            assert_eq!(decide(st(s, 0), WRITE), Reaction::Success);
+        }
+        for s in [400, 401, 404, 409, 412, 413] {
+            assert_eq!(decide(st(s, 0), READ), Reaction::Fail, "{s}");
+        }
+    }
+
+    #[test]
+    fn throttling_retries_in_place_for_everything() {
+        for c in [READ, WRITE] {
+            assert!(matches!(
+                decide(st(429, 3200), c),
+                Reaction::Retry { budget: Budget::Throttle, route: Route::SameRegion, delay: DelayRule::RetryAfter, .. }
+            ));
+            assert_eq!(budget(decide(st(449, 0), c)), Some(Budget::RetryWith));
+        }
+    }
+
+    #[test]
+    fn writes_that_may_have_applied_are_not_replayed() {
+        let sent = Signal::Transport { kind: TransportErrorKind::Io, sent: RequestSent::Unknown };
+        assert_eq!(decide(sent, WRITE), Reaction::Fail);
+        assert_eq!(decide(Signal::AttemptTimeout, WRITE), Reaction::Fail);
+        assert_eq!(decide(st(503, 0), WRITE), Reaction::Fail);
+        assert_eq!(decide(st(408, 0), WRITE), Reaction::Fail);
+        assert_eq!(decide(st(500, 0), WRITE), Reaction::Fail);
+        assert_eq!(decide(st(500, 0), SAFE_WRITE), Reaction::Fail);
+        assert_eq!(budget(decide(sent, SAFE_WRITE)), Some(Budget::Failover));
+        assert_eq!(budget(decide(sent, READ)), Some(Budget::Failover));
+        assert_eq!(budget(decide(st(503, 0), SAFE_WRITE)), Some(Budget::Failover));
+    }
+
+    #[test]
+    fn never_sent_is_safe_for_any_operation() {
+        let ns = Signal::Transport { kind: TransportErrorKind::Connect, sent: RequestSent::NotSent };
+        assert_eq!(budget(decide(ns, WRITE)), Some(Budget::Failover));
+    }
+
+    #[test]
+    fn topology_and_metadata_rows() {
+        assert_eq!(budget(decide(st(403, 3), WRITE)), Some(Budget::WriteForbidden));
+        assert_eq!(decide(st(403, 3), READ), Reaction::Fail);
+        assert_eq!(budget(decide(st(403, 1008), READ)), Some(Budget::AccountNotFound));
+        assert_eq!(budget(decide(st(404, 1002), READ)), Some(Budget::SessionNotAvailable));
+        for sub in [1002, 1007, 1008] {
+            assert_eq!(budget(decide(st(410, sub), WRITE)), Some(Budget::Topology));
+        }
+        assert_eq!(budget(decide(st(410, 1000), READ)), Some(Budget::ContainerRecreated));
+        assert_eq!(budget(decide(st(400, 1024), READ)), Some(Budget::ContainerRecreated));
+        assert_eq!(decide(st(404, 0), READ), Reaction::Fail);
+    }
+
+    #[test]
+    fn oversized_responses_are_final() {
+        let s = Signal::Transport { kind: TransportErrorKind::ResponseTooLarge, sent: RequestSent::Sent };
+        assert_eq!(decide(s, READ), Reaction::Fail);
+    }
+}

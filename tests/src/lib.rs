@@ -1,0 +1,2 @@
+//! Test harness for Sextant.
+pub mod server;
