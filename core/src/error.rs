@@ -235,6 +235,13 @@ fn service_message(status: u16, body: &[u8]) -> String {
     }
 }
 
+impl From<ConfigError> for CosmosError {
+    /// A configuration problem found outside any operation (building a runtime or driver).
+    fn from(err: ConfigError) -> Self {
+        CosmosError::config(err, Arc::new(CosmosDiagnostics::empty()))
+    }
+}
+
 impl fmt::Debug for CosmosError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CosmosError")

@@ -32,6 +32,11 @@ impl ActivityId {
         ActivityId(bytes)
     }
 
+    /// The all-zero id (for diagnostics of things that sent nothing).
+    pub fn nil() -> Self {
+        ActivityId([0; 16])
+    }
+
     /// The raw 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0

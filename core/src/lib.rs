@@ -83,6 +83,7 @@ pub mod policy;
 pub mod request;
 pub mod response;
 pub mod rng;
+pub mod shared;
 pub mod transport;
 
 pub use action::Action;
@@ -95,7 +96,8 @@ pub use headers::ResponseHeaders;
 pub use ids::{ActivityId, AttemptId};
 pub use now::Now;
 pub use operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
-pub use options::{DriverOptions, EnvironmentConfig};
+pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
+pub use shared::{DriverRegistry, SharedDriver};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;
 pub use transport::{RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind};

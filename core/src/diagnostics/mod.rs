@@ -107,6 +107,20 @@ pub struct CosmosDiagnostics {
 }
 
 impl CosmosDiagnostics {
+    /// Diagnostics of something that made no attempt (a configuration error before any request).
+    pub fn empty() -> Self {
+        CosmosDiagnostics {
+            activity_id: ActivityId::nil(),
+            duration: Duration::ZERO,
+            status: None,
+            sub_status: None,
+            total_request_charge: 0.0,
+            requests: Arc::new(Vec::new()),
+            dropped_requests: 0,
+            ignored_inputs: 0,
+        }
+    }
+
     /// The client-generated activity id sent with every attempt.
     pub fn activity_id(&self) -> ActivityId {
         self.activity_id

@@ -2,6 +2,8 @@
 
 pub mod driver_options;
 pub mod environment;
+pub mod runtime;
 
 pub use driver_options::{DriverOptions, DriverOptionsBuilder};
 pub use environment::EnvironmentConfig;
+pub use runtime::{ConnectionPoolOptions, RuntimeOptions};

@@ -1,0 +1,109 @@
+//! Helpers every transport uses: a driver behind a mutex (held for microseconds, never across
+//! I/O) and a registry with one driver per account.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::action::Action;
+use crate::credential::{AccessToken, CredentialError};
+use crate::driver::Driver;
+use crate::execution::Execution;
+use crate::ids::AttemptId;
+use crate::now::Now;
+use crate::operation::{CosmosOperation, OperationOptions};
+use crate::transport::{RequestEvent, Response, TransportError};
+
+/// A [`Driver`] shared by many concurrent operations. Each call locks, feeds or polls, and
+/// unlocks; transports perform I/O only between calls.
+#[derive(Debug, Clone)]
+pub struct SharedDriver {
+    inner: Arc<Mutex<Driver>>,
+}
+
+impl SharedDriver {
+    /// Wraps a driver.
+    pub fn new(driver: Driver) -> Self {
+        SharedDriver {
+            inner: Arc::new(Mutex::new(driver)),
+        }
+    }
+
+    /// Locks the driver. A panic while locked cannot leave it inconsistent in a way that matters
+    /// more than losing the whole client, so a poisoned lock is recovered rather than propagated.
+    pub fn lock(&self) -> MutexGuard<'_, Driver> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts an operation.
+    pub fn start(&self, op: CosmosOperation, opts: OperationOptions, now: Now) -> Execution {
+        self.lock().start(op, opts, now)
+    }
+
+    /// Polls an execution.
+    pub fn poll(&self, exec: &mut Execution, now: Now) -> Action {
+        exec.poll(&mut self.lock(), now)
+    }
+
+    /// Feeds a response.
+    pub fn handle_response(&self, exec: &mut Execution, attempt: AttemptId, resp: Response, now: Now) {
+        exec.handle_response(&mut self.lock(), attempt, resp, now)
+    }
+
+    /// Feeds a transport error.
+    pub fn handle_transport_error(&self, exec: &mut Execution, attempt: AttemptId, err: TransportError, now: Now) {
+        exec.handle_transport_error(&mut self.lock(), attempt, err, now)
+    }
+
+    /// Feeds an event.
+    pub fn handle_event(&self, exec: &mut Execution, attempt: AttemptId, ev: RequestEvent, now: Now) {
+        exec.handle_event(&mut self.lock(), attempt, ev, now)
+    }
+
+    /// Feeds a token result.
+    pub fn handle_token(&self, exec: &mut Execution, token: Result<AccessToken, CredentialError>, now: Now) {
+        exec.handle_token(&mut self.lock(), token, now)
+    }
+
+    /// Cancels an execution (for example when the caller's future is dropped).
+    pub fn cancel(&self, exec: &mut Execution, now: Now) {
+        exec.cancel(&mut self.lock(), now)
+    }
+}
+
+/// One value per account endpoint (`get_or_create_driver` returns the existing driver).
+#[derive(Debug)]
+pub struct DriverRegistry<T> {
+    map: Mutex<BTreeMap<String, T>>,
+}
+
+impl<T> Default for DriverRegistry<T> {
+    fn default() -> Self {
+        DriverRegistry {
+            map: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> DriverRegistry<T> {
+    /// The value for `endpoint`, created with `make` on first use. `make` runs under the
+    /// registry lock, so it must be cheap and must not block.
+    pub fn get_or_try_insert<E>(&self, endpoint: &str, make: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = map.get(endpoint) {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        map.insert(endpoint.to_string(), v.clone());
+        Ok(v)
+    }
+
+    /// Number of accounts registered.
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when no driver was created yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
