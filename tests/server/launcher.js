@@ -18,6 +18,9 @@
 //   {"http":"http://127.0.0.1:PORT/","https":"https://127.0.0.1:PORT/"}
 // A key is omitted when its listener is disabled. Diagnostics go to stderr only.
 //
+// Shims (all enabled by default; see SHIMS below and README.md): account-locations, pkrange-ids,
+// missing-item-404, missing-container-404, error-codes, malformed-path-400, connection-close.
+//
 // Each listener (HTTP, HTTPS) has its own, independent, in-memory account.
 "use strict";
 
@@ -42,8 +45,9 @@ const DOC_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/[^/]+$/i;
 const DOCS_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs$/i;
 
 /**
- * The shims, by name. A shim may have `onRequest(req, res)`, called before the server's handler,
- * and/or these three for rewriting response bodies:
+ * The shims, by name. A shim may have `onRequest(req, res)`, called before the server's handler;
+ * `onError(err, req, res)`, called when the handler throws synchronously, returning true if it
+ * answered the request; and/or these three for rewriting response bodies:
  * - `match(req, path)`: whether the response to this request may need rewriting (cheap; only
  *   responses of matching requests are intercepted);
  * - `wants(status)`: whether a response with this status may need rewriting (only such responses
@@ -145,6 +149,19 @@ const SHIMS = {
         changed = true;
       }
       return changed;
+    }
+  },
+
+  // A malformed percent-escape in the path (e.g. "/dbs/db/colls/c/docs/a%ZZ") makes the router's
+  // decodeURIComponent throw synchronously, outside of the server's error handling: the whole
+  // process crashes. Answer 400 BadRequest instead, as Cosmos DB does.
+  "malformed-path-400": {
+    onError(err, req, res) {
+      if (!(err instanceof URIError) || res.headersSent) return false;
+      res.statusCode = 400;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ code: "BadRequest", message: `Malformed request path: ${err.message}` }));
+      return true;
     }
   },
 
@@ -348,7 +365,11 @@ function installShims(server, listener, enabled) {
       if (shim.match && shim.match(req, path)) shims.push(shim);
     }
     if (shims.length !== 0) interceptResponse(req, res, listener, shims);
-    handler.call(server, req, res);
+    try {
+      handler.call(server, req, res);
+    } catch (err) {
+      if (!enabled.some(shim => shim.onError && shim.onError(err, req, res))) throw err;
+    }
   });
 }
 

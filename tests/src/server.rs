@@ -50,14 +50,18 @@ pub const EMULATOR_KEY: &str =
 ///   404 `NotFound`.
 /// - `error-codes`: error bodies without a `"code"` (e.g. `{"message":""}` on 404,
 ///   `{"message":"conflict"}` on 409) get the Cosmos DB code for their status.
+/// - `malformed-path-400`: a malformed percent-escape in the path (`.../docs/a%ZZ`) throws
+///   outside of the server's error handling and **crashes the whole server**; it is answered
+///   400 `BadRequest` instead.
 /// - `connection-close`: the server answers `connection: keep-alive` (and keeps the connection
 ///   open) even when the client sent `Connection: close`; the client's choice is honoured.
-pub const SHIMS: [&str; 6] = [
+pub const SHIMS: [&str; 7] = [
     "account-locations",
     "pkrange-ids",
     "missing-item-404",
     "missing-container-404",
     "error-codes",
+    "malformed-path-400",
     "connection-close",
 ];
 

@@ -3,6 +3,9 @@
 //!
 //! Uses raw HTTP/1.1 over a `std::net::TcpStream` (no TLS, no driver) with bounded timeouts.
 
+// Failing loudly with context is what a test helper is for.
+#![allow(clippy::panic)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -285,6 +288,31 @@ fn connection_close_is_honoured_only_with_the_shim() {
 }
 
 #[test]
+fn malformed_path_does_not_crash_the_server() {
+    let server = TestServer::start();
+    let bad = request(&server, "GET", "/dbs/db/colls/c/docs/a%ZZ", &[PK], None);
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["code"], "BadRequest");
+    assert_eq!(request(&server, "GET", "/", &[], None).status, 200);
+}
+
+#[test]
+fn special_character_ids_round_trip() {
+    let server = TestServer::start();
+    create_container(&server);
+    // id "a b+=%?#é", percent-encoded in the path.
+    let id = "a b+=%?#\u{e9}";
+    let body = serde_json::json!({ "id": id, "pk": "p" }).to_string();
+    let created = request(&server, "POST", "/dbs/db/colls/c/docs", &[PK], Some(&body));
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["id"], id);
+    let path = "/dbs/db/colls/c/docs/a%20b%2B%3D%25%3F%23%C3%A9";
+    let read = request(&server, "GET", path, &[PK], None);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["id"], id);
+}
+
+#[test]
 fn drop_stops_the_server() {
     let server = TestServer::start();
     let addr = addr(server.http_endpoint());
@@ -309,5 +337,5 @@ fn shim_names_are_known_to_the_launcher() {
 #[test]
 #[should_panic(expected = "unknown shim")]
 fn unknown_shim_fails_loudly() {
-    TestServer::start_with(ServerOptions::default().without_shim("no-such-shim"));
+    let _server = TestServer::start_with(ServerOptions::default().without_shim("no-such-shim"));
 }

@@ -1,0 +1,298 @@
+//! A deterministic simulator: drives core executions against a scripted server on a virtual
+//! clock and records a transcript of every action and input.
+//!
+//! Same seed + same script ⇒ the same transcript, byte for byte. No real time passes.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use sextant_core::models::AccountReference;
+use sextant_core::{
+    Action, CosmosError, CosmosOperation, CosmosResponse, Driver, DriverOptions, Execution, Now, OperationOptions,
+    OutgoingRequest, Purpose, RequestSent, Response, TransportError, TransportErrorKind,
+};
+
+/// The emulator's well-known key (any key is fine for the simulator; signing is checked by vectors).
+pub const SIM_KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+/// Endpoint of the simulated account.
+pub const SIM_ENDPOINT: &str = "https://sim.documents.azure.com:443/";
+/// Upper bound on simulation steps: a run that needs more is a bug (a livelock) and panics.
+pub const MAX_STEPS: usize = 100_000;
+
+/// What the scripted server does with one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Respond with a status after `latency`.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `x-ms-substatus`, if any.
+        sub_status: Option<u32>,
+        /// `x-ms-retry-after-ms`, if any.
+        retry_after_ms: Option<u64>,
+        /// Body.
+        body: &'static str,
+        /// Simulated round trip.
+        latency: Duration,
+    },
+    /// Fail at the transport level after `latency`.
+    Fail {
+        /// Failure class.
+        kind: TransportErrorKind,
+        /// Whether it may have been applied.
+        sent: RequestSent,
+        /// Time until the failure is observed.
+        latency: Duration,
+    },
+    /// Never answer (a stalled connection).
+    Stall,
+}
+
+impl Answer {
+    /// 200/201-style success with a small JSON body, 5 ms later.
+    pub fn ok(status: u16) -> Answer {
+        Answer::Status {
+            status,
+            sub_status: None,
+            retry_after_ms: None,
+            body: r#"{"id":"x"}"#,
+            latency: Duration::from_millis(5),
+        }
+    }
+
+    /// A 429 with the given sub-status and retry-after.
+    pub fn throttled(sub_status: u32, retry_after_ms: u64) -> Answer {
+        Answer::Status {
+            status: 429,
+            sub_status: Some(sub_status),
+            retry_after_ms: Some(retry_after_ms),
+            body: r#"{"code":"TooManyRequests","message":"Request rate is large"}"#,
+            latency: Duration::from_millis(5),
+        }
+    }
+
+    /// An error status with a sub-status.
+    pub fn status(status: u16, sub_status: u32) -> Answer {
+        Answer::Status {
+            status,
+            sub_status: Some(sub_status),
+            retry_after_ms: None,
+            body: r#"{"code":"Error","message":"scripted"}"#,
+            latency: Duration::from_millis(5),
+        }
+    }
+
+    /// A transport failure.
+    pub fn fail(kind: TransportErrorKind, sent: RequestSent) -> Answer {
+        Answer::Fail {
+            kind,
+            sent,
+            latency: Duration::from_millis(2),
+        }
+    }
+}
+
+/// The account metadata the simulated `GET /` returns (one region).
+pub const ACCOUNT_BODY: &str = r#"{"id":"sim","writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"enableMultipleWriteLocations":false,"userConsistencyPolicy":{"defaultConsistencyLevel":"Session"}}"#;
+
+struct Pending {
+    at: Instant,
+    seq: u64,
+    attempt: sextant_core::AttemptId,
+    answer: Answer,
+}
+
+/// A simulated world: one driver, a virtual clock, and a transcript.
+pub struct Sim {
+    /// The driver under test.
+    pub driver: Driver,
+    /// The account.
+    pub account: AccountReference,
+    /// Virtual now.
+    pub now: Now,
+    start: Instant,
+    /// Every action and input, one line each, with virtual time.
+    pub transcript: Vec<String>,
+    /// How account reads (`GET /`) are answered; `None` = 200 with [`ACCOUNT_BODY`].
+    pub account_answer: Option<Answer>,
+    seq: u64,
+}
+
+impl Sim {
+    /// A simulation seeded with `seed`.
+    pub fn new(seed: u64, options: DriverOptions) -> Sim {
+        let account = AccountReference::with_master_key(SIM_ENDPOINT, SIM_KEY).expect("valid sim account");
+        // A fixed base so transcripts (x-ms-date, signatures) do not depend on the real clock.
+        let start = Instant::now();
+        let now = Now::new(start, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let driver = Driver::new(account.clone(), options, seed, now).expect("driver");
+        Sim {
+            driver,
+            account,
+            now,
+            start,
+            transcript: Vec::new(),
+            account_answer: None,
+            seq: 0,
+        }
+    }
+
+    fn t(&self) -> u128 {
+        self.now.mono.saturating_duration_since(self.start).as_millis()
+    }
+
+    fn log(&mut self, line: String) {
+        let t = self.t();
+        self.transcript.push(format!("{t:>7}ms {line}"));
+    }
+
+    /// Runs one operation to completion. `script` answers each data-plane request in order
+    /// (account reads are answered with [`ACCOUNT_BODY`] automatically).
+    pub fn run(
+        &mut self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+        mut script: impl FnMut(usize, &OutgoingRequest) -> Answer,
+    ) -> Result<CosmosResponse, CosmosError> {
+        let mut exec = self.driver.start(op, opts, self.now);
+        self.drive(&mut exec, &mut script)
+    }
+
+    /// Drives an already-started execution to completion.
+    pub fn drive(
+        &mut self,
+        exec: &mut Execution,
+        script: &mut dyn FnMut(usize, &OutgoingRequest) -> Answer,
+    ) -> Result<CosmosResponse, CosmosError> {
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut data_requests = 0usize;
+        for _ in 0..MAX_STEPS {
+            match exec.poll(&mut self.driver, self.now) {
+                Action::Send(req) => {
+                    let answer = if req.purpose == Purpose::AccountRead {
+                        self.account_answer.clone().unwrap_or(Answer::Status {
+                            status: 200,
+                            sub_status: None,
+                            retry_after_ms: None,
+                            body: ACCOUNT_BODY,
+                            latency: Duration::from_millis(3),
+                        })
+                    } else {
+                        data_requests += 1;
+                        script(data_requests - 1, &req)
+                    };
+                    let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let date = req.headers.get("x-ms-date").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    self.log(format!(
+                        "SEND {} {} {} ctx={} region={:?} date={date:?} auth={auth}",
+                        req.attempt,
+                        req.method,
+                        req.uri,
+                        req.execution_context.as_str(),
+                        &*req.region
+                    ));
+                    let latency = match &answer {
+                        Answer::Status { latency, .. } | Answer::Fail { latency, .. } => Some(*latency),
+                        Answer::Stall => None,
+                    };
+                    if let Some(l) = latency {
+                        self.seq += 1;
+                        pending.push(Pending {
+                            at: self.now.mono + l,
+                            seq: self.seq,
+                            attempt: req.attempt,
+                            answer,
+                        });
+                    }
+                }
+                Action::Abort(id) => {
+                    self.log(format!("ABORT {id}"));
+                    pending.retain(|p| p.attempt != id);
+                }
+                Action::AcquireToken { scopes } => {
+                    self.log(format!("ACQUIRE_TOKEN {scopes:?}"));
+                    let token = sextant_core::AccessToken {
+                        token: "sim-token".into(),
+                        expires_on: self.now.wall + Duration::from_secs(3600),
+                    };
+                    exec.handle_token(&mut self.driver, Ok(token), self.now);
+                }
+                Action::Wait { until } => {
+                    let next = pending.iter().min_by_key(|p| (p.at, p.seq)).map(|p| p.at);
+                    let wake = match (until, next) {
+                        (Some(a), Some(b)) => a.min(b),
+                        (a, b) => a.or(b).expect("Wait with no timer and nothing in flight: the execution would hang"),
+                    };
+                    let step = wake.saturating_duration_since(self.now.mono);
+                    self.now = self.now.advanced(step);
+                    // Deliver everything due now, in scheduling order.
+                    pending.sort_by_key(|p| (p.at, p.seq));
+                    while pending.first().is_some_and(|p| p.at <= self.now.mono) {
+                        let p = pending.remove(0);
+                        self.deliver(exec, p);
+                    }
+                }
+                Action::Done(result) => {
+                    match &result {
+                        Ok(r) => self.log(format!("DONE ok {} attempts={}", r.status(), exec.attempts())),
+                        Err(e) => self.log(format!("DONE err kind={:?} status={:?} sub={:?} attempts={}", e.kind(), e.status(), e.sub_status(), exec.attempts())),
+                    }
+                    return result;
+                }
+                other => panic!("unexpected action {other:?}"),
+            }
+        }
+        panic!("simulation did not finish within {MAX_STEPS} steps");
+    }
+
+    fn deliver(&mut self, exec: &mut Execution, p: Pending) {
+        match p.answer {
+            Answer::Status {
+                status,
+                sub_status,
+                retry_after_ms,
+                body,
+                ..
+            } => {
+                let mut h = HeaderMap::new();
+                h.insert("x-ms-request-charge", HeaderValue::from_static("1"));
+                if let Some(s) = sub_status {
+                    h.insert("x-ms-substatus", HeaderValue::from(s));
+                }
+                if let Some(ms) = retry_after_ms {
+                    h.insert("x-ms-retry-after-ms", HeaderValue::from(ms));
+                }
+                self.log(format!("RECV {} {status}/{}", p.attempt, sub_status.unwrap_or(0)));
+                let resp = Response {
+                    status,
+                    headers: h,
+                    body: Bytes::from_static(body.as_bytes()),
+                };
+                exec.handle_response(&mut self.driver, p.attempt, resp, self.now);
+            }
+            Answer::Fail { kind, sent, .. } => {
+                self.log(format!("FAIL {} {} {}", p.attempt, kind.as_str(), sent.as_str()));
+                let e = TransportError::new(kind, sent, "scripted failure");
+                exec.handle_transport_error(&mut self.driver, p.attempt, e, self.now);
+            }
+            Answer::Stall => {}
+        }
+    }
+
+    /// Virtual time elapsed since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        self.now.mono.saturating_duration_since(self.start)
+    }
+}
+
+/// Counts transcript lines containing `needle`.
+pub fn count(transcript: &[String], needle: &str) -> usize {
+    transcript.iter().filter(|l| l.contains(needle)).count()
+}
+
+/// A map of environment variables from pairs (for configuration tests).
+pub fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
