@@ -100,7 +100,12 @@ impl fmt::Debug for Credential {
 }
 
 /// Picks the resource token whose link is the longest segment-wise prefix of `resource_link`.
+/// The account read (`GET /`, empty link) accepts any token: the first is used, as the JS SDK's
+/// `getAuthorizationTokenUsingResourceTokens` does.
 pub(crate) fn select_resource_token<'a>(tokens: &'a [ResourceToken], resource_link: &str) -> Option<&'a ResourceToken> {
+    if resource_link.is_empty() {
+        return tokens.first();
+    }
     tokens
         .iter()
         .filter(|t| {
@@ -131,5 +136,6 @@ mod tests {
         assert_eq!(pick("dbs/db/colls/c2").as_deref(), Some("dbs/db/colls/c2"));
         assert_eq!(pick("dbs/db/colls/c3").as_deref(), Some("dbs/db"));
         assert_eq!(pick("dbs/other").as_deref(), None);
+        assert_eq!(pick("").as_deref(), Some("dbs/db"), "account reads take the first token");
     }
 }

@@ -77,7 +77,7 @@ pub enum ErrorKind {
 /// A failed operation: category, status, sub-status, the service's answer and the diagnostics.
 #[derive(Clone)]
 pub struct CosmosError {
-    inner: Box<Inner>,
+    inner: Arc<Inner>,
 }
 
 #[derive(Clone)]
@@ -94,30 +94,34 @@ struct Inner {
 }
 
 impl CosmosError {
+    fn base(kind: ErrorKind, message: String, diagnostics: Arc<CosmosDiagnostics>) -> Inner {
+        Inner {
+            kind,
+            status: None,
+            sub_status: None,
+            message,
+            headers: None,
+            body: Bytes::new(),
+            transport: None,
+            config: None,
+            diagnostics,
+        }
+    }
+
     pub(crate) fn new(kind: ErrorKind, message: String, diagnostics: Arc<CosmosDiagnostics>) -> Self {
         CosmosError {
-            inner: Box::new(Inner {
-                kind,
-                status: None,
-                sub_status: None,
-                message,
-                headers: None,
-                body: Bytes::new(),
-                transport: None,
-                config: None,
-                diagnostics,
-            }),
+            inner: Arc::new(Self::base(kind, message, diagnostics)),
         }
     }
 
     pub(crate) fn service(status: u16, headers: ResponseHeaders, body: Bytes, diagnostics: Arc<CosmosDiagnostics>) -> Self {
         let message = service_message(status, &body);
-        let mut e = CosmosError::new(ErrorKind::Service, message, diagnostics);
-        e.inner.status = Some(status);
-        e.inner.sub_status = headers.sub_status();
-        e.inner.headers = Some(headers);
-        e.inner.body = body;
-        e
+        let mut e = Self::base(ErrorKind::Service, message, diagnostics);
+        e.status = Some(status);
+        e.sub_status = headers.sub_status();
+        e.headers = Some(headers);
+        e.body = body;
+        CosmosError { inner: Arc::new(e) }
     }
 
     pub(crate) fn transport(err: TransportError, diagnostics: Arc<CosmosDiagnostics>) -> Self {
@@ -127,15 +131,15 @@ impl CosmosError {
             err.request_sent.as_str(),
             err.message
         );
-        let mut e = CosmosError::new(ErrorKind::Transport, message, diagnostics);
-        e.inner.transport = Some(err);
-        e
+        let mut e = Self::base(ErrorKind::Transport, message, diagnostics);
+        e.transport = Some(err);
+        CosmosError { inner: Arc::new(e) }
     }
 
     pub(crate) fn config(err: ConfigError, diagnostics: Arc<CosmosDiagnostics>) -> Self {
-        let mut e = CosmosError::new(ErrorKind::Configuration, err.to_string(), diagnostics);
-        e.inner.config = Some(err);
-        e
+        let mut e = Self::base(ErrorKind::Configuration, err.to_string(), diagnostics);
+        e.config = Some(err);
+        CosmosError { inner: Arc::new(e) }
     }
 
     /// The category.

@@ -43,15 +43,35 @@ impl ActivityId {
     }
 }
 
-impl fmt::Display for ActivityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ActivityId {
+    /// The canonical 36-character lowercase form, without allocating.
+    pub fn to_ascii(&self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut o = 0;
         for (i, b) in self.0.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
+                o += 1;
             }
-            write!(f, "{b:02x}")?;
+            out[o] = HEX[usize::from(b >> 4)];
+            out[o + 1] = HEX[usize::from(b & 0x0f)];
+            o += 2;
         }
-        Ok(())
+        out
+    }
+
+    /// As an `x-ms-activity-id` header value.
+    pub fn header_value(&self) -> http::HeaderValue {
+        let ascii = self.to_ascii();
+        // Hex digits and dashes are always a valid header value.
+        http::HeaderValue::from_bytes(&ascii).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+    }
+}
+
+impl fmt::Display for ActivityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ascii = self.to_ascii();
+        f.write_str(std::str::from_utf8(&ascii).map_err(|_| fmt::Error)?)
     }
 }
 

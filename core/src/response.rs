@@ -11,7 +11,7 @@ use crate::headers::ResponseHeaders;
 #[derive(Debug, Clone)]
 pub struct CosmosResponse {
     pub(crate) status: u16,
-    pub(crate) headers: ResponseHeaders,
+    pub(crate) headers: Arc<ResponseHeaders>,
     pub(crate) body: Bytes,
     pub(crate) diagnostics: Arc<CosmosDiagnostics>,
 }

@@ -97,6 +97,9 @@ impl Answer {
 /// The account metadata the simulated `GET /` returns (one region).
 pub const ACCOUNT_BODY: &str = r#"{"id":"sim","writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"enableMultipleWriteLocations":false,"userConsistencyPolicy":{"defaultConsistencyLevel":"Session"}}"#;
 
+/// Answers a token request: `(scopes, wall clock) → token or error`.
+pub type TokenScript = Box<dyn FnMut(&[String], SystemTime) -> Result<sextant_core::AccessToken, sextant_core::CredentialError>>;
+
 struct Pending {
     at: Instant,
     seq: u64,
@@ -117,13 +120,20 @@ pub struct Sim {
     pub transcript: Vec<String>,
     /// How account reads (`GET /`) are answered; `None` = 200 with [`ACCOUNT_BODY`].
     pub account_answer: Option<Answer>,
+    /// How token requests are answered; `None` = a token valid for an hour.
+    pub token_answer: Option<TokenScript>,
     seq: u64,
 }
 
 impl Sim {
-    /// A simulation seeded with `seed`.
+    /// A simulation seeded with `seed`, with a master-key account.
     pub fn new(seed: u64, options: DriverOptions) -> Sim {
         let account = AccountReference::with_master_key(SIM_ENDPOINT, SIM_KEY).expect("valid sim account");
+        Sim::with_account(seed, options, account)
+    }
+
+    /// A simulation of `account` (any credential) seeded with `seed`.
+    pub fn with_account(seed: u64, options: DriverOptions, account: AccountReference) -> Sim {
         // A fixed base so transcripts (x-ms-date, signatures) do not depend on the real clock.
         let start = Instant::now();
         let now = Now::new(start, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
@@ -135,6 +145,7 @@ impl Sim {
             start,
             transcript: Vec::new(),
             account_answer: None,
+            token_answer: None,
             seq: 0,
         }
     }
@@ -213,11 +224,16 @@ impl Sim {
                 }
                 Action::AcquireToken { scopes } => {
                     self.log(format!("ACQUIRE_TOKEN {scopes:?}"));
-                    let token = sextant_core::AccessToken {
-                        token: "sim-token".into(),
-                        expires_on: self.now.wall + Duration::from_secs(3600),
+                    let wall = self.now.wall;
+                    let token = match self.token_answer.as_mut() {
+                        Some(script) => script(&scopes, wall),
+                        None => Ok(sextant_core::AccessToken {
+                            token: "sim-token".into(),
+                            expires_on: wall + Duration::from_secs(3600),
+                        }),
                     };
-                    exec.handle_token(&mut self.driver, Ok(token), self.now);
+                    self.log(format!("TOKEN {}", if token.is_ok() { "ok" } else { "error" }));
+                    exec.handle_token(&mut self.driver, token, self.now);
                 }
                 Action::Wait { until } => {
                     let next = pending.iter().min_by_key(|p| (p.at, p.seq)).map(|p| p.at);

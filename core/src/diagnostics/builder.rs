@@ -117,7 +117,8 @@ impl DiagnosticsBuilder {
         self.ignored_inputs += 1;
     }
 
-    pub fn snapshot(&self, now: Instant, status: Option<u16>, sub_status: Option<u32>) -> Arc<CosmosDiagnostics> {
+    /// The finished diagnostics. Called once, when the execution ends: the records move out.
+    pub fn finish(&mut self, now: Instant, status: Option<u16>, sub_status: Option<u32>) -> Arc<CosmosDiagnostics> {
         let total = self.requests.iter().map(|r| r.request_charge).sum::<f64>() + self.dropped_charge;
         Arc::new(CosmosDiagnostics {
             activity_id: self.activity_id,
@@ -125,7 +126,7 @@ impl DiagnosticsBuilder {
             status,
             sub_status,
             total_request_charge: total,
-            requests: Arc::new(self.requests.clone()),
+            requests: Arc::new(std::mem::take(&mut self.requests)),
             dropped_requests: self.dropped,
             ignored_inputs: self.ignored_inputs,
         })

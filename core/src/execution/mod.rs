@@ -72,7 +72,8 @@ enum Failure {
 #[derive(Debug)]
 pub struct Execution {
     op: Option<Prepared>,
-    account_read: Prepared,
+    account_read: Option<Prepared>,
+    activity_header: http::HeaderValue,
     last_mono: Instant,
     timers: TimerTable,
     diag: DiagnosticsBuilder,
@@ -98,10 +99,11 @@ impl std::fmt::Debug for Failure {
 impl Execution {
     pub(crate) fn new(d: &mut Driver, op: CosmosOperation, opts: OperationOptions, activity_id: ActivityId, now: Now) -> Self {
         let end_to_end = opts.end_to_end_timeout.or(d.eff.end_to_end_timeout);
-        let prepared = Prepared::new(d, op, &opts, activity_id);
+        let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
         let mut e = Execution {
             op: None,
-            account_read: Prepared::account_read(d, activity_id),
+            account_read: None,
+            activity_header: activity_id.header_value(),
             last_mono: now.mono,
             timers: TimerTable::default(),
             diag: DiagnosticsBuilder::new(activity_id, now.mono),
@@ -232,7 +234,16 @@ impl Execution {
 
     /// Emits the next attempt, or arranges to wait. `None` means the state changed: loop again.
     fn step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
-        // 1. Account metadata: read on first use and after a forced refresh.
+        // 1. Entra ID token: every request, the account read included, needs one.
+        if matches!(d.account.credential(), Credential::TokenCredential(_)) {
+            if let Some(a) = self.token_step(d, now) {
+                return Some(a);
+            }
+            if !self.pending.is_empty() {
+                return None; // a background refresh was queued; emit it first
+            }
+        }
+        // 2. Account metadata: read on first use and after a forced refresh.
         let have_props = d.metadata.props.is_some();
         if !have_props || d.metadata.stale {
             let lease_free = d.metadata.lease.is_none_or(|l| !l.active(now.mono));
@@ -243,12 +254,6 @@ impl Execution {
                 return Some(self.wait_recheck(d.metadata.lease, now));
             }
             // Stale but usable: another execution is refreshing it (stale-while-revalidate).
-        }
-        // 2. Entra ID token.
-        if matches!(d.account.credential(), Credential::TokenCredential(_)) {
-            if let Some(a) = self.token_step(d, now) {
-                return Some(a);
-            }
         }
         // 3. The operation itself.
         Some(self.send(d, Purpose::Operation, now))
@@ -301,7 +306,9 @@ impl Execution {
                     holder: id,
                     until: now.mono + d.eff.metadata_request_timeout,
                 });
-                (&self.account_read, d.route(false, usize::MAX).clone(), d.eff.metadata_request_timeout)
+                let activity = self.activity_header.clone();
+                let p = self.account_read.get_or_insert_with(|| Prepared::account_read(d, activity));
+                (&*p, d.route(false, usize::MAX), d.eff.metadata_request_timeout)
             }
             Purpose::Operation => match &self.op {
                 Some(p) => (p, d.route(self.use_write_regions, self.region_index), d.eff.request_timeout),
@@ -420,10 +427,10 @@ impl Execution {
                 }
             }
             (Purpose::Operation, Reaction::Success) => {
-                let diagnostics = self.diag.snapshot(now.mono, Some(status), sub_status);
+                let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
                 let resp = CosmosResponse {
                     status,
-                    headers,
+                    headers: Arc::new(headers),
                     body,
                     diagnostics,
                 };
@@ -499,7 +506,7 @@ impl Execution {
     pub fn cancel(&mut self, d: &mut Driver, now: Now) {
         let now = self.clamp(now);
         if self.outcome.is_none() {
-            let diagnostics = self.diag.snapshot(now.mono, None, None);
+            let diagnostics = self.diag.finish(now.mono, None, None);
             let e = CosmosError::new(ErrorKind::Cancelled, "the operation was cancelled".into(), diagnostics);
             self.abort_all(d);
             self.outcome = Some(Err(e));
@@ -509,7 +516,10 @@ impl Execution {
     fn class_for(&self, purpose: Purpose) -> crate::policy::OpClass {
         match (purpose, &self.op) {
             (Purpose::Operation, Some(p)) => p.class,
-            _ => self.account_read.class,
+            _ => crate::policy::OpClass {
+                read_only: true,
+                retry_safe: true,
+            },
         }
     }
 
@@ -614,16 +624,16 @@ impl Execution {
         let Err(failure) = result else { return };
         let err = match failure {
             Failure::Service { status, headers, body } => {
-                let diagnostics = self.diag.snapshot(now, Some(status), headers.sub_status());
+                let diagnostics = self.diag.finish(now, Some(status), headers.sub_status());
                 CosmosError::service(status, headers, body, diagnostics)
             }
-            Failure::Transport(t) => CosmosError::transport(t, self.diag.snapshot(now, None, None)),
-            Failure::Timeout(msg) => CosmosError::new(ErrorKind::Timeout, msg, self.diag.snapshot(now, None, None)),
+            Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
+            Failure::Timeout(msg) => CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None)),
             Failure::Credential(c) => {
-                CosmosError::new(ErrorKind::Credential, c.to_string(), self.diag.snapshot(now, None, None))
+                CosmosError::new(ErrorKind::Credential, c.to_string(), self.diag.finish(now, None, None))
             }
-            Failure::Config(c) => CosmosError::config(c, self.diag.snapshot(now, None, None)),
-            Failure::Metadata(m) => CosmosError::new(ErrorKind::Service, m, self.diag.snapshot(now, None, None)),
+            Failure::Config(c) => CosmosError::config(c, self.diag.finish(now, None, None)),
+            Failure::Metadata(m) => CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None)),
         };
         self.outcome = Some(Err(err));
     }

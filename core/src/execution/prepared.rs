@@ -10,7 +10,6 @@ use crate::credential::{select_resource_token, Credential};
 use crate::driver::{Driver, RegionRoute};
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
-use crate::ids::ActivityId;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
 
@@ -33,7 +32,7 @@ impl Prepared {
         d: &Driver,
         op: CosmosOperation,
         opts: &OperationOptions,
-        activity_id: ActivityId,
+        activity_id: HeaderValue,
     ) -> Result<Prepared, ConfigError> {
         if let Some(p) = &opts.problem {
             return Err(p.clone());
@@ -49,9 +48,7 @@ impl Prepared {
         h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
         h.insert(http::header::USER_AGENT, d.user_agent.clone());
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
-        if let Ok(v) = HeaderValue::from_str(&activity_id.to_string()) {
-            h.insert(names::ACTIVITY_ID, v);
-        }
+        h.insert(names::ACTIVITY_ID, activity_id);
         if let Some(pk) = &op.partition_key {
             let v = HeaderValue::from_str(&pk.to_header_value()).map_err(|_| {
                 ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
@@ -105,14 +102,12 @@ impl Prepared {
     }
 
     /// Account metadata reads are plain reads of `GET /`.
-    pub fn account_read(d: &Driver, activity_id: ActivityId) -> Prepared {
+    pub fn account_read(d: &Driver, activity_id: HeaderValue) -> Prepared {
         let mut h = HeaderMap::with_capacity(8);
         h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
         h.insert(http::header::USER_AGENT, d.user_agent.clone());
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
-        if let Ok(v) = HeaderValue::from_str(&activity_id.to_string()) {
-            h.insert(names::ACTIVITY_ID, v);
-        }
+        h.insert(names::ACTIVITY_ID, activity_id);
         Prepared {
             resource_type: ResourceType::Account,
             method: Method::GET,
