@@ -48,7 +48,8 @@ impl CredentialError {
 }
 
 /// Boxed future returned by [`TokenCredential::get_token`].
-pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, CredentialError>> + Send + 'a>>;
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AccessToken, CredentialError>> + Send + 'a>>;
 
 /// Source of Entra ID tokens, implemented by the application (for example over `azure_identity`).
 ///
@@ -93,7 +94,9 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credential::MasterKey(_) => f.write_str("Credential::MasterKey(<redacted>)"),
-            Credential::ResourceTokens(t) => write!(f, "Credential::ResourceTokens({} tokens)", t.len()),
+            Credential::ResourceTokens(t) => {
+                write!(f, "Credential::ResourceTokens({} tokens)", t.len())
+            }
             Credential::TokenCredential(c) => write!(f, "Credential::TokenCredential({c:?})"),
         }
     }
@@ -102,7 +105,10 @@ impl fmt::Debug for Credential {
 /// Picks the resource token whose link is the longest segment-wise prefix of `resource_link`.
 /// The account read (`GET /`, empty link) accepts any token: the first is used, as the JS SDK's
 /// `getAuthorizationTokenUsingResourceTokens` does.
-pub(crate) fn select_resource_token<'a>(tokens: &'a [ResourceToken], resource_link: &str) -> Option<&'a ResourceToken> {
+pub(crate) fn select_resource_token<'a>(
+    tokens: &'a [ResourceToken],
+    resource_link: &str,
+) -> Option<&'a ResourceToken> {
     if resource_link.is_empty() {
         return tokens.first();
     }
@@ -112,7 +118,8 @@ pub(crate) fn select_resource_token<'a>(tokens: &'a [ResourceToken], resource_li
             let prefix = t.resource_link.trim_matches('/');
             prefix.is_empty()
                 || resource_link == prefix
-                || (resource_link.starts_with(prefix) && resource_link.as_bytes().get(prefix.len()) == Some(&b'/'))
+                || (resource_link.starts_with(prefix)
+                    && resource_link.as_bytes().get(prefix.len()) == Some(&b'/'))
         })
         .max_by_key(|t| t.resource_link.trim_matches('/').len())
 }
@@ -132,10 +139,17 @@ mod tests {
     fn longest_prefix_wins_on_segment_boundaries() {
         let tokens = [tok("dbs/db"), tok("dbs/db/colls/c"), tok("dbs/db/colls/c2")];
         let pick = |l: &str| select_resource_token(&tokens, l).map(|t| t.resource_link.clone());
-        assert_eq!(pick("dbs/db/colls/c/docs/x").as_deref(), Some("dbs/db/colls/c"));
+        assert_eq!(
+            pick("dbs/db/colls/c/docs/x").as_deref(),
+            Some("dbs/db/colls/c")
+        );
         assert_eq!(pick("dbs/db/colls/c2").as_deref(), Some("dbs/db/colls/c2"));
         assert_eq!(pick("dbs/db/colls/c3").as_deref(), Some("dbs/db"));
         assert_eq!(pick("dbs/other").as_deref(), None);
-        assert_eq!(pick("").as_deref(), Some("dbs/db"), "account reads take the first token");
+        assert_eq!(
+            pick("").as_deref(),
+            Some("dbs/db"),
+            "account reads take the first token"
+        );
     }
 }

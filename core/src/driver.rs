@@ -81,7 +81,12 @@ pub struct Driver {
 impl Driver {
     /// A driver for `account`. `seed` fixes every random choice (jitter, activity ids): the same
     /// seed and the same inputs give the same actions.
-    pub fn new(account: AccountReference, options: DriverOptions, seed: u64, _now: Now) -> Result<Driver, ConfigError> {
+    pub fn new(
+        account: AccountReference,
+        options: DriverOptions,
+        seed: u64,
+        _now: Now,
+    ) -> Result<Driver, ConfigError> {
         let eff = options.resolve();
         let mut ua = format!("sextant/{} (sans-io core)", env!("CARGO_PKG_VERSION"));
         if let Some(s) = &eff.user_agent_suffix {
@@ -113,7 +118,12 @@ impl Driver {
 
     /// Starts an operation. Problems with the operation or options surface as the execution's
     /// `Done(Err(..))` on the first poll, never as a panic.
-    pub fn start(&mut self, operation: CosmosOperation, options: OperationOptions, now: Now) -> Execution {
+    pub fn start(
+        &mut self,
+        operation: CosmosOperation,
+        options: OperationOptions,
+        now: Now,
+    ) -> Execution {
         let activity_id = ActivityId::generate(&mut self.rng);
         Execution::new(self, operation, options, activity_id, now)
     }

@@ -108,13 +108,22 @@ impl CosmosError {
         }
     }
 
-    pub(crate) fn new(kind: ErrorKind, message: String, diagnostics: Arc<CosmosDiagnostics>) -> Self {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        message: String,
+        diagnostics: Arc<CosmosDiagnostics>,
+    ) -> Self {
         CosmosError {
             inner: Arc::new(Self::base(kind, message, diagnostics)),
         }
     }
 
-    pub(crate) fn service(status: u16, headers: ResponseHeaders, body: Bytes, diagnostics: Arc<CosmosDiagnostics>) -> Self {
+    pub(crate) fn service(
+        status: u16,
+        headers: ResponseHeaders,
+        body: Bytes,
+        diagnostics: Arc<CosmosDiagnostics>,
+    ) -> Self {
         let message = service_message(status, &body);
         let mut e = Self::base(ErrorKind::Service, message, diagnostics);
         e.status = Some(status);
@@ -269,6 +278,9 @@ impl fmt::Display for CosmosError {
 
 impl std::error::Error for CosmosError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.config.as_ref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.inner
+            .config
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

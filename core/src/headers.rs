@@ -83,17 +83,46 @@ impl ResponseHeaders {
     /// Parses the headers Cosmos DB documents; keeps every header in the raw map.
     pub fn parse(raw: HeaderMap) -> Self {
         let mut problems = Vec::new();
-        let request_charge = parse_with(&raw, &names::REQUEST_CHARGE, "x-ms-request-charge", &mut problems, |s| {
-            s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
-        }, "a non-negative decimal number");
-        let sub_status = parse_with(&raw, &names::SUB_STATUS, "x-ms-substatus", &mut problems, |s| s.parse::<u32>().ok(), "an unsigned integer");
-        let item_count = parse_with(&raw, &names::ITEM_COUNT, "x-ms-item-count", &mut problems, |s| s.parse::<u64>().ok(), "an unsigned integer");
-        let retry_after = parse_with(&raw, &names::RETRY_AFTER_MS, "x-ms-retry-after-ms", &mut problems, |s| {
-            // Some gateways send a decimal; Cosmos documents milliseconds.
-            s.parse::<u64>().ok().or_else(|| {
-                s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64)
-            })
-        }, "milliseconds as an unsigned number")
+        let request_charge = parse_with(
+            &raw,
+            &names::REQUEST_CHARGE,
+            "x-ms-request-charge",
+            &mut problems,
+            |s| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
+            "a non-negative decimal number",
+        );
+        let sub_status = parse_with(
+            &raw,
+            &names::SUB_STATUS,
+            "x-ms-substatus",
+            &mut problems,
+            |s| s.parse::<u32>().ok(),
+            "an unsigned integer",
+        );
+        let item_count = parse_with(
+            &raw,
+            &names::ITEM_COUNT,
+            "x-ms-item-count",
+            &mut problems,
+            |s| s.parse::<u64>().ok(),
+            "an unsigned integer",
+        );
+        let retry_after = parse_with(
+            &raw,
+            &names::RETRY_AFTER_MS,
+            "x-ms-retry-after-ms",
+            &mut problems,
+            |s| {
+                // Some gateways send a decimal; Cosmos documents milliseconds.
+                s.parse::<u64>().ok().or_else(|| {
+                    s.parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite() && *v >= 0.0)
+                        .map(|v| v as u64)
+                })
+            },
+            "milliseconds as an unsigned number",
+        )
         .map(Duration::from_millis);
         ResponseHeaders {
             raw,

@@ -97,7 +97,9 @@ pub use ids::{ActivityId, AttemptId};
 pub use now::Now;
 pub use operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
 pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
-pub use shared::{DriverRegistry, SharedDriver};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;
-pub use transport::{RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind};
+pub use shared::{DriverRegistry, SharedDriver};
+pub use transport::{
+    RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind,
+};

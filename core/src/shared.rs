@@ -45,22 +45,45 @@ impl SharedDriver {
     }
 
     /// Feeds a response.
-    pub fn handle_response(&self, exec: &mut Execution, attempt: AttemptId, resp: Response, now: Now) {
+    pub fn handle_response(
+        &self,
+        exec: &mut Execution,
+        attempt: AttemptId,
+        resp: Response,
+        now: Now,
+    ) {
         exec.handle_response(&mut self.lock(), attempt, resp, now)
     }
 
     /// Feeds a transport error.
-    pub fn handle_transport_error(&self, exec: &mut Execution, attempt: AttemptId, err: TransportError, now: Now) {
+    pub fn handle_transport_error(
+        &self,
+        exec: &mut Execution,
+        attempt: AttemptId,
+        err: TransportError,
+        now: Now,
+    ) {
         exec.handle_transport_error(&mut self.lock(), attempt, err, now)
     }
 
     /// Feeds an event.
-    pub fn handle_event(&self, exec: &mut Execution, attempt: AttemptId, ev: RequestEvent, now: Now) {
+    pub fn handle_event(
+        &self,
+        exec: &mut Execution,
+        attempt: AttemptId,
+        ev: RequestEvent,
+        now: Now,
+    ) {
         exec.handle_event(&mut self.lock(), attempt, ev, now)
     }
 
     /// Feeds a token result.
-    pub fn handle_token(&self, exec: &mut Execution, token: Result<AccessToken, CredentialError>, now: Now) {
+    pub fn handle_token(
+        &self,
+        exec: &mut Execution,
+        token: Result<AccessToken, CredentialError>,
+        now: Now,
+    ) {
         exec.handle_token(&mut self.lock(), token, now)
     }
 
@@ -87,7 +110,11 @@ impl<T> Default for DriverRegistry<T> {
 impl<T: Clone> DriverRegistry<T> {
     /// The value for `endpoint`, created with `make` on first use. `make` runs under the
     /// registry lock, so it must be cheap and must not block.
-    pub fn get_or_try_insert<E>(&self, endpoint: &str, make: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    pub fn get_or_try_insert<E>(
+        &self,
+        endpoint: &str,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = map.get(endpoint) {
             return Ok(v.clone());

@@ -92,7 +92,11 @@ pub struct TransportError {
 
 impl TransportError {
     /// Builds an error.
-    pub fn new(kind: TransportErrorKind, request_sent: RequestSent, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: TransportErrorKind,
+        request_sent: RequestSent,
+        message: impl Into<String>,
+    ) -> Self {
         TransportError {
             kind,
             request_sent,
@@ -138,6 +142,9 @@ pub struct RequestEvent {
 impl RequestEvent {
     /// An event without details.
     pub fn new(kind: RequestEventKind) -> Self {
-        RequestEvent { kind, details: None }
+        RequestEvent {
+            kind,
+            details: None,
+        }
     }
 }

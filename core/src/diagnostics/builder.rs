@@ -76,7 +76,13 @@ impl DiagnosticsBuilder {
         Some(self.requests.len() - 1)
     }
 
-    pub fn event(&mut self, slot: Option<usize>, kind: RequestEventKind, details: Option<String>, now: Instant) {
+    pub fn event(
+        &mut self,
+        slot: Option<usize>,
+        kind: RequestEventKind,
+        details: Option<String>,
+        now: Instant,
+    ) {
         let at = self.since_start(now);
         if let Some(r) = slot.and_then(|i| self.requests.get_mut(i)) {
             if r.events.len() < MAX_EVENTS_PER_REQUEST {
@@ -118,8 +124,14 @@ impl DiagnosticsBuilder {
     }
 
     /// The finished diagnostics. Called once, when the execution ends: the records move out.
-    pub fn finish(&mut self, now: Instant, status: Option<u16>, sub_status: Option<u32>) -> Arc<CosmosDiagnostics> {
-        let total = self.requests.iter().map(|r| r.request_charge).sum::<f64>() + self.dropped_charge;
+    pub fn finish(
+        &mut self,
+        now: Instant,
+        status: Option<u16>,
+        sub_status: Option<u32>,
+    ) -> Arc<CosmosDiagnostics> {
+        let total =
+            self.requests.iter().map(|r| r.request_charge).sum::<f64>() + self.dropped_charge;
         Arc::new(CosmosDiagnostics {
             activity_id: self.activity_id,
             duration: self.since_start(now),

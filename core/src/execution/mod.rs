@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::action::Action;
+use crate::credential::{AccessToken, Credential, CredentialError};
 use crate::diagnostics::{DiagnosticsBuilder, ExecutionContext};
 use crate::driver::{Driver, Lease, LEASE_RECHECK_INTERVAL, TOKEN_REFRESH_OFFSET};
-use crate::credential::{AccessToken, Credential, CredentialError};
 use crate::error::{ConfigError, CosmosError, ErrorKind};
 use crate::headers::ResponseHeaders;
 use crate::ids::{ActivityId, AttemptId};
@@ -60,7 +60,11 @@ enum Phase {
 
 /// Why an execution failed, before diagnostics are attached.
 enum Failure {
-    Service { status: u16, headers: ResponseHeaders, body: Bytes },
+    Service {
+        status: u16,
+        headers: ResponseHeaders,
+        body: Bytes,
+    },
     Transport(TransportError),
     Timeout(String),
     Credential(CredentialError),
@@ -97,7 +101,13 @@ impl std::fmt::Debug for Failure {
 }
 
 impl Execution {
-    pub(crate) fn new(d: &mut Driver, op: CosmosOperation, opts: OperationOptions, activity_id: ActivityId, now: Now) -> Self {
+    pub(crate) fn new(
+        d: &mut Driver,
+        op: CosmosOperation,
+        opts: OperationOptions,
+        activity_id: ActivityId,
+        now: Now,
+    ) -> Self {
         let end_to_end = opts.end_to_end_timeout.or(d.eff.end_to_end_timeout);
         let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
         let mut e = Execution {
@@ -189,10 +199,34 @@ impl Execution {
             if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {
                 let a = self.in_flight.remove(i);
                 self.pending.push_back(Action::Abort(a.id));
-                let sent = if a.sent == RequestSent::Sent { RequestSent::Sent } else { RequestSent::Unknown };
-                self.diag.finish_attempt(a.slot, None, None, 0.0, None, sent, Some("attempt timed out".into()), now.mono);
-                let err = TransportError::new(crate::transport::TransportErrorKind::Timeout, sent, "attempt deadline passed");
-                self.after_failure(d, a.purpose, Signal::AttemptTimeout, None, Failure::Transport(err), now);
+                let sent = if a.sent == RequestSent::Sent {
+                    RequestSent::Sent
+                } else {
+                    RequestSent::Unknown
+                };
+                self.diag.finish_attempt(
+                    a.slot,
+                    None,
+                    None,
+                    0.0,
+                    None,
+                    sent,
+                    Some("attempt timed out".into()),
+                    now.mono,
+                );
+                let err = TransportError::new(
+                    crate::transport::TransportErrorKind::Timeout,
+                    sent,
+                    "attempt deadline passed",
+                );
+                self.after_failure(
+                    d,
+                    a.purpose,
+                    Signal::AttemptTimeout,
+                    None,
+                    Failure::Transport(err),
+                    now,
+                );
                 continue;
             }
             match self.phase {
@@ -307,13 +341,29 @@ impl Execution {
                     until: now.mono + d.eff.metadata_request_timeout,
                 });
                 let activity = self.activity_header.clone();
-                let p = self.account_read.get_or_insert_with(|| Prepared::account_read(d, activity));
-                (&*p, d.route(false, usize::MAX), d.eff.metadata_request_timeout)
+                let p = self
+                    .account_read
+                    .get_or_insert_with(|| Prepared::account_read(d, activity));
+                (
+                    &*p,
+                    d.route(false, usize::MAX),
+                    d.eff.metadata_request_timeout,
+                )
             }
             Purpose::Operation => match &self.op {
-                Some(p) => (p, d.route(self.use_write_regions, self.region_index), d.eff.request_timeout),
+                Some(p) => (
+                    p,
+                    d.route(self.use_write_regions, self.region_index),
+                    d.eff.request_timeout,
+                ),
                 None => {
-                    self.finish(d, Err(Failure::Config(ConfigError::InvalidOperation("no operation".into()))), now.mono);
+                    self.finish(
+                        d,
+                        Err(Failure::Config(ConfigError::InvalidOperation(
+                            "no operation".into(),
+                        ))),
+                        now.mono,
+                    );
                     return Action::Wait { until: None };
                 }
             },
@@ -328,7 +378,12 @@ impl Execution {
             route
         };
         let url = prepared.url(&route);
-        let headers = match prepared.attempt_headers(d, now.wall, self.hub_only && purpose == Purpose::Operation, now.mono) {
+        let headers = match prepared.attempt_headers(
+            d,
+            now.wall,
+            self.hub_only && purpose == Purpose::Operation,
+            now.mono,
+        ) {
             Ok(h) => h,
             Err(c) => {
                 self.finish(d, Err(Failure::Config(c)), now.mono);
@@ -338,7 +393,8 @@ impl Execution {
         let uri = match url.parse::<http::Uri>() {
             Ok(u) => u,
             Err(e) => {
-                let c = ConfigError::InvalidOperation(format!("cannot form a URL from {url:?}: {e}"));
+                let c =
+                    ConfigError::InvalidOperation(format!("cannot form a URL from {url:?}: {e}"));
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 return self.poll(d, now);
             }
@@ -354,7 +410,9 @@ impl Execution {
         if let Some(op_deadline) = self.timers.get(Timer::Operation) {
             deadline = deadline.min(op_deadline);
         }
-        let slot = self.diag.start_attempt(id, purpose, ctx, route.name.clone(), url, now.mono);
+        let slot = self
+            .diag
+            .start_attempt(id, purpose, ctx, route.name.clone(), url, now.mono);
         self.in_flight.push(InFlight {
             id,
             purpose,
@@ -393,13 +451,22 @@ impl Execution {
     }
 
     /// Feeds the response of an attempt.
-    pub fn handle_response(&mut self, d: &mut Driver, attempt: AttemptId, response: Response, now: Now) {
+    pub fn handle_response(
+        &mut self,
+        d: &mut Driver,
+        attempt: AttemptId,
+        response: Response,
+        now: Now,
+    ) {
         let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else { return };
+        let Some(a) = self.take_in_flight(attempt) else {
+            return;
+        };
         let headers = ResponseHeaders::parse(response.headers);
         let status = response.status;
         let sub_status = headers.sub_status();
-        self.diag.event(a.slot, RequestEventKind::TransportComplete, None, now.mono);
+        self.diag
+            .event(a.slot, RequestEventKind::TransportComplete, None, now.mono);
         self.diag.finish_attempt(
             a.slot,
             Some(status),
@@ -443,7 +510,11 @@ impl Execution {
                     purpose,
                     signal,
                     retry_after,
-                    Failure::Service { status, headers, body },
+                    Failure::Service {
+                        status,
+                        headers,
+                        body,
+                    },
                     now,
                 );
             }
@@ -451,14 +522,43 @@ impl Execution {
     }
 
     /// Feeds a transport failure of an attempt.
-    pub fn handle_transport_error(&mut self, d: &mut Driver, attempt: AttemptId, error: TransportError, now: Now) {
+    pub fn handle_transport_error(
+        &mut self,
+        d: &mut Driver,
+        attempt: AttemptId,
+        error: TransportError,
+        now: Now,
+    ) {
         let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else { return };
+        let Some(a) = self.take_in_flight(attempt) else {
+            return;
+        };
         // A response-headers event proves the request was sent, whatever the transport says.
-        let sent = if a.sent == RequestSent::Sent { RequestSent::Sent } else { error.request_sent };
-        let error = TransportError { request_sent: sent, ..error };
-        self.diag.event(a.slot, RequestEventKind::TransportFailed, Some(error.message.clone()), now.mono);
-        self.diag.finish_attempt(a.slot, None, None, 0.0, None, sent, Some(error.message.clone()), now.mono);
+        let sent = if a.sent == RequestSent::Sent {
+            RequestSent::Sent
+        } else {
+            error.request_sent
+        };
+        let error = TransportError {
+            request_sent: sent,
+            ..error
+        };
+        self.diag.event(
+            a.slot,
+            RequestEventKind::TransportFailed,
+            Some(error.message.clone()),
+            now.mono,
+        );
+        self.diag.finish_attempt(
+            a.slot,
+            None,
+            None,
+            0.0,
+            None,
+            sent,
+            Some(error.message.clone()),
+            now.mono,
+        );
         let signal = Signal::Transport {
             kind: error.kind,
             sent,
@@ -467,7 +567,13 @@ impl Execution {
     }
 
     /// Feeds a lifecycle event of an attempt (for diagnostics and the request-sent flag).
-    pub fn handle_event(&mut self, _d: &mut Driver, attempt: AttemptId, event: RequestEvent, now: Now) {
+    pub fn handle_event(
+        &mut self,
+        _d: &mut Driver,
+        attempt: AttemptId,
+        event: RequestEvent,
+        now: Now,
+    ) {
         let now = self.clamp(now);
         let Some(a) = self.in_flight.iter_mut().find(|a| a.id == attempt) else {
             self.diag.ignored_input();
@@ -475,7 +581,9 @@ impl Execution {
         };
         match event.kind {
             RequestEventKind::ResponseHeadersReceived => a.sent = RequestSent::Sent,
-            RequestEventKind::TransportStart if a.sent == RequestSent::NotSent => a.sent = RequestSent::Unknown,
+            RequestEventKind::TransportStart if a.sent == RequestSent::NotSent => {
+                a.sent = RequestSent::Unknown
+            }
             _ => {}
         }
         let slot = a.slot;
@@ -483,13 +591,22 @@ impl Execution {
     }
 
     /// Feeds the result of an [`Action::AcquireToken`].
-    pub fn handle_token(&mut self, d: &mut Driver, token: Result<AccessToken, CredentialError>, now: Now) {
+    pub fn handle_token(
+        &mut self,
+        d: &mut Driver,
+        token: Result<AccessToken, CredentialError>,
+        now: Now,
+    ) {
         let now = self.clamp(now);
         d.token.lease = None;
         match token {
             Ok(t) => d.token.current = Some(t),
             Err(e) => {
-                let usable = d.token.current.as_ref().is_some_and(|t| t.expires_on > now.wall);
+                let usable = d
+                    .token
+                    .current
+                    .as_ref()
+                    .is_some_and(|t| t.expires_on > now.wall);
                 if usable || self.outcome.is_some() {
                     return; // a background refresh failed; the current token still works
                 }
@@ -507,7 +624,11 @@ impl Execution {
         let now = self.clamp(now);
         if self.outcome.is_none() {
             let diagnostics = self.diag.finish(now.mono, None, None);
-            let e = CosmosError::new(ErrorKind::Cancelled, "the operation was cancelled".into(), diagnostics);
+            let e = CosmosError::new(
+                ErrorKind::Cancelled,
+                "the operation was cancelled".into(),
+                diagnostics,
+            );
             self.abort_all(d);
             self.outcome = Some(Err(e));
         }
@@ -530,17 +651,34 @@ impl Execution {
     }
 
     /// Applies the table's answer to a failed attempt: schedule a retry or finish.
-    fn after_failure(&mut self, d: &mut Driver, purpose: Purpose, signal: Signal, retry_after: Option<Duration>, failure: Failure, now: Now) {
+    fn after_failure(
+        &mut self,
+        d: &mut Driver,
+        purpose: Purpose,
+        signal: Signal,
+        retry_after: Option<Duration>,
+        failure: Failure,
+        now: Now,
+    ) {
         if self.outcome.is_some() {
             return;
         }
         let reaction = decide(signal, self.class_for(purpose));
-        let Reaction::Retry { budget, delay, route, effects } = reaction else {
+        let Reaction::Retry {
+            budget,
+            delay,
+            route,
+            effects,
+        } = reaction
+        else {
             self.finish(d, Err(failure), now.mono);
             return;
         };
         let wait = self.delay(d, budget, delay, retry_after);
-        let past_deadline = self.timers.get(Timer::Operation).is_some_and(|dl| now.mono + wait >= dl);
+        let past_deadline = self
+            .timers
+            .get(Timer::Operation)
+            .is_some_and(|dl| now.mono + wait >= dl);
         if past_deadline || !self.budgets.try_take(budget, wait, &d.limits) {
             self.finish(d, Err(failure), now.mono);
             return;
@@ -567,19 +705,31 @@ impl Execution {
             };
         }
         if wait.is_zero() {
-            self.phase = if self.in_flight.is_empty() { Phase::Ready } else { Phase::InFlight };
+            self.phase = if self.in_flight.is_empty() {
+                Phase::Ready
+            } else {
+                Phase::InFlight
+            };
         } else {
             self.timers.set(Timer::Backoff, now.mono + wait);
             self.phase = Phase::Backoff;
         }
     }
 
-    fn delay(&mut self, d: &mut Driver, budget: Budget, rule: DelayRule, retry_after: Option<Duration>) -> Duration {
+    fn delay(
+        &mut self,
+        d: &mut Driver,
+        budget: Budget,
+        rule: DelayRule,
+        retry_after: Option<Duration>,
+    ) -> Duration {
         let n = self.budgets.used(budget);
         match rule {
             DelayRule::None => Duration::ZERO,
             DelayRule::RetryAfter => {
-                let base = retry_after.filter(|d| !d.is_zero()).unwrap_or(DEFAULT_THROTTLE_DELAY);
+                let base = retry_after
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(DEFAULT_THROTTLE_DELAY);
                 base + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
             }
             DelayRule::FailoverInterval if n == 0 => Duration::ZERO,
@@ -623,17 +773,27 @@ impl Execution {
         self.abort_all(d);
         let Err(failure) = result else { return };
         let err = match failure {
-            Failure::Service { status, headers, body } => {
+            Failure::Service {
+                status,
+                headers,
+                body,
+            } => {
                 let diagnostics = self.diag.finish(now, Some(status), headers.sub_status());
                 CosmosError::service(status, headers, body, diagnostics)
             }
             Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
-            Failure::Timeout(msg) => CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None)),
-            Failure::Credential(c) => {
-                CosmosError::new(ErrorKind::Credential, c.to_string(), self.diag.finish(now, None, None))
+            Failure::Timeout(msg) => {
+                CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None))
             }
+            Failure::Credential(c) => CosmosError::new(
+                ErrorKind::Credential,
+                c.to_string(),
+                self.diag.finish(now, None, None),
+            ),
             Failure::Config(c) => CosmosError::config(c, self.diag.finish(now, None, None)),
-            Failure::Metadata(m) => CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None)),
+            Failure::Metadata(m) => {
+                CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None))
+            }
         };
         self.outcome = Some(Err(err));
     }

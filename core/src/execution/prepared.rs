@@ -51,7 +51,9 @@ impl Prepared {
         h.insert(names::ACTIVITY_ID, activity_id);
         if let Some(pk) = &op.partition_key {
             let v = HeaderValue::from_str(&pk.to_header_value()).map_err(|_| {
-                ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
+                ConfigError::InvalidOperation(
+                    "partition key does not serialize to a valid header".into(),
+                )
             })?;
             h.insert(names::PARTITION_KEY, v);
         }
@@ -71,10 +73,15 @@ impl Prepared {
             h.insert(names::SESSION_TOKEN, v.clone());
         }
         if let Some(c) = opts.consistency_level.or(d.eff.consistency_level) {
-            h.insert(names::CONSISTENCY_LEVEL, HeaderValue::from_static(c.as_str()));
+            h.insert(
+                names::CONSISTENCY_LEVEL,
+                HeaderValue::from_static(c.as_str()),
+            );
         }
         let writes = !op.kind.is_read_only();
-        let content_on_write = opts.content_response_on_write.unwrap_or(d.eff.content_response_on_write);
+        let content_on_write = opts
+            .content_response_on_write
+            .unwrap_or(d.eff.content_response_on_write);
         if writes && !content_on_write && op.resource_type == ResourceType::Item {
             h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
         }
@@ -83,7 +90,10 @@ impl Prepared {
         }
         // Idempotent by construction: a conditional write cannot apply twice (PROTOCOL.md §4).
         let conditional = opts.if_match.is_some()
-            && matches!(op.kind, OperationKind::Upsert | OperationKind::Replace | OperationKind::Delete);
+            && matches!(
+                op.kind,
+                OperationKind::Upsert | OperationKind::Replace | OperationKind::Delete
+            );
         let opted_in = opts
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
@@ -135,9 +145,21 @@ impl Prepared {
     }
 
     /// Headers for one attempt: the static ones plus a fresh date and signature.
-    pub fn attempt_headers(&self, d: &Driver, wall: std::time::SystemTime, hub_only: bool, _now: Instant) -> Result<HeaderMap, ConfigError> {
+    pub fn attempt_headers(
+        &self,
+        d: &Driver,
+        wall: std::time::SystemTime,
+        hub_only: bool,
+        _now: Instant,
+    ) -> Result<HeaderMap, ConfigError> {
         let date = httpdate::fmt_http_date(wall);
-        let auth = authorization(d, &self.method, self.resource_type.token(), &self.link, &date)?;
+        let auth = authorization(
+            d,
+            &self.method,
+            self.resource_type.token(),
+            &self.link,
+            &date,
+        )?;
         let mut h = self.headers.clone();
         if let Ok(v) = HeaderValue::from_str(&date) {
             h.insert(names::X_MS_DATE, v);
@@ -151,19 +173,31 @@ impl Prepared {
 }
 
 /// The `authorization` header value for one request.
-fn authorization(d: &Driver, method: &Method, resource_type: &str, link: &str, date: &str) -> Result<HeaderValue, ConfigError> {
+fn authorization(
+    d: &Driver,
+    method: &Method,
+    resource_type: &str,
+    link: &str,
+    date: &str,
+) -> Result<HeaderValue, ConfigError> {
     let value = match d.account.credential() {
         Credential::MasterKey(key) => key.sign(method.as_str(), resource_type, link, date),
         Credential::ResourceTokens(tokens) => {
-            let t = select_resource_token(tokens, link).ok_or_else(|| ConfigError::InvalidCredential {
-                reason: format!("no resource token covers {link:?}"),
+            let t = select_resource_token(tokens, link).ok_or_else(|| {
+                ConfigError::InvalidCredential {
+                    reason: format!("no resource token covers {link:?}"),
+                }
             })?;
             encode_uri_component(&t.token)
         }
         Credential::TokenCredential(_) => {
-            let token = d.token.current.as_ref().ok_or_else(|| ConfigError::InvalidCredential {
-                reason: "no Entra ID token available".into(),
-            })?;
+            let token = d
+                .token
+                .current
+                .as_ref()
+                .ok_or_else(|| ConfigError::InvalidCredential {
+                    reason: "no Entra ID token available".into(),
+                })?;
             encode_uri_component(&format!("type=aad&ver=1.0&sig={}", token.token))
         }
     };

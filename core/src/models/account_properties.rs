@@ -75,7 +75,8 @@ impl AccountProperties {
             list.into_iter()
                 .filter_map(|l| {
                     let endpoint = l.endpoint?;
-                    let (endpoint, _) = crate::models::account_reference::normalize_endpoint(&endpoint).ok()?;
+                    let (endpoint, _) =
+                        crate::models::account_reference::normalize_endpoint(&endpoint).ok()?;
                     Some(AccountRegion {
                         name: l.name.unwrap_or_default(),
                         endpoint,
@@ -87,7 +88,10 @@ impl AccountProperties {
             writable_regions: regions(raw.writable),
             readable_regions: regions(raw.readable),
             multiple_write_locations: raw.multi_write.unwrap_or(false),
-            default_consistency: raw.consistency.and_then(|c| c.level).and_then(|l| l.parse().ok()),
+            default_consistency: raw
+                .consistency
+                .and_then(|c| c.level)
+                .and_then(|l| l.parse().ok()),
             per_partition_failover: raw.ppaf.unwrap_or(false),
         })
     }
@@ -113,6 +117,9 @@ mod tests {
     #[test]
     fn rejects_non_json() {
         assert!(AccountProperties::parse(b"<html>").is_err());
-        assert_eq!(AccountProperties::parse(b"{}").unwrap(), AccountProperties::default());
+        assert_eq!(
+            AccountProperties::parse(b"{}").unwrap(),
+            AccountProperties::default()
+        );
     }
 }

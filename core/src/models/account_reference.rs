@@ -32,7 +32,10 @@ impl AccountReference {
     }
 
     /// An account accessed with resource tokens from Cosmos DB permissions.
-    pub fn with_resource_tokens(endpoint: &str, tokens: Vec<ResourceToken>) -> Result<Self, ConfigError> {
+    pub fn with_resource_tokens(
+        endpoint: &str,
+        tokens: Vec<ResourceToken>,
+    ) -> Result<Self, ConfigError> {
         if tokens.is_empty() {
             return Err(ConfigError::InvalidCredential {
                 reason: "no resource tokens were given".into(),
@@ -42,7 +45,10 @@ impl AccountReference {
     }
 
     /// An account accessed with Entra ID tokens from `credential`.
-    pub fn with_token_credential(endpoint: &str, credential: Arc<dyn TokenCredential>) -> Result<Self, ConfigError> {
+    pub fn with_token_credential(
+        endpoint: &str,
+        credential: Arc<dyn TokenCredential>,
+    ) -> Result<Self, ConfigError> {
         Self::new(endpoint, Credential::TokenCredential(credential))
     }
 
@@ -97,10 +103,16 @@ pub(crate) fn normalize_endpoint(endpoint: &str) -> Result<(String, String), Con
     if trimmed.is_empty() {
         return Err(bad("the endpoint is empty"));
     }
-    let uri: Uri = trimmed.parse().map_err(|e| bad(&format!("not a valid URL ({e})")))?;
-    let scheme = uri.scheme_str().ok_or_else(|| bad("missing scheme; expected https://host[:port]/"))?;
+    let uri: Uri = trimmed
+        .parse()
+        .map_err(|e| bad(&format!("not a valid URL ({e})")))?;
+    let scheme = uri
+        .scheme_str()
+        .ok_or_else(|| bad("missing scheme; expected https://host[:port]/"))?;
     if scheme != "https" && scheme != "http" {
-        return Err(bad("the scheme must be https (or http for a local test server)"));
+        return Err(bad(
+            "the scheme must be https (or http for a local test server)",
+        ));
     }
     let authority = uri.authority().ok_or_else(|| bad("missing host"))?;
     if authority.host().is_empty() {
@@ -111,9 +123,14 @@ pub(crate) fn normalize_endpoint(endpoint: &str) -> Result<(String, String), Con
     }
     let path = uri.path();
     if !(path.is_empty() || path == "/") || uri.query().is_some() {
-        return Err(bad("the endpoint must not have a path or query; use https://host[:port]/"));
+        return Err(bad(
+            "the endpoint must not have a path or query; use https://host[:port]/",
+        ));
     }
-    Ok((format!("{scheme}://{}/", authority.as_str()), authority.host().to_string()))
+    Ok((
+        format!("{scheme}://{}/", authority.as_str()),
+        authority.host().to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -124,7 +141,8 @@ mod tests {
 
     #[test]
     fn normalizes_endpoints() {
-        let a = AccountReference::with_master_key("https://acct.documents.azure.com:443", KEY).unwrap();
+        let a =
+            AccountReference::with_master_key("https://acct.documents.azure.com:443", KEY).unwrap();
         assert_eq!(a.endpoint(), "https://acct.documents.azure.com:443/");
         assert_eq!(a.host(), "acct.documents.azure.com");
         let b = AccountReference::with_master_key("http://127.0.0.1:8081/", KEY).unwrap();
@@ -133,9 +151,19 @@ mod tests {
 
     #[test]
     fn rejects_bad_endpoints_with_a_reason() {
-        for bad in ["", "acct.documents.azure.com", "ftp://x/", "https://x/dbs", "https://x/?a=1", "https://"] {
+        for bad in [
+            "",
+            "acct.documents.azure.com",
+            "ftp://x/",
+            "https://x/dbs",
+            "https://x/?a=1",
+            "https://",
+        ] {
             let e = AccountReference::with_master_key(bad, KEY).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidEndpoint { .. }), "{bad}: {e}");
+            assert!(
+                matches!(e, ConfigError::InvalidEndpoint { .. }),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -60,10 +60,18 @@ pub struct ContainerProperties {
     #[serde(rename = "partitionKey")]
     pub partition_key: PartitionKeyDefinition,
     /// Default time to live in seconds (`-1` = on with no default); absent = off.
-    #[serde(rename = "defaultTtl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "defaultTtl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default_ttl: Option<i32>,
     /// The indexing policy, passed through as JSON.
-    #[serde(rename = "indexingPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "indexingPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub indexing_policy: Option<serde_json::Value>,
     /// Every other property the service returned (`_rid`, `_etag`, ...).
     #[serde(flatten)]

@@ -14,4 +14,6 @@ pub use container_properties::{
     ContainerProperties, DatabaseProperties, PartitionKeyDefinition, PartitionKeyKind,
 };
 pub use partition_key::{PartitionKey, PartitionKeyValue};
-pub use references::{ContainerReference, CosmosResourceReference, DatabaseReference, ItemReference};
+pub use references::{
+    ContainerReference, CosmosResourceReference, DatabaseReference, ItemReference,
+};

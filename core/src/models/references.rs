@@ -61,7 +61,11 @@ pub struct ContainerReference {
 
 impl ContainerReference {
     /// References container `container` in database `database` of `account`.
-    pub fn from_name(account: AccountReference, database: impl AsRef<str>, container: impl AsRef<str>) -> Self {
+    pub fn from_name(
+        account: AccountReference,
+        database: impl AsRef<str>,
+        container: impl AsRef<str>,
+    ) -> Self {
         Self::in_database(&DatabaseReference::from_name(account, database), container)
     }
 
@@ -120,7 +124,10 @@ impl ItemReference {
         container: impl AsRef<str>,
         id: impl AsRef<str>,
     ) -> Self {
-        Self::in_container(&ContainerReference::from_name(account, database, container), id)
+        Self::in_container(
+            &ContainerReference::from_name(account, database, container),
+            id,
+        )
     }
 
     /// References item `id` in `container`.

@@ -4,7 +4,8 @@ use bytes::Bytes;
 
 use crate::error::ConfigError;
 use crate::models::{
-    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference, PartitionKey,
+    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
+    PartitionKey,
 };
 use crate::operation::kind::{OperationKind, ResourceType};
 
@@ -27,7 +28,13 @@ pub struct CosmosOperation {
 }
 
 impl CosmosOperation {
-    fn new(kind: OperationKind, resource_type: ResourceType, account: &AccountReference, link: String, path: String) -> Self {
+    fn new(
+        kind: OperationKind,
+        resource_type: ResourceType,
+        account: &AccountReference,
+        link: String,
+        path: String,
+    ) -> Self {
         CosmosOperation {
             kind,
             resource_type,
@@ -42,15 +49,28 @@ impl CosmosOperation {
 
     fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
         let path = format!("{}/docs", container.path());
-        Self::new(kind, ResourceType::Item, container.account(), container.link().to_string(), path)
+        Self::new(
+            kind,
+            ResourceType::Item,
+            container.account(),
+            container.link().to_string(),
+            path,
+        )
     }
 
     fn item(kind: OperationKind, item: &ItemReference) -> Self {
         let mut link = String::with_capacity(item.container().link().len() + item.id().len() + 6);
         item.push_link(&mut link);
-        let mut path = String::with_capacity(item.container().path().len() + item.id().len() * 3 + 6);
+        let mut path =
+            String::with_capacity(item.container().path().len() + item.id().len() * 3 + 6);
         item.push_path(&mut path);
-        Self::new(kind, ResourceType::Item, item.container().account(), link, path)
+        Self::new(
+            kind,
+            ResourceType::Item,
+            item.container().account(),
+            link,
+            path,
+        )
     }
 
     /// Creates an item in `container` (`POST .../docs`). Needs a partition key and a body.
@@ -85,14 +105,26 @@ impl CosmosOperation {
 
     /// Reads the account metadata (`GET /`).
     pub fn read_account(account: AccountReference) -> Self {
-        Self::new(OperationKind::Read, ResourceType::Account, &account, String::new(), String::new())
+        Self::new(
+            OperationKind::Read,
+            ResourceType::Account,
+            &account,
+            String::new(),
+            String::new(),
+        )
     }
 
     /// Creates database `id`.
     pub fn create_database(account: AccountReference, id: &str) -> Self {
         let body = serde_json::json!({ "id": id }).to_string();
-        Self::new(OperationKind::Create, ResourceType::Database, &account, String::new(), "dbs".into())
-            .with_body(body)
+        Self::new(
+            OperationKind::Create,
+            ResourceType::Database,
+            &account,
+            String::new(),
+            "dbs".into(),
+        )
+        .with_body(body)
     }
 
     /// Reads a database.
@@ -119,7 +151,13 @@ impl CosmosOperation {
 
     /// Lists the databases of the account (one page).
     pub fn list_databases(account: AccountReference) -> Self {
-        Self::new(OperationKind::ReadFeed, ResourceType::Database, &account, String::new(), "dbs".into())
+        Self::new(
+            OperationKind::ReadFeed,
+            ResourceType::Database,
+            &account,
+            String::new(),
+            "dbs".into(),
+        )
     }
 
     /// Creates a container in `database` with `properties`.
@@ -146,7 +184,10 @@ impl CosmosOperation {
     }
 
     /// Replaces a container's properties (indexing policy, TTL, ...).
-    pub fn replace_container(container: ContainerReference, properties: &ContainerProperties) -> Self {
+    pub fn replace_container(
+        container: ContainerReference,
+        properties: &ContainerProperties,
+    ) -> Self {
         Self::new(
             OperationKind::Replace,
             ResourceType::Container,
@@ -194,7 +235,11 @@ impl CosmosOperation {
     fn with_json_body<T: serde::Serialize>(mut self, value: &T) -> Self {
         match serde_json::to_vec(value) {
             Ok(v) => self.body = Some(v.into()),
-            Err(e) => self.problem = Some(ConfigError::InvalidOperation(format!("cannot serialize the body: {e}"))),
+            Err(e) => {
+                self.problem = Some(ConfigError::InvalidOperation(format!(
+                    "cannot serialize the body: {e}"
+                )))
+            }
         }
         self
     }
@@ -242,14 +287,18 @@ impl CosmosOperation {
         if let Some(p) = &self.problem {
             return Err(p.clone());
         }
-        let needs_pk = self.resource_type == ResourceType::Item && self.kind != OperationKind::ReadFeed;
+        let needs_pk =
+            self.resource_type == ResourceType::Item && self.kind != OperationKind::ReadFeed;
         if needs_pk && self.partition_key.is_none() {
             return Err(ConfigError::InvalidOperation(format!(
                 "item {} needs a partition key (with_partition_key)",
                 self.kind.as_str()
             )));
         }
-        let needs_body = matches!(self.kind, OperationKind::Create | OperationKind::Upsert | OperationKind::Replace);
+        let needs_body = matches!(
+            self.kind,
+            OperationKind::Create | OperationKind::Upsert | OperationKind::Replace
+        );
         if needs_body && self.body.is_none() {
             return Err(ConfigError::InvalidOperation(format!(
                 "{} needs a body (with_body)",

@@ -93,7 +93,10 @@ impl OperationOptions {
             });
             return self;
         }
-        match (HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(value)) {
+        match (
+            HeaderName::from_bytes(lower.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             (Ok(n), Ok(v)) => self.custom_headers.push((n, v)),
             _ => {
                 self.problem = Some(ConfigError::InvalidSetting {

@@ -81,13 +81,23 @@ impl DriverOptions {
     pub(crate) fn resolve(&self) -> EffectiveOptions {
         EffectiveOptions {
             request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
-            metadata_request_timeout: self.metadata_request_timeout.unwrap_or(DEFAULT_METADATA_REQUEST_TIMEOUT),
+            metadata_request_timeout: self
+                .metadata_request_timeout
+                .unwrap_or(DEFAULT_METADATA_REQUEST_TIMEOUT),
             end_to_end_timeout: self.end_to_end_timeout,
-            max_throttle_retries: self.max_throttle_retries.unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),
+            max_throttle_retries: self
+                .max_throttle_retries
+                .unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),
             max_throttle_wait: self.max_throttle_wait.unwrap_or(DEFAULT_MAX_THROTTLE_WAIT),
-            max_retry_with_wait: self.max_retry_with_wait.unwrap_or(DEFAULT_MAX_RETRY_WITH_WAIT),
-            max_failover_retries: self.max_failover_retries.unwrap_or(DEFAULT_MAX_FAILOVER_RETRIES),
-            max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            max_retry_with_wait: self
+                .max_retry_with_wait
+                .unwrap_or(DEFAULT_MAX_RETRY_WITH_WAIT),
+            max_failover_retries: self
+                .max_failover_retries
+                .unwrap_or(DEFAULT_MAX_FAILOVER_RETRIES),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             consistency_level: self.consistency_level,
             // Precedent: .NET `EnableContentResponseOnWrite` defaults to true.
             content_response_on_write: self.content_response_on_write.unwrap_or(true),
@@ -98,7 +108,8 @@ impl DriverOptions {
 
     /// The per-attempt response size cap these options resolve to.
     pub fn effective_max_response_bytes(&self) -> usize {
-        self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
+        self.max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
     }
 }
 
@@ -194,7 +205,11 @@ impl DriverOptionsBuilder {
         }
         if let Some(v) = o.max_response_bytes {
             if v < 64 * 1024 {
-                return Err(range_err("max_response_bytes", v, "at least 65536 (a Cosmos item can be 2 MB)"));
+                return Err(range_err(
+                    "max_response_bytes",
+                    v,
+                    "at least 65536 (a Cosmos item can be 2 MB)",
+                ));
             }
         }
         if let Some(v) = o.max_throttle_retries {
@@ -209,7 +224,11 @@ impl DriverOptionsBuilder {
         }
         if let Some(s) = &o.user_agent_suffix {
             if http::HeaderValue::from_str(s).is_err() || s.len() > 256 {
-                return Err(range_err("user_agent_suffix", s, "at most 256 visible ASCII characters"));
+                return Err(range_err(
+                    "user_agent_suffix",
+                    s,
+                    "at most 256 visible ASCII characters",
+                ));
             }
         }
         Ok(o)
@@ -244,7 +263,10 @@ mod tests {
             .request_timeout(Duration::from_secs(5))
             .build()
             .unwrap();
-        let child = DriverOptions::builder().max_throttle_retries(7).build().unwrap();
+        let child = DriverOptions::builder()
+            .max_throttle_retries(7)
+            .build()
+            .unwrap();
         let eff = child.layered_over(&parent).resolve();
         assert_eq!(eff.max_throttle_retries, 7);
         assert_eq!(eff.request_timeout, Duration::from_secs(5));
@@ -253,9 +275,15 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_the_setting() {
-        let e = DriverOptions::builder().request_timeout(Duration::ZERO).build().unwrap_err();
+        let e = DriverOptions::builder()
+            .request_timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("request_timeout"), "{e}");
-        let e = DriverOptions::builder().max_response_bytes(10).build().unwrap_err();
+        let e = DriverOptions::builder()
+            .max_response_bytes(10)
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("max_response_bytes"), "{e}");
     }
 }

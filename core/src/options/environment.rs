@@ -6,9 +6,11 @@ use crate::error::ConfigError;
 
 /// Accepts the local emulator's self-signed certificate when `true`. Same name as the official
 /// SDKs use for the emulator.
-pub const ENV_EMULATOR_CERT_VALIDATION_DISABLED: &str = "AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED";
+pub const ENV_EMULATOR_CERT_VALIDATION_DISABLED: &str =
+    "AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED";
 /// Summary diagnostics size cap in bytes (seed spec: default 8 KiB, minimum 4 KiB).
-pub const ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES: &str = "AZURE_COSMOS_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES";
+pub const ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES: &str =
+    "AZURE_COSMOS_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES";
 
 /// Minimum summary diagnostics size (seed spec).
 pub const MIN_SUMMARY_SIZE_BYTES: usize = 4 * 1024;
@@ -28,10 +30,14 @@ impl EnvironmentConfig {
     pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let mut cfg = EnvironmentConfig::default();
         if let Some(v) = vars.get(ENV_EMULATOR_CERT_VALIDATION_DISABLED) {
-            cfg.emulator_cert_validation_disabled = parse_bool(ENV_EMULATOR_CERT_VALIDATION_DISABLED, v)?;
+            cfg.emulator_cert_validation_disabled =
+                parse_bool(ENV_EMULATOR_CERT_VALIDATION_DISABLED, v)?;
         }
         if let Some(v) = vars.get(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES) {
-            let n: usize = v.trim().parse().map_err(|_| invalid(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, v))?;
+            let n: usize = v
+                .trim()
+                .parse()
+                .map_err(|_| invalid(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, v))?;
             if n < MIN_SUMMARY_SIZE_BYTES {
                 return Err(invalid(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, v));
             }
@@ -66,21 +72,37 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_when_unset() {
-        assert_eq!(EnvironmentConfig::from_map(&map(&[])).unwrap(), EnvironmentConfig::default());
+        assert_eq!(
+            EnvironmentConfig::from_map(&map(&[])).unwrap(),
+            EnvironmentConfig::default()
+        );
     }
 
     #[test]
     fn parses_and_rejects_with_the_variable_name() {
-        let c = EnvironmentConfig::from_map(&map(&[(ENV_EMULATOR_CERT_VALIDATION_DISABLED, "TRUE")])).unwrap();
+        let c =
+            EnvironmentConfig::from_map(&map(&[(ENV_EMULATOR_CERT_VALIDATION_DISABLED, "TRUE")]))
+                .unwrap();
         assert!(c.emulator_cert_validation_disabled);
-        let e = EnvironmentConfig::from_map(&map(&[(ENV_EMULATOR_CERT_VALIDATION_DISABLED, "maybe")])).unwrap_err();
-        assert!(e.to_string().contains(ENV_EMULATOR_CERT_VALIDATION_DISABLED), "{e}");
-        let e = EnvironmentConfig::from_map(&map(&[(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, "100")])).unwrap_err();
+        let e =
+            EnvironmentConfig::from_map(&map(&[(ENV_EMULATOR_CERT_VALIDATION_DISABLED, "maybe")]))
+                .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(ENV_EMULATOR_CERT_VALIDATION_DISABLED),
+            "{e}"
+        );
+        let e =
+            EnvironmentConfig::from_map(&map(&[(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, "100")]))
+                .unwrap_err();
         assert!(e.to_string().contains("4096"), "{e}");
     }
 }

@@ -141,11 +141,27 @@ pub fn decide(signal: Signal, class: OpClass) -> Reaction {
     match signal {
         Signal::Status { status, sub_status } => match (status, sub_status) {
             (200..=299, _) | (304, _) => Reaction::Success,
-            (429, _) => retry(Budget::Throttle, DelayRule::RetryAfter, Route::SameRegion, NONE),
-            (449, _) => retry(Budget::RetryWith, DelayRule::RetryWithBackoff, Route::SameRegion, NONE),
-            (503, _) if replayable => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
-            (500, _) if class.read_only => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
-            (408, _) if replayable => retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE),
+            (429, _) => retry(
+                Budget::Throttle,
+                DelayRule::RetryAfter,
+                Route::SameRegion,
+                NONE,
+            ),
+            (449, _) => retry(
+                Budget::RetryWith,
+                DelayRule::RetryWithBackoff,
+                Route::SameRegion,
+                NONE,
+            ),
+            (503, _) if replayable => {
+                retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE)
+            }
+            (500, _) if class.read_only => {
+                retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE)
+            }
+            (408, _) if replayable => {
+                retry(Budget::Failover, DelayRule::None, Route::NextRegion, NONE)
+            }
             (403, 3) if !class.read_only => retry(
                 Budget::WriteForbidden,
                 DelayRule::FailoverInterval,
@@ -259,7 +275,12 @@ mod tests {
         for c in [READ, WRITE] {
             assert!(matches!(
                 decide(st(429, 3200), c),
-                Reaction::Retry { budget: Budget::Throttle, route: Route::SameRegion, delay: DelayRule::RetryAfter, .. }
+                Reaction::Retry {
+                    budget: Budget::Throttle,
+                    route: Route::SameRegion,
+                    delay: DelayRule::RetryAfter,
+                    ..
+                }
             ));
             assert_eq!(budget(decide(st(449, 0), c)), Some(Budget::RetryWith));
         }
@@ -267,7 +288,10 @@ mod tests {
 
     #[test]
     fn writes_that_may_have_applied_are_not_replayed() {
-        let sent = Signal::Transport { kind: TransportErrorKind::Io, sent: RequestSent::Unknown };
+        let sent = Signal::Transport {
+            kind: TransportErrorKind::Io,
+            sent: RequestSent::Unknown,
+        };
         assert_eq!(decide(sent, WRITE), Reaction::Fail);
         assert_eq!(decide(Signal::AttemptTimeout, WRITE), Reaction::Fail);
         assert_eq!(decide(st(503, 0), WRITE), Reaction::Fail);
@@ -276,32 +300,56 @@ mod tests {
         assert_eq!(decide(st(500, 0), SAFE_WRITE), Reaction::Fail);
         assert_eq!(budget(decide(sent, SAFE_WRITE)), Some(Budget::Failover));
         assert_eq!(budget(decide(sent, READ)), Some(Budget::Failover));
-        assert_eq!(budget(decide(st(503, 0), SAFE_WRITE)), Some(Budget::Failover));
+        assert_eq!(
+            budget(decide(st(503, 0), SAFE_WRITE)),
+            Some(Budget::Failover)
+        );
     }
 
     #[test]
     fn never_sent_is_safe_for_any_operation() {
-        let ns = Signal::Transport { kind: TransportErrorKind::Connect, sent: RequestSent::NotSent };
+        let ns = Signal::Transport {
+            kind: TransportErrorKind::Connect,
+            sent: RequestSent::NotSent,
+        };
         assert_eq!(budget(decide(ns, WRITE)), Some(Budget::Failover));
     }
 
     #[test]
     fn topology_and_metadata_rows() {
-        assert_eq!(budget(decide(st(403, 3), WRITE)), Some(Budget::WriteForbidden));
+        assert_eq!(
+            budget(decide(st(403, 3), WRITE)),
+            Some(Budget::WriteForbidden)
+        );
         assert_eq!(decide(st(403, 3), READ), Reaction::Fail);
-        assert_eq!(budget(decide(st(403, 1008), READ)), Some(Budget::AccountNotFound));
-        assert_eq!(budget(decide(st(404, 1002), READ)), Some(Budget::SessionNotAvailable));
+        assert_eq!(
+            budget(decide(st(403, 1008), READ)),
+            Some(Budget::AccountNotFound)
+        );
+        assert_eq!(
+            budget(decide(st(404, 1002), READ)),
+            Some(Budget::SessionNotAvailable)
+        );
         for sub in [1002, 1007, 1008] {
             assert_eq!(budget(decide(st(410, sub), WRITE)), Some(Budget::Topology));
         }
-        assert_eq!(budget(decide(st(410, 1000), READ)), Some(Budget::ContainerRecreated));
-        assert_eq!(budget(decide(st(400, 1024), READ)), Some(Budget::ContainerRecreated));
+        assert_eq!(
+            budget(decide(st(410, 1000), READ)),
+            Some(Budget::ContainerRecreated)
+        );
+        assert_eq!(
+            budget(decide(st(400, 1024), READ)),
+            Some(Budget::ContainerRecreated)
+        );
         assert_eq!(decide(st(404, 0), READ), Reaction::Fail);
     }
 
     #[test]
     fn oversized_responses_are_final() {
-        let s = Signal::Transport { kind: TransportErrorKind::ResponseTooLarge, sent: RequestSent::Sent };
+        let s = Signal::Transport {
+            kind: TransportErrorKind::ResponseTooLarge,
+            sent: RequestSent::Sent,
+        };
         assert_eq!(decide(s, READ), Reaction::Fail);
     }
 }
