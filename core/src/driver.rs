@@ -191,6 +191,11 @@ impl Driver {
         list[index % list.len()].clone()
     }
 
+    /// The account's own (global) endpoint, used for account reads.
+    pub(crate) fn global_route(&self) -> RegionRoute {
+        self.global_route.clone()
+    }
+
     /// Entra ID scopes to request.
     pub(crate) fn token_scopes(&self) -> Vec<String> {
         if self.token.use_fallback_scope {

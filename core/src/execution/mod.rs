@@ -4,8 +4,12 @@
 //! attempt ids are ignored (and counted in diagnostics). Time never runs backwards: every `now`
 //! is clamped to the latest seen.
 
+mod finish;
+mod inputs;
 mod prepared;
+mod retry;
 mod timer;
+mod token;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -304,34 +308,6 @@ impl Execution {
         }
     }
 
-    fn token_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
-        let valid = d.token.current.as_ref().filter(|t| t.expires_on > now.wall);
-        let refresh_due = valid.is_none_or(|t| {
-            t.expires_on
-                .duration_since(now.wall)
-                .map(|left| left <= TOKEN_REFRESH_OFFSET)
-                .unwrap_or(true)
-        });
-        let have_valid = valid.is_some();
-        let lease_free = d.token.lease.is_none_or(|l| !l.active(now.mono));
-        if refresh_due && lease_free {
-            let holder = d.next_attempt_id();
-            let until = now.mono + d.eff.metadata_request_timeout;
-            d.token.lease = Some(Lease { holder, until });
-            let scopes = d.token_scopes();
-            if have_valid {
-                // Refresh in the background of this operation; the valid token is used meanwhile.
-                self.pending.push_back(Action::AcquireToken { scopes });
-                return None;
-            }
-            return Some(Action::AcquireToken { scopes });
-        }
-        if !have_valid {
-            return Some(self.wait_recheck(d.token.lease, now));
-        }
-        None
-    }
-
     fn send(&mut self, d: &mut Driver, purpose: Purpose, now: Now) -> Action {
         let id = d.next_attempt_id();
         let (prepared, route, timeout) = match purpose {
@@ -344,11 +320,8 @@ impl Execution {
                 let p = self
                     .account_read
                     .get_or_insert_with(|| Prepared::account_read(d, activity));
-                (
-                    &*p,
-                    d.route(false, usize::MAX),
-                    d.eff.metadata_request_timeout,
-                )
+                // Account reads go to the account (global) endpoint.
+                (&*p, d.global_route(), d.eff.metadata_request_timeout)
             }
             Purpose::Operation => match &self.op {
                 Some(p) => (
@@ -357,25 +330,11 @@ impl Execution {
                     d.eff.request_timeout,
                 ),
                 None => {
-                    self.finish(
-                        d,
-                        Err(Failure::Config(ConfigError::InvalidOperation(
-                            "no operation".into(),
-                        ))),
-                        now.mono,
-                    );
-                    return Action::Wait { until: None };
+                    let c = ConfigError::InvalidOperation("no operation".into());
+                    self.finish(d, Err(Failure::Config(c)), now.mono);
+                    return self.poll(d, now);
                 }
             },
-        };
-        // Account reads go to the account (global) endpoint.
-        let route = if purpose == Purpose::AccountRead {
-            crate::driver::RegionRoute {
-                name: Arc::from(""),
-                endpoint: Arc::from(d.account.endpoint()),
-            }
-        } else {
-            route
         };
         let url = prepared.url(&route);
         let headers = match prepared.attempt_headers(
@@ -434,367 +393,5 @@ impl Execution {
             deadline,
             max_response_bytes: d.eff.max_response_bytes,
         }))
-    }
-
-    fn take_in_flight(&mut self, attempt: AttemptId) -> Option<InFlight> {
-        if self.outcome.is_some() {
-            self.diag.ignored_input();
-            return None;
-        }
-        match self.in_flight.iter().position(|a| a.id == attempt) {
-            Some(i) => Some(self.in_flight.remove(i)),
-            None => {
-                self.diag.ignored_input();
-                None
-            }
-        }
-    }
-
-    /// Feeds the response of an attempt.
-    pub fn handle_response(
-        &mut self,
-        d: &mut Driver,
-        attempt: AttemptId,
-        response: Response,
-        now: Now,
-    ) {
-        let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else {
-            return;
-        };
-        let headers = ResponseHeaders::parse(response.headers);
-        let status = response.status;
-        let sub_status = headers.sub_status();
-        self.diag
-            .event(a.slot, RequestEventKind::TransportComplete, None, now.mono);
-        self.diag.finish_attempt(
-            a.slot,
-            Some(status),
-            sub_status,
-            headers.request_charge(),
-            headers.activity_id(),
-            RequestSent::Sent,
-            None,
-            now.mono,
-        );
-        let signal = Signal::Status {
-            status,
-            sub_status: sub_status.unwrap_or(0),
-        };
-        let body = response.body;
-        match (a.purpose, decide(signal, self.class_for(a.purpose))) {
-            (Purpose::AccountRead, Reaction::Success) => {
-                self.release_account_lease(d, a.id);
-                match AccountProperties::parse(&body) {
-                    Ok(p) => {
-                        d.set_account_properties(p);
-                        self.phase = Phase::Ready;
-                    }
-                    Err(e) => self.finish(d, Err(Failure::Metadata(e.to_string())), now.mono),
-                }
-            }
-            (Purpose::Operation, Reaction::Success) => {
-                let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
-                let resp = CosmosResponse {
-                    status,
-                    headers: Arc::new(headers),
-                    body,
-                    diagnostics,
-                };
-                self.finish_ok(d, resp);
-            }
-            (purpose, _) => {
-                let retry_after = headers.retry_after();
-                self.after_failure(
-                    d,
-                    purpose,
-                    signal,
-                    retry_after,
-                    Failure::Service {
-                        status,
-                        headers,
-                        body,
-                    },
-                    now,
-                );
-            }
-        }
-    }
-
-    /// Feeds a transport failure of an attempt.
-    pub fn handle_transport_error(
-        &mut self,
-        d: &mut Driver,
-        attempt: AttemptId,
-        error: TransportError,
-        now: Now,
-    ) {
-        let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else {
-            return;
-        };
-        // A response-headers event proves the request was sent, whatever the transport says.
-        let sent = if a.sent == RequestSent::Sent {
-            RequestSent::Sent
-        } else {
-            error.request_sent
-        };
-        let error = TransportError {
-            request_sent: sent,
-            ..error
-        };
-        self.diag.event(
-            a.slot,
-            RequestEventKind::TransportFailed,
-            Some(error.message.clone()),
-            now.mono,
-        );
-        self.diag.finish_attempt(
-            a.slot,
-            None,
-            None,
-            0.0,
-            None,
-            sent,
-            Some(error.message.clone()),
-            now.mono,
-        );
-        let signal = Signal::Transport {
-            kind: error.kind,
-            sent,
-        };
-        self.after_failure(d, a.purpose, signal, None, Failure::Transport(error), now);
-    }
-
-    /// Feeds a lifecycle event of an attempt (for diagnostics and the request-sent flag).
-    pub fn handle_event(
-        &mut self,
-        _d: &mut Driver,
-        attempt: AttemptId,
-        event: RequestEvent,
-        now: Now,
-    ) {
-        let now = self.clamp(now);
-        let Some(a) = self.in_flight.iter_mut().find(|a| a.id == attempt) else {
-            self.diag.ignored_input();
-            return;
-        };
-        match event.kind {
-            RequestEventKind::ResponseHeadersReceived => a.sent = RequestSent::Sent,
-            RequestEventKind::TransportStart if a.sent == RequestSent::NotSent => {
-                a.sent = RequestSent::Unknown
-            }
-            _ => {}
-        }
-        let slot = a.slot;
-        self.diag.event(slot, event.kind, event.details, now.mono);
-    }
-
-    /// Feeds the result of an [`Action::AcquireToken`].
-    pub fn handle_token(
-        &mut self,
-        d: &mut Driver,
-        token: Result<AccessToken, CredentialError>,
-        now: Now,
-    ) {
-        let now = self.clamp(now);
-        d.token.lease = None;
-        match token {
-            Ok(t) => d.token.current = Some(t),
-            Err(e) => {
-                let usable = d
-                    .token
-                    .current
-                    .as_ref()
-                    .is_some_and(|t| t.expires_on > now.wall);
-                if usable || self.outcome.is_some() {
-                    return; // a background refresh failed; the current token still works
-                }
-                if !d.token.use_fallback_scope {
-                    d.token.use_fallback_scope = true; // retry once with the cosmos.azure.com scope
-                    return;
-                }
-                self.finish(d, Err(Failure::Credential(e)), now.mono);
-            }
-        }
-    }
-
-    /// Cancels the operation: in-flight attempts are aborted and the outcome is `Cancelled`.
-    pub fn cancel(&mut self, d: &mut Driver, now: Now) {
-        let now = self.clamp(now);
-        if self.outcome.is_none() {
-            let diagnostics = self.diag.finish(now.mono, None, None);
-            let e = CosmosError::new(
-                ErrorKind::Cancelled,
-                "the operation was cancelled".into(),
-                diagnostics,
-            );
-            self.abort_all(d);
-            self.outcome = Some(Err(e));
-        }
-    }
-
-    fn class_for(&self, purpose: Purpose) -> crate::policy::OpClass {
-        match (purpose, &self.op) {
-            (Purpose::Operation, Some(p)) => p.class,
-            _ => crate::policy::OpClass {
-                read_only: true,
-                retry_safe: true,
-            },
-        }
-    }
-
-    fn release_account_lease(&mut self, d: &mut Driver, attempt: AttemptId) {
-        if d.metadata.lease.is_some_and(|l| l.holder == attempt) {
-            d.metadata.lease = None;
-        }
-    }
-
-    /// Applies the table's answer to a failed attempt: schedule a retry or finish.
-    fn after_failure(
-        &mut self,
-        d: &mut Driver,
-        purpose: Purpose,
-        signal: Signal,
-        retry_after: Option<Duration>,
-        failure: Failure,
-        now: Now,
-    ) {
-        if self.outcome.is_some() {
-            return;
-        }
-        let reaction = decide(signal, self.class_for(purpose));
-        let Reaction::Retry {
-            budget,
-            delay,
-            route,
-            effects,
-        } = reaction
-        else {
-            self.finish(d, Err(failure), now.mono);
-            return;
-        };
-        let wait = self.delay(d, budget, delay, retry_after);
-        let past_deadline = self
-            .timers
-            .get(Timer::Operation)
-            .is_some_and(|dl| now.mono + wait >= dl);
-        if past_deadline || !self.budgets.try_take(budget, wait, &d.limits) {
-            self.finish(d, Err(failure), now.mono);
-            return;
-        }
-        self.apply_effects(d, effects);
-        if purpose == Purpose::Operation {
-            let before = d.route(self.use_write_regions, self.region_index);
-            match route {
-                Route::SameRegion => {}
-                Route::NextRegion => self.region_index = self.region_index.wrapping_add(1),
-                Route::WriteRegion => {
-                    self.use_write_regions = true;
-                    self.region_index = 0;
-                }
-            }
-            if budget == Budget::SessionNotAvailable && self.budgets.used(budget) >= 2 {
-                self.hub_only = true;
-            }
-            let after = d.route(self.use_write_regions, self.region_index);
-            self.next_context = if after.endpoint != before.endpoint {
-                ExecutionContext::RegionFailover
-            } else {
-                ExecutionContext::Retry
-            };
-        }
-        if wait.is_zero() {
-            self.phase = if self.in_flight.is_empty() {
-                Phase::Ready
-            } else {
-                Phase::InFlight
-            };
-        } else {
-            self.timers.set(Timer::Backoff, now.mono + wait);
-            self.phase = Phase::Backoff;
-        }
-    }
-
-    fn delay(
-        &mut self,
-        d: &mut Driver,
-        budget: Budget,
-        rule: DelayRule,
-        retry_after: Option<Duration>,
-    ) -> Duration {
-        let n = self.budgets.used(budget);
-        match rule {
-            DelayRule::None => Duration::ZERO,
-            DelayRule::RetryAfter => {
-                let base = retry_after
-                    .filter(|d| !d.is_zero())
-                    .unwrap_or(DEFAULT_THROTTLE_DELAY);
-                base + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
-            }
-            DelayRule::FailoverInterval if n == 0 => Duration::ZERO,
-            DelayRule::FailoverInterval => FAILOVER_RETRY_INTERVAL,
-            DelayRule::RetryWithBackoff => {
-                // .NET GatewayRetryWithRetryPolicy: 10 ms × 2ⁿ + [0, 5) ms, capped at 1 s.
-                let step = Duration::from_millis(10)
-                    .saturating_mul(1u32 << n.min(16))
-                    .min(Duration::from_secs(1));
-                step + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
-            }
-        }
-    }
-
-    fn apply_effects(&mut self, d: &mut Driver, effects: Effects) {
-        if effects.refresh_account {
-            d.metadata.stale = true;
-        }
-        // Region health (mark unavailable), pk-range and container caches arrive with the
-        // multi-region work; the table already names the effects so nothing else re-decides.
-    }
-
-    fn abort_all(&mut self, d: &mut Driver) {
-        for a in self.in_flight.drain(..) {
-            if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
-                d.metadata.lease = None;
-            }
-            self.pending.push_back(Action::Abort(a.id));
-        }
-    }
-
-    fn finish_ok(&mut self, d: &mut Driver, resp: CosmosResponse) {
-        self.abort_all(d);
-        self.outcome = Some(Ok(resp));
-    }
-
-    fn finish(&mut self, d: &mut Driver, result: Result<(), Failure>, now: Instant) {
-        if self.outcome.is_some() {
-            return;
-        }
-        self.abort_all(d);
-        let Err(failure) = result else { return };
-        let err = match failure {
-            Failure::Service {
-                status,
-                headers,
-                body,
-            } => {
-                let diagnostics = self.diag.finish(now, Some(status), headers.sub_status());
-                CosmosError::service(status, headers, body, diagnostics)
-            }
-            Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
-            Failure::Timeout(msg) => {
-                CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None))
-            }
-            Failure::Credential(c) => CosmosError::new(
-                ErrorKind::Credential,
-                c.to_string(),
-                self.diag.finish(now, None, None),
-            ),
-            Failure::Config(c) => CosmosError::config(c, self.diag.finish(now, None, None)),
-            Failure::Metadata(m) => {
-                CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None))
-            }
-        };
-        self.outcome = Some(Err(err));
     }
 }

@@ -1,0 +1,62 @@
+//! Ending an execution: aborting what is in flight and building the outcome.
+
+use super::*;
+
+impl Execution {
+    /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
+    pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
+        for a in std::mem::take(&mut self.in_flight) {
+            if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
+                d.metadata.lease = None;
+            }
+            let sent = if a.sent == RequestSent::NotSent {
+                RequestSent::NotSent
+            } else {
+                RequestSent::Unknown
+            };
+            self.diag.finish_attempt(
+                a.slot,
+                None,
+                None,
+                0.0,
+                None,
+                sent,
+                Some("aborted".into()),
+                now,
+            );
+            self.pending.push_back(Action::Abort(a.id));
+        }
+    }
+
+    pub(super) fn finish(&mut self, d: &mut Driver, result: Result<(), Failure>, now: Instant) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.abort_all(d, now);
+        let Err(failure) = result else { return };
+        let err = match failure {
+            Failure::Service {
+                status,
+                headers,
+                body,
+            } => {
+                let diagnostics = self.diag.finish(now, Some(status), headers.sub_status());
+                CosmosError::service(status, headers, body, diagnostics)
+            }
+            Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
+            Failure::Timeout(msg) => {
+                CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None))
+            }
+            Failure::Credential(c) => CosmosError::new(
+                ErrorKind::Credential,
+                c.to_string(),
+                self.diag.finish(now, None, None),
+            ),
+            Failure::Config(c) => CosmosError::config(c, self.diag.finish(now, None, None)),
+            Failure::Metadata(m) => {
+                CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None))
+            }
+        };
+        self.outcome = Some(Err(err));
+    }
+}

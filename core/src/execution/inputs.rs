@@ -1,0 +1,220 @@
+//! Inputs: responses, transport errors, events, tokens and cancellation.
+
+use super::*;
+
+impl Execution {
+    pub(super) fn take_in_flight(&mut self, attempt: AttemptId) -> Option<InFlight> {
+        if self.outcome.is_some() {
+            self.diag.ignored_input();
+            return None;
+        }
+        match self.in_flight.iter().position(|a| a.id == attempt) {
+            Some(i) => Some(self.in_flight.remove(i)),
+            None => {
+                self.diag.ignored_input();
+                None
+            }
+        }
+    }
+
+    /// Feeds the response of an attempt.
+    pub fn handle_response(
+        &mut self,
+        d: &mut Driver,
+        attempt: AttemptId,
+        response: Response,
+        now: Now,
+    ) {
+        let now = self.clamp(now);
+        let Some(a) = self.take_in_flight(attempt) else {
+            return;
+        };
+        let headers = ResponseHeaders::parse(response.headers);
+        let status = response.status;
+        let sub_status = headers.sub_status();
+        self.diag
+            .event(a.slot, RequestEventKind::TransportComplete, None, now.mono);
+        self.diag.finish_attempt(
+            a.slot,
+            Some(status),
+            sub_status,
+            headers.request_charge(),
+            headers.activity_id(),
+            RequestSent::Sent,
+            None,
+            now.mono,
+        );
+        let signal = Signal::Status {
+            status,
+            sub_status: sub_status.unwrap_or(0),
+        };
+        let body = response.body;
+        match (a.purpose, decide(signal, self.class_for(a.purpose))) {
+            (Purpose::AccountRead, Reaction::Success) => {
+                self.release_account_lease(d, a.id);
+                match AccountProperties::parse(&body) {
+                    Ok(p) => {
+                        d.set_account_properties(p);
+                        self.phase = Phase::Ready;
+                    }
+                    Err(e) => self.finish(d, Err(Failure::Metadata(e.to_string())), now.mono),
+                }
+            }
+            (Purpose::Operation, Reaction::Success) => {
+                self.abort_all(d, now.mono);
+                let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
+                let resp = CosmosResponse {
+                    status,
+                    headers: Arc::new(headers),
+                    body,
+                    diagnostics,
+                };
+                self.outcome = Some(Ok(resp));
+            }
+            (purpose, _) => {
+                let retry_after = headers.retry_after();
+                self.after_failure(
+                    d,
+                    purpose,
+                    signal,
+                    retry_after,
+                    Failure::Service {
+                        status,
+                        headers,
+                        body,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+
+    /// Feeds a transport failure of an attempt.
+    pub fn handle_transport_error(
+        &mut self,
+        d: &mut Driver,
+        attempt: AttemptId,
+        error: TransportError,
+        now: Now,
+    ) {
+        let now = self.clamp(now);
+        let Some(a) = self.take_in_flight(attempt) else {
+            return;
+        };
+        // A response-headers event proves the request was sent, whatever the transport says.
+        let sent = if a.sent == RequestSent::Sent {
+            RequestSent::Sent
+        } else {
+            error.request_sent
+        };
+        let error = TransportError {
+            request_sent: sent,
+            ..error
+        };
+        self.diag.event(
+            a.slot,
+            RequestEventKind::TransportFailed,
+            Some(error.message.clone()),
+            now.mono,
+        );
+        self.diag.finish_attempt(
+            a.slot,
+            None,
+            None,
+            0.0,
+            None,
+            sent,
+            Some(error.message.clone()),
+            now.mono,
+        );
+        let signal = Signal::Transport {
+            kind: error.kind,
+            sent,
+        };
+        self.after_failure(d, a.purpose, signal, None, Failure::Transport(error), now);
+    }
+
+    /// Feeds a lifecycle event of an attempt (for diagnostics and the request-sent flag).
+    pub fn handle_event(
+        &mut self,
+        _d: &mut Driver,
+        attempt: AttemptId,
+        event: RequestEvent,
+        now: Now,
+    ) {
+        let now = self.clamp(now);
+        let Some(a) = self.in_flight.iter_mut().find(|a| a.id == attempt) else {
+            self.diag.ignored_input();
+            return;
+        };
+        match event.kind {
+            RequestEventKind::ResponseHeadersReceived => a.sent = RequestSent::Sent,
+            RequestEventKind::TransportStart if a.sent == RequestSent::NotSent => {
+                a.sent = RequestSent::Unknown
+            }
+            _ => {}
+        }
+        let slot = a.slot;
+        self.diag.event(slot, event.kind, event.details, now.mono);
+    }
+
+    /// Feeds the result of an [`Action::AcquireToken`].
+    pub fn handle_token(
+        &mut self,
+        d: &mut Driver,
+        token: Result<AccessToken, CredentialError>,
+        now: Now,
+    ) {
+        let now = self.clamp(now);
+        d.token.lease = None;
+        match token {
+            Ok(t) => d.token.current = Some(t),
+            Err(e) => {
+                let usable = d
+                    .token
+                    .current
+                    .as_ref()
+                    .is_some_and(|t| t.expires_on > now.wall);
+                if usable || self.outcome.is_some() {
+                    return; // a background refresh failed; the current token still works
+                }
+                if !d.token.use_fallback_scope {
+                    d.token.use_fallback_scope = true; // retry once with the cosmos.azure.com scope
+                    return;
+                }
+                self.finish(d, Err(Failure::Credential(e)), now.mono);
+            }
+        }
+    }
+
+    /// Cancels the operation: in-flight attempts are aborted and the outcome is `Cancelled`.
+    pub fn cancel(&mut self, d: &mut Driver, now: Now) {
+        let now = self.clamp(now);
+        if self.outcome.is_none() {
+            self.abort_all(d, now.mono);
+            let diagnostics = self.diag.finish(now.mono, None, None);
+            let e = CosmosError::new(
+                ErrorKind::Cancelled,
+                "the operation was cancelled".into(),
+                diagnostics,
+            );
+            self.outcome = Some(Err(e));
+        }
+    }
+
+    pub(super) fn class_for(&self, purpose: Purpose) -> crate::policy::OpClass {
+        match (purpose, &self.op) {
+            (Purpose::Operation, Some(p)) => p.class,
+            _ => crate::policy::OpClass {
+                read_only: true,
+                retry_safe: true,
+            },
+        }
+    }
+
+    pub(super) fn release_account_lease(&mut self, d: &mut Driver, attempt: AttemptId) {
+        if d.metadata.lease.is_some_and(|l| l.holder == attempt) {
+            d.metadata.lease = None;
+        }
+    }
+}

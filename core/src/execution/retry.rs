@@ -1,0 +1,107 @@
+//! Applying the policy table to a failed attempt: budgets, delays, routes and effects.
+
+use super::*;
+
+impl Execution {
+    /// Applies the table's answer to a failed attempt: schedule a retry or finish.
+    pub(super) fn after_failure(
+        &mut self,
+        d: &mut Driver,
+        purpose: Purpose,
+        signal: Signal,
+        retry_after: Option<Duration>,
+        failure: Failure,
+        now: Now,
+    ) {
+        if self.outcome.is_some() {
+            return;
+        }
+        let reaction = decide(signal, self.class_for(purpose));
+        let Reaction::Retry {
+            budget,
+            delay,
+            route,
+            effects,
+        } = reaction
+        else {
+            self.finish(d, Err(failure), now.mono);
+            return;
+        };
+        let wait = self.delay(d, budget, delay, retry_after);
+        let past_deadline = self
+            .timers
+            .get(Timer::Operation)
+            .is_some_and(|dl| now.mono + wait >= dl);
+        if past_deadline || !self.budgets.try_take(budget, wait, &d.limits) {
+            self.finish(d, Err(failure), now.mono);
+            return;
+        }
+        self.apply_effects(d, effects);
+        if purpose == Purpose::Operation {
+            let before = d.route(self.use_write_regions, self.region_index);
+            match route {
+                Route::SameRegion => {}
+                Route::NextRegion => self.region_index = self.region_index.wrapping_add(1),
+                Route::WriteRegion => {
+                    self.use_write_regions = true;
+                    self.region_index = 0;
+                }
+            }
+            if budget == Budget::SessionNotAvailable && self.budgets.used(budget) >= 2 {
+                self.hub_only = true;
+            }
+            let after = d.route(self.use_write_regions, self.region_index);
+            self.next_context = if after.endpoint != before.endpoint {
+                ExecutionContext::RegionFailover
+            } else {
+                ExecutionContext::Retry
+            };
+        }
+        if wait.is_zero() {
+            self.phase = if self.in_flight.is_empty() {
+                Phase::Ready
+            } else {
+                Phase::InFlight
+            };
+        } else {
+            self.timers.set(Timer::Backoff, now.mono + wait);
+            self.phase = Phase::Backoff;
+        }
+    }
+
+    pub(super) fn delay(
+        &mut self,
+        d: &mut Driver,
+        budget: Budget,
+        rule: DelayRule,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        let n = self.budgets.used(budget);
+        match rule {
+            DelayRule::None => Duration::ZERO,
+            DelayRule::RetryAfter => {
+                let base = retry_after
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(DEFAULT_THROTTLE_DELAY);
+                base + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
+            }
+            DelayRule::FailoverInterval if n == 0 => Duration::ZERO,
+            DelayRule::FailoverInterval => FAILOVER_RETRY_INTERVAL,
+            DelayRule::RetryWithBackoff => {
+                // .NET GatewayRetryWithRetryPolicy: 10 ms × 2ⁿ + [0, 5) ms, capped at 1 s.
+                let step = Duration::from_millis(10)
+                    .saturating_mul(1u32 << n.min(16))
+                    .min(Duration::from_secs(1));
+                step + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
+            }
+        }
+    }
+
+    pub(super) fn apply_effects(&mut self, d: &mut Driver, effects: Effects) {
+        if effects.refresh_account {
+            d.metadata.stale = true;
+        }
+        // Region health (mark unavailable), pk-range and container caches arrive with the
+        // multi-region work; the table already names the effects so nothing else re-decides.
+    }
+}

@@ -1,0 +1,33 @@
+//! Entra ID token handling: acquire before the first request, refresh ahead of expiry.
+
+use super::*;
+
+impl Execution {
+    pub(super) fn token_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
+        let valid = d.token.current.as_ref().filter(|t| t.expires_on > now.wall);
+        let refresh_due = valid.is_none_or(|t| {
+            t.expires_on
+                .duration_since(now.wall)
+                .map(|left| left <= TOKEN_REFRESH_OFFSET)
+                .unwrap_or(true)
+        });
+        let have_valid = valid.is_some();
+        let lease_free = d.token.lease.is_none_or(|l| !l.active(now.mono));
+        if refresh_due && lease_free {
+            let holder = d.next_attempt_id();
+            let until = now.mono + d.eff.metadata_request_timeout;
+            d.token.lease = Some(Lease { holder, until });
+            let scopes = d.token_scopes();
+            if have_valid {
+                // Refresh in the background of this operation; the valid token is used meanwhile.
+                self.pending.push_back(Action::AcquireToken { scopes });
+                return None;
+            }
+            return Some(Action::AcquireToken { scopes });
+        }
+        if !have_valid {
+            return Some(self.wait_recheck(d.token.lease, now));
+        }
+        None
+    }
+}
