@@ -78,11 +78,13 @@ pub mod ids;
 pub mod models;
 pub mod now;
 pub mod operation;
+pub mod partition;
 pub mod options;
 pub mod policy;
 pub mod request;
 pub mod response;
 pub mod rng;
+pub mod session;
 pub mod shared;
 pub mod transport;
 
