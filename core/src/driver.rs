@@ -15,6 +15,7 @@ use crate::operation::{CosmosOperation, OperationOptions};
 use crate::options::driver_options::EffectiveOptions;
 use crate::options::DriverOptions;
 use crate::policy::BudgetLimits;
+use crate::regions::LocationCache;
 use crate::rng::DetRng;
 
 /// How often an execution waiting on another's metadata fetch or token acquisition re-checks.
@@ -25,13 +26,6 @@ pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
 /// Fallback Entra ID scope when the account-host scope is rejected (PROTOCOL.md §1).
 pub const FALLBACK_AAD_SCOPE: &str = "https://cosmos.azure.com/.default";
-
-/// A region and its endpoint, as routed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RegionRoute {
-    pub name: Arc<str>,
-    pub endpoint: Arc<str>,
-}
 
 /// A time-limited exclusive right to fetch shared state (account metadata, a token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +43,10 @@ impl Lease {
 #[derive(Debug, Default)]
 pub(crate) struct AccountMetadata {
     pub props: Option<Arc<AccountProperties>>,
-    pub read_routes: Vec<RegionRoute>,
-    pub write_routes: Vec<RegionRoute>,
+    pub fetched_at: Option<Instant>,
     pub lease: Option<Lease>,
     pub stale: bool,
+    pub last_forced_refresh: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -75,7 +69,7 @@ pub struct Driver {
     pub(crate) metadata: AccountMetadata,
     pub(crate) token: TokenState,
     pub(crate) user_agent: HeaderValue,
-    global_route: RegionRoute,
+    pub(crate) locations: LocationCache,
 }
 
 impl Driver {
@@ -98,10 +92,11 @@ impl Driver {
             value: ua.clone(),
             expected: "visible ASCII characters".into(),
         })?;
-        let global_route = RegionRoute {
-            name: Arc::from(""),
-            endpoint: Arc::from(account.endpoint()),
-        };
+        let locations = LocationCache::new(
+            account.endpoint(),
+            eff.preferred_regions.clone(),
+            eff.unavailable_region_ttl,
+        );
         Ok(Driver {
             limits: BudgetLimits::from_options(&eff),
             account,
@@ -112,7 +107,7 @@ impl Driver {
             metadata: AccountMetadata::default(),
             token: TokenState::default(),
             user_agent,
-            global_route,
+            locations,
         })
     }
 
@@ -162,38 +157,37 @@ impl Driver {
         id
     }
 
-    pub(crate) fn set_account_properties(&mut self, props: AccountProperties) {
-        let routes = |list: &[crate::models::AccountRegion]| -> Vec<RegionRoute> {
-            list.iter()
-                .map(|r| RegionRoute {
-                    name: Arc::from(r.name.as_str()),
-                    endpoint: Arc::from(r.endpoint.as_str()),
-                })
-                .collect()
-        };
-        self.metadata.read_routes = routes(&props.readable_regions);
-        self.metadata.write_routes = routes(&props.writable_regions);
+    pub(crate) fn set_account_properties(&mut self, props: AccountProperties, now: Instant) {
+        self.locations.update(&props);
         self.metadata.props = Some(Arc::new(props));
+        self.metadata.fetched_at = Some(now);
         self.metadata.stale = false;
     }
 
-    /// The route for attempt `index` of an operation (reads use read regions, writes the write
-    /// regions; the account endpoint when the account advertises none).
-    pub(crate) fn route(&self, use_write_regions: bool, index: usize) -> RegionRoute {
-        let list = if use_write_regions {
-            &self.metadata.write_routes
-        } else {
-            &self.metadata.read_routes
-        };
-        if list.is_empty() {
-            return self.global_route.clone();
+    /// Asks for an account refresh, at most once per `min_forced_refresh_interval`.
+    pub(crate) fn force_account_refresh(&mut self, now: Instant) {
+        let allowed = self.metadata.last_forced_refresh.is_none_or(|t| {
+            now.saturating_duration_since(t) >= self.eff.min_forced_refresh_interval
+        });
+        if allowed {
+            self.metadata.stale = true;
+            self.metadata.last_forced_refresh = Some(now);
         }
-        list[index % list.len()].clone()
     }
 
-    /// The account's own (global) endpoint, used for account reads.
-    pub(crate) fn global_route(&self) -> RegionRoute {
-        self.global_route.clone()
+    /// Marks the account metadata stale once the refresh interval has passed (stale while
+    /// revalidate: the next execution refreshes it, the others keep using the old copy).
+    pub(crate) fn check_account_age(&mut self, now: Instant) {
+        if let Some(t) = self.metadata.fetched_at {
+            if now.saturating_duration_since(t) >= self.eff.account_refresh_interval {
+                self.metadata.stale = true;
+            }
+        }
+    }
+
+    /// The region locations.
+    pub fn locations(&self) -> &LocationCache {
+        &self.locations
     }
 
     /// Entra ID scopes to request.

@@ -45,6 +45,9 @@ pub mod names {
     /// `x-ms-cosmos-hub-region-processing-only`
     pub const HUB_REGION_ONLY: HeaderName =
         HeaderName::from_static("x-ms-cosmos-hub-region-processing-only");
+    /// `x-ms-cosmos-allow-tentative-writes` (writes on multi-write accounts)
+    pub const ALLOW_TENTATIVE_WRITES: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-allow-tentative-writes");
     /// `x-ms-max-item-count`
     pub const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
 }

@@ -54,7 +54,7 @@ impl Execution {
                 self.release_account_lease(d, a.id);
                 match AccountProperties::parse(&body) {
                     Ok(p) => {
-                        d.set_account_properties(p);
+                        d.set_account_properties(p, now.mono);
                         self.phase = Phase::Ready;
                     }
                     Err(e) => self.finish(d, Err(Failure::Metadata(e.to_string())), now.mono),
@@ -71,11 +71,11 @@ impl Execution {
                 };
                 self.outcome = Some(Ok(resp));
             }
-            (purpose, _) => {
+            (_, _) => {
                 let retry_after = headers.retry_after();
                 self.after_failure(
                     d,
-                    purpose,
+                    &a,
                     signal,
                     retry_after,
                     Failure::Service {
@@ -131,7 +131,7 @@ impl Execution {
             kind: error.kind,
             sent,
         };
-        self.after_failure(d, a.purpose, signal, None, Failure::Transport(error), now);
+        self.after_failure(d, &a, signal, None, Failure::Transport(error), now);
     }
 
     /// Feeds a lifecycle event of an attempt (for diagnostics and the request-sent flag).

@@ -28,6 +28,7 @@ use crate::models::AccountProperties;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationOptions};
 use crate::policy::{decide, Budget, Budgets, DelayRule, Effects, Reaction, Route, Signal};
+use crate::regions::RegionRoute;
 use crate::request::{OutgoingRequest, Purpose};
 use crate::response::CosmosResponse;
 use crate::transport::{RequestEvent, RequestEventKind, RequestSent, Response, TransportError};
@@ -46,6 +47,7 @@ const RETRY_JITTER_MS: u64 = 5;
 #[derive(Debug)]
 struct InFlight {
     id: AttemptId,
+    endpoint: Arc<str>,
     purpose: Purpose,
     deadline: Instant,
     slot: Option<usize>,
@@ -88,9 +90,13 @@ pub struct Execution {
     budgets: Budgets,
     in_flight: Vec<InFlight>,
     phase: Phase,
-    region_index: usize,
+    /// Where the last operation attempt went, and every endpoint this execution tried.
+    current_route: Option<RegionRoute>,
+    tried: Vec<Arc<str>>,
+    next_route: Route,
+    account_read_index: usize,
     use_write_regions: bool,
-    next_context: ExecutionContext,
+    excluded: Vec<String>,
     hub_only: bool,
     pending: VecDeque<Action>,
     outcome: Option<Result<CosmosResponse, CosmosError>>,
@@ -124,9 +130,12 @@ impl Execution {
             budgets: Budgets::default(),
             in_flight: Vec::new(),
             phase: Phase::Ready,
-            region_index: 0,
+            current_route: None,
+            tried: Vec::new(),
+            next_route: Route::SameRegion,
+            account_read_index: 0,
             use_write_regions: false,
-            next_context: ExecutionContext::Initial,
+            excluded: opts.excluded_regions.clone(),
             hub_only: false,
             pending: VecDeque::new(),
             outcome: None,
@@ -225,7 +234,7 @@ impl Execution {
                 );
                 self.after_failure(
                     d,
-                    a.purpose,
+                    &a,
                     Signal::AttemptTimeout,
                     None,
                     Failure::Transport(err),
@@ -282,6 +291,7 @@ impl Execution {
             }
         }
         // 2. Account metadata: read on first use and after a forced refresh.
+        d.check_account_age(now.mono);
         let have_props = d.metadata.props.is_some();
         if !have_props || d.metadata.stale {
             let lease_free = d.metadata.lease.is_none_or(|l| !l.active(now.mono));
@@ -309,61 +319,70 @@ impl Execution {
     }
 
     fn send(&mut self, d: &mut Driver, purpose: Purpose, now: Now) -> Action {
+        if purpose == Purpose::Operation && self.op.is_none() {
+            let c = ConfigError::InvalidOperation("no operation".into());
+            self.finish(d, Err(Failure::Config(c)), now.mono);
+            return self.poll(d, now);
+        }
         let id = d.next_attempt_id();
-        let (prepared, route, timeout) = match purpose {
+        // Route and context first: they update this execution's routing state.
+        let (route, ctx, timeout) = match purpose {
             Purpose::AccountRead => {
                 d.metadata.lease = Some(Lease {
                     holder: id,
                     until: now.mono + d.eff.metadata_request_timeout,
                 });
+                // The global endpoint first, then the regions (a dead global endpoint must not
+                // stop metadata refreshes).
+                let candidates = d.locations.account_read_candidates();
+                let route = candidates
+                    .get(self.account_read_index % candidates.len().max(1))
+                    .cloned()
+                    .unwrap_or_else(|| d.locations.global().clone());
+                let ctx = if self.attempts == 0 {
+                    ExecutionContext::Initial
+                } else {
+                    ExecutionContext::Retry
+                };
+                (route, ctx, d.eff.metadata_request_timeout)
+            }
+            Purpose::Operation => {
+                let route = self.resolve_route(d, now.mono);
+                let ctx = self.context_for(&route);
+                (route, ctx, d.eff.request_timeout)
+            }
+        };
+        let prepared = match purpose {
+            Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
-                let p = self
+                &*self
                     .account_read
-                    .get_or_insert_with(|| Prepared::account_read(d, activity));
-                // Account reads go to the account (global) endpoint.
-                (&*p, d.global_route(), d.eff.metadata_request_timeout)
+                    .get_or_insert_with(|| Prepared::account_read(d, activity))
             }
             Purpose::Operation => match &self.op {
-                Some(p) => (
-                    p,
-                    d.route(self.use_write_regions, self.region_index),
-                    d.eff.request_timeout,
-                ),
-                None => {
-                    let c = ConfigError::InvalidOperation("no operation".into());
-                    self.finish(d, Err(Failure::Config(c)), now.mono);
-                    return self.poll(d, now);
-                }
+                Some(p) => p,
+                None => return Action::Wait { until: None }, // unreachable: checked above
             },
         };
         let url = prepared.url(&route);
-        let headers = match prepared.attempt_headers(
-            d,
-            now.wall,
-            self.hub_only && purpose == Purpose::Operation,
-            now.mono,
-        ) {
-            Ok(h) => h,
-            Err(c) => {
+        let tentative =
+            purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
+        let hub_only = self.hub_only && purpose == Purpose::Operation;
+        let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative);
+        let uri = url.parse::<http::Uri>();
+        let (method, body) = (prepared.method.clone(), prepared.body.clone());
+        let (headers, uri) = match (headers, uri) {
+            (Ok(h), Ok(u)) => (h, u),
+            (Err(c), _) => {
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 return self.poll(d, now);
             }
-        };
-        let uri = match url.parse::<http::Uri>() {
-            Ok(u) => u,
-            Err(e) => {
+            (_, Err(e)) => {
                 let c =
                     ConfigError::InvalidOperation(format!("cannot form a URL from {url:?}: {e}"));
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 return self.poll(d, now);
             }
-        };
-        let ctx = if purpose == Purpose::Operation {
-            std::mem::replace(&mut self.next_context, ExecutionContext::Retry)
-        } else if self.attempts == 0 {
-            ExecutionContext::Initial
-        } else {
-            ExecutionContext::Retry
         };
         let mut deadline = now.mono + timeout;
         if let Some(op_deadline) = self.timers.get(Timer::Operation) {
@@ -374,6 +393,7 @@ impl Execution {
             .start_attempt(id, purpose, ctx, route.name.clone(), url, now.mono);
         self.in_flight.push(InFlight {
             id,
+            endpoint: route.endpoint.clone(),
             purpose,
             deadline,
             slot,
@@ -383,15 +403,62 @@ impl Execution {
         self.phase = Phase::InFlight;
         Action::Send(Box::new(OutgoingRequest {
             attempt: id,
-            method: prepared.method.clone(),
+            method,
             uri,
             headers,
-            body: prepared.body.clone(),
+            body,
             region: route.name,
             purpose,
             execution_context: ctx,
             deadline,
             max_response_bytes: d.eff.max_response_bytes,
         }))
+    }
+}
+
+/// Bound on remembered tried endpoints (an account has at most a few dozen regions).
+const MAX_TRIED: usize = 64;
+
+impl Execution {
+    /// Picks the endpoint for the next operation attempt, after any account refresh landed:
+    /// the same region again, the first candidate this execution has not tried yet (walking
+    /// every region before coming back), or the first write region.
+    fn resolve_route(&mut self, d: &Driver, now: Instant) -> RegionRoute {
+        let candidates = d
+            .locations
+            .candidates(self.use_write_regions, &self.excluded, now);
+        let pick = match self.next_route {
+            Route::SameRegion => self
+                .current_route
+                .clone()
+                .filter(|r| candidates.contains(r))
+                .or_else(|| candidates.first().cloned()),
+            Route::NextRegion => candidates
+                .iter()
+                .find(|r| !self.tried.contains(&r.endpoint))
+                .cloned()
+                .or_else(|| {
+                    self.tried.clear();
+                    candidates.first().cloned()
+                }),
+            Route::WriteRegion => candidates.first().cloned(),
+        }
+        .unwrap_or_else(|| d.locations.global().clone());
+        if !self.tried.contains(&pick.endpoint) && self.tried.len() < MAX_TRIED {
+            self.tried.push(pick.endpoint.clone());
+        }
+        self.next_route = Route::SameRegion;
+        pick
+    }
+
+    /// Initial for the first attempt, region failover when the endpoint changed, else retry.
+    fn context_for(&mut self, route: &RegionRoute) -> ExecutionContext {
+        let ctx = match &self.current_route {
+            None => ExecutionContext::Initial,
+            Some(prev) if prev.endpoint != route.endpoint => ExecutionContext::RegionFailover,
+            Some(_) => ExecutionContext::Retry,
+        };
+        self.current_route = Some(route.clone());
+        ctx
     }
 }

@@ -1,17 +1,16 @@
 //! An operation turned into everything needed to build attempts: static headers, class, paths.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
 use crate::auth::encode::encode_uri_component;
 use crate::credential::{select_resource_token, Credential};
-use crate::driver::{Driver, RegionRoute};
+use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
+use crate::regions::RegionRoute;
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -150,7 +149,7 @@ impl Prepared {
         d: &Driver,
         wall: std::time::SystemTime,
         hub_only: bool,
-        _now: Instant,
+        tentative_writes: bool,
     ) -> Result<HeaderMap, ConfigError> {
         let date = httpdate::fmt_http_date(wall);
         let auth = authorization(
@@ -167,6 +166,12 @@ impl Prepared {
         h.insert(names::AUTHORIZATION, auth);
         if hub_only {
             h.insert(names::HUB_REGION_ONLY, HeaderValue::from_static("True"));
+        }
+        if tentative_writes {
+            h.insert(
+                names::ALLOW_TENTATIVE_WRITES,
+                HeaderValue::from_static("true"),
+            );
         }
         Ok(h)
     }

@@ -7,7 +7,7 @@ impl Execution {
     pub(super) fn after_failure(
         &mut self,
         d: &mut Driver,
-        purpose: Purpose,
+        attempt: &InFlight,
         signal: Signal,
         retry_after: Option<Duration>,
         failure: Failure,
@@ -16,6 +16,7 @@ impl Execution {
         if self.outcome.is_some() {
             return;
         }
+        let purpose = attempt.purpose;
         let reaction = decide(signal, self.class_for(purpose));
         let Reaction::Retry {
             budget,
@@ -36,26 +37,18 @@ impl Execution {
             self.finish(d, Err(failure), now.mono);
             return;
         }
-        self.apply_effects(d, effects);
+        self.apply_effects(d, effects, &attempt.endpoint, now.mono);
+        if purpose == Purpose::AccountRead && route == Route::NextRegion {
+            self.account_read_index = self.account_read_index.wrapping_add(1);
+        }
         if purpose == Purpose::Operation {
-            let before = d.route(self.use_write_regions, self.region_index);
-            match route {
-                Route::SameRegion => {}
-                Route::NextRegion => self.region_index = self.region_index.wrapping_add(1),
-                Route::WriteRegion => {
-                    self.use_write_regions = true;
-                    self.region_index = 0;
-                }
+            if route == Route::WriteRegion {
+                self.use_write_regions = true;
             }
+            self.next_route = route;
             if budget == Budget::SessionNotAvailable && self.budgets.used(budget) >= 2 {
                 self.hub_only = true;
             }
-            let after = d.route(self.use_write_regions, self.region_index);
-            self.next_context = if after.endpoint != before.endpoint {
-                ExecutionContext::RegionFailover
-            } else {
-                ExecutionContext::Retry
-            };
         }
         if wait.is_zero() {
             self.phase = if self.in_flight.is_empty() {
@@ -97,11 +90,25 @@ impl Execution {
         }
     }
 
-    pub(super) fn apply_effects(&mut self, d: &mut Driver, effects: Effects) {
-        if effects.refresh_account {
-            d.metadata.stale = true;
+    pub(super) fn apply_effects(
+        &mut self,
+        d: &mut Driver,
+        effects: Effects,
+        endpoint: &str,
+        now: Instant,
+    ) {
+        if effects.mark_read_unavailable || effects.mark_write_unavailable {
+            d.locations.mark_unavailable(
+                endpoint,
+                effects.mark_read_unavailable,
+                effects.mark_write_unavailable,
+                now,
+            );
         }
-        // Region health (mark unavailable), pk-range and container caches arrive with the
-        // multi-region work; the table already names the effects so nothing else re-decides.
+        if effects.refresh_account {
+            d.force_account_refresh(now);
+        }
+        // The pk-range and container caches arrive with partition routing; the table already
+        // names those effects so nothing else re-decides.
     }
 }

@@ -29,6 +29,7 @@ pub struct OperationOptions {
     pub(crate) custom_headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) end_to_end_timeout: Option<Duration>,
     pub(crate) retry_non_idempotent_writes: Option<bool>,
+    pub(crate) excluded_regions: Vec<String>,
     pub(crate) problem: Option<ConfigError>,
 }
 
@@ -112,6 +113,16 @@ impl OperationOptions {
     /// Bounds the whole operation, retries included.
     pub fn with_end_to_end_timeout(mut self, timeout: Duration) -> Self {
         self.end_to_end_timeout = Some(timeout);
+        self
+    }
+
+    /// Regions this operation must not use (names as the account lists them).
+    pub fn with_excluded_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.excluded_regions = regions.into_iter().map(Into::into).collect();
         self
     }
 

@@ -25,6 +25,15 @@ pub const DEFAULT_MAX_RETRY_WITH_WAIT: Duration = Duration::from_secs(30);
 /// Precedent: `MaxServiceUnavailableRetryCount` = 1, which Java compares with `>` (2 retries)
 /// and .NET with `>=` (1 retry); we follow Java.
 pub const DEFAULT_MAX_FAILOVER_RETRIES: u32 = 2;
+/// How long a region that failed stays at the end of the list. Precedent: .NET and Java
+/// `LocationCache` unavailable-location expiration, 5 min (the Rust driver uses 60 s).
+pub const DEFAULT_UNAVAILABLE_REGION_TTL: Duration = Duration::from_secs(300);
+/// Account metadata refresh interval (stale-while-revalidate). Precedent: 5 min in .NET, Java and
+/// the Rust driver.
+pub const DEFAULT_ACCOUNT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// Minimum time between forced account refreshes. Precedent: .NET
+/// `MinTimeBetweenAccountRefresh` = 15 s (the Rust driver uses 5 s).
+pub const DEFAULT_MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// Largest response body accepted. Cosmos DB caps an item at 2 MB and a feed page at 4 MB;
 /// 16 MiB leaves 4x headroom while bounding memory per attempt.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -44,6 +53,10 @@ pub struct DriverOptions {
     pub(crate) content_response_on_write: Option<bool>,
     pub(crate) retry_non_idempotent_writes: Option<bool>,
     pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) preferred_regions: Option<Vec<String>>,
+    pub(crate) unavailable_region_ttl: Option<Duration>,
+    pub(crate) account_refresh_interval: Option<Duration>,
+    pub(crate) min_forced_refresh_interval: Option<Duration>,
 }
 
 macro_rules! layer {
@@ -74,7 +87,11 @@ impl DriverOptions {
             consistency_level,
             content_response_on_write,
             retry_non_idempotent_writes,
-            user_agent_suffix
+            user_agent_suffix,
+            preferred_regions,
+            unavailable_region_ttl,
+            account_refresh_interval,
+            min_forced_refresh_interval
         )
     }
 
@@ -103,6 +120,16 @@ impl DriverOptions {
             content_response_on_write: self.content_response_on_write.unwrap_or(true),
             retry_non_idempotent_writes: self.retry_non_idempotent_writes.unwrap_or(false),
             user_agent_suffix: self.user_agent_suffix.clone(),
+            preferred_regions: self.preferred_regions.clone().unwrap_or_default(),
+            unavailable_region_ttl: self
+                .unavailable_region_ttl
+                .unwrap_or(DEFAULT_UNAVAILABLE_REGION_TTL),
+            account_refresh_interval: self
+                .account_refresh_interval
+                .unwrap_or(DEFAULT_ACCOUNT_REFRESH_INTERVAL),
+            min_forced_refresh_interval: self
+                .min_forced_refresh_interval
+                .unwrap_or(DEFAULT_MIN_FORCED_REFRESH_INTERVAL),
         }
     }
 
@@ -189,6 +216,32 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Regions to prefer, most preferred first (names as the account lists them, e.g.
+    /// `West US 2`). Regions not listed are still used, after these.
+    pub fn preferred_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.o.preferred_regions = Some(regions.into_iter().map(Into::into).collect());
+        self
+    }
+    /// How long a failed region stays at the end of the list (default 5 min).
+    pub fn unavailable_region_ttl(mut self, v: Duration) -> Self {
+        self.o.unavailable_region_ttl = Some(v);
+        self
+    }
+    /// Account metadata refresh interval (default 5 min).
+    pub fn account_refresh_interval(mut self, v: Duration) -> Self {
+        self.o.account_refresh_interval = Some(v);
+        self
+    }
+    /// Minimum time between forced account refreshes (default 15 s).
+    pub fn min_forced_refresh_interval(mut self, v: Duration) -> Self {
+        self.o.min_forced_refresh_interval = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -196,6 +249,9 @@ impl DriverOptionsBuilder {
             ("request_timeout", o.request_timeout),
             ("metadata_request_timeout", o.metadata_request_timeout),
             ("end_to_end_timeout", o.end_to_end_timeout),
+            ("unavailable_region_ttl", o.unavailable_region_ttl),
+            ("account_refresh_interval", o.account_refresh_interval),
+            ("min_forced_refresh_interval", o.min_forced_refresh_interval),
         ] {
             if let Some(v) = v {
                 if v.is_zero() || v > Duration::from_secs(24 * 3600) {
@@ -220,6 +276,15 @@ impl DriverOptionsBuilder {
         if let Some(v) = o.max_failover_retries {
             if v > 100 {
                 return Err(range_err("max_failover_retries", v, "at most 100"));
+            }
+        }
+        if let Some(p) = &o.preferred_regions {
+            if p.len() > 64 || p.iter().any(|r| r.trim().is_empty()) {
+                return Err(range_err(
+                    "preferred_regions",
+                    p,
+                    "at most 64 non-empty region names",
+                ));
             }
         }
         if let Some(s) = &o.user_agent_suffix {
@@ -250,6 +315,10 @@ pub(crate) struct EffectiveOptions {
     pub content_response_on_write: bool,
     pub retry_non_idempotent_writes: bool,
     pub user_agent_suffix: Option<String>,
+    pub preferred_regions: Vec<String>,
+    pub unavailable_region_ttl: Duration,
+    pub account_refresh_interval: Duration,
+    pub min_forced_refresh_interval: Duration,
 }
 
 #[cfg(test)]
