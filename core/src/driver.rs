@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 
-use crate::credential::{AccessToken, Credential, TokenCredential};
+use crate::credential::{AccessToken, Credential, CredentialError, TokenCredential};
 use crate::error::ConfigError;
 use crate::execution::Execution;
 use crate::ids::{ActivityId, AttemptId};
@@ -181,6 +181,42 @@ impl Driver {
         if let Some(t) = self.metadata.fetched_at {
             if now.saturating_duration_since(t) >= self.eff.account_refresh_interval {
                 self.metadata.stale = true;
+            }
+        }
+    }
+
+    /// Stores the result of a token acquisition. Transports call this directly when the
+    /// execution that asked for the token has already finished (a background refresh outlives
+    /// the operation that started it); otherwise they call [`Execution::handle_token`].
+    ///
+    /// Returns the error when it leaves the driver without a usable token and the fallback scope
+    /// has already been tried, so a waiting execution can fail with it.
+    pub fn handle_token(
+        &mut self,
+        token: Result<AccessToken, CredentialError>,
+        now: Now,
+    ) -> Result<(), CredentialError> {
+        self.token.lease = None;
+        match token {
+            Ok(t) => {
+                self.token.current = Some(t);
+                Ok(())
+            }
+            Err(e) => {
+                let usable = self
+                    .token
+                    .current
+                    .as_ref()
+                    .is_some_and(|t| t.expires_on > now.wall);
+                if usable {
+                    return Ok(()); // a background refresh failed; the current token still works
+                }
+                if !self.token.use_fallback_scope {
+                    // Retry once with the cosmos.azure.com scope (.NET does on AADSTS500011).
+                    self.token.use_fallback_scope = true;
+                    return Ok(());
+                }
+                Err(e)
             }
         }
     }

@@ -10,12 +10,14 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    Action, CosmosError, CosmosOperation, CosmosResponse, Driver, DriverOptions, Execution, Now, OperationOptions,
-    OutgoingRequest, Purpose, RequestSent, Response, TransportError, TransportErrorKind,
+    Action, CosmosError, CosmosOperation, CosmosResponse, Driver, DriverOptions, Execution, Now,
+    OperationOptions, OutgoingRequest, Purpose, RequestSent, Response, TransportError,
+    TransportErrorKind,
 };
 
 /// The emulator's well-known key (any key is fine for the simulator; signing is checked by vectors).
-pub const SIM_KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+pub const SIM_KEY: &str =
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
 /// Endpoint of the simulated account.
 pub const SIM_ENDPOINT: &str = "https://sim.documents.azure.com:443/";
 /// Upper bound on simulation steps: a run that needs more is a bug (a livelock) and panics.
@@ -98,13 +100,22 @@ impl Answer {
 pub const ACCOUNT_BODY: &str = r#"{"id":"sim","writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"enableMultipleWriteLocations":false,"userConsistencyPolicy":{"defaultConsistencyLevel":"Session"}}"#;
 
 /// Answers a token request: `(scopes, wall clock) → token or error`.
-pub type TokenScript = Box<dyn FnMut(&[String], SystemTime) -> Result<sextant_core::AccessToken, sextant_core::CredentialError>>;
+pub type TokenScript = Box<
+    dyn FnMut(
+        &[String],
+        SystemTime,
+    ) -> Result<sextant_core::AccessToken, sextant_core::CredentialError>,
+>;
+
+enum Payload {
+    Answer(sextant_core::AttemptId, Answer),
+    Token(Result<sextant_core::AccessToken, sextant_core::CredentialError>),
+}
 
 struct Pending {
     at: Instant,
     seq: u64,
-    attempt: sextant_core::AttemptId,
-    answer: Answer,
+    payload: Payload,
 }
 
 /// A simulated world: one driver, a virtual clock, and a transcript.
@@ -122,13 +133,16 @@ pub struct Sim {
     pub account_answer: Option<Answer>,
     /// How token requests are answered; `None` = a token valid for an hour.
     pub token_answer: Option<TokenScript>,
+    /// How long token acquisition takes (zero = answered before the next poll).
+    pub token_latency: Duration,
     seq: u64,
 }
 
 impl Sim {
     /// A simulation seeded with `seed`, with a master-key account.
     pub fn new(seed: u64, options: DriverOptions) -> Sim {
-        let account = AccountReference::with_master_key(SIM_ENDPOINT, SIM_KEY).expect("valid sim account");
+        let account =
+            AccountReference::with_master_key(SIM_ENDPOINT, SIM_KEY).expect("valid sim account");
         Sim::with_account(seed, options, account)
     }
 
@@ -136,7 +150,10 @@ impl Sim {
     pub fn with_account(seed: u64, options: DriverOptions, account: AccountReference) -> Sim {
         // A fixed base so transcripts (x-ms-date, signatures) do not depend on the real clock.
         let start = Instant::now();
-        let now = Now::new(start, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let now = Now::new(
+            start,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        );
         let driver = Driver::new(account.clone(), options, seed, now).expect("driver");
         Sim {
             driver,
@@ -146,12 +163,16 @@ impl Sim {
             transcript: Vec::new(),
             account_answer: None,
             token_answer: None,
+            token_latency: Duration::ZERO,
             seq: 0,
         }
     }
 
     fn t(&self) -> u128 {
-        self.now.mono.saturating_duration_since(self.start).as_millis()
+        self.now
+            .mono
+            .saturating_duration_since(self.start)
+            .as_millis()
     }
 
     fn log(&mut self, line: String) {
@@ -194,8 +215,16 @@ impl Sim {
                         data_requests += 1;
                         script(data_requests - 1, &req)
                     };
-                    let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    let date = req.headers.get("x-ms-date").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let auth = req
+                        .headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let date = req
+                        .headers
+                        .get("x-ms-date")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
                     self.log(format!(
                         "SEND {} {} {} ctx={} region={:?} date={date:?} auth={auth}",
                         req.attempt,
@@ -205,7 +234,9 @@ impl Sim {
                         &*req.region
                     ));
                     let latency = match &answer {
-                        Answer::Status { latency, .. } | Answer::Fail { latency, .. } => Some(*latency),
+                        Answer::Status { latency, .. } | Answer::Fail { latency, .. } => {
+                            Some(*latency)
+                        }
                         Answer::Stall => None,
                     };
                     if let Some(l) = latency {
@@ -213,14 +244,13 @@ impl Sim {
                         pending.push(Pending {
                             at: self.now.mono + l,
                             seq: self.seq,
-                            attempt: req.attempt,
-                            answer,
+                            payload: Payload::Answer(req.attempt, answer),
                         });
                     }
                 }
                 Action::Abort(id) => {
                     self.log(format!("ABORT {id}"));
-                    pending.retain(|p| p.attempt != id);
+                    pending.retain(|p| !matches!(p.payload, Payload::Answer(a, _) if a == id));
                 }
                 Action::AcquireToken { scopes } => {
                     self.log(format!("ACQUIRE_TOKEN {scopes:?}"));
@@ -232,14 +262,28 @@ impl Sim {
                             expires_on: wall + Duration::from_secs(3600),
                         }),
                     };
-                    self.log(format!("TOKEN {}", if token.is_ok() { "ok" } else { "error" }));
-                    exec.handle_token(&mut self.driver, token, self.now);
+                    if self.token_latency.is_zero() {
+                        self.log(format!(
+                            "TOKEN {}",
+                            if token.is_ok() { "ok" } else { "error" }
+                        ));
+                        exec.handle_token(&mut self.driver, token, self.now);
+                    } else {
+                        self.seq += 1;
+                        pending.push(Pending {
+                            at: self.now.mono + self.token_latency,
+                            seq: self.seq,
+                            payload: Payload::Token(token),
+                        });
+                    }
                 }
                 Action::Wait { until } => {
                     let next = pending.iter().min_by_key(|p| (p.at, p.seq)).map(|p| p.at);
                     let wake = match (until, next) {
                         (Some(a), Some(b)) => a.min(b),
-                        (a, b) => a.or(b).expect("Wait with no timer and nothing in flight: the execution would hang"),
+                        (a, b) => a.or(b).expect(
+                            "Wait with no timer and nothing in flight: the execution would hang",
+                        ),
                     };
                     let step = wake.saturating_duration_since(self.now.mono);
                     self.now = self.now.advanced(step);
@@ -251,9 +295,28 @@ impl Sim {
                     }
                 }
                 Action::Done(result) => {
+                    // A token refresh outlives the operation that started it: hand it to the
+                    // driver when it arrives, as transports do.
+                    for p in pending.drain(..) {
+                        if let Payload::Token(token) = p.payload {
+                            self.now = Now::new(self.now.mono.max(p.at), self.now.wall);
+                            self.log("TOKEN (to driver)".into());
+                            let _ = self.driver.handle_token(token, self.now);
+                        }
+                    }
                     match &result {
-                        Ok(r) => self.log(format!("DONE ok {} attempts={}", r.status(), exec.attempts())),
-                        Err(e) => self.log(format!("DONE err kind={:?} status={:?} sub={:?} attempts={}", e.kind(), e.status(), e.sub_status(), exec.attempts())),
+                        Ok(r) => self.log(format!(
+                            "DONE ok {} attempts={}",
+                            r.status(),
+                            exec.attempts()
+                        )),
+                        Err(e) => self.log(format!(
+                            "DONE err kind={:?} status={:?} sub={:?} attempts={}",
+                            e.kind(),
+                            e.status(),
+                            e.sub_status(),
+                            exec.attempts()
+                        )),
                     }
                     return result;
                 }
@@ -264,7 +327,18 @@ impl Sim {
     }
 
     fn deliver(&mut self, exec: &mut Execution, p: Pending) {
-        match p.answer {
+        let (attempt, answer) = match p.payload {
+            Payload::Answer(attempt, answer) => (attempt, answer),
+            Payload::Token(token) => {
+                self.log(format!(
+                    "TOKEN {}",
+                    if token.is_ok() { "ok" } else { "error" }
+                ));
+                exec.handle_token(&mut self.driver, token, self.now);
+                return;
+            }
+        };
+        match answer {
             Answer::Status {
                 status,
                 sub_status,
@@ -280,18 +354,27 @@ impl Sim {
                 if let Some(ms) = retry_after_ms {
                     h.insert("x-ms-retry-after-ms", HeaderValue::from(ms));
                 }
-                self.log(format!("RECV {} {status}/{}", p.attempt, sub_status.unwrap_or(0)));
+                self.log(format!(
+                    "RECV {} {status}/{}",
+                    attempt,
+                    sub_status.unwrap_or(0)
+                ));
                 let resp = Response {
                     status,
                     headers: h,
                     body: Bytes::from_static(body.as_bytes()),
                 };
-                exec.handle_response(&mut self.driver, p.attempt, resp, self.now);
+                exec.handle_response(&mut self.driver, attempt, resp, self.now);
             }
             Answer::Fail { kind, sent, .. } => {
-                self.log(format!("FAIL {} {} {}", p.attempt, kind.as_str(), sent.as_str()));
+                self.log(format!(
+                    "FAIL {} {} {}",
+                    attempt,
+                    kind.as_str(),
+                    sent.as_str()
+                ));
                 let e = TransportError::new(kind, sent, "scripted failure");
-                exec.handle_transport_error(&mut self.driver, p.attempt, e, self.now);
+                exec.handle_transport_error(&mut self.driver, attempt, e, self.now);
             }
             Answer::Stall => {}
         }
@@ -310,5 +393,8 @@ pub fn count(transcript: &[String], needle: &str) -> usize {
 
 /// A map of environment variables from pairs (for configuration tests).
 pub fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

@@ -166,22 +166,8 @@ impl Execution {
         now: Now,
     ) {
         let now = self.clamp(now);
-        d.token.lease = None;
-        match token {
-            Ok(t) => d.token.current = Some(t),
-            Err(e) => {
-                let usable = d
-                    .token
-                    .current
-                    .as_ref()
-                    .is_some_and(|t| t.expires_on > now.wall);
-                if usable || self.outcome.is_some() {
-                    return; // a background refresh failed; the current token still works
-                }
-                if !d.token.use_fallback_scope {
-                    d.token.use_fallback_scope = true; // retry once with the cosmos.azure.com scope
-                    return;
-                }
+        if let Err(e) = d.handle_token(token, now) {
+            if self.outcome.is_none() {
                 self.finish(d, Err(Failure::Credential(e)), now.mono);
             }
         }
