@@ -131,6 +131,9 @@ pub struct Sim {
     pub transcript: Vec<String>,
     /// How account reads (`GET /`) are answered; `None` = 200 with [`ACCOUNT_BODY`].
     pub account_answer: Option<Answer>,
+    /// Answers the n-th account read (takes precedence over `account_answer`).
+    pub account_script: Option<Box<dyn FnMut(usize) -> Answer>>,
+    account_reads: usize,
     /// How token requests are answered; `None` = a token valid for an hour.
     pub token_answer: Option<TokenScript>,
     /// How long token acquisition takes (zero = answered before the next poll).
@@ -162,6 +165,8 @@ impl Sim {
             start,
             transcript: Vec::new(),
             account_answer: None,
+            account_script: None,
+            account_reads: 0,
             token_answer: None,
             token_latency: Duration::ZERO,
             seq: 0,
@@ -204,7 +209,10 @@ impl Sim {
             match exec.poll(&mut self.driver, self.now) {
                 Action::Send(req) => {
                     let answer = if req.purpose == Purpose::AccountRead {
-                        self.account_answer.clone().unwrap_or(Answer::Status {
+                        self.account_reads += 1;
+                        let n = self.account_reads - 1;
+                        let scripted = self.account_script.as_mut().map(|f| f(n));
+                        scripted.or_else(|| self.account_answer.clone()).unwrap_or(Answer::Status {
                             status: 200,
                             sub_status: None,
                             retry_after_ms: None,
@@ -225,8 +233,15 @@ impl Sim {
                         .get("x-ms-date")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
+                    let mut flags = String::new();
+                    if req.headers.contains_key("x-ms-cosmos-allow-tentative-writes") {
+                        flags.push_str(" tentative");
+                    }
+                    if req.headers.contains_key("x-ms-cosmos-hub-region-processing-only") {
+                        flags.push_str(" hub_only");
+                    }
                     self.log(format!(
-                        "SEND {} {} {} ctx={} region={:?} date={date:?} auth={auth}",
+                        "SEND {} {} {} ctx={} region={:?}{flags} date={date:?} auth={auth}",
                         req.attempt,
                         req.method,
                         req.uri,

@@ -97,6 +97,8 @@ pub struct Execution {
     account_read_index: usize,
     use_write_regions: bool,
     excluded: Vec<String>,
+    /// Account reads this execution sent (it may retry its own refresh under its lease).
+    account_attempts: Vec<AttemptId>,
     hub_only: bool,
     pending: VecDeque<Action>,
     outcome: Option<Result<CosmosResponse, CosmosError>>,
@@ -136,6 +138,7 @@ impl Execution {
             account_read_index: 0,
             use_write_regions: false,
             excluded: opts.excluded_regions.clone(),
+            account_attempts: Vec::new(),
             hub_only: false,
             pending: VecDeque::new(),
             outcome: None,
@@ -294,7 +297,11 @@ impl Execution {
         d.check_account_age(now.mono);
         let have_props = d.metadata.props.is_some();
         if !have_props || d.metadata.stale {
-            let lease_free = d.metadata.lease.is_none_or(|l| !l.active(now.mono));
+            // Free, expired, or ours (our own refresh attempt failed and is being retried).
+            let lease_free = d
+                .metadata
+                .lease
+                .is_none_or(|l| !l.active(now.mono) || self.account_attempts.contains(&l.holder));
             if lease_free {
                 return Some(self.send(d, Purpose::AccountRead, now));
             }
@@ -332,6 +339,7 @@ impl Execution {
                     holder: id,
                     until: now.mono + d.eff.metadata_request_timeout,
                 });
+                self.account_attempts.push(id);
                 // The global endpoint first, then the regions (a dead global endpoint must not
                 // stop metadata refreshes).
                 let candidates = d.locations.account_read_candidates();

@@ -25,7 +25,7 @@ impl Execution {
             effects,
         } = reaction
         else {
-            self.finish(d, Err(failure), now.mono);
+            self.give_up(d, attempt, failure, now);
             return;
         };
         let wait = self.delay(d, budget, delay, retry_after);
@@ -34,7 +34,7 @@ impl Execution {
             .get(Timer::Operation)
             .is_some_and(|dl| now.mono + wait >= dl);
         if past_deadline || !self.budgets.try_take(budget, wait, &d.limits) {
-            self.finish(d, Err(failure), now.mono);
+            self.give_up(d, attempt, failure, now);
             return;
         }
         self.apply_effects(d, effects, &attempt.endpoint, now.mono);
@@ -60,6 +60,24 @@ impl Execution {
             self.timers.set(Timer::Backoff, now.mono + wait);
             self.phase = Phase::Backoff;
         }
+    }
+
+    /// No more retries for this attempt. A failed *refresh* of account metadata does not fail
+    /// the operation while the old metadata is still there (stale-while-revalidate): the lease
+    /// is released, the next refresh is due one interval later, and the operation proceeds.
+    fn give_up(&mut self, d: &mut Driver, attempt: &InFlight, failure: Failure, now: Now) {
+        if attempt.purpose == Purpose::AccountRead && d.metadata.props.is_some() {
+            self.release_account_lease(d, attempt.id);
+            d.metadata.stale = false;
+            d.metadata.fetched_at = Some(now.mono);
+            self.phase = if self.in_flight.is_empty() {
+                Phase::Ready
+            } else {
+                Phase::InFlight
+            };
+            return;
+        }
+        self.finish(d, Err(failure), now.mono);
     }
 
     pub(super) fn delay(
