@@ -70,6 +70,9 @@ pub struct Driver {
     pub(crate) token: TokenState,
     pub(crate) user_agent: HeaderValue,
     pub(crate) locations: LocationCache,
+    /// Hedged attempts in flight across executions, each with the deadline after which it no
+    /// longer counts (so a dropped execution cannot leak budget).
+    hedges: Vec<(AttemptId, Instant)>,
 }
 
 impl Driver {
@@ -108,6 +111,7 @@ impl Driver {
             token: TokenState::default(),
             user_agent,
             locations,
+            hedges: Vec::new(),
         })
     }
 
@@ -219,6 +223,27 @@ impl Driver {
                 Err(e)
             }
         }
+    }
+
+    /// True when the driver's hedge budget has a free slot (expired entries are dropped first).
+    pub(crate) fn hedge_budget_available(&mut self, now: Instant) -> bool {
+        self.hedges.retain(|(_, t)| now < *t);
+        self.hedges.len() < self.eff.hedging.max_concurrent_hedges
+    }
+
+    /// Counts `attempt` against the hedge budget until it ends or `until` passes.
+    pub(crate) fn reserve_hedge(&mut self, attempt: AttemptId, until: Instant) {
+        self.hedges.push((attempt, until));
+    }
+
+    /// Returns a hedge slot.
+    pub(crate) fn release_hedge(&mut self, attempt: AttemptId) {
+        self.hedges.retain(|(id, _)| *id != attempt);
+    }
+
+    /// Hedged attempts currently counted against the budget.
+    pub fn hedges_in_flight(&self) -> usize {
+        self.hedges.len()
     }
 
     /// The region locations.

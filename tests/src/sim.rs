@@ -212,13 +212,15 @@ impl Sim {
                         self.account_reads += 1;
                         let n = self.account_reads - 1;
                         let scripted = self.account_script.as_mut().map(|f| f(n));
-                        scripted.or_else(|| self.account_answer.clone()).unwrap_or(Answer::Status {
-                            status: 200,
-                            sub_status: None,
-                            retry_after_ms: None,
-                            body: ACCOUNT_BODY,
-                            latency: Duration::from_millis(3),
-                        })
+                        scripted
+                            .or_else(|| self.account_answer.clone())
+                            .unwrap_or(Answer::Status {
+                                status: 200,
+                                sub_status: None,
+                                retry_after_ms: None,
+                                body: ACCOUNT_BODY,
+                                latency: Duration::from_millis(3),
+                            })
                     } else {
                         data_requests += 1;
                         script(data_requests - 1, &req)
@@ -234,10 +236,16 @@ impl Sim {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
                     let mut flags = String::new();
-                    if req.headers.contains_key("x-ms-cosmos-allow-tentative-writes") {
+                    if req
+                        .headers
+                        .contains_key("x-ms-cosmos-allow-tentative-writes")
+                    {
                         flags.push_str(" tentative");
                     }
-                    if req.headers.contains_key("x-ms-cosmos-hub-region-processing-only") {
+                    if req
+                        .headers
+                        .contains_key("x-ms-cosmos-hub-region-processing-only")
+                    {
                         flags.push_str(" hub_only");
                     }
                     self.log(format!(

@@ -6,6 +6,9 @@ impl Execution {
     /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         for a in std::mem::take(&mut self.in_flight) {
+            if a.hedge {
+                d.release_hedge(a.id);
+            }
             if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
                 d.metadata.lease = None;
             }

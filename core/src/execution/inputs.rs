@@ -3,13 +3,23 @@
 use super::*;
 
 impl Execution {
-    pub(super) fn take_in_flight(&mut self, attempt: AttemptId) -> Option<InFlight> {
+    pub(super) fn take_in_flight(
+        &mut self,
+        d: &mut Driver,
+        attempt: AttemptId,
+    ) -> Option<InFlight> {
         if self.outcome.is_some() {
             self.diag.ignored_input();
             return None;
         }
         match self.in_flight.iter().position(|a| a.id == attempt) {
-            Some(i) => Some(self.in_flight.remove(i)),
+            Some(i) => {
+                let a = self.in_flight.remove(i);
+                if a.hedge {
+                    d.release_hedge(a.id);
+                }
+                Some(a)
+            }
             None => {
                 self.diag.ignored_input();
                 None
@@ -26,7 +36,7 @@ impl Execution {
         now: Now,
     ) {
         let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else {
+        let Some(a) = self.take_in_flight(d, attempt) else {
             return;
         };
         let headers = ResponseHeaders::parse(response.headers);
@@ -98,7 +108,7 @@ impl Execution {
         now: Now,
     ) {
         let now = self.clamp(now);
-        let Some(a) = self.take_in_flight(attempt) else {
+        let Some(a) = self.take_in_flight(d, attempt) else {
             return;
         };
         // A response-headers event proves the request was sent, whatever the transport says.

@@ -52,6 +52,7 @@ struct InFlight {
     deadline: Instant,
     slot: Option<usize>,
     sent: RequestSent,
+    hedge: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,9 @@ pub struct Execution {
     account_read_index: usize,
     use_write_regions: bool,
     excluded: Vec<String>,
+    /// Hedging asked for (operation option over driver option); armed only when eligible.
+    hedging: bool,
+    hedges_sent: u32,
     /// Account reads this execution sent (it may retry its own refresh under its lease).
     account_attempts: Vec<AttemptId>,
     hub_only: bool,
@@ -139,6 +143,8 @@ impl Execution {
             use_write_regions: false,
             excluded: opts.excluded_regions.clone(),
             account_attempts: Vec::new(),
+            hedging: opts.hedging.unwrap_or(d.eff.hedging.enabled),
+            hedges_sent: 0,
             hub_only: false,
             pending: VecDeque::new(),
             outcome: None,
@@ -214,6 +220,9 @@ impl Execution {
             }
             if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {
                 let a = self.in_flight.remove(i);
+                if a.hedge {
+                    d.release_hedge(a.id);
+                }
                 self.pending.push_back(Action::Abort(a.id));
                 let sent = if a.sent == RequestSent::Sent {
                     RequestSent::Sent
@@ -249,6 +258,12 @@ impl Execution {
                 Phase::InFlight => {
                     if self.in_flight.is_empty() {
                         self.phase = Phase::Ready;
+                        continue;
+                    }
+                    if self.timers.expired(Timer::Hedge, now.mono) {
+                        if let Some(a) = self.send_hedge(d, now) {
+                            return a;
+                        }
                         continue;
                     }
                     return Action::Wait {
@@ -331,15 +346,9 @@ impl Execution {
             self.finish(d, Err(Failure::Config(c)), now.mono);
             return self.poll(d, now);
         }
-        let id = d.next_attempt_id();
         // Route and context first: they update this execution's routing state.
         let (route, ctx, timeout) = match purpose {
             Purpose::AccountRead => {
-                d.metadata.lease = Some(Lease {
-                    holder: id,
-                    until: now.mono + d.eff.metadata_request_timeout,
-                });
-                self.account_attempts.push(id);
                 // The global endpoint first, then the regions (a dead global endpoint must not
                 // stop metadata refreshes).
                 let candidates = d.locations.account_read_candidates();
@@ -360,6 +369,81 @@ impl Execution {
                 (route, ctx, d.eff.request_timeout)
             }
         };
+        let action = self.emit(d, purpose, route, ctx, timeout, false, now);
+        if purpose == Purpose::Operation && ctx == ExecutionContext::Initial {
+            self.arm_hedging(d, now.mono);
+        }
+        action
+    }
+
+    /// Sends a hedge to the next region this execution has not tried, if the operation is
+    /// eligible, under its per-operation limit and the driver's concurrency budget.
+    fn send_hedge(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
+        if self.hedges_sent >= d.eff.hedging.max_hedges_per_operation {
+            return None;
+        }
+        let candidates = d
+            .locations
+            .candidates(self.use_write_regions, &self.excluded, now.mono);
+        let busy: Vec<&Arc<str>> = self.in_flight.iter().map(|a| &a.endpoint).collect();
+        let route = candidates
+            .iter()
+            .find(|r| !self.tried.contains(&r.endpoint) && !busy.contains(&&r.endpoint))?
+            .clone();
+        if !d.hedge_budget_available(now.mono) {
+            return None;
+        }
+        if self.tried.len() < MAX_TRIED {
+            self.tried.push(route.endpoint.clone());
+        }
+        self.hedges_sent += 1;
+        self.timers.set(Timer::Hedge, now.mono + d.eff.hedging.step);
+        Some(self.emit(
+            d,
+            Purpose::Operation,
+            route,
+            ExecutionContext::Hedging,
+            d.eff.request_timeout,
+            true,
+            now,
+        ))
+    }
+
+    /// Arms the hedge timer after an operation's first attempt when hedging applies.
+    fn arm_hedging(&mut self, d: &Driver, now: Instant) {
+        let Some(p) = &self.op else { return };
+        let eligible = self.hedging
+            && (p.class.read_only
+                || (d.eff.hedging.writes_on_multi_write && d.locations.multi_write()))
+            && d.locations
+                .candidates(self.use_write_regions, &self.excluded, now)
+                .len()
+                > 1;
+        if eligible {
+            self.timers.set(Timer::Hedge, now + d.eff.hedging.threshold);
+        }
+    }
+
+    /// Builds, records and returns one attempt.
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        d: &mut Driver,
+        purpose: Purpose,
+        route: RegionRoute,
+        ctx: ExecutionContext,
+        timeout: Duration,
+        hedge: bool,
+        now: Now,
+    ) -> Action {
+        let id = d.next_attempt_id();
+        if purpose == Purpose::AccountRead {
+            d.metadata.lease = Some(Lease {
+                holder: id,
+                until: now.mono + d.eff.metadata_request_timeout,
+            });
+            self.account_attempts.push(id);
+        }
         let prepared = match purpose {
             Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
@@ -406,7 +490,11 @@ impl Execution {
             deadline,
             slot,
             sent: RequestSent::NotSent,
+            hedge,
         });
+        if hedge {
+            d.reserve_hedge(id, deadline);
+        }
         self.attempts += 1;
         self.phase = Phase::InFlight;
         Action::Send(Box::new(OutgoingRequest {

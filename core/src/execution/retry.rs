@@ -18,6 +18,15 @@ impl Execution {
         }
         let purpose = attempt.purpose;
         let reaction = decide(signal, self.class_for(purpose));
+        // While another attempt of the operation (a hedge, or the attempt it hedged) is still in
+        // flight, a retriable failure just drops out: that attempt may still win.
+        let others = self
+            .in_flight
+            .iter()
+            .any(|a| a.purpose == Purpose::Operation);
+        if purpose == Purpose::Operation && others && matches!(reaction, Reaction::Retry { .. }) {
+            return;
+        }
         let Reaction::Retry {
             budget,
             delay,

@@ -11,9 +11,11 @@ pub(crate) enum Timer {
     Backoff,
     /// Re-check shared state another execution is fetching (metadata, token).
     Recheck,
+    /// Send the next hedge.
+    Hedge,
 }
 
-const COUNT: usize = 3;
+const COUNT: usize = 4;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TimerTable {
@@ -26,6 +28,7 @@ impl TimerTable {
             Timer::Operation => 0,
             Timer::Backoff => 1,
             Timer::Recheck => 2,
+            Timer::Hedge => 3,
         }
     }
 

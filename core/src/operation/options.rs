@@ -30,6 +30,7 @@ pub struct OperationOptions {
     pub(crate) end_to_end_timeout: Option<Duration>,
     pub(crate) retry_non_idempotent_writes: Option<bool>,
     pub(crate) excluded_regions: Vec<String>,
+    pub(crate) hedging: Option<bool>,
     pub(crate) problem: Option<ConfigError>,
 }
 
@@ -123,6 +124,13 @@ impl OperationOptions {
         S: Into<String>,
     {
         self.excluded_regions = regions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Turns hedging on or off for this operation (reads, and writes on multi-write accounts
+    /// when the driver's hedging allows writes).
+    pub fn with_hedging(mut self, enabled: bool) -> Self {
+        self.hedging = Some(enabled);
         self
     }
 

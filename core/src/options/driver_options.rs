@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::models::ConsistencyLevel;
+use crate::options::HedgingOptions;
 
 /// Per-attempt HTTP timeout for data-plane requests. Precedent: .NET `HttpTimeoutPolicyDefault`
 /// (last step 65 s; older versions 65 s for every attempt); Java `networkRequestTimeout` 60 s.
@@ -57,6 +58,7 @@ pub struct DriverOptions {
     pub(crate) unavailable_region_ttl: Option<Duration>,
     pub(crate) account_refresh_interval: Option<Duration>,
     pub(crate) min_forced_refresh_interval: Option<Duration>,
+    pub(crate) hedging: Option<HedgingOptions>,
 }
 
 macro_rules! layer {
@@ -91,7 +93,8 @@ impl DriverOptions {
             preferred_regions,
             unavailable_region_ttl,
             account_refresh_interval,
-            min_forced_refresh_interval
+            min_forced_refresh_interval,
+            hedging
         )
     }
 
@@ -130,6 +133,7 @@ impl DriverOptions {
             min_forced_refresh_interval: self
                 .min_forced_refresh_interval
                 .unwrap_or(DEFAULT_MIN_FORCED_REFRESH_INTERVAL),
+            hedging: self.hedging.clone().unwrap_or_default(),
         }
     }
 
@@ -242,6 +246,12 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Hedging settings (default: reads hedged after 500 ms, then every 100 ms).
+    pub fn hedging(mut self, v: HedgingOptions) -> Self {
+        self.o.hedging = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -277,6 +287,9 @@ impl DriverOptionsBuilder {
             if v > 100 {
                 return Err(range_err("max_failover_retries", v, "at most 100"));
             }
+        }
+        if let Some(h) = &o.hedging {
+            h.validate()?;
         }
         if let Some(p) = &o.preferred_regions {
             if p.len() > 64 || p.iter().any(|r| r.trim().is_empty()) {
@@ -319,6 +332,7 @@ pub(crate) struct EffectiveOptions {
     pub unavailable_region_ttl: Duration,
     pub account_refresh_interval: Duration,
     pub min_forced_refresh_interval: Duration,
+    pub hedging: HedgingOptions,
 }
 
 #[cfg(test)]

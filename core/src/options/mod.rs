@@ -2,8 +2,10 @@
 
 pub mod driver_options;
 pub mod environment;
+pub mod hedging;
 pub mod runtime;
 
 pub use driver_options::{DriverOptions, DriverOptionsBuilder};
 pub use environment::EnvironmentConfig;
+pub use hedging::HedgingOptions;
 pub use runtime::{ConnectionPoolOptions, RuntimeOptions};

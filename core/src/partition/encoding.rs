@@ -116,7 +116,9 @@ pub(crate) fn write_for_binary_encoding(value: &V1Component, out: &mut Vec<u8>) 
                 out.push(0x00);
             }
         }
-        V1Component::Other(PartitionKeyValue::Number(n)) => write_number_for_binary_encoding(*n, out),
+        V1Component::Other(PartitionKeyValue::Number(n)) => {
+            write_number_for_binary_encoding(*n, out)
+        }
         V1Component::Other(PartitionKeyValue::String(s)) => {
             // Unreachable: `truncate_v1` turns every string into `V1Component::String`.
             write_for_binary_encoding(&V1Component::String(s.as_bytes().to_vec()), out);

@@ -35,7 +35,10 @@ impl EffectivePartitionKey {
             Some("longer than 1024 characters")
         } else if value.len() % 2 != 0 {
             Some("odd number of hex digits")
-        } else if !value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')) {
+        } else if !value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'))
+        {
             Some("not upper-case hex")
         } else if value.as_str() >= MAX_EXCLUSIVE_EPK {
             Some("not below the maximum \"FF\"")
@@ -131,7 +134,9 @@ pub enum EpkError {
         paths: usize,
     },
     /// Prefix ranges exist only for `MultiHash` containers.
-    #[error("partition key prefixes need a MultiHash (hierarchical) container, this one is {kind:?}")]
+    #[error(
+        "partition key prefixes need a MultiHash (hierarchical) container, this one is {kind:?}"
+    )]
     NotHierarchical {
         /// The container's kind.
         kind: PartitionKeyKind,
@@ -288,7 +293,9 @@ fn range_encoding(components: &[PartitionKeyValue]) -> String {
     let mut encoded = Vec::with_capacity(64);
     for component in components {
         let as_v1 = match component {
-            PartitionKeyValue::String(s) => super::encoding::V1Component::String(s.as_bytes().to_vec()),
+            PartitionKeyValue::String(s) => {
+                super::encoding::V1Component::String(s.as_bytes().to_vec())
+            }
             other => super::encoding::V1Component::Other(other),
         };
         write_for_binary_encoding(&as_v1, &mut encoded);

@@ -109,7 +109,9 @@ fn parse_range(index: usize, item: &Value) -> Result<PartitionKeyRange, RoutingM
                 return Err(invalid("more than 1024 \"parents\""));
             }
             list.iter()
-                .map(|p| id_string(p).ok_or_else(|| invalid("a parent id is not a string or integer")))
+                .map(|p| {
+                    id_string(p).ok_or_else(|| invalid("a parent id is not a string or integer"))
+                })
                 .collect::<Result<Vec<_>, _>>()?
         }
         Some(_) => return Err(invalid("\"parents\" is not an array")),
