@@ -150,6 +150,11 @@ impl Driver {
         }
     }
 
+    /// The retry budgets this driver applies.
+    pub fn budget_limits(&self) -> &BudgetLimits {
+        &self.limits
+    }
+
     /// Largest response body transports should accept.
     pub fn max_response_bytes(&self) -> usize {
         self.eff.max_response_bytes

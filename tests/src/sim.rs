@@ -308,6 +308,15 @@ impl Sim {
                             "Wait with no timer and nothing in flight: the execution would hang",
                         ),
                     };
+                    if until.is_some_and(|u| u <= self.now.mono)
+                        && !next.is_some_and(|n| n <= self.now.mono)
+                    {
+                        let tail = self.transcript.len().saturating_sub(20);
+                        panic!(
+                            "Wait {{ until }} is not in the future: the execution's timers and its wake time disagree; last lines:\n{}",
+                            self.transcript[tail..].join("\n")
+                        );
+                    }
                     let step = wake.saturating_duration_since(self.now.mono);
                     self.now = self.now.advanced(step);
                     // Deliver everything due now, in scheduling order.
@@ -346,7 +355,11 @@ impl Sim {
                 other => panic!("unexpected action {other:?}"),
             }
         }
-        panic!("simulation did not finish within {MAX_STEPS} steps");
+        let tail = self.transcript.len().saturating_sub(30);
+        panic!(
+            "simulation did not finish within {MAX_STEPS} steps; last lines:\n{}",
+            self.transcript[tail..].join("\n")
+        );
     }
 
     fn deliver(&mut self, exec: &mut Execution, p: Pending) {

@@ -370,7 +370,14 @@ impl Execution {
             }
         };
         let action = self.emit(d, purpose, route, ctx, timeout, false, now);
-        if purpose == Purpose::Operation && ctx == ExecutionContext::Initial {
+        // Each attempt that starts alone (the first, or a retry) may be hedged.
+        let alone = self
+            .in_flight
+            .iter()
+            .filter(|a| a.purpose == Purpose::Operation)
+            .count()
+            == 1;
+        if purpose == Purpose::Operation && alone {
             self.arm_hedging(d, now.mono);
         }
         action

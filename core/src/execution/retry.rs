@@ -42,7 +42,22 @@ impl Execution {
             .timers
             .get(Timer::Operation)
             .is_some_and(|dl| now.mono + wait >= dl);
-        if past_deadline || !self.budgets.try_take(budget, wait, &d.limits) {
+        // Failover may always visit every region once (.NET walks all endpoints on
+        // connectivity failures); the configured budget can only add to that.
+        let floor = if budget == Budget::Failover && purpose == Purpose::Operation {
+            let regions = d
+                .locations
+                .candidates(self.use_write_regions, &self.excluded, now.mono)
+                .len();
+            u32::try_from(regions.saturating_sub(1)).unwrap_or(u32::MAX)
+        } else {
+            0
+        };
+        if past_deadline
+            || !self
+                .budgets
+                .try_take_at_least(budget, wait, &d.limits, floor)
+        {
             self.give_up(d, attempt, failure, now);
             return;
         }
@@ -59,6 +74,8 @@ impl Execution {
                 self.hub_only = true;
             }
         }
+        // Nothing left to hedge until the retry starts (it re-arms hedging for itself).
+        self.timers.stop(Timer::Hedge);
         if wait.is_zero() {
             self.phase = if self.in_flight.is_empty() {
                 Phase::Ready

@@ -11,10 +11,10 @@
 //! SDKs disagree (PROTOCOL.md §3); `tests/epk_vectors.rs` checks every vector.
 
 mod encoding;
-pub mod epk;
-pub mod murmur3;
-pub mod range;
-pub mod routing_map;
+mod epk;
+mod murmur3;
+mod range;
+mod routing_map;
 
 pub use epk::{
     effective_partition_key, epk_range_for_prefix, EffectivePartitionKey, EpkError, EpkRange,

@@ -102,9 +102,21 @@ impl BudgetLimits {
         }
     }
 
-    /// Upper bound on the attempts one execution can make for one purpose.
-    pub fn max_total_attempts(&self) -> u64 {
-        1 + self.max_retries.iter().map(|&n| u64::from(n)).sum::<u64>()
+    /// Upper bound on the retries one execution can make for one purpose, given how many
+    /// regions the account has (the failover budget covers every region at least once).
+    pub fn max_total_retries(&self, regions: usize) -> u64 {
+        let floor = u64::try_from(regions.saturating_sub(1)).unwrap_or(u64::MAX);
+        self.max_retries
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                if ALL[i] == Budget::Failover {
+                    u64::from(n).max(floor)
+                } else {
+                    u64::from(n)
+                }
+            })
+            .sum::<u64>()
     }
 }
 
@@ -124,8 +136,20 @@ impl Budgets {
 
     /// Tries to take one retry that waits `delay`; false when the budget is exhausted.
     pub fn try_take(&mut self, b: Budget, delay: Duration, limits: &BudgetLimits) -> bool {
+        self.try_take_at_least(b, delay, limits, 0)
+    }
+
+    /// As [`Budgets::try_take`], with at least `floor` retries allowed whatever the limit (the
+    /// failover budget always lets an operation visit every region once).
+    pub fn try_take_at_least(
+        &mut self,
+        b: Budget,
+        delay: Duration,
+        limits: &BudgetLimits,
+        floor: u32,
+    ) -> bool {
         let i = b.index();
-        if self.used[i] >= limits.max_retries[i] {
+        if self.used[i] >= limits.max_retries[i].max(floor) {
             return false;
         }
         match b {

@@ -1,0 +1,203 @@
+//! The session token store: per container, per partition key range, the merged token of every
+//! response seen (PROTOCOL.md §5; Java/.NET `SessionContainer`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::error::SessionTokenError;
+use super::header::SessionTokenHeader;
+use super::token::SessionTokenValue;
+
+/// Default bound on containers tracked; the oldest inserted is evicted first.
+pub const DEFAULT_MAX_CONTAINERS: usize = 1024;
+/// Default bound on ranges tracked per container (the same as the most entries a header may
+/// carry, so [`SessionContainer::token_for`]`(link, None)` stays parseable); the oldest
+/// inserted is evicted first.
+pub const DEFAULT_MAX_RANGES_PER_CONTAINER: usize = 1024;
+
+/// Session tokens per container and partition key range, bounded and deterministic (BTreeMap
+/// order; eviction of the oldest inserted key, no clock, no hashing).
+///
+/// Containers are keyed by resource link; leading and trailing `/` are ignored, so
+/// `"dbs/db/colls/c"` and `"/dbs/db/colls/c/"` are the same container. Names are
+/// case-sensitive, as in the service.
+#[derive(Debug, Clone)]
+pub struct SessionContainer {
+    containers: BTreeMap<String, RangeTokens>,
+    /// Container keys in insertion order, for eviction.
+    order: VecDeque<String>,
+    max_containers: usize,
+    max_ranges: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct RangeTokens {
+    tokens: BTreeMap<String, SessionTokenValue>,
+    /// Range ids in insertion order, for eviction.
+    order: VecDeque<String>,
+}
+
+impl Default for SessionContainer {
+    fn default() -> Self {
+        SessionContainer::new()
+    }
+}
+
+impl SessionContainer {
+    /// An empty store with the default bounds ([`DEFAULT_MAX_CONTAINERS`],
+    /// [`DEFAULT_MAX_RANGES_PER_CONTAINER`]).
+    pub fn new() -> SessionContainer {
+        SessionContainer::with_limits(DEFAULT_MAX_CONTAINERS, DEFAULT_MAX_RANGES_PER_CONTAINER)
+    }
+
+    /// An empty store keeping at most `max_containers` containers and `max_ranges_per_container`
+    /// ranges in each (each at least 1).
+    pub fn with_limits(max_containers: usize, max_ranges_per_container: usize) -> SessionContainer {
+        SessionContainer {
+            containers: BTreeMap::new(),
+            order: VecDeque::new(),
+            max_containers: max_containers.max(1),
+            max_ranges: max_ranges_per_container.max(1),
+        }
+    }
+
+    /// Merges a response's `x-ms-session-token` header into the container's tokens. Call it for
+    /// data-plane responses only (not account or metadata reads).
+    ///
+    /// A header that does not parse changes nothing and returns the parse error. Entries whose
+    /// merge with the stored token fails (same version but different regions, or V1 meeting V2)
+    /// replace the stored token — the newest response describes the partition as it is now — and
+    /// the first such error is returned after every entry has been applied; the SDKs fail the
+    /// request with 500 / `InvalidRegionsInSessionToken` there instead.
+    pub fn capture(
+        &mut self,
+        container_link: &str,
+        header_value: &str,
+    ) -> Result<(), SessionTokenError> {
+        let header = SessionTokenHeader::parse(header_value)?;
+        self.capture_header(container_link, header)
+    }
+
+    /// [`capture`](Self::capture) for a header already parsed.
+    pub fn capture_header(
+        &mut self,
+        container_link: &str,
+        header: SessionTokenHeader,
+    ) -> Result<(), SessionTokenError> {
+        let max_ranges = self.max_ranges;
+        let ranges = self.container_mut(container_link);
+        let mut first_error = None;
+        for entry in header.into_entries() {
+            let (range_id, value) = entry.into_parts();
+            if let Some(stored) = ranges.tokens.get_mut(&range_id) {
+                match stored.merge(&value) {
+                    Ok(merged) => *stored = merged,
+                    Err(e) => {
+                        *stored = value;
+                        first_error.get_or_insert(e);
+                    }
+                }
+                continue;
+            }
+            if ranges.tokens.len() >= max_ranges {
+                if let Some(oldest) = ranges.order.pop_front() {
+                    ranges.tokens.remove(&oldest);
+                }
+            }
+            ranges.order.push_back(range_id.clone());
+            ranges.tokens.insert(range_id, value);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The `x-ms-session-token` value to send: for `Some(range)` that range's `"<range>:<token>"`
+    /// (or `None` if unknown — after a split use
+    /// [`token_for_range_with_parents`](Self::token_for_range_with_parents)); for `None` (range
+    /// not resolved) every range's token of the container, comma-separated in range id order.
+    /// `None` when the container has no token.
+    pub fn token_for(&self, container_link: &str, pk_range_id: Option<&str>) -> Option<String> {
+        let ranges = self.containers.get(key(container_link))?;
+        match pk_range_id {
+            Some(id) => ranges.tokens.get(id).map(|token| format!("{id}:{token}")),
+            None => {
+                let mut out = String::new();
+                for (id, token) in &ranges.tokens {
+                    if !out.is_empty() {
+                        out.push(',');
+                    }
+                    out.push_str(id);
+                    out.push(':');
+                    out.push_str(&token.to_string());
+                }
+                (!out.is_empty()).then_some(out)
+            }
+        }
+    }
+
+    /// The token to send to range `range_id`, whose `parents` are listed as the pk-range feed
+    /// lists them (oldest ancestor first). If the range has no token yet (it was just split
+    /// off), the nearest ancestor's token is used, searching from the last parent to the first
+    /// as Java's `SessionTokenHelper.resolvePartitionLocalSessionToken` does; the result still
+    /// names `range_id` (`"<range_id>:<ancestor's token>"`), as the SDKs send it.
+    pub fn token_for_range_with_parents(
+        &self,
+        container_link: &str,
+        range_id: &str,
+        parents: &[&str],
+    ) -> Option<String> {
+        let ranges = self.containers.get(key(container_link))?;
+        let token = ranges
+            .tokens
+            .get(range_id)
+            .or_else(|| parents.iter().rev().find_map(|p| ranges.tokens.get(*p)))?;
+        Some(format!("{range_id}:{token}"))
+    }
+
+    /// The stored token of one range.
+    pub fn token(&self, container_link: &str, pk_range_id: &str) -> Option<&SessionTokenValue> {
+        self.containers
+            .get(key(container_link))?
+            .tokens
+            .get(pk_range_id)
+    }
+
+    /// Forgets a container's tokens (e.g. after it was deleted and re-created). Returns whether
+    /// it had any.
+    pub fn remove_container(&mut self, container_link: &str) -> bool {
+        let k = key(container_link);
+        let removed = self.containers.remove(k).is_some();
+        if removed {
+            self.order.retain(|c| c != k);
+        }
+        removed
+    }
+
+    /// How many containers have tokens.
+    pub fn container_count(&self) -> usize {
+        self.containers.len()
+    }
+
+    /// How many ranges of a container have tokens.
+    pub fn range_count(&self, container_link: &str) -> usize {
+        self.containers
+            .get(key(container_link))
+            .map_or(0, |r| r.tokens.len())
+    }
+
+    fn container_mut(&mut self, container_link: &str) -> &mut RangeTokens {
+        let k = key(container_link);
+        if !self.containers.contains_key(k) {
+            if self.containers.len() >= self.max_containers {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.containers.remove(&oldest);
+                }
+            }
+            self.order.push_back(k.to_owned());
+        }
+        self.containers.entry(k.to_owned()).or_default()
+    }
+}
+
+/// The map key of a container link: without leading and trailing `/`.
+fn key(container_link: &str) -> &str {
+    container_link.trim_matches('/')
+}
