@@ -17,6 +17,9 @@ pub enum Purpose {
     AccountRead,
     /// The operation the caller asked for.
     Operation,
+    /// A read-back of a tracked write whose retry was answered 409/412, to recognise the
+    /// driver's own earlier success.
+    TrackingCheck,
 }
 
 impl Purpose {
@@ -25,6 +28,7 @@ impl Purpose {
         match self {
             Purpose::AccountRead => "account_read",
             Purpose::Operation => "operation",
+            Purpose::TrackingCheck => "tracking_check",
         }
     }
 }

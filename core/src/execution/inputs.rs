@@ -81,6 +81,20 @@ impl Execution {
                 };
                 self.outcome = Some(Ok(resp));
             }
+            (Purpose::TrackingCheck, _) => {
+                self.finish_tracking_check(d, status, headers, body, now);
+            }
+            (Purpose::Operation, Reaction::Fail) if self.is_own_earlier_success(status) => {
+                // A retry of a write that may already have been applied was answered 409/412:
+                // read the item back and compare tracking ids before reporting a failure.
+                self.tracking_failure = Some(Failure::Service {
+                    status,
+                    headers,
+                    body,
+                });
+                self.check_pending = true;
+                self.phase = Phase::Ready;
+            }
             (_, _) => {
                 let retry_after = headers.retry_after();
                 self.after_failure(
@@ -141,6 +155,15 @@ impl Execution {
             kind: error.kind,
             sent,
         };
+        if a.purpose == Purpose::TrackingCheck {
+            // The check itself failed: report the 409/412 it was checking.
+            let failure = self
+                .tracking_failure
+                .take()
+                .unwrap_or(Failure::Transport(error));
+            self.finish(d, Err(failure), now.mono);
+            return;
+        }
         self.after_failure(d, &a, signal, None, Failure::Transport(error), now);
     }
 
@@ -205,6 +228,49 @@ impl Execution {
                 read_only: true,
                 retry_safe: true,
             },
+        }
+    }
+
+    /// True when `status` on a retried tracked write may be our own earlier success.
+    fn is_own_earlier_success(&self, status: u16) -> bool {
+        self.maybe_applied
+            && self
+                .tracking
+                .as_ref()
+                .is_some_and(|t| t.ambiguous_status == status)
+    }
+
+    /// Completes a tracking check: our document means success, anything else the original error.
+    fn finish_tracking_check(
+        &mut self,
+        d: &mut Driver,
+        status: u16,
+        headers: ResponseHeaders,
+        body: bytes::Bytes,
+        now: Now,
+    ) {
+        let ours = self
+            .tracking
+            .as_ref()
+            .filter(|t| status == 200 && tracking::is_ours(&body, &t.id));
+        match ours {
+            Some(t) => {
+                let success_status = t.success_status;
+                self.abort_all(d, now.mono);
+                let diagnostics = self.diag.finish(now.mono, Some(success_status), None);
+                self.outcome = Some(Ok(CosmosResponse {
+                    status: success_status,
+                    headers: Arc::new(headers),
+                    body,
+                    diagnostics,
+                }));
+            }
+            None => {
+                let failure = self.tracking_failure.take().unwrap_or(Failure::Metadata(
+                    "tracking check answered without the original error".into(),
+                ));
+                self.finish(d, Err(failure), now.mono);
+            }
         }
     }
 

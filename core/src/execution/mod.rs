@@ -10,6 +10,7 @@ mod prepared;
 mod retry;
 mod timer;
 mod token;
+mod tracking;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -101,6 +102,13 @@ pub struct Execution {
     /// Hedging asked for (operation option over driver option); armed only when eligible.
     hedging: bool,
     hedges_sent: u32,
+    /// Tracked write (opt-in): how to recognise our own earlier success.
+    tracking: Option<tracking::Tracking>,
+    /// An operation attempt that may have been applied was retried.
+    maybe_applied: bool,
+    /// The 409/412 being checked against the tracking id.
+    tracking_failure: Option<Failure>,
+    check_pending: bool,
     /// Account reads this execution sent (it may retry its own refresh under its lease).
     account_attempts: Vec<AttemptId>,
     hub_only: bool,
@@ -143,6 +151,10 @@ impl Execution {
             use_write_regions: false,
             excluded: opts.excluded_regions.clone(),
             account_attempts: Vec::new(),
+            tracking: None,
+            maybe_applied: false,
+            tracking_failure: None,
+            check_pending: false,
             hedging: opts.hedging.unwrap_or(d.eff.hedging.enabled),
             hedges_sent: 0,
             hub_only: false,
@@ -155,9 +167,10 @@ impl Execution {
             e.timers.set(Timer::Operation, now.mono + t);
         }
         match prepared {
-            Ok(p) => {
+            Ok((p, tracking)) => {
                 e.use_write_regions = p.uses_write_regions();
                 e.op = Some(p);
+                e.tracking = tracking;
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }
@@ -325,7 +338,12 @@ impl Execution {
             }
             // Stale but usable: another execution is refreshing it (stale-while-revalidate).
         }
-        // 3. The operation itself.
+        // 3. A tracked write answered 409/412 after a possibly applied attempt: read it back.
+        if self.check_pending {
+            self.check_pending = false;
+            return Some(self.send(d, Purpose::TrackingCheck, now));
+        }
+        // 4. The operation itself.
         Some(self.send(d, Purpose::Operation, now))
     }
 
@@ -367,6 +385,13 @@ impl Execution {
                 let route = self.resolve_route(d, now.mono);
                 let ctx = self.context_for(&route);
                 (route, ctx, d.eff.request_timeout)
+            }
+            Purpose::TrackingCheck => {
+                let route = self
+                    .current_route
+                    .clone()
+                    .unwrap_or_else(|| d.locations.global().clone());
+                (route, ExecutionContext::Retry, d.eff.request_timeout)
             }
         };
         let action = self.emit(d, purpose, route, ctx, timeout, false, now);
@@ -461,6 +486,10 @@ impl Execution {
             Purpose::Operation => match &self.op {
                 Some(p) => p,
                 None => return Action::Wait { until: None }, // unreachable: checked above
+            },
+            Purpose::TrackingCheck => match &self.tracking {
+                Some(t) => &t.check,
+                None => return Action::Wait { until: None }, // unreachable: only sent when tracked
             },
         };
         let url = prepared.url(&route);

@@ -32,7 +32,7 @@ impl Prepared {
         op: CosmosOperation,
         opts: &OperationOptions,
         activity_id: HeaderValue,
-    ) -> Result<Prepared, ConfigError> {
+    ) -> Result<(Prepared, Option<super::tracking::Tracking>), ConfigError> {
         if let Some(p) = &opts.problem {
             return Err(p.clone());
         }
@@ -47,7 +47,7 @@ impl Prepared {
         h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
         h.insert(http::header::USER_AGENT, d.user_agent.clone());
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
-        h.insert(names::ACTIVITY_ID, activity_id);
+        h.insert(names::ACTIVITY_ID, activity_id.clone());
         if let Some(pk) = &op.partition_key {
             let v = HeaderValue::from_str(&pk.to_header_value()).map_err(|_| {
                 ConfigError::InvalidOperation(
@@ -96,7 +96,8 @@ impl Prepared {
         let opted_in = opts
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
-        Ok(Prepared {
+        let kind = op.kind;
+        let mut prepared = Prepared {
             resource_type: op.resource_type,
             method: op.kind.method(),
             link: op.link,
@@ -107,7 +108,17 @@ impl Prepared {
                 read_only: !writes,
                 retry_safe: !writes || conditional || opted_in,
             },
-        })
+        };
+        let tracking = if opted_in {
+            let id = activity_id.to_str().unwrap_or_default().to_owned();
+            super::tracking::stamp(&prepared, kind, &id).map(|(body, t)| {
+                prepared.body = body;
+                t
+            })
+        } else {
+            None
+        };
+        Ok((prepared, tracking))
     }
 
     /// Account metadata reads are plain reads of `GET /`.

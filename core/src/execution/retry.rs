@@ -17,6 +17,12 @@ impl Execution {
             return;
         }
         let purpose = attempt.purpose;
+        if purpose == Purpose::TrackingCheck {
+            // The read-back failed: report the 409/412 it was checking, never replay the write.
+            let original = self.tracking_failure.take().unwrap_or(failure);
+            self.finish(d, Err(original), now.mono);
+            return;
+        }
         let reaction = decide(signal, self.class_for(purpose));
         // While another attempt of the operation (a hedge, or the attempt it hedged) is still in
         // flight, a retriable failure just drops out: that attempt may still win.
@@ -66,6 +72,12 @@ impl Execution {
             self.account_read_index = self.account_read_index.wrapping_add(1);
         }
         if purpose == Purpose::Operation {
+            // Remember that an attempt we are about to replay may already have been applied.
+            self.maybe_applied |= match signal {
+                Signal::Transport { sent, .. } => sent.may_have_been_applied(),
+                Signal::AttemptTimeout => true,
+                Signal::Status { status, .. } => matches!(status, 408 | 500 | 503),
+            };
             if route == Route::WriteRegion {
                 self.use_write_regions = true;
             }
