@@ -17,6 +17,7 @@ use crate::options::DriverOptions;
 use crate::policy::BudgetLimits;
 use crate::regions::LocationCache;
 use crate::rng::DetRng;
+use crate::session::SessionContainer;
 
 /// How often an execution waiting on another's metadata fetch or token acquisition re-checks.
 pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
@@ -70,6 +71,8 @@ pub struct Driver {
     pub(crate) token: TokenState,
     pub(crate) user_agent: HeaderValue,
     pub(crate) locations: LocationCache,
+    /// Session tokens per container and partition key range, captured from data-plane answers.
+    pub(crate) sessions: SessionContainer,
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
@@ -111,6 +114,7 @@ impl Driver {
             token: TokenState::default(),
             user_agent,
             locations,
+            sessions: SessionContainer::new(),
             hedges: Vec::new(),
         })
     }
@@ -148,6 +152,11 @@ impl Driver {
             Credential::TokenCredential(c) => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// Session tokens captured so far.
+    pub fn sessions(&self) -> &SessionContainer {
+        &self.sessions
     }
 
     /// The retry budgets this driver applies.

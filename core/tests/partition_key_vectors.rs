@@ -73,7 +73,12 @@ fn headers_match_the_vectors() {
         if header["agree"].as_bool().unwrap() {
             assert_eq!(got, header["python"].as_str().unwrap(), "{id} (python)");
         }
-        assert_eq!(got, js, "{id} (js)");
+        if id == "pk-024" {
+            // -0.0: Python's form, so the header agrees with the EPK every SDK computes.
+            assert_eq!(got, header["python"].as_str().unwrap(), "{id} (python)");
+        } else {
+            assert_eq!(got, js, "{id} (js)");
+        }
         assert_eq!(pk.to_string(), got, "{id}: Display");
         let mut appended = String::from("x");
         pk.write_header_value(&mut appended);
@@ -113,7 +118,7 @@ fn numbers_use_ecmascript_formatting() {
     // Expected values from node: JSON.stringify([x]).
     let cases: &[(f64, &str)] = &[
         (0.0, "[0]"),
-        (-0.0, "[0]"),
+        (-0.0, "[-0.0]"), // deliberately not JS: keeps the sign the EPK hashes (pk-024)
         (1.0, "[1]"),
         (-1.0, "[-1]"),
         (1.5, "[1.5]"),

@@ -134,6 +134,8 @@ pub struct Sim {
     /// Answers the n-th account read (takes precedence over `account_answer`).
     pub account_script: Option<Box<dyn FnMut(usize) -> Answer>>,
     account_reads: usize,
+    account_attempt_ids: Vec<sextant_core::AttemptId>,
+    lsn: u64,
     /// How token requests are answered; `None` = a token valid for an hour.
     pub token_answer: Option<TokenScript>,
     /// How long token acquisition takes (zero = answered before the next poll).
@@ -167,6 +169,8 @@ impl Sim {
             account_answer: None,
             account_script: None,
             account_reads: 0,
+            account_attempt_ids: Vec::new(),
+            lsn: 0,
             token_answer: None,
             token_latency: Duration::ZERO,
             seq: 0,
@@ -209,6 +213,7 @@ impl Sim {
             match exec.poll(&mut self.driver, self.now) {
                 Action::Send(req) => {
                     let answer = if req.purpose == Purpose::AccountRead {
+                        self.account_attempt_ids.push(req.attempt);
                         self.account_reads += 1;
                         let n = self.account_reads - 1;
                         let scripted = self.account_script.as_mut().map(|f| f(n));
@@ -247,6 +252,13 @@ impl Sim {
                         .contains_key("x-ms-cosmos-hub-region-processing-only")
                     {
                         flags.push_str(" hub_only");
+                    }
+                    if let Some(t) = req
+                        .headers
+                        .get("x-ms-session-token")
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        flags.push_str(&format!(" session={t}"));
                     }
                     self.log(format!(
                         "SEND {} {} {} ctx={} region={:?}{flags} date={date:?} auth={auth}",
@@ -390,6 +402,14 @@ impl Sim {
                 if let Some(ms) = retry_after_ms {
                     h.insert("x-ms-retry-after-ms", HeaderValue::from(ms));
                 }
+                if !self.account_attempt(attempt) {
+                    // Every data-plane answer advances the (single-range) session token.
+                    self.lsn += 1;
+                    h.insert(
+                        "x-ms-session-token",
+                        HeaderValue::from_str(&format!("0:-1#{}", self.lsn)).expect("ascii"),
+                    );
+                }
                 self.log(format!(
                     "RECV {} {status}/{}",
                     attempt,
@@ -414,6 +434,10 @@ impl Sim {
             }
             Answer::Stall => {}
         }
+    }
+
+    fn account_attempt(&self, id: sextant_core::AttemptId) -> bool {
+        self.account_attempt_ids.contains(&id)
     }
 
     /// Virtual time elapsed since the simulation started.

@@ -58,6 +58,7 @@ impl Execution {
             status,
             sub_status: sub_status.unwrap_or(0),
         };
+        self.capture_session(d, a.purpose, &headers);
         let body = response.body;
         match (a.purpose, decide(signal, self.class_for(a.purpose))) {
             (Purpose::AccountRead, Reaction::Success) => {
@@ -228,6 +229,19 @@ impl Execution {
                 read_only: true,
                 retry_safe: true,
             },
+        }
+    }
+
+    /// Captures `x-ms-session-token` from data-plane answers (never from metadata reads).
+    fn capture_session(&mut self, d: &mut Driver, purpose: Purpose, headers: &ResponseHeaders) {
+        if purpose == Purpose::AccountRead {
+            return;
+        }
+        let scope = self.op.as_ref().and_then(|p| p.session_scope.as_deref());
+        if let (Some(scope), Some(token)) = (scope, headers.session_token()) {
+            // A token that cannot be parsed or merged is dropped, not fatal: the write it came
+            // with succeeded; the worst case is a later 404/1002 the table already handles.
+            let _ = d.sessions.capture(scope, token);
         }
     }
 

@@ -17,6 +17,10 @@ const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json
 /// The parts of an operation that do not change between attempts.
 #[derive(Debug)]
 pub(crate) struct Prepared {
+    /// For data-plane (item) operations: the container link session tokens are kept under.
+    pub session_scope: Option<String>,
+    /// Send the container's session token on each attempt (Session reads without an explicit token).
+    pub send_session: bool,
     pub resource_type: ResourceType,
     pub method: Method,
     pub link: String,
@@ -97,7 +101,24 @@ impl Prepared {
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
+        let session_scope =
+            (op.resource_type == ResourceType::Item).then(|| container_link(&op.link, kind));
+        let consistency = opts
+            .consistency_level
+            .or(d.eff.consistency_level)
+            .or_else(|| d.account_properties().and_then(|p| p.default_consistency));
+        // Session tokens matter for reads (writes are served by the write region, which has
+        // everything); an explicit token from the caller wins. Unknown default: send it, the
+        // service ignores a token it does not need.
+        let send_session = !writes
+            && opts.session_token.is_none()
+            && matches!(
+                consistency,
+                None | Some(crate::models::ConsistencyLevel::Session)
+            );
         let mut prepared = Prepared {
+            session_scope,
+            send_session,
             resource_type: op.resource_type,
             method: op.kind.method(),
             link: op.link,
@@ -129,6 +150,8 @@ impl Prepared {
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
         h.insert(names::ACTIVITY_ID, activity_id);
         Prepared {
+            session_scope: None,
+            send_session: false,
             resource_type: ResourceType::Account,
             method: Method::GET,
             link: String::new(),
@@ -184,6 +207,15 @@ impl Prepared {
                 HeaderValue::from_static("true"),
             );
         }
+        if self.send_session {
+            let token = self
+                .session_scope
+                .as_deref()
+                .and_then(|c| d.sessions.token_for(c, None));
+            if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                h.insert(names::SESSION_TOKEN, v);
+            }
+        }
         Ok(h)
     }
 }
@@ -220,4 +252,16 @@ fn authorization(
     HeaderValue::from_str(&value).map_err(|_| ConfigError::InvalidCredential {
         reason: "the authorization value is not a valid header".into(),
     })
+}
+
+/// The container link of an item operation: feeds (create, upsert, read feed) sign the container
+/// link itself; single items sign `{container}/docs/{id}`.
+fn container_link(link: &str, kind: OperationKind) -> String {
+    match kind {
+        OperationKind::Create | OperationKind::Upsert | OperationKind::ReadFeed => link.to_owned(),
+        _ => match link.find("/docs/") {
+            Some(i) => link[..i].to_owned(),
+            None => link.to_owned(),
+        },
+    }
 }

@@ -71,6 +71,8 @@ pub(crate) fn stamp(
         headers.remove(h);
     }
     let check = Prepared {
+        session_scope: prepared.session_scope.clone(),
+        send_session: true,
         resource_type: ResourceType::Item,
         method: Method::GET,
         link,

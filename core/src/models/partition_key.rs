@@ -2,7 +2,8 @@
 //!
 //! The header is a JSON array serialized exactly as the JS SDK does
 //! (`JSON.stringify`, then every character from U+007F up escaped as lower-case `\uXXXX`):
-//! numbers use the shortest ECMAScript form (`1.0` → `1`, `-0.0` → `0`, `1e21` → `1e+21`).
+//! numbers use the shortest ECMAScript form (`1.0` → `1`, `1e21` → `1e+21`), except `-0.0`,
+//! which keeps its sign so the header and the effective partition key agree (see `write_js_number`).
 //! The Python SDK writes the same JSON values with Python float formatting (`1.0`, `1e-07`);
 //! both SDKs agree on strings, booleans, null and integers up to 2^53.
 
@@ -307,7 +308,10 @@ fn write_js_number<W: fmt::Write>(w: &mut W, x: f64) -> fmt::Result {
         return w.write_str("null");
     }
     if x == 0.0 {
-        return w.write_char('0'); // also -0
+        // -0.0 keeps its sign: .NET (the reference) and both SDKs hash -0.0 by its own bits
+        // (vector pk-024), so the header must say -0.0 for the service to place the item where
+        // the client routes it. JS's JSON.stringify prints "0" here; Python prints "-0.0".
+        return w.write_str(if x.is_sign_negative() { "-0.0" } else { "0" });
     }
     if x.fract() == 0.0 && x.abs() <= MAX_EXACT_INTEGER as f64 {
         return write!(w, "{}", x as i64); // exact
