@@ -1,0 +1,252 @@
+//! The HTTP client: a connector plus an idle pool, performing one attempt at a time per
+//! connection. It contains no policy: every failure goes back to the core as it happened.
+//!
+//! An attempt runs in two phases so the execution loop can report
+//! `ResponseHeadersReceived` between them: [`HttpClient::attempt`] resolves with the response
+//! head (and a future for the body) or with a failure.
+//!
+//! `request_sent`, exactly:
+//! - `NotSent` until the connection's write counter moves: bad URI, DNS, TCP connect, TLS
+//!   handshake, connect timeout, a pooled connection found closed before writing (then the
+//!   attempt moves transparently to another connection), or the attempt deadline passing
+//!   before any byte was written;
+//! - `Unknown` once request bytes were written and nothing came back (reset, EOF, deadline);
+//! - `Sent` once response bytes arrived (a malformed head included) and for every failure
+//!   after the head (body errors, body over the size limit, deadline while reading the body).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_io::Timer;
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
+use http::{HeaderMap, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use sextant_core::{
+    ConnectionPoolOptions, OutgoingRequest, RequestSent, Response, TransportError,
+    TransportErrorKind,
+};
+
+use crate::connection::{BodyError, Connection, RequestBody};
+use crate::connector::{Connector, PoolKey};
+use crate::deadline::{race, Raced};
+use crate::error_map::hyper_error;
+use crate::pool::Pool;
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the first phase of an attempt produced.
+pub(crate) enum AttemptHead {
+    /// The response head arrived; `body` reads the rest and yields the complete response.
+    Head {
+        /// Completes the attempt.
+        body: BoxFuture<Result<Response, TransportError>>,
+    },
+    /// The attempt failed before a response head arrived.
+    Failed(TransportError),
+}
+
+/// Connector and pool, shared by every driver of a runtime.
+#[derive(Debug)]
+pub(crate) struct HttpClient {
+    connector: Connector,
+    pool: Pool,
+}
+
+impl HttpClient {
+    /// A client with the given TLS configuration and pool settings.
+    pub(crate) fn new(tls: Arc<rustls::ClientConfig>, pool: &ConnectionPoolOptions) -> Self {
+        HttpClient {
+            connector: Connector::new(tls, pool.connect_timeout),
+            pool: Pool::new(pool.max_idle_connections_per_host, pool.idle_timeout),
+        }
+    }
+
+    /// Idle pooled connections (for tests and diagnostics).
+    pub(crate) fn idle_connections(&self) -> usize {
+        self.pool.idle_count()
+    }
+
+    /// Starts an attempt: the returned future resolves at the response head (or failure), and
+    /// enforces `req.deadline` in both phases.
+    pub(crate) fn attempt(self: &Arc<Self>, req: OutgoingRequest) -> BoxFuture<AttemptHead> {
+        let client = Arc::clone(self);
+        Box::pin(async move { client.head_phase(req).await })
+    }
+
+    async fn head_phase(self: Arc<Self>, req: OutgoingRequest) -> AttemptHead {
+        let mut timer = Timer::at(req.deadline);
+        let key = match PoolKey::from_uri(&req.uri) {
+            Ok(k) => k,
+            Err(m) => return AttemptHead::Failed(unsendable(m)),
+        };
+        loop {
+            let http_req = match to_hyper_request(&req) {
+                Ok(r) => r,
+                Err(m) => return AttemptHead::Failed(unsendable(m)),
+            };
+            let (mut conn, pooled) = match self.checkout(&key, &mut timer).await {
+                Ok(Some(c)) => (c, true),
+                Ok(None) => match race(&mut timer, self.connector.connect(&key)).await {
+                    Raced::Done(Ok(c)) => (c, false),
+                    Raced::Done(Err(e)) => return AttemptHead::Failed(e),
+                    Raced::TimedOut => {
+                        return AttemptHead::Failed(deadline_error(
+                            RequestSent::NotSent,
+                            "connecting",
+                        ))
+                    }
+                },
+                Err(e) => return AttemptHead::Failed(e),
+            };
+            let counters = Arc::clone(conn.counters());
+            let mark = counters.mark();
+            match race(&mut timer, conn.send(http_req)).await {
+                Raced::Done(Ok(resp)) => {
+                    let (parts, incoming) = resp.into_parts();
+                    let head = Response {
+                        status: parts.status.as_u16(),
+                        headers: parts.headers,
+                        body: Bytes::new(),
+                    };
+                    let max = req.max_response_bytes;
+                    let body = Box::pin(self.body_phase(key, conn, incoming, timer, max, head));
+                    return AttemptHead::Head { body };
+                }
+                Raced::Done(Err(e)) => {
+                    let sent = counters.sent_since(mark);
+                    if pooled && sent == RequestSent::NotSent {
+                        // The pooled connection died before our request left: use another.
+                        // Bounded: each turn removes a connection from the pool, and a fresh
+                        // connection never comes back here.
+                        continue;
+                    }
+                    return AttemptHead::Failed(hyper_error(&e, sent));
+                }
+                Raced::TimedOut => {
+                    let sent = counters.sent_since(mark);
+                    return AttemptHead::Failed(deadline_error(
+                        sent,
+                        "waiting for the response head",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A pooled connection for `key` that is ready right now, if any.
+    async fn checkout(
+        &self,
+        key: &PoolKey,
+        timer: &mut Timer,
+    ) -> Result<Option<Connection>, TransportError> {
+        while let Some(mut conn) = self.pool.take(key, Instant::now()) {
+            match race(timer, conn.ready_now()).await {
+                Raced::Done(true) => return Ok(Some(conn)),
+                Raced::Done(false) => continue,
+                Raced::TimedOut => {
+                    return Err(deadline_error(
+                        RequestSent::NotSent,
+                        "checking out a connection",
+                    ))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the body (bounded by `max` and by the attempt's timer) and returns the connection
+    /// to the pool once the exchange completed cleanly.
+    async fn body_phase(
+        self: Arc<Self>,
+        key: PoolKey,
+        mut conn: Connection,
+        mut body: Incoming,
+        mut timer: Timer,
+        max: usize,
+        mut response: Response,
+    ) -> Result<Response, TransportError> {
+        if let Some(len) = content_length(&response.headers) {
+            if len > max as u64 {
+                return Err(too_large(format!(
+                    "content-length {len} exceeds the limit of {max} bytes"
+                )));
+            }
+        }
+        match race(&mut timer, conn.read_body(&mut body, max)).await {
+            Raced::Done(Ok(bytes)) => {
+                drop(body);
+                self.pool.put(key, conn, Instant::now());
+                response.body = bytes;
+                Ok(response)
+            }
+            Raced::Done(Err(BodyError::TooLarge)) => Err(too_large(format!(
+                "response body exceeds the limit of {max} bytes"
+            ))),
+            Raced::Done(Err(BodyError::Hyper(e))) => Err(hyper_error(&e, RequestSent::Sent)),
+            Raced::TimedOut => Err(deadline_error(
+                RequestSent::Sent,
+                "reading the response body",
+            )),
+        }
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn too_large(message: String) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::ResponseTooLarge,
+        RequestSent::Sent,
+        message,
+    )
+}
+
+/// A request that cannot be put on the wire at all (the core built an unusable URI).
+fn unsendable(message: String) -> TransportError {
+    TransportError::new(TransportErrorKind::Other, RequestSent::NotSent, message)
+}
+
+fn deadline_error(sent: RequestSent, phase: &str) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::Timeout,
+        sent,
+        format!("attempt deadline passed while {phase}"),
+    )
+}
+
+/// The request in origin form with a `Host` header, as HTTP/1.1 sends it.
+fn to_hyper_request(req: &OutgoingRequest) -> Result<http::Request<RequestBody>, String> {
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(
+        req.uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    let uri =
+        Uri::from_parts(parts).map_err(|e| format!("invalid request URI {}: {e}", req.uri))?;
+    let mut out = http::Request::new(Full::new(req.body.clone()));
+    *out.method_mut() = req.method.clone();
+    *out.uri_mut() = uri;
+    *out.headers_mut() = req.headers.clone();
+    if !out.headers().contains_key(HOST) {
+        let authority = req.uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let host = HeaderValue::from_str(authority)
+            .map_err(|e| format!("invalid host {authority:?}: {e}"))?;
+        out.headers_mut().insert(HOST, host);
+    }
+    Ok(out)
+}

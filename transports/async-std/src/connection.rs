@@ -1,0 +1,186 @@
+//! One HTTP/1.1 connection, driven inline by whoever uses it (no spawned task).
+//!
+//! hyper splits a connection into a `SendRequest` handle and a `Connection` future that does
+//! the actual I/O and must be polled. Instead of spawning that future on some executor (which
+//! would tie this crate to one runtime), [`Connection`] keeps both halves together and every
+//! operation on it polls the I/O future alongside what it waits for. While a connection sits idle
+//! in the pool nobody polls it; it is polled again (and found dead, if the peer closed it) when
+//! it is next checked out.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::future::poll_fn;
+use http_body_util::Full;
+use hyper::body::{Body, Incoming};
+use hyper::client::conn::http1;
+
+use crate::connector::Stream;
+use crate::io::{HyperIo, IoCounters};
+
+/// The request body type.
+pub(crate) type RequestBody = Full<Bytes>;
+type Driver = http1::Connection<HyperIo<Stream>, RequestBody>;
+
+/// Why reading a response body stopped.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The body grew past the limit.
+    TooLarge,
+    /// hyper failed reading it.
+    Hyper(hyper::Error),
+}
+
+/// A connection: the request handle, its I/O future and its byte counters.
+pub(crate) struct Connection {
+    sender: http1::SendRequest<RequestBody>,
+    /// `None` once the I/O future completed (the connection is closed).
+    driver: Option<Pin<Box<Driver>>>,
+    /// How the I/O future ended, when it ended with an error.
+    driver_error: Option<hyper::Error>,
+    counters: Arc<IoCounters>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("open", &self.driver.is_some())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(
+        sender: http1::SendRequest<RequestBody>,
+        driver: Driver,
+        counters: Arc<IoCounters>,
+    ) -> Self {
+        Connection {
+            sender,
+            driver: Some(Box::pin(driver)),
+            driver_error: None,
+            counters,
+        }
+    }
+
+    /// The byte counters of this connection.
+    pub(crate) fn counters(&self) -> &Arc<IoCounters> {
+        &self.counters
+    }
+
+    /// Whether the connection can still carry requests (as far as is known without polling).
+    pub(crate) fn is_open(&self) -> bool {
+        self.driver.is_some() && !self.sender.is_closed()
+    }
+
+    /// Polls the I/O future once; when it finishes the connection is closed and it is dropped
+    /// (which also fails any request still waiting on it).
+    fn poll_driver(&mut self, cx: &mut Context<'_>) {
+        if let Some(driver) = self.driver.as_mut() {
+            if let Poll::Ready(result) = driver.as_mut().poll(cx) {
+                self.driver = None;
+                if let Err(e) = result {
+                    self.driver_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Polls the connection once and reports whether it can take a request right now. Used on
+    /// a pooled connection before it is reused: an idle HTTP/1 connection becomes ready on its
+    /// first poll, and one the peer closed while it was idle finishes instead.
+    pub(crate) async fn ready_now(&mut self) -> bool {
+        poll_fn(|cx| {
+            self.poll_driver(cx);
+            if self.driver.is_none() {
+                return Poll::Ready(false);
+            }
+            Poll::Ready(matches!(self.sender.poll_ready(cx), Poll::Ready(Ok(()))))
+        })
+        .await
+    }
+
+    /// Sends `req` and waits for the response head, driving the connection meanwhile.
+    ///
+    /// hyper returns the request when it was never handed to the connection; the caller does
+    /// not need it (the byte counters tell whether anything was written).
+    pub(crate) async fn send(
+        &mut self,
+        req: http::Request<RequestBody>,
+    ) -> Result<http::Response<Incoming>, hyper::Error> {
+        let mut response = std::pin::pin!(self.sender.try_send_request(req));
+        poll_fn(|cx| {
+            self.poll_driver(cx);
+            match response.as_mut().poll(cx) {
+                Poll::Ready(Ok(r)) => Poll::Ready(Ok(r)),
+                Poll::Ready(Err(e)) => {
+                    let e = e.into_error();
+                    // A dropped dispatcher says little; the I/O future's own error says why.
+                    Poll::Ready(Err(match self.driver_error.take() {
+                        Some(io) if e.is_canceled() || e.is_user() => io,
+                        _ => e,
+                    }))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Reads `body` to its end (at most `max` bytes), driving the connection meanwhile. Afterwards
+    /// the connection has been polled once more, so it is idle (ready for the pool) or closed.
+    pub(crate) async fn read_body(
+        &mut self,
+        body: &mut Incoming,
+        max: usize,
+    ) -> Result<Bytes, BodyError> {
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut total = 0usize;
+        poll_fn(|cx| loop {
+            self.poll_driver(cx);
+            match Pin::new(&mut *body).poll_frame(cx) {
+                Poll::Ready(None) => {
+                    // Let the connection see the end of the exchange (keep-alive or close).
+                    self.poll_driver(cx);
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        total = total.saturating_add(data.len());
+                        if total > max {
+                            return Poll::Ready(Err(BodyError::TooLarge));
+                        }
+                        if !data.is_empty() {
+                            chunks.push(data);
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let e = match self.driver_error.take() {
+                        Some(io) if e.is_canceled() => io,
+                        _ => e,
+                    };
+                    return Poll::Ready(Err(BodyError::Hyper(e)));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await?;
+        Ok(match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.swap_remove(0),
+            _ => {
+                let mut all = BytesMut::with_capacity(total);
+                for c in &chunks {
+                    all.extend_from_slice(c);
+                }
+                all.freeze()
+            }
+        })
+    }
+}

@@ -1,0 +1,256 @@
+//! Opening connections: name resolution, TCP, TLS and the hyper HTTP/1.1 handshake.
+//!
+//! Sockets come from `async-net` and timers from `async-io`, both built on the async-io reactor
+//! that async-std and smol share, so the same code runs under either runtime (and under a plain
+//! `futures_lite::future::block_on`, where async-io drives its reactor on its own thread).
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_io::Timer;
+use async_net::TcpStream;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_rustls::client::TlsStream;
+use futures_rustls::TlsConnector;
+use http::Uri;
+use sextant_core::{RequestSent, TransportError, TransportErrorKind};
+
+use crate::connection::Connection;
+use crate::deadline::{race, Raced};
+use crate::error_map::io_message;
+use crate::io::{HyperIo, IoCounters};
+use crate::tls::server_name;
+
+/// Where a connection goes: the pool keeps idle connections per key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey {
+    /// `https` (else plain `http`).
+    pub(crate) https: bool,
+    /// Host as written in the URI (IPv6 in brackets).
+    pub(crate) host: String,
+    /// Port (the scheme's default when the URI has none).
+    pub(crate) port: u16,
+}
+
+impl PoolKey {
+    /// The key of an absolute `http` or `https` URI.
+    pub(crate) fn from_uri(uri: &Uri) -> Result<PoolKey, String> {
+        let https = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            other => return Err(format!("unsupported URI scheme {other:?} in {uri}")),
+        };
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("no host in {uri}"))?;
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Ok(PoolKey {
+            https,
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for PoolKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+/// A TCP stream, with or without TLS.
+pub(crate) enum Stream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stream::Plain(_) => "Stream::Plain",
+            Stream::Tls(_) => "Stream::Tls",
+        })
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_close(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+        }
+    }
+}
+
+/// Opens connections. Every failure here happens before any request byte is written, so every
+/// error it returns is `NotSent`.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    tls: TlsConnector,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// A connector using `tls` for `https` keys; resolution, TCP and TLS together are bounded by
+    /// `connect_timeout`.
+    pub(crate) fn new(tls: Arc<rustls::ClientConfig>, connect_timeout: Duration) -> Self {
+        Connector {
+            tls: TlsConnector::from(tls),
+            connect_timeout,
+        }
+    }
+
+    /// Opens a new HTTP/1.1 connection to `key`.
+    pub(crate) async fn connect(&self, key: &PoolKey) -> Result<Connection, TransportError> {
+        let mut timer = Timer::after(self.connect_timeout);
+        let stream = match race(&mut timer, self.open_stream(key)).await {
+            Raced::Done(r) => r?,
+            Raced::TimedOut => {
+                return Err(not_sent(
+                    TransportErrorKind::Connect,
+                    format!(
+                        "connect to {key} timed out after {:?}",
+                        self.connect_timeout
+                    ),
+                ))
+            }
+        };
+        let counters = Arc::new(IoCounters::default());
+        let io = HyperIo::new(stream, counters.clone());
+        // The HTTP/1 handshake performs no I/O; it only sets up the dispatcher.
+        let (sender, driver) = hyper::client::conn::http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| {
+                not_sent(
+                    TransportErrorKind::Other,
+                    format!("HTTP/1.1 setup for {key}: {e}"),
+                )
+            })?;
+        Ok(Connection::new(sender, driver, counters))
+    }
+
+    async fn open_stream(&self, key: &PoolKey) -> Result<Stream, TransportError> {
+        let tcp = tcp_connect(key).await?;
+        if !key.https {
+            return Ok(Stream::Plain(tcp));
+        }
+        let name = server_name(&key.host).map_err(|m| not_sent(TransportErrorKind::Tls, m))?;
+        match self.tls.connect(name, tcp).await {
+            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Err(e) => Err(not_sent(
+                TransportErrorKind::Tls,
+                format!("TLS handshake with {key} failed: {}", io_message(&e)),
+            )),
+        }
+    }
+}
+
+/// Resolves `key.host` and connects to the first address that accepts.
+async fn tcp_connect(key: &PoolKey) -> Result<TcpStream, TransportError> {
+    let bare = key.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, key.port)],
+        Err(_) => async_net::resolve((bare, key.port)).await.map_err(|e| {
+            not_sent(
+                TransportErrorKind::Dns,
+                format!("cannot resolve {bare}: {}", io_message(&e)),
+            )
+        })?,
+    };
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => {
+                // Requests are small and latency-bound; Nagle only delays them.
+                let _ = tcp.set_nodelay(true);
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(format!("connect to {addr} failed: {}", io_message(&e))),
+        }
+    }
+    Err(not_sent(
+        TransportErrorKind::Connect,
+        last.unwrap_or_else(|| format!("{bare} resolved to no address")),
+    ))
+}
+
+fn not_sent(kind: TransportErrorKind, message: String) -> TransportError {
+    TransportError::new(kind, RequestSent::NotSent, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_default_ports_and_reject_other_schemes() {
+        let key = |s: &str| PoolKey::from_uri(&s.parse::<Uri>().map_err(|e| e.to_string())?);
+        assert_eq!(
+            key("https://a.example/dbs"),
+            Ok(PoolKey {
+                https: true,
+                host: "a.example".into(),
+                port: 443
+            })
+        );
+        assert_eq!(
+            key("http://127.0.0.1:8081/").map(|k| (k.https, k.port)),
+            Ok((false, 8081))
+        );
+        assert_eq!(
+            key("HTTP://[::1]/").map(|k| k.to_string()),
+            Ok("http://[::1]:80".into())
+        );
+        assert!(key("ftp://a.example/").is_err());
+        assert!(key("/relative").is_err());
+    }
+}
