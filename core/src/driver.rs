@@ -17,6 +17,7 @@ use crate::options::DriverOptions;
 use crate::policy::BudgetLimits;
 use crate::regions::LocationCache;
 use crate::rng::DetRng;
+use crate::routing::ContainerCache;
 use crate::session::SessionContainer;
 
 /// How often an execution waiting on another's metadata fetch or token acquisition re-checks.
@@ -73,6 +74,8 @@ pub struct Driver {
     pub(crate) locations: LocationCache,
     /// Session tokens per container and partition key range, captured from data-plane answers.
     pub(crate) sessions: SessionContainer,
+    /// Partition key definitions and pk-range routing maps.
+    pub(crate) containers: ContainerCache,
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
@@ -115,6 +118,7 @@ impl Driver {
             user_agent,
             locations,
             sessions: SessionContainer::new(),
+            containers: ContainerCache::default(),
             hedges: Vec::new(),
         })
     }
@@ -152,6 +156,11 @@ impl Driver {
             Credential::TokenCredential(c) => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// Container metadata used for routing.
+    pub fn containers(&self) -> &ContainerCache {
+        &self.containers
     }
 
     /// Session tokens captured so far.

@@ -48,6 +48,8 @@ pub mod names {
     /// `x-ms-cosmos-allow-tentative-writes` (writes on multi-write accounts)
     pub const ALLOW_TENTATIVE_WRITES: HeaderName =
         HeaderName::from_static("x-ms-cosmos-allow-tentative-writes");
+    /// `a-im` (`Incremental Feed` for change feeds, including the pk-range feed)
+    pub const A_IM: HeaderName = HeaderName::from_static("a-im");
     /// `x-ms-max-item-count`
     pub const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
 }

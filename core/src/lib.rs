@@ -85,6 +85,7 @@ pub mod regions;
 pub mod request;
 pub mod response;
 pub mod rng;
+pub mod routing;
 pub mod session;
 pub mod shared;
 pub mod transport;

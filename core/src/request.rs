@@ -17,6 +17,10 @@ pub enum Purpose {
     AccountRead,
     /// The operation the caller asked for.
     Operation,
+    /// A container's properties (its partition key definition), for routing.
+    ContainerRead,
+    /// A container's partition key ranges (full or incremental feed), for routing.
+    PkRangeRead,
     /// A read-back of a tracked write whose retry was answered 409/412, to recognise the
     /// driver's own earlier success.
     TrackingCheck,
@@ -29,6 +33,8 @@ impl Purpose {
             Purpose::AccountRead => "account_read",
             Purpose::Operation => "operation",
             Purpose::TrackingCheck => "tracking_check",
+            Purpose::ContainerRead => "container_read",
+            Purpose::PkRangeRead => "pk_range_read",
         }
     }
 }

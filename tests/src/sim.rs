@@ -50,6 +50,17 @@ pub enum Answer {
     },
     /// Never answer (a stalled connection).
     Stall,
+    /// Any status with arbitrary headers and an owned body.
+    Full {
+        /// HTTP status.
+        status: u16,
+        /// Extra response headers.
+        headers: Vec<(&'static str, String)>,
+        /// Body.
+        body: String,
+        /// Simulated round trip.
+        latency: Duration,
+    },
 }
 
 impl Answer {
@@ -96,8 +107,25 @@ impl Answer {
     }
 }
 
+/// The container the simulated `GET dbs/db/colls/c` returns: hash-partitioned on `/pk`.
+pub const CONTAINER_BODY: &str =
+    r#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash","version":2}}"#;
+/// The pk-range feed the simulated `GET .../pkranges` returns: one range.
+pub const PK_RANGES_BODY: &str =
+    r#"{"PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}]}"#;
+
 /// The account metadata the simulated `GET /` returns (one region).
 pub const ACCOUNT_BODY: &str = r#"{"id":"sim","writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://sim-westus2.documents.azure.com:443/"}],"enableMultipleWriteLocations":false,"userConsistencyPolicy":{"defaultConsistencyLevel":"Session"}}"#;
+
+fn metadata_ok(body: &'static str) -> Answer {
+    Answer::Status {
+        status: 200,
+        sub_status: None,
+        retry_after_ms: None,
+        body,
+        latency: Duration::from_millis(2),
+    }
+}
 
 /// Answers a token request: `(scopes, wall clock) → token or error`.
 pub type TokenScript = Box<
@@ -136,6 +164,12 @@ pub struct Sim {
     account_reads: usize,
     account_attempt_ids: Vec<sextant_core::AttemptId>,
     lsn: u64,
+    /// Answers container reads (n-th read); `None` = 200 with [`CONTAINER_BODY`].
+    pub container_script: Option<Box<dyn FnMut(usize) -> Answer>>,
+    /// Answers pk-range reads (n-th read, request); `None` = 200 with [`PK_RANGES_BODY`].
+    pub pk_ranges_script: Option<Box<dyn FnMut(usize, &OutgoingRequest) -> Answer>>,
+    container_reads: usize,
+    pk_range_reads: usize,
     /// How token requests are answered; `None` = a token valid for an hour.
     pub token_answer: Option<TokenScript>,
     /// How long token acquisition takes (zero = answered before the next poll).
@@ -171,6 +205,10 @@ impl Sim {
             account_reads: 0,
             account_attempt_ids: Vec::new(),
             lsn: 0,
+            container_script: None,
+            pk_ranges_script: None,
+            container_reads: 0,
+            pk_range_reads: 0,
             token_answer: None,
             token_latency: Duration::ZERO,
             seq: 0,
@@ -226,6 +264,22 @@ impl Sim {
                                 body: ACCOUNT_BODY,
                                 latency: Duration::from_millis(3),
                             })
+                    } else if req.purpose == Purpose::ContainerRead {
+                        self.account_attempt_ids.push(req.attempt); // metadata: no session token
+                        self.container_reads += 1;
+                        let n = self.container_reads - 1;
+                        match self.container_script.as_mut() {
+                            Some(f) => f(n),
+                            None => metadata_ok(CONTAINER_BODY),
+                        }
+                    } else if req.purpose == Purpose::PkRangeRead {
+                        self.account_attempt_ids.push(req.attempt);
+                        self.pk_range_reads += 1;
+                        let n = self.pk_range_reads - 1;
+                        match self.pk_ranges_script.as_mut() {
+                            Some(f) => f(n, &req),
+                            None => metadata_ok(PK_RANGES_BODY),
+                        }
                     } else {
                         data_requests += 1;
                         script(data_requests - 1, &req)
@@ -269,9 +323,9 @@ impl Sim {
                         &*req.region
                     ));
                     let latency = match &answer {
-                        Answer::Status { latency, .. } | Answer::Fail { latency, .. } => {
-                            Some(*latency)
-                        }
+                        Answer::Status { latency, .. }
+                        | Answer::Fail { latency, .. }
+                        | Answer::Full { latency, .. } => Some(*latency),
                         Answer::Stall => None,
                     };
                     if let Some(l) = latency {
@@ -431,6 +485,24 @@ impl Sim {
                 ));
                 let e = TransportError::new(kind, sent, "scripted failure");
                 exec.handle_transport_error(&mut self.driver, attempt, e, self.now);
+            }
+            Answer::Full {
+                status,
+                headers,
+                body,
+                ..
+            } => {
+                let mut h = HeaderMap::new();
+                for (k, v) in headers {
+                    h.insert(k, HeaderValue::from_str(&v).expect("scripted header"));
+                }
+                self.log(format!("RECV {attempt} {status}/0"));
+                let resp = Response {
+                    status,
+                    headers: h,
+                    body: Bytes::from(body),
+                };
+                exec.handle_response(&mut self.driver, attempt, resp, self.now);
             }
             Answer::Stall => {}
         }

@@ -94,3 +94,73 @@ fn an_explicit_token_wins_and_eventual_reads_send_none() {
         Some("0:-1#3")
     );
 }
+
+#[test]
+fn after_a_split_the_child_range_sends_its_parents_token() {
+    use sextant_tests::sim::Answer as A;
+    use std::time::Duration;
+    let mut s = Sim::new(1, DriverOptions::default());
+    s.pk_ranges_script = Some(Box::new(|n, req| {
+        let full = |etag: &str, body: &str| A::Full {
+            status: 200,
+            headers: vec![("etag", etag.to_string())],
+            body: body.to_string(),
+            latency: Duration::from_millis(2),
+        };
+        if n == 0 {
+            return full(
+                "e1",
+                r#"{"PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}]}"#,
+            );
+        }
+        // The refresh after 410/1002 is incremental: a-im + the previous etag.
+        assert_eq!(
+            req.headers.get("a-im").map(|v| v.to_str().unwrap()),
+            Some("Incremental Feed")
+        );
+        assert_eq!(
+            req.headers
+                .get("if-none-match")
+                .map(|v| v.to_str().unwrap()),
+            Some("e1")
+        );
+        full(
+            "e2",
+            r#"{"PartitionKeyRanges":[{"id":"1","minInclusive":"","maxExclusive":"7F","parents":["0"]},{"id":"2","minInclusive":"7F","maxExclusive":"FF","parents":["0"]}]}"#,
+        )
+    }));
+    let op = create(&s);
+    s.run(op, OperationOptions::new(), |_, _| Answer::ok(201))
+        .unwrap(); // token 0:-1#1
+    let op = read(&s, "c");
+    s.run(op, OperationOptions::new(), |i, _| {
+        if i == 0 {
+            Answer::status(410, 1002)
+        } else {
+            Answer::ok(200)
+        }
+    })
+    .unwrap();
+    let ranges = s
+        .driver
+        .containers()
+        .get("dbs/db/colls/c")
+        .unwrap()
+        .routing
+        .as_ref()
+        .unwrap()
+        .ranges()
+        .len();
+    assert_eq!(ranges, 2, "the split was applied incrementally");
+    let last = s
+        .transcript
+        .iter()
+        .rev()
+        .find(|l| l.contains("SEND") && l.contains("/docs/a"))
+        .unwrap();
+    // The key "p" hashes into one of the children; it carries the parent's progress.
+    assert!(
+        last.contains("session=1:-1#") || last.contains("session=2:-1#"),
+        "{last}"
+    );
+}

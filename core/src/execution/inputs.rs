@@ -82,6 +82,9 @@ impl Execution {
                 };
                 self.outcome = Some(Ok(resp));
             }
+            (Purpose::ContainerRead | Purpose::PkRangeRead, Reaction::Success) => {
+                self.routing_response(d, &a, status, &headers, &body);
+            }
             (Purpose::TrackingCheck, _) => {
                 self.finish_tracking_check(d, status, headers, body, now);
             }
@@ -212,6 +215,13 @@ impl Execution {
         let now = self.clamp(now);
         if self.outcome.is_none() {
             self.abort_all(d, now.mono);
+            // A cancelled (dropped) operation will never deliver the token it asked for: free
+            // the acquisition so the next operation does not wait for the lease to expire.
+            if let Some(holder) = self.token_holder {
+                if d.token.lease.is_some_and(|l| l.holder == holder) {
+                    d.token.lease = None;
+                }
+            }
             let diagnostics = self.diag.finish(now.mono, None, None);
             let e = CosmosError::new(
                 ErrorKind::Cancelled,
@@ -234,7 +244,7 @@ impl Execution {
 
     /// Captures `x-ms-session-token` from data-plane answers (never from metadata reads).
     fn capture_session(&mut self, d: &mut Driver, purpose: Purpose, headers: &ResponseHeaders) {
-        if purpose == Purpose::AccountRead {
+        if !matches!(purpose, Purpose::Operation | Purpose::TrackingCheck) {
             return;
         }
         let scope = self.op.as_ref().and_then(|p| p.session_scope.as_deref());

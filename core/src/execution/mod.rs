@@ -8,6 +8,7 @@ mod finish;
 mod inputs;
 mod prepared;
 mod retry;
+mod routing;
 mod timer;
 mod token;
 mod tracking;
@@ -102,6 +103,10 @@ pub struct Execution {
     /// Hedging asked for (operation option over driver option); armed only when eligible.
     hedging: bool,
     hedges_sent: u32,
+    /// The token acquisition lease this execution took, if any.
+    token_holder: Option<AttemptId>,
+    /// Partition routing of an item operation.
+    routing: routing::RoutingState,
     /// Tracked write (opt-in): how to recognise our own earlier success.
     tracking: Option<tracking::Tracking>,
     /// An operation attempt that may have been applied was retried.
@@ -151,6 +156,8 @@ impl Execution {
             use_write_regions: false,
             excluded: opts.excluded_regions.clone(),
             account_attempts: Vec::new(),
+            token_holder: None,
+            routing: routing::RoutingState::default(),
             tracking: None,
             maybe_applied: false,
             tracking_failure: None,
@@ -338,12 +345,16 @@ impl Execution {
             }
             // Stale but usable: another execution is refreshing it (stale-while-revalidate).
         }
-        // 3. A tracked write answered 409/412 after a possibly applied attempt: read it back.
+        // 3. Partition routing (container properties and pk ranges) for item operations.
+        if let Some(a) = self.routing_step(d, now) {
+            return Some(a);
+        }
+        // 4. A tracked write answered 409/412 after a possibly applied attempt: read it back.
         if self.check_pending {
             self.check_pending = false;
             return Some(self.send(d, Purpose::TrackingCheck, now));
         }
-        // 4. The operation itself.
+        // 5. The operation itself.
         Some(self.send(d, Purpose::Operation, now))
     }
 
@@ -392,6 +403,21 @@ impl Execution {
                     .clone()
                     .unwrap_or_else(|| d.locations.global().clone());
                 (route, ExecutionContext::Retry, d.eff.request_timeout)
+            }
+            Purpose::ContainerRead | Purpose::PkRangeRead => {
+                // Metadata reads go to the first read region; they do not move the operation.
+                let route = d
+                    .locations
+                    .candidates(false, &self.excluded, now.mono)
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| d.locations.global().clone());
+                let ctx = if self.routing.attempts.is_empty() {
+                    ExecutionContext::Initial
+                } else {
+                    ExecutionContext::Retry
+                };
+                (route, ctx, d.eff.metadata_request_timeout)
             }
         };
         let action = self.emit(d, purpose, route, ctx, timeout, false, now);
@@ -476,6 +502,20 @@ impl Execution {
             });
             self.account_attempts.push(id);
         }
+        if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
+            if let Some(link) = self
+                .routing
+                .meta
+                .as_ref()
+                .and_then(|m| m.container.as_ref())
+                .map(|c| c.0.clone())
+            {
+                let until = now.mono + d.eff.metadata_request_timeout;
+                d.containers
+                    .take_lease(&link, Lease { holder: id, until }, now.mono);
+            }
+            self.routing.attempts.push(id);
+        }
         let prepared = match purpose {
             Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
@@ -491,16 +531,40 @@ impl Execution {
                 Some(t) => &t.check,
                 None => return Action::Wait { until: None }, // unreachable: only sent when tracked
             },
+            Purpose::ContainerRead | Purpose::PkRangeRead => match &self.routing.meta {
+                Some(m) => m,
+                None => return Action::Wait { until: None }, // unreachable: set by routing_step
+            },
         };
         let url = prepared.url(&route);
         let tentative =
             purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
         let hub_only = self.hub_only && purpose == Purpose::Operation;
-        let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative);
+        let range = if purpose == Purpose::Operation {
+            self.routing.range.as_ref()
+        } else {
+            None
+        };
+        let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative, range);
         let uri = url.parse::<http::Uri>();
         let (method, body) = (prepared.method.clone(), prepared.body.clone());
         let (headers, uri) = match (headers, uri) {
             (Ok(h), Ok(u)) => (h, u),
+            (Err(_), _) if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) => {
+                // The credential cannot sign the container's metadata (a resource token scoped
+                // to one item): go ahead unrouted rather than fail an operation that can succeed.
+                if let Some(link) = self
+                    .routing
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.container.as_ref())
+                {
+                    d.containers.release(&link.0, id);
+                }
+                self.routing.done = true;
+                self.phase = Phase::Ready;
+                return self.poll(d, now);
+            }
             (Err(c), _) => {
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 return self.poll(d, now);

@@ -19,6 +19,10 @@ const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json
 pub(crate) struct Prepared {
     /// For data-plane (item) operations: the container link session tokens are kept under.
     pub session_scope: Option<String>,
+    /// For item operations: the container's (link, encoded path).
+    pub container: Option<(String, String)>,
+    /// The partition key, when the operation targets one partition.
+    pub partition_key: Option<crate::models::PartitionKey>,
     /// Send the container's session token on each attempt (Session reads without an explicit token).
     pub send_session: bool,
     pub resource_type: ResourceType,
@@ -101,8 +105,14 @@ impl Prepared {
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
-        let session_scope =
-            (op.resource_type == ResourceType::Item).then(|| container_link(&op.link, kind));
+        let session_scope = op.container.as_ref().map(|(link, _)| link.clone());
+        let single_partition =
+            op.resource_type == ResourceType::Item && kind != OperationKind::ReadFeed;
+        let routing_key = if single_partition {
+            op.partition_key.clone()
+        } else {
+            None
+        };
         let consistency = opts
             .consistency_level
             .or(d.eff.consistency_level)
@@ -118,6 +128,8 @@ impl Prepared {
             );
         let mut prepared = Prepared {
             session_scope,
+            container: op.container.clone(),
+            partition_key: routing_key,
             send_session,
             resource_type: op.resource_type,
             method: op.kind.method(),
@@ -151,6 +163,8 @@ impl Prepared {
         h.insert(names::ACTIVITY_ID, activity_id);
         Prepared {
             session_scope: None,
+            container: None,
+            partition_key: None,
             send_session: false,
             resource_type: ResourceType::Account,
             method: Method::GET,
@@ -184,6 +198,7 @@ impl Prepared {
         wall: std::time::SystemTime,
         hub_only: bool,
         tentative_writes: bool,
+        range: Option<&(String, Vec<String>)>,
     ) -> Result<HeaderMap, ConfigError> {
         let date = httpdate::fmt_http_date(wall);
         let auth = authorization(
@@ -208,10 +223,15 @@ impl Prepared {
             );
         }
         if self.send_session {
-            let token = self
-                .session_scope
-                .as_deref()
-                .and_then(|c| d.sessions.token_for(c, None));
+            // The range's token (or its nearest parent's after a split) when the range is
+            // known; otherwise every token of the container.
+            let token = self.session_scope.as_deref().and_then(|c| match range {
+                Some((id, parents)) => {
+                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    d.sessions.token_for_range_with_parents(c, id, &parents)
+                }
+                None => d.sessions.token_for(c, None),
+            });
             if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
                 h.insert(names::SESSION_TOKEN, v);
             }
@@ -254,14 +274,35 @@ fn authorization(
     })
 }
 
-/// The container link of an item operation: feeds (create, upsert, read feed) sign the container
-/// link itself; single items sign `{container}/docs/{id}`.
-fn container_link(link: &str, kind: OperationKind) -> String {
-    match kind {
-        OperationKind::Create | OperationKind::Upsert | OperationKind::ReadFeed => link.to_owned(),
-        _ => match link.find("/docs/") {
-            Some(i) => link[..i].to_owned(),
-            None => link.to_owned(),
-        },
+impl Prepared {
+    /// A metadata read (container properties or pk ranges) for routing.
+    pub fn metadata_read(
+        d: &Driver,
+        activity_id: HeaderValue,
+        container: &(String, String),
+        pk_ranges: Option<(Option<&str>, Option<&str>)>,
+    ) -> Prepared {
+        let mut p = Prepared::account_read(d, activity_id);
+        p.container = Some(container.clone());
+        p.link = container.0.clone();
+        match pk_ranges {
+            None => {
+                p.resource_type = ResourceType::Container;
+                p.path = container.1.clone();
+            }
+            Some((etag, continuation)) => {
+                p.resource_type = ResourceType::PartitionKeyRange;
+                p.path = format!("{}/pkranges", container.1);
+                if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+                    p.headers
+                        .insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));
+                    p.headers.insert(names::IF_NONE_MATCH, etag);
+                }
+                if let Some(c) = continuation.and_then(|c| HeaderValue::from_str(c).ok()) {
+                    p.headers.insert(names::CONTINUATION, c);
+                }
+            }
+        }
+        p
     }
 }

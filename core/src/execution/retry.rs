@@ -104,6 +104,13 @@ impl Execution {
     /// the operation while the old metadata is still there (stale-while-revalidate): the lease
     /// is released, the next refresh is due one interval later, and the operation proceeds.
     fn give_up(&mut self, d: &mut Driver, attempt: &InFlight, failure: Failure, now: Now) {
+        if matches!(
+            attempt.purpose,
+            Purpose::ContainerRead | Purpose::PkRangeRead
+        ) {
+            self.routing_gave_up(d, attempt);
+            return;
+        }
         if attempt.purpose == Purpose::AccountRead && d.metadata.props.is_some() {
             self.release_account_lease(d, attempt.id);
             d.metadata.stale = false;
@@ -164,7 +171,8 @@ impl Execution {
         if effects.refresh_account {
             d.force_account_refresh(now);
         }
-        // The pk-range and container caches arrive with partition routing; the table already
-        // names those effects so nothing else re-decides.
+        if effects.refresh_pk_ranges || effects.refresh_container {
+            self.routing_invalidate(d, effects.refresh_container);
+        }
     }
 }

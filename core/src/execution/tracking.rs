@@ -72,6 +72,8 @@ pub(crate) fn stamp(
     }
     let check = Prepared {
         session_scope: prepared.session_scope.clone(),
+        container: prepared.container.clone(),
+        partition_key: None,
         send_session: true,
         resource_type: ResourceType::Item,
         method: Method::GET,

@@ -25,6 +25,8 @@ pub struct CosmosOperation {
     pub(crate) partition_key: Option<PartitionKey>,
     pub(crate) body: Option<Bytes>,
     pub(crate) problem: Option<ConfigError>,
+    /// For item operations: the container's (link, encoded path), for routing and sessions.
+    pub(crate) container: Option<(String, String)>,
 }
 
 impl CosmosOperation {
@@ -44,18 +46,21 @@ impl CosmosOperation {
             partition_key: None,
             body: None,
             problem: None,
+            container: None,
         }
     }
 
     fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
         let path = format!("{}/docs", container.path());
-        Self::new(
+        let mut op = Self::new(
             kind,
             ResourceType::Item,
             container.account(),
             container.link().to_string(),
             path,
-        )
+        );
+        op.container = Some((container.link().to_string(), container.path().to_string()));
+        op
     }
 
     fn item(kind: OperationKind, item: &ItemReference) -> Self {
@@ -64,13 +69,10 @@ impl CosmosOperation {
         let mut path =
             String::with_capacity(item.container().path().len() + item.id().len() * 3 + 6);
         item.push_path(&mut path);
-        Self::new(
-            kind,
-            ResourceType::Item,
-            item.container().account(),
-            link,
-            path,
-        )
+        let c = item.container();
+        let mut op = Self::new(kind, ResourceType::Item, c.account(), link, path);
+        op.container = Some((c.link().to_string(), c.path().to_string()));
+        op
     }
 
     /// Creates an item in `container` (`POST .../docs`). Needs a partition key and a body.

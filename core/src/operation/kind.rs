@@ -59,6 +59,8 @@ pub enum ResourceType {
     Container,
     /// Items / documents (`docs`).
     Item,
+    /// Partition key ranges of a container (`pkranges`).
+    PartitionKeyRange,
 }
 
 impl ResourceType {
@@ -69,6 +71,7 @@ impl ResourceType {
             ResourceType::Database => "dbs",
             ResourceType::Container => "colls",
             ResourceType::Item => "docs",
+            ResourceType::PartitionKeyRange => "pkranges",
         }
     }
 

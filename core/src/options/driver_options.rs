@@ -59,6 +59,7 @@ pub struct DriverOptions {
     pub(crate) account_refresh_interval: Option<Duration>,
     pub(crate) min_forced_refresh_interval: Option<Duration>,
     pub(crate) hedging: Option<HedgingOptions>,
+    pub(crate) partition_routing: Option<bool>,
 }
 
 macro_rules! layer {
@@ -94,7 +95,8 @@ impl DriverOptions {
             unavailable_region_ttl,
             account_refresh_interval,
             min_forced_refresh_interval,
-            hedging
+            hedging,
+            partition_routing
         )
     }
 
@@ -134,6 +136,9 @@ impl DriverOptions {
                 .min_forced_refresh_interval
                 .unwrap_or(DEFAULT_MIN_FORCED_REFRESH_INTERVAL),
             hedging: self.hedging.clone().unwrap_or_default(),
+            // Precedent: Java and .NET resolve pk ranges in gateway mode too (session tokens
+            // per range, split handling).
+            partition_routing: self.partition_routing.unwrap_or(true),
         }
     }
 
@@ -252,6 +257,14 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Resolve each item operation's partition key range (default true): sends the session
+    /// token of that range only and follows splits. Costs two metadata reads per container on
+    /// first use.
+    pub fn partition_routing(mut self, v: bool) -> Self {
+        self.o.partition_routing = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -333,6 +346,7 @@ pub(crate) struct EffectiveOptions {
     pub account_refresh_interval: Duration,
     pub min_forced_refresh_interval: Duration,
     pub hedging: HedgingOptions,
+    pub partition_routing: bool,
 }
 
 #[cfg(test)]

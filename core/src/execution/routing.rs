@@ -1,0 +1,189 @@
+//! Partition routing for item operations: the container's partition key definition and pk
+//! ranges are fetched (under the container's lease) before the operation's first attempt, so the
+//! session token of the right range is sent and topology changes can be followed.
+//!
+//! Routing metadata never fails an operation: when it cannot be read, the operation goes ahead
+//! unrouted (the gateway routes it anyway) and sends every session token of its container.
+
+use super::*;
+use crate::partition::{effective_partition_key, parse_partition_key_ranges};
+
+/// Pages of a pk-range feed read per refresh (a container has at most a few thousand ranges).
+const MAX_PK_RANGE_PAGES: usize = 64;
+
+impl Execution {
+    /// Resolves the operation's partition key range, or returns the metadata request (or wait)
+    /// needed first. `None` means routing is settled for now.
+    pub(super) fn routing_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
+        if self.routing.done {
+            return None;
+        }
+        let target = self
+            .op
+            .as_ref()
+            .and_then(|p| Some((p.container.clone()?, p.partition_key.clone()?)));
+        let Some((container, pk)) = target.filter(|_| d.eff.partition_routing) else {
+            self.routing.done = true;
+            return None;
+        };
+        let link = container.0.clone();
+        let lease_free = d
+            .containers
+            .lease_free(&link, now.mono, &self.routing.attempts);
+        let (have_props, have_map, stale) = match d.containers.get(&link) {
+            Some(e) => (true, e.routing.is_some(), e.ranges_stale),
+            None => (false, false, false),
+        };
+        if !have_props || !have_map || stale {
+            if lease_free {
+                let activity = self.activity_header.clone();
+                let (purpose, meta) = if !have_props {
+                    (
+                        Purpose::ContainerRead,
+                        Prepared::metadata_read(d, activity, &container, None),
+                    )
+                } else {
+                    let etag = d
+                        .containers
+                        .get(&link)
+                        .filter(|e| e.routing.is_some())
+                        .and_then(|e| e.ranges_etag.clone());
+                    let cont = self.routing.continuation.clone();
+                    let meta = Prepared::metadata_read(
+                        d,
+                        activity,
+                        &container,
+                        Some((etag.as_deref(), cont.as_deref())),
+                    );
+                    self.routing.incremental = etag.is_some();
+                    (Purpose::PkRangeRead, meta)
+                };
+                self.routing.meta = Some(meta);
+                return Some(self.send(d, purpose, now));
+            }
+            if !have_props || !have_map {
+                return Some(self.wait_recheck(d.containers.lease(&link), now));
+            }
+            // Stale but usable: another execution is refreshing it.
+        }
+        if let Some(e) = d.containers.get(&link) {
+            if let (Some(map), Ok(epk)) =
+                (&e.routing, effective_partition_key(&pk, &e.partition_key))
+            {
+                let r = map.range_for(&epk);
+                self.routing.range = Some((r.id.clone(), r.parents.clone()));
+            }
+        }
+        self.routing.done = true;
+        None
+    }
+
+    /// Handles a successful container or pk-range read.
+    pub(super) fn routing_response(
+        &mut self,
+        d: &mut Driver,
+        attempt: &InFlight,
+        status: u16,
+        headers: &ResponseHeaders,
+        body: &[u8],
+    ) {
+        let Some(link) = self
+            .routing
+            .meta
+            .as_ref()
+            .and_then(|m| m.container.as_ref())
+            .map(|c| c.0.clone())
+        else {
+            self.routing.done = true;
+            return;
+        };
+        self.phase = Phase::Ready;
+        if attempt.purpose == Purpose::ContainerRead {
+            d.containers.release(&link, attempt.id);
+            match serde_json::from_slice::<crate::models::ContainerProperties>(body) {
+                Ok(p) => d.containers.set_properties(&link, p.partition_key),
+                Err(_) => self.routing.done = true,
+            }
+            return;
+        }
+        if status == 304 {
+            d.containers.release(&link, attempt.id);
+            d.containers.ranges_current(&link);
+            return;
+        }
+        match parse_partition_key_ranges(body) {
+            Ok(mut ranges) => self.routing.pages.append(&mut ranges),
+            Err(_) => {
+                d.containers.release(&link, attempt.id);
+                self.routing.done = true;
+                return;
+            }
+        }
+        self.routing.page_count += 1;
+        let next = headers
+            .continuation()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        if next.is_some() && self.routing.page_count < MAX_PK_RANGE_PAGES {
+            self.routing.continuation = next; // the lease is ours: routing_step reads the next page
+            return;
+        }
+        d.containers.release(&link, attempt.id);
+        let pages = std::mem::take(&mut self.routing.pages);
+        let etag = headers.etag().map(str::to_owned);
+        self.routing.continuation = None;
+        self.routing.page_count = 0;
+        if self.routing.incremental {
+            d.containers.apply_range_changes(&link, pages, etag);
+        } else if d.containers.set_ranges(&link, pages, etag).is_err() {
+            self.routing.done = true;
+        }
+    }
+
+    /// A routing read failed for good: release its lease and go ahead unrouted.
+    pub(super) fn routing_gave_up(&mut self, d: &mut Driver, attempt: &InFlight) {
+        if let Some(link) = self
+            .routing
+            .meta
+            .as_ref()
+            .and_then(|m| m.container.as_ref())
+            .map(|c| c.0.clone())
+        {
+            d.containers.release(&link, attempt.id);
+        }
+        self.routing.done = true;
+        self.routing.pages.clear();
+        self.routing.continuation = None;
+        self.phase = if self.in_flight.is_empty() {
+            Phase::Ready
+        } else {
+            Phase::InFlight
+        };
+    }
+
+    /// A topology change or recreated container: re-resolve before the next attempt.
+    pub(super) fn routing_invalidate(&mut self, d: &mut Driver, recreated: bool) {
+        if let Some((link, _)) = self.op.as_ref().and_then(|p| p.container.clone()) {
+            if recreated {
+                d.containers.remove(&link);
+            } else {
+                d.containers.mark_ranges_stale(&link);
+            }
+        }
+        self.routing.done = false;
+        self.routing.range = None;
+    }
+}
+
+/// Routing state of one execution.
+#[derive(Debug, Default)]
+pub(super) struct RoutingState {
+    pub done: bool,
+    pub range: Option<(String, Vec<String>)>,
+    pub meta: Option<Prepared>,
+    pub attempts: Vec<AttemptId>,
+    pub incremental: bool,
+    pub continuation: Option<String>,
+    pub pages: Vec<crate::partition::PartitionKeyRange>,
+    pub page_count: usize,
+}

@@ -1,0 +1,232 @@
+//! The container cache: partition key definitions and pk-range routing maps, bounded.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::driver::Lease;
+use crate::ids::AttemptId;
+use crate::models::PartitionKeyDefinition;
+use crate::partition::{PartitionKeyRange, RoutingMap, RoutingMapError};
+
+/// Containers remembered per driver; the least recently fetched is evicted beyond this.
+pub const MAX_CACHED_CONTAINERS: usize = 1024;
+
+/// What is known about one container.
+#[derive(Debug, Clone)]
+pub struct ContainerEntry {
+    /// The partition key definition (from the container's properties).
+    pub partition_key: PartitionKeyDefinition,
+    /// The pk-range routing map, once read.
+    pub routing: Option<RoutingMap>,
+    /// The pk-range feed's etag, for incremental refreshes (`a-im: Incremental Feed`).
+    pub ranges_etag: Option<String>,
+    /// A 410 topology change asked for a refresh of the ranges.
+    pub ranges_stale: bool,
+    fetched_seq: u64,
+}
+
+/// Per-driver container metadata, keyed by the container's name-based link (`dbs/d/colls/c`).
+#[derive(Debug, Default)]
+pub struct ContainerCache {
+    entries: BTreeMap<String, ContainerEntry>,
+    leases: BTreeMap<String, Lease>,
+    seq: u64,
+}
+
+impl ContainerCache {
+    /// The entry for `link`.
+    pub fn get(&self, link: &str) -> Option<&ContainerEntry> {
+        self.entries.get(link)
+    }
+
+    /// Number of containers cached.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// True when an execution may fetch metadata of `link`: no lease, an expired one, or one
+    /// held by one of `ours`.
+    pub(crate) fn lease_free(&self, link: &str, now: Instant, ours: &[AttemptId]) -> bool {
+        self.leases
+            .get(link)
+            .is_none_or(|l| !l.active(now) || ours.contains(&l.holder))
+    }
+
+    pub(crate) fn lease(&self, link: &str) -> Option<Lease> {
+        self.leases.get(link).copied()
+    }
+
+    pub(crate) fn take_lease(&mut self, link: &str, lease: Lease, now: Instant) {
+        // Expired leases are dropped so the map stays bounded.
+        self.leases.retain(|_, l| l.active(now));
+        if self.leases.len() < MAX_CACHED_CONTAINERS {
+            self.leases.insert(link.to_owned(), lease);
+        }
+    }
+
+    pub(crate) fn release(&mut self, link: &str, holder: AttemptId) {
+        if self.leases.get(link).is_some_and(|l| l.holder == holder) {
+            self.leases.remove(link);
+        }
+    }
+
+    /// Stores the partition key definition (keeps an existing routing map: a container read
+    /// does not change its ranges).
+    pub(crate) fn set_properties(&mut self, link: &str, partition_key: PartitionKeyDefinition) {
+        self.seq += 1;
+        let seq = self.seq;
+        match self.entries.get_mut(link) {
+            Some(e) => {
+                e.partition_key = partition_key;
+                e.fetched_seq = seq;
+            }
+            None => {
+                self.evict_if_full();
+                self.entries.insert(
+                    link.to_owned(),
+                    ContainerEntry {
+                        partition_key,
+                        routing: None,
+                        ranges_etag: None,
+                        ranges_stale: false,
+                        fetched_seq: seq,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Stores a full pk-range feed.
+    pub(crate) fn set_ranges(
+        &mut self,
+        link: &str,
+        ranges: Vec<PartitionKeyRange>,
+        etag: Option<String>,
+    ) -> Result<(), RoutingMapError> {
+        let map = RoutingMap::new(ranges)?;
+        if let Some(e) = self.entries.get_mut(link) {
+            e.routing = Some(map);
+            e.ranges_etag = etag;
+            e.ranges_stale = false;
+        }
+        Ok(())
+    }
+
+    /// Applies an incremental pk-range feed (children replacing split parents). On error the
+    /// map is dropped so the next read fetches the whole feed.
+    pub(crate) fn apply_range_changes(
+        &mut self,
+        link: &str,
+        ranges: Vec<PartitionKeyRange>,
+        etag: Option<String>,
+    ) {
+        if let Some(e) = self.entries.get_mut(link) {
+            let applied = e.routing.as_mut().map(|m| m.apply_changes(ranges));
+            match applied {
+                Some(Ok(())) => {
+                    e.ranges_etag = etag;
+                    e.ranges_stale = false;
+                }
+                _ => {
+                    e.routing = None;
+                    e.ranges_etag = None;
+                    e.ranges_stale = false;
+                }
+            }
+        }
+    }
+
+    /// The ranges did not change (304 on an incremental read).
+    pub(crate) fn ranges_current(&mut self, link: &str) {
+        if let Some(e) = self.entries.get_mut(link) {
+            e.ranges_stale = false;
+        }
+    }
+
+    /// A topology change (410/1002, 1007, 1008): refresh the ranges before the next use.
+    pub(crate) fn mark_ranges_stale(&mut self, link: &str) {
+        if let Some(e) = self.entries.get_mut(link) {
+            e.ranges_stale = true;
+        }
+    }
+
+    /// The container was recreated (410/1000, 400/1024): forget everything about it.
+    pub(crate) fn remove(&mut self, link: &str) {
+        self.entries.remove(link);
+    }
+
+    fn evict_if_full(&mut self) {
+        if self.entries.len() >= MAX_CACHED_CONTAINERS {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.fetched_seq)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.entries.remove(&k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(id: &str, min: &str, max: &str) -> PartitionKeyRange {
+        PartitionKeyRange::new(id, min, max)
+    }
+
+    #[test]
+    fn stores_properties_and_ranges_and_follows_splits() {
+        let mut c = ContainerCache::default();
+        c.set_properties("dbs/d/colls/c", PartitionKeyDefinition::hash("/pk"));
+        c.set_ranges(
+            "dbs/d/colls/c",
+            vec![range("0", "", "FF")],
+            Some("e1".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            c.get("dbs/d/colls/c")
+                .unwrap()
+                .routing
+                .as_ref()
+                .unwrap()
+                .ranges()
+                .len(),
+            1
+        );
+        c.mark_ranges_stale("dbs/d/colls/c");
+        assert!(c.get("dbs/d/colls/c").unwrap().ranges_stale);
+        let children = vec![
+            range("1", "", "80").with_parents(["0"]),
+            range("2", "80", "FF").with_parents(["0"]),
+        ];
+        c.apply_range_changes("dbs/d/colls/c", children, Some("e2".into()));
+        let e = c.get("dbs/d/colls/c").unwrap();
+        assert_eq!(e.routing.as_ref().unwrap().ranges().len(), 2);
+        assert_eq!(e.ranges_etag.as_deref(), Some("e2"));
+        assert!(!e.ranges_stale);
+        c.remove("dbs/d/colls/c");
+        assert!(c.get("dbs/d/colls/c").is_none());
+    }
+
+    #[test]
+    fn is_bounded() {
+        let mut c = ContainerCache::default();
+        for i in 0..(MAX_CACHED_CONTAINERS + 10) {
+            c.set_properties(
+                &format!("dbs/d/colls/c{i}"),
+                PartitionKeyDefinition::hash("/pk"),
+            );
+        }
+        assert_eq!(c.len(), MAX_CACHED_CONTAINERS);
+        assert!(c.get("dbs/d/colls/c0").is_none(), "the oldest was evicted");
+    }
+}
