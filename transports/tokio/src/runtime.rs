@@ -1,0 +1,181 @@
+//! `CosmosDriverRuntime`: the HTTP client, the runtime options and one driver per account.
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sextant_core::models::AccountReference;
+use sextant_core::{
+    ConfigError, ConnectionPoolOptions, CosmosError, Driver, DriverOptions, DriverRegistry,
+    EnvironmentConfig, RuntimeOptions,
+};
+
+use crate::client::build_client;
+use crate::driver::CosmosDriver;
+use crate::execute::now;
+
+/// Prefix of the environment variables the runtime reads.
+const ENV_PREFIX: &str = "AZURE_COSMOS_";
+
+/// The entry point: shares one connection pool among the drivers it creates (one per account).
+///
+/// Cheap to clone (an `Arc` inside); `Send + Sync`.
+#[derive(Clone)]
+pub struct CosmosDriverRuntime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    options: RuntimeOptions,
+    client: reqwest::Client,
+    drivers: DriverRegistry<CosmosDriver>,
+    seeds: AtomicU64,
+}
+
+impl fmt::Debug for CosmosDriverRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CosmosDriverRuntime")
+            .field("options", &self.inner.options)
+            .field("drivers", &self.inner.drivers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CosmosDriverRuntime {
+    /// A builder with the defaults (environment read from the process).
+    pub fn builder() -> CosmosDriverRuntimeBuilder {
+        CosmosDriverRuntimeBuilder::default()
+    }
+
+    /// The options in force, after the environment was applied.
+    pub fn runtime_options(&self) -> &RuntimeOptions {
+        &self.inner.options
+    }
+
+    /// The driver for `account`, created on first use. Later calls for the same endpoint return
+    /// the existing driver and ignore `options`. The driver's options are `options` layered over
+    /// the runtime's driver options.
+    pub async fn get_or_create_driver(
+        &self,
+        account: AccountReference,
+        options: Option<DriverOptions>,
+    ) -> Result<CosmosDriver, CosmosError> {
+        let inner = &self.inner;
+        let driver = inner.drivers.get_or_try_insert(account.endpoint(), || {
+            let options = options
+                .unwrap_or_default()
+                .layered_over(&inner.options.driver_options);
+            let seed = inner
+                .options
+                .seed
+                .unwrap_or_else(|| fresh_seed(&inner.seeds));
+            let driver = Driver::new(account.clone(), options, seed, now())?;
+            Ok::<_, ConfigError>(CosmosDriver::new(
+                driver,
+                account.clone(),
+                inner.client.clone(),
+            ))
+        })?;
+        Ok(driver)
+    }
+}
+
+/// A seed from the wall clock, a counter and the process's random hasher keys.
+fn fresh_seed(counter: &AtomicU64) -> u64 {
+    let n = counter.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    RandomState::new().hash_one((nanos, n))
+}
+
+/// Builder for [`CosmosDriverRuntime`].
+#[derive(Debug, Clone, Default)]
+pub struct CosmosDriverRuntimeBuilder {
+    driver_options: DriverOptions,
+    connection_pool: ConnectionPoolOptions,
+    emulator_server_cert_validation_disabled: bool,
+    environment: Option<BTreeMap<String, String>>,
+    seed: Option<u64>,
+}
+
+impl CosmosDriverRuntimeBuilder {
+    /// Driver options every driver of this runtime inherits.
+    pub fn driver_options(mut self, o: DriverOptions) -> Self {
+        self.driver_options = o;
+        self
+    }
+
+    /// Connection pool settings (idle connections per host, idle timeout, connect timeout).
+    pub fn connection_pool_options(mut self, o: ConnectionPoolOptions) -> Self {
+        self.connection_pool = o;
+        self
+    }
+
+    /// Accept the local emulator's self-signed certificate (never the default). This accepts
+    /// ANY server certificate: use it only against a local emulator.
+    pub fn emulator_server_cert_validation_disabled(mut self, yes: bool) -> Self {
+        self.emulator_server_cert_validation_disabled = yes;
+        self
+    }
+
+    /// Use this map instead of the process environment (tests); by default the process's
+    /// `AZURE_COSMOS_*` variables are read.
+    pub fn environment(mut self, vars: BTreeMap<String, String>) -> Self {
+        self.environment = Some(vars);
+        self
+    }
+
+    /// Fixed RNG seed for every driver (deterministic runs); by default each driver gets a seed
+    /// derived from the clock, a counter and process-random keys.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Validates the settings, applies the environment and builds the HTTP client.
+    ///
+    /// Fails with [`sextant_core::ErrorKind::Configuration`] for a malformed `AZURE_COSMOS_*`
+    /// value (naming the variable) or out-of-range pool options.
+    pub async fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
+        self.connection_pool.validate()?;
+        let vars = self.environment.unwrap_or_else(process_environment);
+        let env = EnvironmentConfig::from_map(&vars)?;
+        let options = RuntimeOptions {
+            driver_options: self.driver_options,
+            connection_pool: self.connection_pool,
+            emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
+            seed: self.seed,
+        }
+        .with_environment(&env);
+        let client = build_client(
+            &options.connection_pool,
+            options.emulator_server_cert_validation_disabled,
+        )
+        .map_err(|e| ConfigError::InvalidSetting {
+            name: "HTTP client".into(),
+            value: e.to_string(),
+            expected: "a configuration reqwest can build".into(),
+        })?;
+        Ok(CosmosDriverRuntime {
+            inner: Arc::new(RuntimeInner {
+                options,
+                client,
+                drivers: DriverRegistry::default(),
+                seeds: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+/// The process's `AZURE_COSMOS_*` variables (others are never read; non-UTF-8 ones are skipped).
+fn process_environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect()
+}
