@@ -15,7 +15,7 @@ use crate::operation::{CosmosOperation, OperationOptions};
 use crate::options::driver_options::EffectiveOptions;
 use crate::options::DriverOptions;
 use crate::policy::BudgetLimits;
-use crate::regions::LocationCache;
+use crate::regions::{LocationCache, PartitionCircuitBreaker};
 use crate::rng::DetRng;
 use crate::routing::ContainerCache;
 use crate::session::SessionContainer;
@@ -76,6 +76,8 @@ pub struct Driver {
     pub(crate) sessions: SessionContainer,
     /// Partition key definitions and pk-range routing maps.
     pub(crate) containers: ContainerCache,
+    /// Per-partition circuit breaker.
+    pub(crate) breaker: PartitionCircuitBreaker,
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
@@ -119,6 +121,7 @@ impl Driver {
             locations,
             sessions: SessionContainer::new(),
             containers: ContainerCache::default(),
+            breaker: PartitionCircuitBreaker::default(),
             hedges: Vec::new(),
         })
     }

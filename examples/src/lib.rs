@@ -17,7 +17,10 @@ pub struct Target {
 /// Reads `COSMOS_ENDPOINT` and `COSMOS_KEY`; when unset, starts a local server and uses its
 /// HTTPS endpoint.
 pub fn target() -> Result<Target, Box<dyn std::error::Error>> {
-    match (std::env::var("COSMOS_ENDPOINT"), std::env::var("COSMOS_KEY")) {
+    match (
+        std::env::var("COSMOS_ENDPOINT"),
+        std::env::var("COSMOS_KEY"),
+    ) {
         (Ok(endpoint), Ok(key)) => Ok(Target {
             account: AccountReference::with_master_key(&endpoint, &key)?,
             local: false,
@@ -26,7 +29,10 @@ pub fn target() -> Result<Target, Box<dyn std::error::Error>> {
         _ => {
             let server = TestServer::start();
             let account = AccountReference::with_master_key(server.https_endpoint(), EMULATOR_KEY)?;
-            println!("COSMOS_ENDPOINT/COSMOS_KEY not set: using a local server at {}", server.https_endpoint());
+            println!(
+                "COSMOS_ENDPOINT/COSMOS_KEY not set: using a local server at {}",
+                server.https_endpoint()
+            );
             Ok(Target {
                 account,
                 local: true,

@@ -509,3 +509,89 @@ fn a_single_region_account_never_hedges() {
         .unwrap();
     assert_eq!(count(&s.transcript, "ctx=hedging"), 0);
 }
+
+const THREE_REGIONS_PPAF: &str = r#"{"writableLocations":[{"name":"West","databaseAccountEndpoint":"https://a-west.example:443/"}],"readableLocations":[{"name":"West","databaseAccountEndpoint":"https://a-west.example:443/"},{"name":"East","databaseAccountEndpoint":"https://a-east.example:443/"},{"name":"North","databaseAccountEndpoint":"https://a-north.example:443/"}],"enableMultipleWriteLocations":false,"enablePerPartitionFailoverBehavior":true}"#;
+
+#[test]
+fn the_circuit_breaker_moves_a_failing_partition_then_probes_back() {
+    let mut s = sim(DriverOptions::default(), THREE_REGIONS);
+    let west_down = std::rc::Rc::new(std::cell::Cell::new(true));
+    let mut first_regions = Vec::new();
+    let mut contexts = Vec::new();
+    for i in 0..13 {
+        if i == 12 {
+            s.now = s.now.advanced(Duration::from_secs(6)); // past the 5 s hold
+            west_down.set(false);
+        }
+        let down = west_down.clone();
+        let op = read(&s);
+        let r = s
+            .run(op, OperationOptions::new(), move |_, req| {
+                if down.get() && req.region.as_ref() == "West" {
+                    Answer::status(503, 0)
+                } else {
+                    Answer::ok(200)
+                }
+            })
+            .unwrap();
+        let d = data_regions(r.diagnostics());
+        first_regions.push(d[0].0.clone());
+        contexts.push(d[0].1);
+    }
+    assert!(
+        first_regions[..10].iter().all(|r| r == "West"),
+        "{first_regions:?}"
+    );
+    assert_eq!(
+        first_regions[10], "East",
+        "after 10 failures the partition avoids West: {first_regions:?}"
+    );
+    assert_eq!(first_regions[11], "East");
+    assert_eq!(
+        first_regions[12], "West",
+        "after the hold, a probe goes back"
+    );
+    assert_eq!(contexts[12], ExecutionContext::CircuitBreakerProbe);
+    // The probe succeeded: the breaker is closed and West is used normally.
+    let op = read(&s);
+    let r = s
+        .run(op, OperationOptions::new(), |_, _| Answer::ok(200))
+        .unwrap();
+    assert_eq!(
+        data_regions(r.diagnostics()),
+        [("West".into(), ExecutionContext::Initial)]
+    );
+}
+
+#[test]
+fn per_partition_failover_moves_writes_of_a_failing_partition() {
+    let mut s = sim(DriverOptions::default(), THREE_REGIONS_PPAF);
+    let mut regions = Vec::new();
+    for _ in 0..6 {
+        let op = create(&s);
+        let r = s.run(op, OperationOptions::new(), |_, req| {
+            if req.region.as_ref() == "West" {
+                Answer::status(503, 0)
+            } else {
+                Answer::ok(201)
+            }
+        });
+        let diag = match &r {
+            Ok(r) => r.diagnostics().clone(),
+            Err(e) => e.diagnostics().clone(),
+        };
+        regions.push(data_regions(&diag)[0].0.clone());
+    }
+    assert!(regions[..5].iter().all(|r| r == "West"), "{regions:?}");
+    assert_eq!(
+        regions[5], "East",
+        "5 write failures open the breaker; PPAF lets the partition move: {regions:?}"
+    );
+    // Without the account flag, writes stay in the write region.
+    let mut s = sim(DriverOptions::default(), THREE_REGIONS);
+    for _ in 0..6 {
+        let op = create(&s);
+        let _ = s.run(op, OperationOptions::new(), |_, _| Answer::status(503, 0));
+    }
+    assert_eq!(count(&s.transcript, "POST https://a-east"), 0);
+}

@@ -72,6 +72,9 @@ impl Execution {
                 }
             }
             (Purpose::Operation, Reaction::Success) => {
+                if let Some(key) = self.breaker_key(&a.endpoint) {
+                    d.breaker.record_success(&key);
+                }
                 self.abort_all(d, now.mono);
                 let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
                 let resp = CosmosResponse {

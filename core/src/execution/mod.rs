@@ -30,7 +30,8 @@ use crate::models::AccountProperties;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationOptions};
 use crate::policy::{decide, Budget, Budgets, DelayRule, Effects, Reaction, Route, Signal};
-use crate::regions::RegionRoute;
+use crate::regions::circuit_breaker::PartitionRegion;
+use crate::regions::{BreakerState, RegionRoute};
 use crate::request::{OutgoingRequest, Purpose};
 use crate::response::CosmosResponse;
 use crate::transport::{RequestEvent, RequestEventKind, RequestSent, Response, TransportError};
@@ -103,6 +104,8 @@ pub struct Execution {
     /// Hedging asked for (operation option over driver option); armed only when eligible.
     hedging: bool,
     hedges_sent: u32,
+    /// The current attempt probes a partition whose circuit breaker was open.
+    probing: bool,
     /// The token acquisition lease this execution took, if any.
     token_holder: Option<AttemptId>,
     /// Partition routing of an item operation.
@@ -157,6 +160,7 @@ impl Execution {
             excluded: opts.excluded_regions.clone(),
             account_attempts: Vec::new(),
             token_holder: None,
+            probing: false,
             routing: routing::RoutingState::default(),
             tracking: None,
             maybe_applied: false,
@@ -395,6 +399,11 @@ impl Execution {
             Purpose::Operation => {
                 let route = self.resolve_route(d, now.mono);
                 let ctx = self.context_for(&route);
+                let ctx = if self.probing {
+                    ExecutionContext::CircuitBreakerProbe
+                } else {
+                    ctx
+                };
                 (route, ctx, d.eff.request_timeout)
             }
             Purpose::TrackingCheck => {
@@ -619,10 +628,8 @@ impl Execution {
     /// Picks the endpoint for the next operation attempt, after any account refresh landed:
     /// the same region again, the first candidate this execution has not tried yet (walking
     /// every region before coming back), or the first write region.
-    fn resolve_route(&mut self, d: &Driver, now: Instant) -> RegionRoute {
-        let candidates = d
-            .locations
-            .candidates(self.use_write_regions, &self.excluded, now);
+    fn resolve_route(&mut self, d: &mut Driver, now: Instant) -> RegionRoute {
+        let candidates = self.partition_candidates(d, now);
         let pick = match self.next_route {
             Route::SameRegion => self
                 .current_route
@@ -644,7 +651,52 @@ impl Execution {
             self.tried.push(pick.endpoint.clone());
         }
         self.next_route = Route::SameRegion;
+        self.probing = false;
+        if let Some(key) = self.breaker_key(&pick.endpoint) {
+            if d.breaker.state(&key, now) == BreakerState::ProbeAllowed {
+                d.breaker.probe_started(&key);
+                self.probing = true;
+            }
+        }
         pick
+    }
+
+    /// The breaker key of this operation's partition in the region at `endpoint`.
+    pub(super) fn breaker_key(&self, endpoint: &Arc<str>) -> Option<PartitionRegion> {
+        let (container, _) = self.op.as_ref()?.container.as_ref()?;
+        let (range, _) = self.routing.range.as_ref()?;
+        Some((container.clone(), range.clone(), endpoint.clone()))
+    }
+
+    /// Candidate regions for this operation: the location cache's order, with regions whose
+    /// circuit breaker is open for this partition moved to the end. With per-partition
+    /// automatic failover, a single-write account's writes for a partition whose write region
+    /// is open may go to the other regions.
+    fn partition_candidates(&self, d: &Driver, now: Instant) -> Vec<RegionRoute> {
+        let mut candidates = d
+            .locations
+            .candidates(self.use_write_regions, &self.excluded, now);
+        if !d.eff.circuit_breaker.enabled || self.routing.range.is_none() {
+            return candidates;
+        }
+        let open = |r: &RegionRoute| {
+            self.breaker_key(&r.endpoint)
+                .is_some_and(|k| d.breaker.state(&k, now) == BreakerState::Open)
+        };
+        let ppaf = d
+            .account_properties()
+            .is_some_and(|p| p.per_partition_failover);
+        if self.use_write_regions
+            && !d.locations.multi_write()
+            && ppaf
+            && candidates.first().is_some_and(open)
+        {
+            candidates = d.locations.candidates(false, &self.excluded, now);
+        }
+        let (closed, opened): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|r| !open(r));
+        let mut out = closed;
+        out.extend(opened);
+        out
     }
 
     /// Initial for the first attempt, region failover when the endpoint changed, else retry.

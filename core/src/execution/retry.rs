@@ -23,6 +23,10 @@ impl Execution {
             self.finish(d, Err(original), now.mono);
             return;
         }
+        if purpose == Purpose::Operation {
+            // Every availability failure counts, whether or not it is retried.
+            self.record_partition_failure(d, attempt, signal, now.mono);
+        }
         let reaction = decide(signal, self.class_for(purpose));
         // While another attempt of the operation (a hedge, or the attempt it hedged) is still in
         // flight, a retriable failure just drops out: that attempt may still win.
@@ -97,6 +101,28 @@ impl Execution {
         } else {
             self.timers.set(Timer::Backoff, now.mono + wait);
             self.phase = Phase::Backoff;
+        }
+    }
+
+    /// Feeds an availability failure of this partition in that region to the circuit breaker.
+    fn record_partition_failure(
+        &mut self,
+        d: &mut Driver,
+        attempt: &InFlight,
+        signal: Signal,
+        now: Instant,
+    ) {
+        let availability = match signal {
+            Signal::Transport { .. } | Signal::AttemptTimeout => true,
+            Signal::Status { status, .. } => matches!(status, 408 | 500 | 503),
+        };
+        if !availability || !d.eff.circuit_breaker.enabled {
+            return;
+        }
+        if let Some(key) = self.breaker_key(&attempt.endpoint) {
+            let write = !self.class_for(Purpose::Operation).read_only;
+            let options = d.eff.circuit_breaker.clone();
+            d.breaker.record_failure(key, write, now, &options);
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::ConfigError;
 use crate::models::ConsistencyLevel;
 use crate::options::HedgingOptions;
+use crate::regions::CircuitBreakerOptions;
 
 /// Per-attempt HTTP timeout for data-plane requests. Precedent: .NET `HttpTimeoutPolicyDefault`
 /// (last step 65 s; older versions 65 s for every attempt); Java `networkRequestTimeout` 60 s.
@@ -60,6 +61,7 @@ pub struct DriverOptions {
     pub(crate) min_forced_refresh_interval: Option<Duration>,
     pub(crate) hedging: Option<HedgingOptions>,
     pub(crate) partition_routing: Option<bool>,
+    pub(crate) circuit_breaker: Option<CircuitBreakerOptions>,
 }
 
 macro_rules! layer {
@@ -96,7 +98,8 @@ impl DriverOptions {
             account_refresh_interval,
             min_forced_refresh_interval,
             hedging,
-            partition_routing
+            partition_routing,
+            circuit_breaker
         )
     }
 
@@ -139,6 +142,7 @@ impl DriverOptions {
             // Precedent: Java and .NET resolve pk ranges in gateway mode too (session tokens
             // per range, split handling).
             partition_routing: self.partition_routing.unwrap_or(true),
+            circuit_breaker: self.circuit_breaker.clone().unwrap_or_default(),
         }
     }
 
@@ -265,6 +269,12 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Per-partition circuit breaker settings (default on: 10 read / 5 write failures, 5 s hold).
+    pub fn circuit_breaker(mut self, v: CircuitBreakerOptions) -> Self {
+        self.o.circuit_breaker = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -303,6 +313,9 @@ impl DriverOptionsBuilder {
         }
         if let Some(h) = &o.hedging {
             h.validate()?;
+        }
+        if let Some(c) = &o.circuit_breaker {
+            c.validate()?;
         }
         if let Some(p) = &o.preferred_regions {
             if p.len() > 64 || p.iter().any(|r| r.trim().is_empty()) {
@@ -347,6 +360,7 @@ pub(crate) struct EffectiveOptions {
     pub min_forced_refresh_interval: Duration,
     pub hedging: HedgingOptions,
     pub partition_routing: bool,
+    pub circuit_breaker: CircuitBreakerOptions,
 }
 
 #[cfg(test)]
