@@ -3,6 +3,36 @@
 use super::*;
 
 impl Execution {
+    /// Records an attempt that ends without an answer. What the transport's events proved
+    /// (`Sent` after response headers, `Unknown` after transport start) is kept; otherwise
+    /// `floor` says what may be assumed. Returns the recorded flag.
+    pub(super) fn record_unanswered(
+        &mut self,
+        a: &InFlight,
+        floor: RequestSent,
+        note: &str,
+        now: Instant,
+    ) -> RequestSent {
+        let sent = match a.sent {
+            RequestSent::NotSent => floor,
+            proven => proven,
+        };
+        self.record_ended(a, sent, note, now);
+        sent
+    }
+
+    /// Records an attempt that ended without an answer, with exactly this request-sent flag.
+    pub(super) fn record_ended(
+        &mut self,
+        a: &InFlight,
+        sent: RequestSent,
+        note: &str,
+        now: Instant,
+    ) {
+        self.diag
+            .finish_attempt(a.slot, None, None, 0.0, None, sent, Some(note.into()), now);
+    }
+
     /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         for a in std::mem::take(&mut self.in_flight) {
@@ -12,21 +42,7 @@ impl Execution {
             if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
                 d.metadata.lease = None;
             }
-            let sent = if a.sent == RequestSent::NotSent {
-                RequestSent::NotSent
-            } else {
-                RequestSent::Unknown
-            };
-            self.diag.finish_attempt(
-                a.slot,
-                None,
-                None,
-                0.0,
-                None,
-                sent,
-                Some("aborted".into()),
-                now,
-            );
+            self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }
     }

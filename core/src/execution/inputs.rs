@@ -148,16 +148,7 @@ impl Execution {
             Some(error.message.clone()),
             now.mono,
         );
-        self.diag.finish_attempt(
-            a.slot,
-            None,
-            None,
-            0.0,
-            None,
-            sent,
-            Some(error.message.clone()),
-            now.mono,
-        );
+        self.record_ended(&a, sent, &error.message, now.mono);
         let signal = Signal::Transport {
             kind: error.kind,
             sent,

@@ -248,21 +248,9 @@ impl Execution {
                     d.release_hedge(a.id);
                 }
                 self.pending.push_back(Action::Abort(a.id));
-                let sent = if a.sent == RequestSent::Sent {
-                    RequestSent::Sent
-                } else {
-                    RequestSent::Unknown
-                };
-                self.diag.finish_attempt(
-                    a.slot,
-                    None,
-                    None,
-                    0.0,
-                    None,
-                    sent,
-                    Some("attempt timed out".into()),
-                    now.mono,
-                );
+                // A timed-out attempt may have been sent even if no event said so.
+                let sent =
+                    self.record_unanswered(&a, RequestSent::Unknown, "attempt timed out", now.mono);
                 let err = TransportError::new(
                     crate::transport::TransportErrorKind::Timeout,
                     sent,
