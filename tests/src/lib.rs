@@ -5,6 +5,8 @@
 //! lints against `unwrap`/`expect`/`panic!` are relaxed for it alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod failover;
+pub mod fault_proxy;
 pub mod scenarios;
 pub mod server;
 pub mod sim;
