@@ -595,3 +595,26 @@ fn per_partition_failover_moves_writes_of_a_failing_partition() {
     }
     assert_eq!(count(&s.transcript, "POST https://a-east"), 0);
 }
+
+#[test]
+fn a_region_that_hangs_is_eventually_avoided_for_the_partition() {
+    let mut s = sim(DriverOptions::default(), THREE_REGIONS);
+    let mut first = Vec::new();
+    for _ in 0..12 {
+        let op = read(&s);
+        let r = s
+            .run(op, OperationOptions::new(), |_, req| {
+                if req.region.as_ref() == "West" {
+                    Answer::Stall
+                } else {
+                    after(5, 200)
+                }
+            })
+            .unwrap();
+        first.push(data_regions(r.diagnostics())[0].0.clone());
+    }
+    // Each read paid the 500 ms hedge threshold while West hung; after 10 slow losses the
+    // partition's breaker opens and reads start in East.
+    assert!(first[..10].iter().all(|r| r == "West"), "{first:?}");
+    assert_eq!(first[10], "East", "{first:?}");
+}

@@ -75,6 +75,7 @@ impl Execution {
                 if let Some(key) = self.breaker_key(&a.endpoint) {
                     d.breaker.record_success(&key);
                 }
+                self.penalize_slow_losers(d, now.mono);
                 self.abort_all(d, now.mono);
                 let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
                 let resp = CosmosResponse {
@@ -233,6 +234,26 @@ impl Execution {
                 read_only: true,
                 retry_safe: true,
             },
+        }
+    }
+
+    /// Attempts that lost to a hedge after waiting at least the hedge threshold count as
+    /// availability failures of their region for this partition: a region that hangs without
+    /// answering never times out while hedges keep winning, and would otherwise be tried first
+    /// forever, costing every read the threshold.
+    fn penalize_slow_losers(&mut self, d: &mut Driver, now: Instant) {
+        let threshold = d.eff.hedging.threshold;
+        let slow: Vec<InFlight> = self
+            .in_flight
+            .iter()
+            .filter(|l| {
+                l.purpose == Purpose::Operation
+                    && now.saturating_duration_since(l.started) >= threshold
+            })
+            .cloned()
+            .collect();
+        for loser in &slow {
+            self.record_partition_failure(d, loser, Signal::AttemptTimeout, now);
         }
     }
 

@@ -47,9 +47,10 @@ pub const FAILOVER_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// Jitter added to retry-after waits: [0, 5) ms (PROTOCOL.md §4 "small jitter").
 const RETRY_JITTER_MS: u64 = 5;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct InFlight {
     id: AttemptId,
+    started: Instant,
     endpoint: Arc<str>,
     purpose: Purpose,
     deadline: Instant,
@@ -582,6 +583,7 @@ impl Execution {
             .start_attempt(id, purpose, ctx, route.name.clone(), url, now.mono);
         self.in_flight.push(InFlight {
             id,
+            started: now.mono,
             endpoint: route.endpoint.clone(),
             purpose,
             deadline,

@@ -105,7 +105,7 @@ impl Execution {
     }
 
     /// Feeds an availability failure of this partition in that region to the circuit breaker.
-    fn record_partition_failure(
+    pub(super) fn record_partition_failure(
         &mut self,
         d: &mut Driver,
         attempt: &InFlight,
