@@ -9,6 +9,7 @@ use crate::credential::{AccessToken, Credential, CredentialError, TokenCredentia
 use crate::error::ConfigError;
 use crate::execution::Execution;
 use crate::ids::{ActivityId, AttemptId};
+use crate::metrics::{Alert, Metrics, MetricsSnapshot};
 use crate::models::{AccountProperties, AccountReference};
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationOptions};
@@ -78,6 +79,8 @@ pub struct Driver {
     pub(crate) containers: ContainerCache,
     /// Per-partition circuit breaker.
     pub(crate) breaker: PartitionCircuitBreaker,
+    /// Operation metrics and threshold alerts.
+    pub(crate) metrics: Metrics,
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
@@ -108,6 +111,7 @@ impl Driver {
             eff.preferred_regions.clone(),
             eff.unavailable_region_ttl,
         );
+        let metrics = Metrics::new(eff.metrics.clone());
         Ok(Driver {
             limits: BudgetLimits::from_options(&eff),
             account,
@@ -122,6 +126,7 @@ impl Driver {
             sessions: SessionContainer::new(),
             containers: ContainerCache::default(),
             breaker: PartitionCircuitBreaker::default(),
+            metrics,
             hedges: Vec::new(),
         })
     }
@@ -159,6 +164,17 @@ impl Driver {
             Credential::TokenCredential(c) => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// A snapshot of this driver's metrics (call [`Driver::poll_alerts`] first for current
+    /// window figures).
+    pub fn metrics_snapshot(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    /// Evaluates the alert rules over the sliding window; returns alerts raised or cleared.
+    pub fn poll_alerts(&mut self, now: Now) -> Vec<Alert> {
+        self.metrics.poll_alerts(now.mono)
     }
 
     /// Container metadata used for routing.

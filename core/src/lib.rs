@@ -27,7 +27,7 @@
 //! use bytes::Bytes;
 //! use http::HeaderMap;
 //! use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
-//! use sextant_core::{Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Response};
+//! use sextant_core::{Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Purpose, Response};
 //!
 //! let account = AccountReference::with_master_key(
 //!     "https://myaccount.documents.azure.com:443/",
@@ -55,8 +55,11 @@
 //! };
 //! let response = outcome?;
 //! assert_eq!(response.status(), 200);
-//! // The first operation paid for the account read (`GET /`), and diagnostics say so.
-//! assert_eq!(response.diagnostics().requests().len(), 2);
+//! // One attempt of the operation itself; the metadata reads the first operation paid for
+//! // (account, container) are recorded beside it with their purpose.
+//! let ops = response.diagnostics().requests().iter().filter(|r| r.purpose == Purpose::Operation);
+//! assert_eq!(ops.count(), 1);
+//! assert_eq!(response.diagnostics().requests()[0].purpose, Purpose::AccountRead);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -75,6 +78,7 @@ pub mod error;
 pub mod execution;
 pub mod headers;
 pub mod ids;
+pub mod metrics;
 pub mod models;
 pub mod now;
 pub mod operation;

@@ -105,6 +105,10 @@ pub struct Execution {
     /// Hedging asked for (operation option over driver option); armed only when eligible.
     hedging: bool,
     hedges_sent: u32,
+    /// Metrics: recorded once when the outcome is known.
+    metrics_recorded: bool,
+    bytes_sent: u64,
+    bytes_received: u64,
     /// The current attempt probes a partition whose circuit breaker was open.
     probing: bool,
     /// The token acquisition lease this execution took, if any.
@@ -162,6 +166,9 @@ impl Execution {
             account_attempts: Vec::new(),
             token_holder: None,
             probing: false,
+            metrics_recorded: false,
+            bytes_sent: 0,
+            bytes_received: 0,
             routing: routing::RoutingState::default(),
             tracking: None,
             maybe_applied: false,
@@ -232,7 +239,12 @@ impl Execution {
                 return a;
             }
             if let Some(out) = &self.outcome {
-                return Action::Done(out.clone());
+                let out = out.clone();
+                if !self.metrics_recorded {
+                    self.metrics_recorded = true;
+                    self.record_metrics(d, &out, now.mono);
+                }
+                return Action::Done(out);
             }
             if self.timers.expired(Timer::Operation, now.mono) {
                 let msg = format!(
@@ -594,6 +606,7 @@ impl Execution {
         if hedge {
             d.reserve_hedge(id, deadline);
         }
+        self.bytes_sent += body.len() as u64;
         self.attempts += 1;
         self.phase = Phase::InFlight;
         Action::Send(Box::new(OutgoingRequest {
@@ -608,6 +621,39 @@ impl Execution {
             deadline,
             max_response_bytes: d.eff.max_response_bytes,
         }))
+    }
+}
+
+impl Execution {
+    /// Feeds the finished operation to the driver's metrics (cancellations are not outcomes of
+    /// the service and are not recorded).
+    fn record_metrics(
+        &self,
+        d: &mut Driver,
+        out: &Result<CosmosResponse, CosmosError>,
+        now: Instant,
+    ) {
+        let diagnostics = match out {
+            Ok(r) => r.diagnostics(),
+            Err(e) if e.kind() == ErrorKind::Cancelled => return,
+            Err(e) => e.diagnostics(),
+        };
+        let Some(p) = &self.op else { return };
+        let container = p.container.as_ref().map(|c| c.0.as_str()).unwrap_or("");
+        let range = self.routing.range.as_ref().map(|r| r.0.as_str());
+        let point = p.resource_type == crate::operation::ResourceType::Item
+            && p.kind != crate::operation::OperationKind::ReadFeed;
+        let mut sample = crate::metrics::OperationSample::from_diagnostics(
+            diagnostics,
+            p.kind.as_str(),
+            p.resource_type.token(),
+            container,
+            range,
+            point,
+        );
+        sample.bytes_sent = self.bytes_sent;
+        sample.bytes_received = self.bytes_received;
+        d.metrics.record(&sample, now);
     }
 }
 

@@ -25,6 +25,7 @@ pub(crate) struct Prepared {
     pub partition_key: Option<crate::models::PartitionKey>,
     /// Send the container's session token on each attempt (Session reads without an explicit token).
     pub send_session: bool,
+    pub kind: OperationKind,
     pub resource_type: ResourceType,
     pub method: Method,
     pub link: String,
@@ -127,6 +128,7 @@ impl Prepared {
                 None | Some(crate::models::ConsistencyLevel::Session)
             );
         let mut prepared = Prepared {
+            kind,
             session_scope,
             container: op.container.clone(),
             partition_key: routing_key,
@@ -162,6 +164,7 @@ impl Prepared {
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
         h.insert(names::ACTIVITY_ID, activity_id);
         Prepared {
+            kind: OperationKind::Read,
             session_scope: None,
             container: None,
             partition_key: None,

@@ -71,6 +71,7 @@ pub(crate) fn stamp(
         headers.remove(h);
     }
     let check = Prepared {
+        kind: OperationKind::Read,
         session_scope: prepared.session_scope.clone(),
         container: prepared.container.clone(),
         partition_key: None,

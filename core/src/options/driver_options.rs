@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::metrics::MetricsOptions;
 use crate::models::ConsistencyLevel;
 use crate::options::HedgingOptions;
 use crate::regions::CircuitBreakerOptions;
@@ -62,6 +63,7 @@ pub struct DriverOptions {
     pub(crate) hedging: Option<HedgingOptions>,
     pub(crate) partition_routing: Option<bool>,
     pub(crate) circuit_breaker: Option<CircuitBreakerOptions>,
+    pub(crate) metrics: Option<MetricsOptions>,
 }
 
 macro_rules! layer {
@@ -99,7 +101,8 @@ impl DriverOptions {
             min_forced_refresh_interval,
             hedging,
             partition_routing,
-            circuit_breaker
+            circuit_breaker,
+            metrics
         )
     }
 
@@ -143,6 +146,7 @@ impl DriverOptions {
             // per range, split handling).
             partition_routing: self.partition_routing.unwrap_or(true),
             circuit_breaker: self.circuit_breaker.clone().unwrap_or_default(),
+            metrics: self.metrics.clone().unwrap_or_default(),
         }
     }
 
@@ -275,6 +279,12 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Metrics window and alert rules (defaults in [`crate::metrics::AlertOptions`]).
+    pub fn metrics(mut self, v: MetricsOptions) -> Self {
+        self.o.metrics = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -361,6 +371,7 @@ pub(crate) struct EffectiveOptions {
     pub hedging: HedgingOptions,
     pub partition_routing: bool,
     pub circuit_breaker: CircuitBreakerOptions,
+    pub metrics: MetricsOptions,
 }
 
 #[cfg(test)]
