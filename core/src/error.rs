@@ -145,6 +145,18 @@ impl CosmosError {
         CosmosError { inner: Arc::new(e) }
     }
 
+    /// The end-to-end deadline passed; `last` is the transport failure it cut short, if any
+    /// (its request-sent flag still tells whether a write may have been applied).
+    pub(crate) fn timeout(
+        message: String,
+        last: Option<TransportError>,
+        diagnostics: Arc<CosmosDiagnostics>,
+    ) -> Self {
+        let mut e = Self::base(ErrorKind::Timeout, message, diagnostics);
+        e.transport = last;
+        CosmosError { inner: Arc::new(e) }
+    }
+
     pub(crate) fn config(err: ConfigError, diagnostics: Arc<CosmosDiagnostics>) -> Self {
         let mut e = Self::base(ErrorKind::Configuration, err.to_string(), diagnostics);
         e.config = Some(err);

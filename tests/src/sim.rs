@@ -127,6 +127,9 @@ fn metadata_ok(body: &'static str) -> Answer {
     }
 }
 
+/// Answers the n-th pk-range read given the request (to check incremental headers).
+pub type PkRangeScript = Box<dyn FnMut(usize, &OutgoingRequest) -> Answer>;
+
 /// Answers a token request: `(scopes, wall clock) → token or error`.
 pub type TokenScript = Box<
     dyn FnMut(
@@ -167,7 +170,7 @@ pub struct Sim {
     /// Answers container reads (n-th read); `None` = 200 with [`CONTAINER_BODY`].
     pub container_script: Option<Box<dyn FnMut(usize) -> Answer>>,
     /// Answers pk-range reads (n-th read, request); `None` = 200 with [`PK_RANGES_BODY`].
-    pub pk_ranges_script: Option<Box<dyn FnMut(usize, &OutgoingRequest) -> Answer>>,
+    pub pk_ranges_script: Option<PkRangeScript>,
     container_reads: usize,
     pk_range_reads: usize,
     /// How token requests are answered; `None` = a token valid for an hour.
@@ -375,7 +378,7 @@ impl Sim {
                         ),
                     };
                     if until.is_some_and(|u| u <= self.now.mono)
-                        && !next.is_some_and(|n| n <= self.now.mono)
+                        && next.is_none_or(|n| n > self.now.mono)
                     {
                         let tail = self.transcript.len().saturating_sub(20);
                         panic!(

@@ -517,3 +517,25 @@ fn cancellation_aborts_in_flight_attempts() {
     sim.run(op, OperationOptions::new(), |_, _| Answer::ok(200))
         .unwrap();
 }
+
+#[test]
+fn a_transport_timeout_at_the_deadline_is_reported_as_the_timeout_it_is() {
+    let mut sim = Sim::new(1, DriverOptions::default());
+    let op = read_op(&sim);
+    // The data attempt starts at 7 ms (account 3 ms, container and pk ranges 2 ms each); the
+    // transport gives up at the operation's deadline, just before the core's own timer fires.
+    let opts = OperationOptions::new().with_end_to_end_timeout(Duration::from_millis(750));
+    let e = sim
+        .run(op, opts, |_, _| Answer::Fail {
+            kind: TransportErrorKind::Timeout,
+            sent: RequestSent::Unknown,
+            latency: Duration::from_millis(743),
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(
+        e.transport_error().map(|t| t.request_sent),
+        Some(RequestSent::Unknown),
+        "the cut-short attempt is still described"
+    );
+}

@@ -63,8 +63,8 @@ impl Execution {
                 CosmosError::service(status, headers, body, diagnostics)
             }
             Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
-            Failure::Timeout(msg) => {
-                CosmosError::new(ErrorKind::Timeout, msg, self.diag.finish(now, None, None))
+            Failure::Timeout(msg, last) => {
+                CosmosError::timeout(msg, last, self.diag.finish(now, None, None))
             }
             Failure::Credential(c) => CosmosError::new(
                 ErrorKind::Credential,

@@ -77,7 +77,7 @@ enum Failure {
         body: Bytes,
     },
     Transport(TransportError),
-    Timeout(String),
+    Timeout(String, Option<TransportError>),
     Credential(CredentialError),
     Config(ConfigError),
     Metadata(String),
@@ -252,7 +252,7 @@ impl Execution {
                     self.end_to_end.unwrap_or_default(),
                     self.attempts
                 );
-                self.finish(d, Err(Failure::Timeout(msg)), now.mono);
+                self.finish(d, Err(Failure::Timeout(msg, None)), now.mono);
                 continue;
             }
             if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {

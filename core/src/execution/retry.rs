@@ -23,6 +23,33 @@ impl Execution {
             self.finish(d, Err(original), now.mono);
             return;
         }
+        let deadline_passed = self
+            .timers
+            .get(Timer::Operation)
+            .is_some_and(|dl| now.mono >= dl);
+        let timed_out = matches!(
+            signal,
+            Signal::AttemptTimeout
+                | Signal::Transport {
+                    kind: crate::transport::TransportErrorKind::Timeout,
+                    ..
+                }
+        );
+        if deadline_passed && timed_out {
+            // The caller's end-to-end timeout ended this, not the failure itself (a transport
+            // timeout set to the same deadline can arrive just before the core's own timer).
+            let last = match failure {
+                Failure::Transport(t) => Some(t),
+                _ => None,
+            };
+            let msg = format!(
+                "end-to-end timeout of {:?} elapsed after {} attempt(s)",
+                self.end_to_end.unwrap_or_default(),
+                self.attempts
+            );
+            self.finish(d, Err(Failure::Timeout(msg, last)), now.mono);
+            return;
+        }
         if purpose == Purpose::Operation {
             // Every availability failure counts, whether or not it is retried.
             self.record_partition_failure(d, attempt, signal, now.mono);
