@@ -1,0 +1,309 @@
+//! The HTTP client: one `ureq::Agent` per runtime (pooled keep-alive connections, rustls), and how
+//! one attempt is performed on it.
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::Method;
+use sextant_core::{
+    ConnectionPoolOptions, Now, OutgoingRequest, RequestSent, Response, TransportError,
+    TransportErrorKind,
+};
+use ureq::unversioned::transport::DefaultConnector;
+use ureq::{Agent, AsSendBody};
+
+use crate::error_map;
+use crate::resolver::CachingResolver;
+use crate::tls::tls_config;
+
+/// Idle connections kept across all hosts, as a multiple of the per-host limit: an account has
+/// one endpoint per region plus the global one, and a runtime may serve a few accounts.
+const IDLE_HOSTS_FACTOR: usize = 32;
+/// Resolve and connect time out this much before the attempt deadline, so that a hang there is
+/// reported as a resolve / connect timeout (`NotSent`) rather than as ureq's global timeout,
+/// whose phase is unknown (`Unknown`).
+const PHASE_MARGIN: Duration = Duration::from_millis(1);
+
+/// Both clocks, read once.
+pub(crate) fn now() -> Now {
+    Now::new(Instant::now(), SystemTime::now())
+}
+
+/// A runtime's HTTP client. Cheap to clone (the agent is reference-counted).
+#[derive(Clone)]
+pub(crate) struct HttpClient {
+    agent: Agent,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// An agent configured from the pool options. Statuses are answers, not errors; redirects
+    /// are not followed (the core sees every status); proxies from the environment are not used.
+    pub(crate) fn new(pool: &ConnectionPoolOptions, accept_any_certificate: bool) -> Self {
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(None)
+            .max_idle_connections_per_host(pool.max_idle_connections_per_host)
+            .max_idle_connections(
+                pool.max_idle_connections_per_host
+                    .saturating_mul(IDLE_HOSTS_FACTOR),
+            )
+            .max_idle_age(pool.idle_timeout)
+            .timeout_connect(Some(pool.connect_timeout))
+            .tls_config(tls_config(accept_any_certificate))
+            .build();
+        let agent = Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default());
+        HttpClient {
+            agent,
+            connect_timeout: pool.connect_timeout,
+        }
+    }
+
+    /// Performs one attempt on the calling thread, bounded by its deadline. `on_headers` runs when
+    /// the response head has arrived, before the body is read.
+    pub(crate) fn perform(
+        &self,
+        req: Box<OutgoingRequest>,
+        on_headers: &mut dyn FnMut(Now),
+    ) -> Result<Response, TransportError> {
+        let timeout = req.timeout_from(Instant::now());
+        if timeout.is_zero() {
+            return Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                RequestSent::NotSent,
+                "the attempt deadline passed before the request was sent",
+            ));
+        }
+        let OutgoingRequest {
+            method,
+            uri,
+            headers,
+            body,
+            max_response_bytes,
+            ..
+        } = *req;
+        let no_body =
+            body.is_empty() && matches!(method, Method::GET | Method::HEAD | Method::DELETE);
+        let head = Head {
+            method,
+            uri,
+            headers,
+        };
+        let response = if no_body {
+            self.run(head, (), timeout)
+        } else {
+            self.run(head, &body[..], timeout)
+        }
+        .map_err(error_map::before_response)?;
+        on_headers(now());
+
+        let (parts, mut body) = response.into_parts();
+        let limit = u64::try_from(max_response_bytes).unwrap_or(u64::MAX);
+        let bytes = body
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| error_map::reading_body(e, max_response_bytes))?;
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: Bytes::from(bytes),
+        })
+    }
+
+    fn run<B: AsSendBody>(
+        &self,
+        head: Head,
+        body: B,
+        timeout: Duration,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = head.method;
+        *request.uri_mut() = head.uri;
+        *request.headers_mut() = head.headers;
+        let phase = timeout
+            .checked_sub(PHASE_MARGIN)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(timeout);
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .timeout_resolve(Some(phase))
+            .timeout_connect(Some(self.connect_timeout.min(phase)))
+            .build();
+        self.agent.run(request)
+    }
+}
+
+/// The request line and headers of an attempt.
+struct Head {
+    method: Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::testing::{request, response, Peer, Script};
+
+    const CAP: usize = 1024;
+
+    fn client() -> HttpClient {
+        HttpClient::new(&ConnectionPoolOptions::default(), false)
+    }
+
+    fn perform(req: Box<OutgoingRequest>) -> (Result<Response, TransportError>, usize) {
+        let mut heads = 0;
+        let result = client().perform(req, &mut |_| heads += 1);
+        (result, heads)
+    }
+
+    fn expect_error(result: Result<Response, TransportError>) -> TransportError {
+        match result {
+            Ok(r) => panic!("expected an error, got {}", r.status),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn answers_with_status_headers_and_body() {
+        let peer = Peer::start(vec![Script::Answer(response(
+            404,
+            r#"{"code":"NotFound"}"#,
+        ))]);
+        let (result, heads) = perform(request(
+            1,
+            &peer.url("/dbs/a%20b"),
+            Duration::from_secs(5),
+            CAP,
+        ));
+        let r = result.unwrap();
+        assert_eq!(r.status, 404, "a status is an answer, not an error");
+        assert_eq!(r.headers.get("x-ms-request-charge").unwrap(), "1");
+        assert_eq!(&r.body[..], br#"{"code":"NotFound"}"#);
+        assert_eq!(heads, 1, "headers reported once, before the body");
+    }
+
+    #[test]
+    fn body_over_the_cap_is_response_too_large_and_sent() {
+        let big = "x".repeat(CAP + 1);
+        let peer = Peer::start(vec![Script::Answer(response(200, &big))]);
+        let (result, heads) = perform(request(1, &peer.url("/"), Duration::from_secs(5), CAP));
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::ResponseTooLarge, RequestSent::Sent),
+            "{e:?}"
+        );
+        assert_eq!(heads, 1);
+        // Exactly at the cap is fine.
+        let exact = "y".repeat(CAP);
+        let peer = Peer::start(vec![Script::Answer(response(200, &exact))]);
+        let (result, _) = perform(request(2, &peer.url("/"), Duration::from_secs(5), CAP));
+        assert_eq!(result.unwrap().body.len(), CAP);
+    }
+
+    #[test]
+    fn silence_until_the_deadline_is_a_timeout_of_unknown_effect() {
+        let peer = Peer::start(vec![Script::Silent]);
+        let timeout = Duration::from_millis(200);
+        let started = Instant::now();
+        let (result, heads) = perform(request(1, &peer.url("/"), timeout, CAP));
+        let elapsed = started.elapsed();
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::Timeout, RequestSent::Unknown),
+            "{e:?}"
+        );
+        assert_eq!(heads, 0);
+        assert!(
+            elapsed >= timeout && elapsed < timeout + Duration::from_secs(2),
+            "{elapsed:?}"
+        );
+    }
+
+    #[test]
+    fn a_stalled_body_is_a_timeout_after_the_request_was_sent() {
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"partial\":".to_vec();
+        let peer = Peer::start(vec![Script::AnswerThenStall(head)]);
+        let (result, heads) = perform(request(1, &peer.url("/"), Duration::from_millis(200), CAP));
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::Timeout, RequestSent::Sent),
+            "{e:?}"
+        );
+        assert_eq!(heads, 1);
+    }
+
+    #[test]
+    fn refused_connection_is_not_sent() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        drop(listener);
+        let (result, _) = perform(request(1, &url, Duration::from_secs(5), CAP));
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::Connect, RequestSent::NotSent),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_connection_closed_before_answering_is_of_unknown_effect() {
+        let peer = Peer::start(vec![Script::Close]);
+        let (result, _) = perform(request(1, &peer.url("/"), Duration::from_secs(5), CAP));
+        let e = expect_error(result);
+        assert_eq!(e.request_sent, RequestSent::Unknown, "{e:?}");
+    }
+
+    #[test]
+    fn a_passed_deadline_sends_nothing() {
+        let peer = Peer::start(vec![]);
+        let mut req = request(1, &peer.url("/"), Duration::ZERO, CAP);
+        req.deadline = Instant::now() - Duration::from_millis(1);
+        let e = expect_error(perform(req).0);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::Timeout, RequestSent::NotSent),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn connections_are_reused() {
+        // One accepted connection serves both requests (keep-alive).
+        let peer = Peer::start(vec![Script::KeepAlive(vec![
+            response(200, "{}"),
+            response(201, "{}"),
+        ])]);
+        let client = client();
+        let first = client.perform(
+            request(1, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(first.unwrap().status, 200);
+        let second = client.perform(
+            request(2, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(second.unwrap().status, 201);
+    }
+}

@@ -1,0 +1,165 @@
+//! `CosmosDriverRuntime`: the HTTP client, the options and one driver per account.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use sextant_core::models::AccountReference;
+use sextant_core::{
+    ConnectionPoolOptions, CosmosError, Driver, DriverOptions, DriverRegistry, EnvironmentConfig,
+    RuntimeOptions, SharedDriver,
+};
+
+use crate::client::{now, HttpClient};
+use crate::driver::CosmosDriver;
+use crate::seed::random_seed;
+use crate::workers::Workers;
+
+/// Prefix of the environment variables the runtime reads.
+const ENV_PREFIX: &str = "AZURE_COSMOS_";
+
+/// Owns the HTTP client (one connection pool) and a driver per account. Cheap to clone;
+/// `Send + Sync`. Create one per process and share it.
+#[derive(Clone)]
+pub struct CosmosDriverRuntime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    options: RuntimeOptions,
+    client: HttpClient,
+    workers: Workers,
+    drivers: DriverRegistry<CosmosDriver>,
+}
+
+impl CosmosDriverRuntime {
+    /// A builder with default options; the environment is read when it is built.
+    pub fn builder() -> CosmosDriverRuntimeBuilder {
+        CosmosDriverRuntimeBuilder::default()
+    }
+
+    /// The driver for `account`, created on first use. Later calls for the same endpoint return
+    /// the same driver (sharing its metadata and connections) and ignore `account`'s credential
+    /// and `options`.
+    ///
+    /// `options` are layered over the runtime's driver options: what they leave unset is
+    /// inherited. Creating a driver does no I/O; the account is read on the first operation.
+    pub fn get_or_create_driver(
+        &self,
+        account: AccountReference,
+        options: Option<DriverOptions>,
+    ) -> Result<CosmosDriver, CosmosError> {
+        let inner = &self.inner;
+        let endpoint = account.endpoint().to_owned();
+        inner.drivers.get_or_try_insert(&endpoint, || {
+            let options = options
+                .unwrap_or_default()
+                .layered_over(&inner.options.driver_options);
+            let seed = inner.options.seed.unwrap_or_else(random_seed);
+            let driver = Driver::new(account.clone(), options, seed, now())?;
+            Ok(CosmosDriver::new(
+                account,
+                SharedDriver::new(driver),
+                inner.client.clone(),
+                inner.workers.clone(),
+            ))
+        })
+    }
+
+    /// The options in force, after the environment was applied.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.inner.options
+    }
+}
+
+impl fmt::Debug for CosmosDriverRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CosmosDriverRuntime")
+            .field("options", &self.inner.options)
+            .field("drivers", &self.inner.drivers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`CosmosDriverRuntime`].
+#[derive(Debug, Clone, Default)]
+pub struct CosmosDriverRuntimeBuilder {
+    driver_options: DriverOptions,
+    connection_pool: ConnectionPoolOptions,
+    emulator_server_cert_validation_disabled: bool,
+    environment: Option<BTreeMap<String, String>>,
+    seed: Option<u64>,
+}
+
+impl CosmosDriverRuntimeBuilder {
+    /// Driver options every driver of this runtime inherits.
+    pub fn driver_options(mut self, options: DriverOptions) -> Self {
+        self.driver_options = options;
+        self
+    }
+
+    /// Connection pool settings: idle connections per host, idle timeout, connect timeout.
+    pub fn connection_pool_options(mut self, options: ConnectionPoolOptions) -> Self {
+        self.connection_pool = options;
+        self
+    }
+
+    /// Accept the local emulator's self-signed certificate (never the default). With `true`,
+    /// **no** server certificate is validated, so use it only against a local emulator.
+    pub fn emulator_server_cert_validation_disabled(mut self, yes: bool) -> Self {
+        self.emulator_server_cert_validation_disabled = yes;
+        self
+    }
+
+    /// Use this map instead of the process environment (tests); default reads the process
+    /// environment's `AZURE_COSMOS_*` variables.
+    pub fn environment(mut self, vars: BTreeMap<String, String>) -> Self {
+        self.environment = Some(vars);
+        self
+    }
+
+    /// Fixed RNG seed for deterministic runs; default: a fresh random seed per driver.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Builds the runtime. Fails with a configuration error naming the setting when an
+    /// `AZURE_COSMOS_*` variable or a pool option is out of range.
+    pub fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
+        let vars = self.environment.unwrap_or_else(process_environment);
+        let environment = EnvironmentConfig::from_map(&vars)?;
+        self.connection_pool.validate()?;
+        let options = RuntimeOptions {
+            driver_options: self.driver_options,
+            connection_pool: self.connection_pool,
+            emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
+            seed: self.seed,
+        };
+        let options = options.with_environment(&environment);
+        let client = HttpClient::new(
+            &options.connection_pool,
+            options.emulator_server_cert_validation_disabled,
+        );
+        Ok(CosmosDriverRuntime {
+            inner: Arc::new(RuntimeInner {
+                options,
+                client,
+                workers: Workers::default(),
+                drivers: DriverRegistry::default(),
+            }),
+        })
+    }
+}
+
+/// The process's `AZURE_COSMOS_*` variables. A value that is not UTF-8 is kept lossily, so that
+/// parsing rejects it with the variable's name instead of ignoring it.
+fn process_environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            k.starts_with(ENV_PREFIX)
+                .then(|| (k, v.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
