@@ -539,3 +539,57 @@ fn a_transport_timeout_at_the_deadline_is_reported_as_the_timeout_it_is() {
         "the cut-short attempt is still described"
     );
 }
+
+#[test]
+fn a_cancelled_operation_releases_the_container_lease_it_held() {
+    let mut sim = Sim::new(1, DriverOptions::default());
+    // Warm the account, then start a read whose container read never answers.
+    let op = read_op(&sim);
+    sim.container_script = Some(Box::new(|n| {
+        if n == 0 {
+            Answer::Stall
+        } else {
+            Answer::ok(200)
+        }
+    }));
+    let mut exec = sim.driver.start(op, OperationOptions::new(), sim.now);
+    let mut container_reads = 0;
+    let mut account_reads = 0;
+    for _ in 0..20 {
+        match exec.poll(&mut sim.driver, sim.now) {
+            sextant_core::Action::Send(req) if req.purpose == Purpose::AccountRead => {
+                account_reads += 1;
+                let body = bytes::Bytes::from_static(sextant_tests::sim::ACCOUNT_BODY.as_bytes());
+                let resp = sextant_core::Response {
+                    status: 200,
+                    headers: http::HeaderMap::new(),
+                    body,
+                };
+                exec.handle_response(&mut sim.driver, req.attempt, resp, sim.now);
+            }
+            sextant_core::Action::Send(req) => {
+                assert_eq!(req.purpose, Purpose::ContainerRead);
+                container_reads += 1;
+            }
+            sextant_core::Action::Wait { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((account_reads, container_reads), (1, 1));
+    exec.cancel(&mut sim.driver, sim.now);
+    // The next operation reads the container at once instead of waiting for the lease.
+    let op = read_op(&sim);
+    sim.container_script = None;
+    sim.run(op, OperationOptions::new(), |_, _| Answer::ok(200))
+        .unwrap();
+    let first = sim
+        .transcript
+        .iter()
+        .position(|l| l.contains("SEND") && l.contains("/colls/c "))
+        .unwrap();
+    assert!(
+        sim.transcript[first].starts_with("      0ms"),
+        "{:#?}",
+        sim.transcript
+    );
+}

@@ -42,6 +42,16 @@ impl Execution {
             if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
                 d.metadata.lease = None;
             }
+            if matches!(a.purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
+                let link = self
+                    .routing
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.container.as_ref());
+                if let Some((link, _)) = link {
+                    d.containers.release(link, a.id);
+                }
+            }
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }

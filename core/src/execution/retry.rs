@@ -54,6 +54,9 @@ impl Execution {
             // Every availability failure counts, whether or not it is retried.
             self.record_partition_failure(d, attempt, signal, now.mono);
         }
+        if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
+            self.routing.failures += 1;
+        }
         let reaction = decide(signal, self.class_for(purpose));
         // While another attempt of the operation (a hedge, or the attempt it hedged) is still in
         // flight, a retriable failure just drops out: that attempt may still win.
@@ -101,6 +104,9 @@ impl Execution {
         self.apply_effects(d, effects, &attempt.endpoint, now.mono);
         if purpose == Purpose::AccountRead && route == Route::NextRegion {
             self.account_read_index = self.account_read_index.wrapping_add(1);
+        }
+        if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
+            self.routing.next_route = Some(route);
         }
         if purpose == Purpose::Operation {
             // Remember that an attempt we are about to replay may already have been applied.

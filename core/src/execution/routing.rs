@@ -186,4 +186,35 @@ pub(super) struct RoutingState {
     pub continuation: Option<String>,
     pub pages: Vec<crate::partition::PartitionKeyRange>,
     pub page_count: usize,
+    /// Failed routing reads so far (escalates their timeout).
+    pub failures: usize,
+    /// Where the last routing read went, the endpoints tried, and where the next one goes.
+    pub current: Option<RegionRoute>,
+    pub tried: Vec<Arc<str>>,
+    pub next_route: Option<Route>,
+}
+
+impl RoutingState {
+    /// The same region as the last routing read, or the first untried one after a failure.
+    pub fn resolve_route(&mut self, d: &Driver, excluded: &[String], now: Instant) -> RegionRoute {
+        let candidates = d.locations.candidates(false, excluded, now);
+        let pick = match self.next_route.take() {
+            Some(Route::NextRegion) => candidates
+                .iter()
+                .find(|r| !self.tried.contains(&r.endpoint))
+                .or_else(|| candidates.first())
+                .cloned(),
+            _ => self
+                .current
+                .clone()
+                .filter(|r| candidates.contains(r))
+                .or_else(|| candidates.first().cloned()),
+        }
+        .unwrap_or_else(|| d.locations.global().clone());
+        if !self.tried.contains(&pick.endpoint) && self.tried.len() < 64 {
+            self.tried.push(pick.endpoint.clone());
+        }
+        self.current = Some(pick.clone());
+        pick
+    }
 }
