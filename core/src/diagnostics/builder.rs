@@ -1,24 +1,66 @@
-//! Accumulates attempt records while an execution runs.
+//! Accumulates attempt records while an execution runs, in memory bounded by the number of
+//! distinct regions and deduplication groups, not by the number of attempts.
+//!
+//! - Full records: the first [`HEAD_RECORDS`] attempts (by start order) and the last
+//!   [`TAIL_RECORDS`] finished after them. Older tail records are dropped (counted).
+//! - While every attempt fits in the head (nearly always), nothing else is kept: the Summary's
+//!   region statistics are derived from the records when rendered.
+//! - Past the head, the builder "spills": per region (at most [`MAX_REGIONS`]) it keeps the
+//!   attempt count, RU, the first and the last finished attempt in full (by reference while
+//!   retained, as a copy once evicted) and the middle attempts folded into deduplication
+//!   groups (at most [`MAX_DEDUP_GROUPS`] per execution; further keys go to the region's
+//!   `other` statistics).
+//! - Attempts in flight beyond the head: at most [`MAX_OPEN_TAIL`]; more are not recorded.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::record::RequestDiagnostics;
+use super::region::RecordRef;
+use super::summaries::Summaries;
 use super::{
-    CosmosDiagnostics, EventRecord, ExecutionContext, RequestDiagnostics, MAX_EVENTS_PER_REQUEST,
-    MAX_RECORDED_REQUESTS,
+    CosmosDiagnostics, EventRecord, ExecutionContext, MAX_EVENTS_PER_REQUEST, MAX_RECORDED_REQUESTS,
 };
+#[cfg(doc)]
+use super::{MAX_DEDUP_GROUPS, MAX_REGIONS};
 use crate::ids::{ActivityId, AttemptId};
 use crate::request::Purpose;
 use crate::transport::{RequestEventKind, RequestSent};
+
+/// Tail records kept after the head is full.
+pub const TAIL_RECORDS: usize = 16;
+/// Records kept from the start of the execution.
+pub const HEAD_RECORDS: usize = MAX_RECORDED_REQUESTS - TAIL_RECORDS;
+/// Attempts beyond the head that may be in flight at once and still be recorded.
+pub const MAX_OPEN_TAIL: usize = 64;
+
+// The open-attempt bitmap of the head is a u64.
+const _: () = assert!(HEAD_RECORDS <= 64);
+
+/// State that exists only once an execution has more attempts than the head holds.
+#[derive(Debug, Default)]
+struct Spill {
+    /// Attempts beyond the head that are in flight: `(ordinal, record)`.
+    open_tail: Vec<(usize, RequestDiagnostics)>,
+    /// Finished attempts beyond the head, oldest first: `(ordinal, record)`.
+    tail: VecDeque<(usize, RequestDiagnostics)>,
+    summaries: Summaries,
+}
 
 /// Mutable diagnostics of a running execution.
 #[derive(Debug)]
 pub(crate) struct DiagnosticsBuilder {
     activity_id: ActivityId,
     started: Instant,
-    requests: Vec<RequestDiagnostics>,
-    dropped: u64,
-    dropped_charge: f64,
+    /// Attempts `0..HEAD_RECORDS` by ordinal (start order).
+    head: Vec<RequestDiagnostics>,
+    /// Bit `i`: `head[i]` is started and not finished.
+    head_open: u64,
+    spill: Option<Box<Spill>>,
+    /// Attempts started (the next ordinal).
+    started_count: u64,
+    total_charge: f64,
     ignored_inputs: u64,
 }
 
@@ -27,9 +69,11 @@ impl DiagnosticsBuilder {
         DiagnosticsBuilder {
             activity_id,
             started,
-            requests: Vec::new(),
-            dropped: 0,
-            dropped_charge: 0.0,
+            head: Vec::new(),
+            head_open: 0,
+            spill: None,
+            started_count: 0,
+            total_charge: 0.0,
             ignored_inputs: 0,
         }
     }
@@ -42,7 +86,7 @@ impl DiagnosticsBuilder {
         t.saturating_duration_since(self.started)
     }
 
-    /// Records a new attempt; returns its slot (None when over the cap).
+    /// Records a new attempt; returns its slot (None when it cannot be recorded).
     #[allow(clippy::too_many_arguments)]
     pub fn start_attempt(
         &mut self,
@@ -53,11 +97,9 @@ impl DiagnosticsBuilder {
         endpoint: String,
         now: Instant,
     ) -> Option<usize> {
-        if self.requests.len() >= MAX_RECORDED_REQUESTS {
-            self.dropped += 1;
-            return None;
-        }
-        self.requests.push(RequestDiagnostics {
+        let ordinal = usize::try_from(self.started_count).unwrap_or(usize::MAX);
+        self.started_count = self.started_count.saturating_add(1);
+        let record = RequestDiagnostics {
             attempt,
             purpose,
             execution_context: ctx,
@@ -72,8 +114,45 @@ impl DiagnosticsBuilder {
             request_sent: RequestSent::Unknown,
             events: Vec::new(),
             error: None,
+        };
+        if ordinal < HEAD_RECORDS {
+            self.head.push(record);
+            self.head_open |= 1u64 << ordinal;
+            return Some(ordinal);
+        }
+        let head = &self.head;
+        let head_open = self.head_open;
+        let spill = self.spill.get_or_insert_with(|| {
+            Box::new(Spill {
+                summaries: Summaries::from_records(head, head_open, true),
+                ..Spill::default()
+            })
         });
-        Some(self.requests.len() - 1)
+        spill
+            .summaries
+            .count_start(&record.region, record.is_metadata());
+        if spill.open_tail.len() >= MAX_OPEN_TAIL {
+            return None;
+        }
+        spill.open_tail.push((ordinal, record));
+        Some(ordinal)
+    }
+
+    /// The in-flight record of `slot`.
+    fn open_record(&mut self, slot: Option<usize>) -> Option<&mut RequestDiagnostics> {
+        let i = slot?;
+        if i < HEAD_RECORDS {
+            if self.head_open & (1u64 << i) == 0 {
+                return None;
+            }
+            return self.head.get_mut(i);
+        }
+        self.spill
+            .as_mut()?
+            .open_tail
+            .iter_mut()
+            .find(|(o, _)| *o == i)
+            .map(|(_, r)| r)
     }
 
     pub fn event(
@@ -84,7 +163,7 @@ impl DiagnosticsBuilder {
         now: Instant,
     ) {
         let at = self.since_start(now);
-        if let Some(r) = slot.and_then(|i| self.requests.get_mut(i)) {
+        if let Some(r) = self.open_record(slot) {
             if r.events.len() < MAX_EVENTS_PER_REQUEST {
                 r.events.push(EventRecord { kind, at, details });
             }
@@ -105,22 +184,70 @@ impl DiagnosticsBuilder {
         now: Instant,
     ) {
         let now_rel = self.since_start(now);
-        match slot.and_then(|i| self.requests.get_mut(i)) {
-            Some(r) => {
-                r.status = status;
-                r.sub_status = sub_status;
-                r.request_charge = charge;
-                r.activity_id = activity_id.map(str::to_owned);
-                r.request_sent = sent;
-                r.duration = now_rel.saturating_sub(r.started_at);
-                r.error = error;
+        self.total_charge += charge;
+        let Some(r) = self.open_record(slot) else {
+            return; // not recorded (or already finished): its RU still counts in the total
+        };
+        r.status = status;
+        r.sub_status = sub_status;
+        r.request_charge = charge;
+        r.activity_id = activity_id.map(str::to_owned);
+        r.request_sent = sent;
+        r.duration = now_rel.saturating_sub(r.started_at);
+        r.error = error;
+        if let Some(i) = slot {
+            self.close(i);
+        }
+    }
+
+    /// Moves a just-finished attempt out of the open set (and, once spilled, into the region
+    /// summaries).
+    fn close(&mut self, ordinal: usize) {
+        if ordinal < HEAD_RECORDS {
+            self.head_open &= !(1u64 << ordinal);
+            if let (Some(spill), Some(rec)) = (self.spill.as_deref_mut(), self.head.get(ordinal)) {
+                let tail = &spill.tail;
+                let head = &self.head;
+                spill
+                    .summaries
+                    .account(rec, RecordRef::Ordinal(ordinal), |o| resolve(head, tail, o));
             }
-            None => self.dropped_charge += charge,
+            return;
+        }
+        let Some(spill) = self.spill.as_deref_mut() else {
+            return;
+        };
+        let Some(pos) = spill.open_tail.iter().position(|(o, _)| *o == ordinal) else {
+            return;
+        };
+        let entry = spill.open_tail.swap_remove(pos);
+        spill.tail.push_back(entry);
+        if let Some((_, rec)) = spill.tail.back() {
+            let tail = &spill.tail;
+            let head = &self.head;
+            spill
+                .summaries
+                .account(rec, RecordRef::Ordinal(ordinal), |o| resolve(head, tail, o));
+        }
+        if spill.tail.len() > TAIL_RECORDS {
+            if let Some((o, rec)) = spill.tail.pop_front() {
+                evict(&mut spill.summaries, o, rec);
+            }
         }
     }
 
     pub fn ignored_input(&mut self) {
         self.ignored_inputs += 1;
+    }
+
+    /// Entries currently held (full records, regions, groups, samples): the memory bound.
+    /// (Used by tests; an `Execution` accessor would expose it while running.)
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn retained_entries(&self) -> usize {
+        self.head.len()
+            + self.spill.as_ref().map_or(0, |s| {
+                s.open_tail.len() + s.tail.len() + s.summaries.retained()
+            })
     }
 
     /// The finished diagnostics. Called once, when the execution ends: the records move out.
@@ -130,17 +257,96 @@ impl DiagnosticsBuilder {
         status: Option<u16>,
         sub_status: Option<u32>,
     ) -> Arc<CosmosDiagnostics> {
-        let total =
-            self.requests.iter().map(|r| r.request_charge).sum::<f64>() + self.dropped_charge;
+        self.close_unfinished(now);
+        let mut requests = std::mem::take(&mut self.head);
+        let summaries = self.spill.take().map(|spill| {
+            let Spill {
+                tail, summaries, ..
+            } = *spill;
+            let mut summaries = summaries;
+            let mut tail: Vec<(usize, RequestDiagnostics)> = tail.into_iter().collect();
+            tail.sort_by_key(|(o, _)| *o);
+            let head_len = requests.len();
+            for region in &mut summaries.regions {
+                for slot in [&mut region.first, &mut region.last] {
+                    if let Some(RecordRef::Ordinal(o)) = slot {
+                        *slot = if *o < head_len {
+                            Some(RecordRef::Index(*o))
+                        } else {
+                            tail.binary_search_by_key(o, |(t, _)| *t)
+                                .ok()
+                                .map(|p| RecordRef::Index(head_len + p))
+                        };
+                    }
+                }
+            }
+            requests.extend(tail.into_iter().map(|(_, r)| r));
+            Box::new(summaries)
+        });
         Arc::new(CosmosDiagnostics {
             activity_id: self.activity_id,
             duration: self.since_start(now),
             status,
             sub_status,
-            total_request_charge: total,
-            requests: Arc::new(std::mem::take(&mut self.requests)),
-            dropped_requests: self.dropped,
+            total_request_charge: self.total_charge,
+            requests,
+            summaries,
+            request_count: self.started_count,
             ignored_inputs: self.ignored_inputs,
         })
     }
+
+    /// Attempts still open when the execution ends (the execution aborts them first, so this
+    /// is a safety net): recorded as they stand, ending now.
+    fn close_unfinished(&mut self, now: Instant) {
+        let open_tail = self.spill.as_ref().map_or(0, |s| s.open_tail.len());
+        if self.head_open == 0 && open_tail == 0 {
+            return;
+        }
+        let now_rel = self.since_start(now);
+        let mut open: Vec<usize> = (0..self.head.len())
+            .filter(|i| self.head_open & (1u64 << i) != 0)
+            .collect();
+        if let Some(s) = &self.spill {
+            open.extend(s.open_tail.iter().map(|(o, _)| *o));
+        }
+        for o in open {
+            if let Some(r) = self.open_record(Some(o)) {
+                r.duration = now_rel.saturating_sub(r.started_at);
+                if r.error.is_none() {
+                    r.error = Some("unfinished".into());
+                }
+            }
+            self.close(o);
+        }
+    }
+}
+
+/// A tail record falls out of the window: keep a copy when a region still points at it.
+fn evict(s: &mut Summaries, ordinal: usize, rec: RequestDiagnostics) {
+    let metadata = rec.is_metadata();
+    let Some(region) = s.regions.iter_mut().find(|r| r.is(&rec.region, metadata)) else {
+        return;
+    };
+    let target = RecordRef::Ordinal(ordinal);
+    if region.first.as_ref() == Some(&target) {
+        region.first = Some(RecordRef::Owned(Box::new(rec)));
+    } else if region.last.as_ref() == Some(&target) {
+        region.last = Some(RecordRef::Owned(Box::new(rec)));
+    }
+}
+
+/// The retained record with this ordinal, if any.
+fn resolve<'a>(
+    head: &'a [RequestDiagnostics],
+    tail: &'a VecDeque<(usize, RequestDiagnostics)>,
+    ordinal: usize,
+) -> Option<&'a RequestDiagnostics> {
+    if ordinal < HEAD_RECORDS {
+        return head.get(ordinal);
+    }
+    tail.iter()
+        .rev()
+        .find(|(o, _)| *o == ordinal)
+        .map(|(_, r)| r)
 }

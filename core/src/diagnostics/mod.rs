@@ -1,179 +1,62 @@
-//! Diagnostics: per-operation and per-attempt records, bounded in size.
+//! Diagnostics: per-operation and per-attempt records, bounded in memory and in output size.
 //!
-//! This is the basic model (attempts with status, sub-status, RU, duration, request-sent and
-//! events). The seed's JSON forms and summary compaction build on these records.
+//! - [`CosmosDiagnostics`]: everything about one operation, immutable once it ends.
+//!   [`CosmosDiagnostics::to_json_string`] renders the seed's two JSON forms:
+//!   [`DiagnosticsVerbosity::Detailed`] (every retained request) and
+//!   [`DiagnosticsVerbosity::Summary`] (grouped by region, first and last request in full, the
+//!   middle deduplicated, capped at [`DiagnosticsOptions::max_summary_size_bytes`] by
+//!   progressive pruning).
+//! - Memory is bounded by regions and deduplication groups, not attempts: see the builder
+//!   limits [`MAX_RECORDED_REQUESTS`], [`MAX_REGIONS`], [`MAX_DEDUP_GROUPS`] and
+//!   [`CosmosDiagnostics::retained_entries`].
+//! - [`DiagnosticsThresholds`] decides, as a pure function of an [`OperationSummary`], whether
+//!   an operation is worth logging; [`LogRateLimiter`] keeps a storm from flooding the logs.
+//!   The core emits no log records: transports do, with these two.
 
 mod builder;
+mod cosmos;
+mod detailed;
+mod group;
+mod json;
+mod options;
+mod prune;
+mod rate_limit;
+mod record;
+mod region;
+mod render;
+mod stats;
+mod summaries;
+mod summary;
+mod thresholds;
+
+#[cfg(test)]
+mod tests;
 
 pub(crate) use builder::DiagnosticsBuilder;
+pub use builder::{HEAD_RECORDS, MAX_OPEN_TAIL, TAIL_RECORDS};
+pub use cosmos::CosmosDiagnostics;
+pub use options::{
+    DiagnosticsOptions, DiagnosticsOptionsBuilder, DiagnosticsVerbosity,
+    DEFAULT_MAX_SUMMARY_SIZE_BYTES, MIN_MAX_SUMMARY_SIZE_BYTES,
+};
+pub use rate_limit::{LogPermit, LogRateLimiter, DEFAULT_LOG_BURST, DEFAULT_LOG_REFILL_INTERVAL};
+pub use record::{EventRecord, ExecutionContext, RequestDiagnostics};
+pub use stats::MAX_EXACT_SAMPLES;
+pub use thresholds::{
+    is_point_operation, DiagnosticsThresholds, OperationSummary, ThresholdViolations,
+    DEFAULT_NON_POINT_OPERATION_LATENCY_THRESHOLD, DEFAULT_POINT_OPERATION_LATENCY_THRESHOLD,
+    DEFAULT_REQUEST_CHARGE_THRESHOLD,
+};
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::ids::{ActivityId, AttemptId};
-use crate::request::Purpose;
-use crate::transport::{RequestEventKind, RequestSent};
-
-/// At most this many attempts are recorded per operation; later ones are counted in
-/// [`CosmosDiagnostics::dropped_requests`]. Budgets keep real executions far below it.
-pub const MAX_RECORDED_REQUESTS: usize = 128;
+/// Full request records kept per operation: the first [`HEAD_RECORDS`] attempts and the last
+/// [`TAIL_RECORDS`]. Later attempts still count in [`CosmosDiagnostics::request_count`] and in
+/// the region summaries; [`CosmosDiagnostics::dropped_requests`] says how many are not kept.
+pub const MAX_RECORDED_REQUESTS: usize = 64;
 /// At most this many events are recorded per attempt.
 pub const MAX_EVENTS_PER_REQUEST: usize = 8;
-
-/// Why an attempt exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExecutionContext {
-    /// The first attempt.
-    Initial,
-    /// A retry in the same region (429, 449, ...).
-    Retry,
-    /// A speculative parallel attempt in another region.
-    Hedging,
-    /// A retry moved to another region.
-    RegionFailover,
-    /// A probe of a partition the circuit breaker had moved away from.
-    CircuitBreakerProbe,
-}
-
-impl ExecutionContext {
-    /// The seed's JSON spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExecutionContext::Initial => "initial",
-            ExecutionContext::Retry => "retry",
-            ExecutionContext::Hedging => "hedging",
-            ExecutionContext::RegionFailover => "region_failover",
-            ExecutionContext::CircuitBreakerProbe => "circuit_breaker_probe",
-        }
-    }
-}
-
-/// One recorded lifecycle event of an attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRecord {
-    /// Which event.
-    pub kind: RequestEventKind,
-    /// When, relative to the operation's start.
-    pub at: Duration,
-    /// Optional detail.
-    pub details: Option<String>,
-}
-
-/// Everything recorded about one HTTP attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestDiagnostics {
-    /// The attempt id.
-    pub attempt: AttemptId,
-    /// Why it was sent.
-    pub purpose: Purpose,
-    /// Initial, retry, failover, ...
-    pub execution_context: ExecutionContext,
-    /// Target region.
-    pub region: Arc<str>,
-    /// Full URL.
-    pub endpoint: String,
-    /// HTTP status, when a response arrived.
-    pub status: Option<u16>,
-    /// Sub-status, when sent.
-    pub sub_status: Option<u32>,
-    /// RU charged.
-    pub request_charge: f64,
-    /// The service's activity id, when sent.
-    pub activity_id: Option<String>,
-    /// Start, relative to the operation's start.
-    pub started_at: Duration,
-    /// How long the attempt took (until its outcome, abort or timeout).
-    pub duration: Duration,
-    /// Whether it reached the service.
-    pub request_sent: RequestSent,
-    /// Lifecycle events (at most [`MAX_EVENTS_PER_REQUEST`]).
-    pub events: Vec<EventRecord>,
-    /// The transport error or outcome note, if any.
-    pub error: Option<String>,
-}
-
-/// Diagnostics of one operation across all of its attempts. Immutable once the operation ends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CosmosDiagnostics {
-    pub(crate) activity_id: ActivityId,
-    pub(crate) duration: Duration,
-    pub(crate) status: Option<u16>,
-    pub(crate) sub_status: Option<u32>,
-    pub(crate) total_request_charge: f64,
-    pub(crate) requests: Arc<Vec<RequestDiagnostics>>,
-    pub(crate) dropped_requests: u64,
-    pub(crate) ignored_inputs: u64,
-}
-
-impl CosmosDiagnostics {
-    /// Diagnostics of something that made no attempt (a configuration error before any request).
-    pub fn empty() -> Self {
-        CosmosDiagnostics {
-            activity_id: ActivityId::nil(),
-            duration: Duration::ZERO,
-            status: None,
-            sub_status: None,
-            total_request_charge: 0.0,
-            requests: Arc::new(Vec::new()),
-            dropped_requests: 0,
-            ignored_inputs: 0,
-        }
-    }
-
-    /// The client-generated activity id sent with every attempt.
-    pub fn activity_id(&self) -> ActivityId {
-        self.activity_id
-    }
-
-    /// Total operation time.
-    pub fn elapsed(&self) -> Duration {
-        self.duration
-    }
-
-    /// Final HTTP status (None when no response arrived).
-    pub fn status(&self) -> Option<u16> {
-        self.status
-    }
-
-    /// Final sub-status.
-    pub fn sub_status(&self) -> Option<u32> {
-        self.sub_status
-    }
-
-    /// Sum of the RU of every attempt.
-    pub fn total_request_charge(&self) -> f64 {
-        self.total_request_charge
-    }
-
-    /// The recorded attempts, in start order.
-    pub fn requests(&self) -> &[RequestDiagnostics] {
-        &self.requests
-    }
-
-    /// Attempts made but not recorded because of [`MAX_RECORDED_REQUESTS`].
-    pub fn dropped_requests(&self) -> u64 {
-        self.dropped_requests
-    }
-
-    /// Inputs for unknown or already-finished attempts that were ignored (late answers).
-    pub fn ignored_inputs(&self) -> u64 {
-        self.ignored_inputs
-    }
-
-    /// Distinct regions contacted, in first-contact order.
-    pub fn regions_contacted(&self) -> Vec<Arc<str>> {
-        let mut out: Vec<Arc<str>> = Vec::new();
-        for r in self.requests.iter() {
-            if !out.iter().any(|x| **x == *r.region) {
-                out.push(r.region.clone());
-            }
-        }
-        out
-    }
-
-    /// Number of attempts made (recorded and dropped).
-    pub fn request_count(&self) -> u64 {
-        self.requests.len() as u64 + self.dropped_requests
-    }
-}
+/// Regions (per purpose) summarised per operation; attempts in further regions are only
+/// counted (`other_regions` in the Summary). Far above any account's region count.
+pub const MAX_REGIONS: usize = 128;
+/// Deduplication groups per operation; middle requests with a new key beyond it are folded
+/// into their region's `other` entry.
+pub const MAX_DEDUP_GROUPS: usize = 256;

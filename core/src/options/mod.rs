@@ -9,3 +9,4 @@ pub use driver_options::{DriverOptions, DriverOptionsBuilder};
 pub use environment::EnvironmentConfig;
 pub use hedging::HedgingOptions;
 pub use runtime::{ConnectionPoolOptions, RuntimeOptions};
+pub use crate::diagnostics::{DiagnosticsOptions, DiagnosticsOptionsBuilder, DiagnosticsVerbosity};

@@ -1,0 +1,125 @@
+//! One HTTP attempt as recorded: why it was sent, where, what came back, and its events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ids::AttemptId;
+use crate::request::Purpose;
+use crate::transport::{RequestEventKind, RequestSent};
+
+/// Why an attempt exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ExecutionContext {
+    /// The first attempt.
+    Initial,
+    /// A retry in the same region (429, 449, ...).
+    Retry,
+    /// A speculative parallel attempt in another region.
+    Hedging,
+    /// A retry moved to another region.
+    RegionFailover,
+    /// A probe of a partition the circuit breaker had moved away from.
+    CircuitBreakerProbe,
+}
+
+impl ExecutionContext {
+    /// The seed's JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionContext::Initial => "initial",
+            ExecutionContext::Retry => "retry",
+            ExecutionContext::Hedging => "hedging",
+            ExecutionContext::RegionFailover => "region_failover",
+            ExecutionContext::CircuitBreakerProbe => "circuit_breaker_probe",
+        }
+    }
+}
+
+/// One recorded lifecycle event of an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// Which event.
+    pub kind: RequestEventKind,
+    /// When, relative to the operation's start.
+    pub at: Duration,
+    /// Optional detail.
+    pub details: Option<String>,
+}
+
+/// Everything recorded about one HTTP attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestDiagnostics {
+    /// The attempt id.
+    pub attempt: AttemptId,
+    /// Why it was sent.
+    pub purpose: Purpose,
+    /// Initial, retry, failover, ...
+    pub execution_context: ExecutionContext,
+    /// Target region.
+    pub region: Arc<str>,
+    /// Full URL.
+    pub endpoint: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// Sub-status, when sent.
+    pub sub_status: Option<u32>,
+    /// RU charged.
+    pub request_charge: f64,
+    /// The service's activity id, when sent.
+    pub activity_id: Option<String>,
+    /// Start, relative to the operation's start.
+    pub started_at: Duration,
+    /// How long the attempt took (until its outcome, abort or timeout).
+    pub duration: Duration,
+    /// Whether it reached the service.
+    pub request_sent: RequestSent,
+    /// Lifecycle events (at most [`super::MAX_EVENTS_PER_REQUEST`]).
+    pub events: Vec<EventRecord>,
+    /// The transport error or outcome note, if any.
+    pub error: Option<String>,
+}
+
+impl RequestDiagnostics {
+    /// True for metadata reads (account, container, partition key ranges), which the JSON
+    /// forms list apart from the operation's own requests (tracking read-backs are the
+    /// operation's own).
+    pub fn is_metadata(&self) -> bool {
+        is_metadata(self.purpose)
+    }
+
+    /// The duration in whole milliseconds, as the JSON forms print it.
+    pub fn duration_ms(&self) -> u64 {
+        millis(self.duration)
+    }
+
+    /// True when the only events are the single terminal one (`transport_complete` or
+    /// `transport_failed`) at the attempt's end: it says nothing `duration_ms`, the status and
+    /// the error do not already say, so the JSON forms leave it out.
+    pub(crate) fn events_are_implied(&self) -> bool {
+        match self.events.as_slice() {
+            [] => true,
+            [e] => {
+                matches!(
+                    e.kind,
+                    RequestEventKind::TransportComplete | RequestEventKind::TransportFailed
+                ) && self.started_at.checked_add(self.duration) == Some(e.at)
+                    && (e.details.is_none() || e.details == self.error)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// True for the purposes listed under `metadata_requests`.
+pub(crate) fn is_metadata(purpose: Purpose) -> bool {
+    matches!(
+        purpose,
+        Purpose::AccountRead | Purpose::ContainerRead | Purpose::PkRangeRead
+    )
+}
+
+/// Whole milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
