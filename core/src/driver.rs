@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use http::HeaderValue;
 
 use crate::credential::{AccessToken, Credential, CredentialError, TokenCredential};
+use crate::diagnostics::LogRateLimiter;
 use crate::error::ConfigError;
 use crate::execution::Execution;
 use crate::ids::{ActivityId, AttemptId};
@@ -81,6 +82,8 @@ pub struct Driver {
     pub(crate) breaker: PartitionCircuitBreaker,
     /// Operation metrics and threshold alerts.
     pub(crate) metrics: Metrics,
+    /// Bounds how many operations' diagnostics are logged (a storm cannot flood logs).
+    pub(crate) log_limiter: LogRateLimiter,
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
@@ -112,6 +115,7 @@ impl Driver {
             eff.unavailable_region_ttl,
         );
         let metrics = Metrics::new(eff.metrics.clone());
+        let log_limiter = LogRateLimiter::default();
         Ok(Driver {
             limits: BudgetLimits::from_options(&eff),
             account,
@@ -127,6 +131,7 @@ impl Driver {
             containers: ContainerCache::default(),
             breaker: PartitionCircuitBreaker::default(),
             metrics,
+            log_limiter,
             hedges: Vec::new(),
         })
     }

@@ -87,6 +87,11 @@ impl SharedDriver {
         exec.handle_token(&mut self.lock(), token, now)
     }
 
+    /// After `Done`: the diagnostics line to log, if thresholds and the rate limiter allow.
+    pub fn diagnostics_log_line(&self, exec: &Execution, now: Now) -> Option<String> {
+        exec.diagnostics_log_line(&mut self.lock(), now)
+    }
+
     /// Cancels an execution (for example when the caller's future is dropped).
     pub fn cancel(&self, exec: &mut Execution, now: Now) {
         exec.cancel(&mut self.lock(), now)

@@ -622,6 +622,40 @@ impl Execution {
 }
 
 impl Execution {
+    /// After `Done`: the diagnostics to log, when the operation crossed a threshold of the
+    /// driver's [`crate::diagnostics::DiagnosticsThresholds`] (latency, RU, failure) and the
+    /// driver's log rate limiter allows another line. Transports hand the line to `tracing`.
+    pub fn diagnostics_log_line(&self, d: &mut Driver, now: Now) -> Option<String> {
+        use crate::diagnostics::{LogPermit, OperationSummary};
+        let diagnostics = match self.outcome.as_ref()? {
+            Ok(r) => r.diagnostics(),
+            Err(e) if e.kind() == ErrorKind::Cancelled => return None,
+            Err(e) => e.diagnostics(),
+        };
+        let point = self.op.as_ref().is_some_and(|p| {
+            p.resource_type == crate::operation::ResourceType::Item
+                && p.kind != crate::operation::OperationKind::ReadFeed
+        });
+        let options = &d.eff.diagnostics;
+        if !options
+            .thresholds()
+            .exceeds(&OperationSummary::from_diagnostics(diagnostics, point))
+        {
+            return None;
+        }
+        match d.log_limiter.try_acquire(now.mono) {
+            LogPermit::Suppressed => None,
+            LogPermit::Allowed { suppressed } => {
+                let json = diagnostics.to_json_string_with(options.default_verbosity(), options);
+                Some(if suppressed > 0 {
+                    format!("{json} ({suppressed} similar lines suppressed)")
+                } else {
+                    json
+                })
+            }
+        }
+    }
+
     /// Feeds the finished operation to the driver's metrics (cancellations are not outcomes of
     /// the service and are not recorded).
     fn record_metrics(

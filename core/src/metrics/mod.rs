@@ -35,6 +35,10 @@
 //! Operations the caller cancelled say nothing about the service: do not record them (they
 //! would count as failures without a response).
 
+#[cfg(feature = "metrics-facade")]
+mod export;
+#[cfg(feature = "metrics-facade")]
+pub use export::export_to_metrics_facade;
 mod alerts;
 mod histogram;
 mod keys;

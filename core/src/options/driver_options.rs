@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::diagnostics::DiagnosticsOptions;
 use crate::error::ConfigError;
 use crate::metrics::MetricsOptions;
 use crate::models::ConsistencyLevel;
@@ -64,6 +65,7 @@ pub struct DriverOptions {
     pub(crate) partition_routing: Option<bool>,
     pub(crate) circuit_breaker: Option<CircuitBreakerOptions>,
     pub(crate) metrics: Option<MetricsOptions>,
+    pub(crate) diagnostics: Option<DiagnosticsOptions>,
 }
 
 macro_rules! layer {
@@ -102,7 +104,8 @@ impl DriverOptions {
             hedging,
             partition_routing,
             circuit_breaker,
-            metrics
+            metrics,
+            diagnostics
         )
     }
 
@@ -147,7 +150,16 @@ impl DriverOptions {
             partition_routing: self.partition_routing.unwrap_or(true),
             circuit_breaker: self.circuit_breaker.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),
+            diagnostics: self.diagnostics.clone().unwrap_or_default(),
         }
+    }
+
+    /// These options with the environment's settings under them (explicit settings win).
+    pub fn with_environment(mut self, env: &crate::options::EnvironmentConfig) -> DriverOptions {
+        if self.diagnostics.is_none() && env.diagnostics_max_summary_size_bytes.is_some() {
+            self.diagnostics = Some(DiagnosticsOptions::from_environment(env));
+        }
+        self
     }
 
     /// The per-attempt response size cap these options resolve to.
@@ -285,6 +297,13 @@ impl DriverOptionsBuilder {
         self
     }
 
+    /// Diagnostics output: summary size cap, verbosity, and the thresholds that decide which
+    /// operations are logged (seed spec `DiagnosticsOptions`).
+    pub fn diagnostics(mut self, v: DiagnosticsOptions) -> Self {
+        self.o.diagnostics = Some(v);
+        self
+    }
+
     /// Checks every value is in range.
     pub fn build(self) -> Result<DriverOptions, ConfigError> {
         let o = self.o;
@@ -372,6 +391,7 @@ pub(crate) struct EffectiveOptions {
     pub partition_routing: bool,
     pub circuit_breaker: CircuitBreakerOptions,
     pub metrics: MetricsOptions,
+    pub diagnostics: DiagnosticsOptions,
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ impl RuntimeOptions {
     /// the environment decides.
     pub fn with_environment(mut self, env: &EnvironmentConfig) -> Self {
         self.emulator_server_cert_validation_disabled |= env.emulator_cert_validation_disabled;
+        self.driver_options = self.driver_options.with_environment(env);
         self
     }
 }

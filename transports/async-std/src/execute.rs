@@ -135,6 +135,9 @@ pub(crate) async fn execute(
             }
             Action::Done(result) => {
                 guard.done = true;
+                if let Some(line) = shared.diagnostics_log_line(&guard.exec, now()) {
+                    tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
+                }
                 return result;
             }
             // A future action this transport does not know: poll again (the core only adds

@@ -83,7 +83,11 @@ pub(crate) fn execute(
                 }
             }
             Action::Done(result) => {
+                let line = shared.diagnostics_log_line(&exec, now());
                 background.finish(shared, workers, exec);
+                if let Some(line) = line {
+                    tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
+                }
                 return result;
             }
             // An action newer than this transport: it cannot be performed, so the operation ends.

@@ -63,6 +63,26 @@ impl CosmosDriver {
         .await
     }
 
+    /// This driver's metrics: totals since it was created, latency quantiles, and the current
+    /// sliding window (call [`CosmosDriver::poll_alerts`] first to move the window to now).
+    pub fn metrics(&self) -> sextant_core::metrics::MetricsSnapshot {
+        self.inner.shared.lock().metrics_snapshot()
+    }
+
+    /// Alerts raised or cleared since the last call, from the alert rules of the driver's
+    /// options evaluated over the sliding window.
+    pub fn poll_alerts(&self) -> Vec<sextant_core::metrics::Alert> {
+        let now = sextant_core::Now::new(std::time::Instant::now(), std::time::SystemTime::now());
+        self.inner.shared.lock().poll_alerts(now)
+    }
+
+    /// Publishes this driver's metrics to the `metrics` facade (feature `metrics`): call it
+    /// periodically; the installed recorder (Prometheus, StatsD, ...) receives them.
+    #[cfg(feature = "metrics")]
+    pub fn export_metrics(&self) {
+        sextant_core::metrics::export_to_metrics_facade(&self.metrics(), self.account().endpoint());
+    }
+
     /// The account this driver serves.
     pub fn account(&self) -> &AccountReference {
         &self.inner.account

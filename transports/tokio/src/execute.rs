@@ -45,6 +45,8 @@ struct Outbox {
     sends: Vec<Box<OutgoingRequest>>,
     aborts: Vec<AttemptId>,
     token_scopes: Vec<Vec<String>>,
+    /// Diagnostics to log once the lock is released (threshold crossed, rate limit allows).
+    log_line: Option<String>,
 }
 
 /// Owns the execution and its token acquisitions. When the loop ends (or the caller drops the
@@ -117,7 +119,10 @@ where
             &mut out,
         ) {
             Ok(until) => (guard, until),
-            Err(done) => return done,
+            Err(done) => {
+                drop(d);
+                return log_and_return(done, &mut out);
+            }
         }
     };
     loop {
@@ -210,7 +215,10 @@ where
                 &mut out,
             ) {
                 Ok(until) => until,
-                Err(done) => return done,
+                Err(done) => {
+                    drop(d);
+                    return log_and_return(done, &mut out);
+                }
             }
         };
     }
@@ -255,9 +263,20 @@ fn turn<F>(
             Action::Abort(id) => out.aborts.push(id),
             Action::AcquireToken { scopes } => out.token_scopes.push(scopes),
             Action::Wait { until } => return Ok(until),
-            Action::Done(result) => return Err(result),
+            Action::Done(result) => {
+                out.log_line = exec.diagnostics_log_line(d, now);
+                return Err(result);
+            }
             // A newer core's action this transport does not know: nothing to perform.
             _ => {}
         }
     }
+}
+
+/// Logs the diagnostics the core selected (outside the driver lock) and returns the outcome.
+fn log_and_return<T>(done: T, out: &mut Outbox) -> T {
+    if let Some(line) = out.log_line.take() {
+        tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
+    }
+    done
 }
