@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Instructions per point read, measured differentially with callgrind (valgrind):
+#   instr/op = (Ir(N2 ops) - Ir(N1 ops)) / (N2 - N1)
+# which cancels process start-up, setup and warm-up.
+#
+#   scripts/callgrind-core.sh          # core only: `core_cycle`, one point-read Execution cycle
+#                                      # of the core with no I/O (see tests/e2e/src/bin/core_cycle.rs),
+#                                      # in two modes: `routed` (metadata cached: one request per
+#                                      # cycle) and `bench` (answers exactly like core/benches/core.rs)
+#   scripts/callgrind-core.sh --e2e    # also end to end against the local server, client process
+#                                      # only (the server runs natively, pinned to CPU0): raw reqwest
+#                                      # and every Sextant transport, point read c=1
+#
+# Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw tokio blocking async-std smol").
+# Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
+# instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
+# between clients is unaffected.
+#
+# Output in target/callgrind/: the callgrind files (*.out; open with callgrind_annotate or
+# kcachegrind), their logs, and per-op differential profiles (self cost per function, per op,
+# from the N1 and N2 runs): core_cycle-<mode>.perop.txt, e2e-<client>.perop.txt, and
+# e2e-<client>.vs-raw.txt (difference to raw reqwest, per function and per crate).
+# Builds with the `bench` profile (release + line tables).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RUST_BACKTRACE=0
+N1=${N1:-1000}
+N2=${N2:-11000}
+E2E=0
+[[ "${1:-}" == "--e2e" ]] && E2E=1
+OUT=target/callgrind
+mkdir -p "$OUT"
+cargo build --quiet --profile bench -p sextant-e2e-bench --bins
+BIN=target/release
+
+# Total instructions (Ir) recorded in a callgrind output file.
+ir() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
+
+run() { # name N command...
+  local name=$1 n=$2; shift 2
+  local file="$OUT/$name.$n.out"
+  valgrind --tool=callgrind --callgrind-out-file="$file" "$@" >"$OUT/$name.$n.log" 2>&1 \
+    || { echo "callgrind run $name N=$n failed; see $OUT/$name.$n.log" >&2; tail -20 "$OUT/$name.$n.log" >&2; exit 1; }
+  callgrind_annotate --auto=no --tree=none --threshold=100 "$file" > "$OUT/$name.$n.self.txt" 2>/dev/null || true
+  ir "$file"
+}
+
+per_op() { # name ir1 ir2
+  awk -v a="$2" -v b="$3" -v n1="$N1" -v n2="$N2" -v name="$1" \
+    'BEGIN { printf "%-36s Ir(%d)=%.0f Ir(%d)=%.0f  =>  %.0f instructions per op\n", name, n1, a, n2, b, (b - a) / (n2 - n1) }'
+}
+
+# Differential self cost per function and per op: perop NAME [BASELINE_NAME]
+perop() {
+  python3 - "$OUT" "$1" "${2:-}" "$N1" "$N2" <<'PY'
+import collections, re, sys
+out, name, base, n1, n2 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+def load(path):
+    d = collections.defaultdict(int)
+    for line in open(path):
+        m = re.match(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$', line)
+        if not m or 'PROGRAM TOTALS' in line:
+            continue
+        key = re.sub(r' \[[^\]]*\]$', '', m.group(2))
+        fn = key.split(':', 1)[1] if ':' in key and not key.startswith('???') else key
+        d[fn] += int(m.group(1).replace(',', ''))   # self cost, summed over inlined files
+    return d
+def per_op(n):
+    a, b = load(f"{out}/{n}.{n1}.self.txt"), load(f"{out}/{n}.{n2}.self.txt")
+    return {k: (b.get(k, 0) - a.get(k, 0)) / (n2 - n1) for k in set(a) | set(b)}
+def crate(fn):
+    m = re.match(r'^<*([A-Za-z_][A-Za-z0-9_]*)', fn)
+    c = m.group(1) if m else fn
+    if re.match(r'^(_int_|malloc|free|realloc|cfree|unlink_chunk|__mem|__str|_?_?libc)', fn):
+        return 'libc (malloc/free/memcpy)'
+    if c in ('alloc', '__rustc', '__rdl_alloc'):
+        return 'alloc (Rust allocator glue, Vec/String)'
+    return c
+x = per_op(name)
+with open(f"{out}/{name}.perop.txt", "w") as f:
+    f.write(f"# {name}: self instructions per op, (Ir({n2}) - Ir({n1})) / {n2 - n1}, by function\n")
+    f.write(f"# total {sum(x.values()):.0f}\n")
+    for k, v in sorted(x.items(), key=lambda r: -r[1]):
+        if abs(v) >= 20:
+            f.write(f"{v:9.0f}  {k}\n")
+    by = collections.defaultdict(float)
+    for k, v in x.items():
+        by[crate(k)] += v
+    f.write("\n# by crate\n")
+    for k, v in sorted(by.items(), key=lambda r: -r[1]):
+        if abs(v) >= 20:
+            f.write(f"{v:9.0f}  {k}\n")
+if base:
+    y = per_op(base)
+    with open(f"{out}/{name}.vs-{base.replace('e2e-', '')}.txt", "w") as f:
+        f.write(f"# self instructions per op: {name} minus {base} (columns: diff, {base}, {name})\n")
+        f.write(f"# totals {sum(y.values()):.0f} -> {sum(x.values()):.0f}\n\n# by crate\n")
+        cx, cy = collections.defaultdict(float), collections.defaultdict(float)
+        for k, v in x.items(): cx[crate(k)] += v
+        for k, v in y.items(): cy[crate(k)] += v
+        for k in sorted(set(cx) | set(cy), key=lambda k: -abs(cx[k] - cy[k])):
+            if abs(cx[k] - cy[k]) >= 20:
+                f.write(f"{cx[k] - cy[k]:9.0f} {cy[k]:9.0f} {cx[k]:9.0f}  {k}\n")
+        f.write("\n# by function\n")
+        for k in sorted(set(x) | set(y), key=lambda k: -abs(x.get(k, 0) - y.get(k, 0))):
+            d = x.get(k, 0) - y.get(k, 0)
+            if abs(d) >= 50:
+                f.write(f"{d:9.0f} {y.get(k, 0):9.0f} {x.get(k, 0):9.0f}  {k}\n")
+PY
+}
+
+echo "== core: one point-read Execution cycle (no I/O)"
+for mode in routed bench; do
+  a=$(run "core_cycle-$mode" "$N1" "$BIN/core_cycle" "$N1" "$mode")
+  b=$(run "core_cycle-$mode" "$N2" "$BIN/core_cycle" "$N2" "$mode")
+  per_op "core point-read cycle ($mode)" "$a" "$b"
+  grep -h "core_cycle:" "$OUT/core_cycle-$mode.$N2.log" | sed 's/^/    /'
+  perop "core_cycle-$mode"
+done
+
+if [[ $E2E == 1 ]]; then
+  echo "== end to end: point read c=1 against the local server, client process only"
+  for c in ${E2E_CLIENTS:-raw tokio blocking async-std smol}; do
+    # No re-measurement and no waiting for a quiet CPU: each run does exactly N ops.
+    args=(--clients "$c" --workloads read1 --rounds 1 --warmup 200 --watchdog-secs 3600
+          --noise-retries 0 --quiet-wait-secs 0)
+    a=$(run "e2e-$c" "$N1" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N1")
+    b=$(run "e2e-$c" "$N2" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N2")
+    per_op "e2e read c=1 $c" "$a" "$b"
+    if [[ $c != raw && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
+      perop "e2e-$c" e2e-raw
+    else
+      perop "e2e-$c"
+    fi
+  done
+fi

@@ -1,0 +1,125 @@
+//! `core_cycle N [routed|bench]`: runs N point-read Execution cycles of the core (no I/O), like
+//! the criterion benchmark `core/benches/core.rs`, for instruction counting under callgrind:
+//! `scripts/callgrind-core.sh` runs it for two values of N and divides the difference.
+//!
+//! Each cycle: `CosmosOperation::read(item.clone()).with_partition_key(..)`, `Driver::start`,
+//! `poll` (Send), building the canned 200 response (5 headers, as the benchmark does),
+//! `handle_response`, `poll` (Done).
+//!
+//! Modes (how the canned server answers the core's metadata reads):
+//! - `routed` (default): the account read gets the account, the container read a container with
+//!   pk path `/pk`, the pk-range read one full range `["", "FF")`; both are cached after the warm-up
+//!   cycle, so every measured cycle is one request, as against a real server.
+//! - `bench`: exactly what `core/benches/core.rs` answers: the account for `GET /`, the item for
+//!   everything else. Since partition routing, the container read then never parses and is
+//!   repeated every cycle (two requests per point read).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
+use sextant_core::{
+    Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Purpose, Response,
+};
+
+const KEY: &str =
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+const ACCOUNT: &str = r#"{"writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://a-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://a-westus2.documents.azure.com:443/"}]}"#;
+const CONTAINER: &str = r#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash","version":2},"_rid":"rid0","_etag":"\"c0\""}"#;
+const PK_RANGES: &str = r#"{"_rid":"rid0","PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}],"_count":1}"#;
+const ITEM: &str = r#"{"id":"item-1","pk":"tenant-1","value":42,"_etag":"\"00000000-0000-0000-0000-000000000000\""}"#;
+
+fn response(body: &'static str) -> Response {
+    let mut h = HeaderMap::new();
+    h.insert("x-ms-request-charge", HeaderValue::from_static("1"));
+    h.insert(
+        "x-ms-activity-id",
+        HeaderValue::from_static("a1b2c3d4-e5f6-7890-abcd-ef1234567890"),
+    );
+    h.insert(
+        "x-ms-session-token",
+        HeaderValue::from_static("0:1#100#1=20"),
+    );
+    h.insert(
+        "etag",
+        HeaderValue::from_static("\"00000000-0000-0000-0000-000000000000\""),
+    );
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    Response {
+        status: 200,
+        headers: h,
+        body: Bytes::from_static(body.as_bytes()),
+    }
+}
+
+/// One complete operation: start, poll (Send), handle_response, poll (Done).
+fn point_read(driver: &mut Driver, item: &ItemReference, now: Now, routed: bool, sends: &mut u64) -> Result<u16, String> {
+    let op = CosmosOperation::read(item.clone()).with_partition_key(PartitionKey::from("tenant-1"));
+    let mut exec = driver.start(op, OperationOptions::default(), now);
+    loop {
+        match exec.poll(driver, now) {
+            Action::Send(req) => {
+                *sends += 1;
+                let body = match req.purpose {
+                    Purpose::AccountRead => ACCOUNT,
+                    Purpose::ContainerRead if routed => CONTAINER,
+                    Purpose::PkRangeRead if routed => PK_RANGES,
+                    _ => ITEM,
+                };
+                exec.handle_response(driver, req.attempt, response(body), now);
+            }
+            Action::Done(Ok(r)) => return Ok(r.status()),
+            other => return Err(format!("unexpected {other:?}")),
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: Option<u64> = args.first().and_then(|a| a.parse().ok());
+    let routed = match args.get(1).map(String::as_str) {
+        None | Some("routed") => Some(true),
+        Some("bench") => Some(false),
+        Some(_) => None,
+    };
+    let (Some(n), Some(routed)) = (n, routed) else {
+        eprintln!("usage: core_cycle N [routed|bench]   (runs N warm point-read cycles)");
+        std::process::exit(2);
+    };
+    let result = (|| -> Result<(u64, u64), String> {
+        let account = AccountReference::with_master_key("https://a.documents.azure.com:443/", KEY)
+            .map_err(|e| e.to_string())?;
+        let now = Now::new(
+            Instant::now(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        );
+        let mut driver = Driver::new(account.clone(), DriverOptions::default(), 1, now)
+            .map_err(|e| e.to_string())?;
+        let item = ItemReference::from_name(account, "db", "c", "item-1");
+        point_read(&mut driver, &item, now, routed, &mut 0)?; // warm: account (and routing) metadata
+        let mut ok = 0;
+        let mut sends = 0u64;
+        for _ in 0..n {
+            if point_read(&mut driver, black_box(&item), now, routed, &mut sends)? == 200 {
+                ok += 1;
+            }
+        }
+        Ok((ok, sends))
+    })();
+    match result {
+        Ok((ok, sends)) if ok == n => println!(
+            "core_cycle: {n} point-read cycles ({}), all 200, {sends} requests",
+            if routed { "routed" } else { "bench" }
+        ),
+        Ok((ok, _)) => {
+            eprintln!("core_cycle: only {ok} of {n} cycles returned 200");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("core_cycle: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The clients under test and the measurement protocol every one of them follows:
+//! build the client, warm up, measure `ops` operations in a window, drop the client.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::meter::Window;
+use crate::workload::{Target, Workload};
+
+/// A client under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClientKind {
+    /// reqwest with hand-signed headers, on tokio.
+    Raw,
+    /// sextant-tokio.
+    Tokio,
+    /// sextant-blocking; c=32 is 32 threads sharing one driver.
+    Blocking,
+    /// sextant-async-std under async-std; c=32 is 32 spawned tasks.
+    AsyncStd,
+    /// sextant-async-std under smol; c=32 is 32 tasks on one local executor.
+    Smol,
+}
+
+impl ClientKind {
+    /// Every client, in table order.
+    pub const ALL: [ClientKind; 5] = [
+        ClientKind::Raw,
+        ClientKind::Tokio,
+        ClientKind::Blocking,
+        ClientKind::AsyncStd,
+        ClientKind::Smol,
+    ];
+
+    /// Parses a CLI name.
+    pub fn parse(s: &str) -> Option<ClientKind> {
+        Some(match s {
+            "raw" => ClientKind::Raw,
+            "tokio" => ClientKind::Tokio,
+            "blocking" => ClientKind::Blocking,
+            "async-std" => ClientKind::AsyncStd,
+            "smol" => ClientKind::Smol,
+            _ => return None,
+        })
+    }
+
+    /// CLI name (also used in created item ids).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Raw => "raw",
+            ClientKind::Tokio => "tokio",
+            ClientKind::Blocking => "blocking",
+            ClientKind::AsyncStd => "async-std",
+            ClientKind::Smol => "smol",
+        }
+    }
+}
+
+impl fmt::Display for ClientKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClientKind::Raw => "raw reqwest",
+            ClientKind::Tokio => "sextant-tokio",
+            ClientKind::Blocking => "sextant-blocking",
+            ClientKind::AsyncStd => "sextant-async-std (async-std)",
+            ClientKind::Smol => "sextant-async-std (smol)",
+        })
+    }
+}
+
+/// One measurement to make.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The workload.
+    pub workload: Workload,
+    /// Warm-up operations (not measured).
+    pub warmup: u64,
+    /// Measured operations.
+    pub ops: u64,
+    /// Prefix of the ids of created items (unique per measurement within a container).
+    pub prefix: String,
+    /// Idle connections per host.
+    pub pool_max_idle: usize,
+    /// Per-request / per-attempt timeout.
+    pub timeout: Duration,
+    /// The server's pid, for its CPU time.
+    pub server_pid: Option<u32>,
+    /// The tokio runtime flavour.
+    pub tokio_flavor: crate::args::TokioFlavor,
+}
+
+/// Runs one measurement of `client`.
+pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Window, String> {
+    match client {
+        ClientKind::Raw => crate::run_tokio::measure_raw(target, plan),
+        ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan),
+        ClientKind::Blocking => crate::run_blocking::measure(target, plan),
+        ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan),
+        ClientKind::Smol => crate::run_async_std::measure_smol(target, plan),
+    }
+}
+
+/// Hands out operation indices `[start, end)` to concurrent workers, exactly once each.
+pub struct Counter {
+    next: AtomicU64,
+    end: u64,
+}
+
+impl Counter {
+    /// Indices `[start, start + count)`.
+    pub fn new(start: u64, count: u64) -> Counter {
+        Counter {
+            next: AtomicU64::new(start),
+            end: start + count,
+        }
+    }
+
+    /// The next index, or `None` when all are taken.
+    pub fn take(&self) -> Option<u64> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < self.end).then_some(i)
+    }
+}
+
+/// The shared sextant setup: account, container, options.
+#[cfg_attr(
+    not(any(feature = "tokio", feature = "blocking", feature = "async-std")),
+    allow(dead_code)
+)]
+pub mod sextant {
+    use std::collections::BTreeMap;
+
+    use sextant_core::models::{AccountReference, ContainerReference, ItemReference, PartitionKey};
+    use sextant_core::{
+        ConnectionPoolOptions, CosmosError, CosmosOperation, CosmosResponse, DriverOptions,
+    };
+
+    use super::Plan;
+    use crate::workload::{self, Target};
+
+    /// Account and container references, and the operation each index stands for.
+    pub struct Ops {
+        /// The account.
+        pub account: AccountReference,
+        container: ContainerReference,
+        create: bool,
+        prefix: String,
+    }
+
+    impl Ops {
+        /// For `target` and `plan`.
+        pub fn new(target: &Target, plan: &Plan) -> Result<Ops, String> {
+            let account = AccountReference::with_master_key(&target.endpoint, &target.key)
+                .map_err(|e| e.to_string())?;
+            let container =
+                ContainerReference::from_name(account.clone(), &target.database, &target.container);
+            Ok(Ops {
+                account,
+                container,
+                create: plan.workload.is_create(),
+                prefix: plan.prefix.clone(),
+            })
+        }
+
+        /// The operation number `n`: a point read of the read item, or a create of a new item.
+        pub fn operation(&self, n: u64) -> CosmosOperation {
+            if self.create {
+                let id = workload::create_id(&self.prefix, n);
+                let body = workload::item_body(&id, &id, n);
+                CosmosOperation::create(self.container.clone())
+                    .with_partition_key(PartitionKey::from(id))
+                    .with_body(body)
+            } else {
+                let item = ItemReference::in_container(&self.container, workload::READ_ITEM_ID);
+                CosmosOperation::read(item)
+                    .with_partition_key(PartitionKey::from(workload::READ_ITEM_PK))
+            }
+        }
+
+        /// Checks an outcome: 200 with a body for reads, 201 for creates.
+        pub fn check(&self, r: Result<CosmosResponse, CosmosError>) -> Result<(), String> {
+            let r = r.map_err(|e| format!("sextant: {e}"))?;
+            let want = if self.create { 201 } else { 200 };
+            if r.status() == want && !r.response_bytes().is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected {want}, got {}: {}",
+                    r.status(),
+                    String::from_utf8_lossy(r.response_bytes())
+                ))
+            }
+        }
+    }
+
+    /// The runtime's options: an empty environment (nothing read from the process), the plan's
+    /// pool size and per-attempt timeout.
+    pub fn pool(plan: &Plan) -> ConnectionPoolOptions {
+        ConnectionPoolOptions {
+            max_idle_connections_per_host: plan.pool_max_idle,
+            ..ConnectionPoolOptions::default()
+        }
+    }
+
+    /// Driver options: the plan's per-attempt timeout.
+    pub fn driver_options(plan: &Plan) -> Result<DriverOptions, String> {
+        DriverOptions::builder()
+            .request_timeout(plan.timeout)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// No environment variables.
+    pub fn environment() -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+}

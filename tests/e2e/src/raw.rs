@@ -1,0 +1,165 @@
+//! The baseline: reqwest with hand-built, hand-signed headers — the minimum a correct Cosmos DB
+//! request needs (x-ms-date, x-ms-version, authorization, x-ms-documentdb-partitionkey,
+//! content-type on writes), on a reqwest client built like sextant-tokio's.
+//!
+//! It is also used to set up each block (database, container, the item the reads read).
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use sextant_core::auth::MasterKey;
+
+use crate::workload::Target;
+
+const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
+const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
+const X_MS_PK: HeaderName = HeaderName::from_static("x-ms-documentdb-partitionkey");
+const VERSION: HeaderValue = HeaderValue::from_static("2020-07-15");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// A raw client for one container.
+pub struct Raw {
+    client: reqwest::Client,
+    key: MasterKey,
+    /// `http://127.0.0.1:PORT/`.
+    base: String,
+    /// `dbs/{db}/colls/{coll}`.
+    container_link: String,
+    timeout: Duration,
+}
+
+/// Builds a reqwest client the way sextant-tokio does (rustls, keep-alive pool, no retries,
+/// no redirects, TCP_NODELAY).
+pub fn build_client(pool_max_idle: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .pool_max_idle_per_host(pool_max_idle)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .retry(reqwest::retry::never())
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .build()
+        .map_err(|e| format!("reqwest client: {e}"))
+}
+
+impl Raw {
+    /// A raw client for `target`'s container.
+    pub fn new(target: &Target, pool_max_idle: usize, timeout: Duration) -> Result<Raw, String> {
+        Ok(Raw {
+            client: build_client(pool_max_idle)?,
+            key: MasterKey::parse(&target.key).map_err(|e| e.to_string())?,
+            base: target.endpoint.clone(),
+            container_link: format!("dbs/{}/colls/{}", target.database, target.container),
+            timeout,
+        })
+    }
+
+    /// Point read: `GET {base}dbs/{db}/colls/{coll}/docs/{id}`, expects 200.
+    pub async fn read(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let (status, body) = self
+            .send(reqwest::Method::GET, "docs", &link, &link, Some(pk), None)
+            .await?;
+        expect(status, 200, &body)
+    }
+
+    /// Create: `POST {base}dbs/{db}/colls/{coll}/docs` with `body`, expects 201.
+    pub async fn create(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "docs",
+                &self.container_link,
+                &path,
+                Some(pk),
+                Some(body),
+            )
+            .await?;
+        expect(status, 201, &body)
+    }
+
+    /// One signed request. `link` is signed; `path` is appended to the base URL (the ids the
+    /// harness uses never need percent-encoding).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        resource_type: &str,
+        link: &str,
+        path: &str,
+        pk: Option<&str>,
+        body: Option<String>,
+    ) -> Result<(u16, Bytes), String> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign(method.as_str(), resource_type, link, &date);
+        let mut url = String::with_capacity(self.base.len() + path.len());
+        url.push_str(&self.base);
+        url.push_str(path);
+        let mut req = self
+            .client
+            .request(method, url)
+            .header(X_MS_DATE, date)
+            .header(X_MS_VERSION, VERSION)
+            .header(AUTHORIZATION, auth)
+            .timeout(self.timeout);
+        if let Some(pk) = pk {
+            req = req.header(X_MS_PK, format!("[\"{pk}\"]"));
+        }
+        if let Some(body) = body {
+            req = req.header(CONTENT_TYPE, JSON).body(body);
+        }
+        let resp = req.send().await.map_err(|e| format!("raw request: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("raw response body: {e}"))?;
+        Ok((status, body))
+    }
+
+    /// Creates the block's database and container (pk path `/pk`) and the item the reads read.
+    pub async fn setup(&self, target: &Target) -> Result<(), String> {
+        let db = serde_json::json!({ "id": target.database }).to_string();
+        let (s, b) = self
+            .send(reqwest::Method::POST, "dbs", "", "dbs", None, Some(db))
+            .await?;
+        expect(s, 201, &b)?;
+        let db_link = format!("dbs/{}", target.database);
+        let coll = serde_json::json!({
+            "id": target.container,
+            "partitionKey": { "paths": ["/pk"], "kind": "Hash", "version": 2 }
+        })
+        .to_string();
+        let (s, b) = self
+            .send(
+                reqwest::Method::POST,
+                "colls",
+                &db_link,
+                &format!("{db_link}/colls"),
+                None,
+                Some(coll),
+            )
+            .await?;
+        expect(s, 201, &b)?;
+        let item = crate::workload::item_body(
+            crate::workload::READ_ITEM_ID,
+            crate::workload::READ_ITEM_PK,
+            0,
+        );
+        self.create(crate::workload::READ_ITEM_PK, item).await
+    }
+}
+
+fn expect(status: u16, want: u16, body: &Bytes) -> Result<(), String> {
+    if status == want && !body.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {want}, got {status}: {}",
+            String::from_utf8_lossy(body)
+        ))
+    }
+}
