@@ -102,18 +102,36 @@ fn run(args: &Args) -> Result<(), String> {
                 let sample = loop {
                     // Created items need fresh ids on a re-measurement.
                     plan.prefix = format!("{}-r{}-a{attempt}", client.name(), round + 1);
-                    if let Some(share) = meter::wait_for_quiet(args.noise_threshold, args.quiet_wait) {
+                    if let Some(share) =
+                        meter::wait_for_quiet(args.noise_threshold, args.quiet_wait)
+                    {
                         if share > args.noise_threshold {
-                            eprintln!("(CPU1 still {:.0}% busy with other processes after waiting)", share * 100.0);
+                            eprintln!(
+                                "(CPU1 still {:.0}% busy with other processes after waiting)",
+                                share * 100.0
+                            );
                         }
                     }
                     let guard = watchdog::arm(label.clone(), args.watchdog);
-                    let window = clients::measure(client, &target, &plan).map_err(|e| format!("{label}: {e}"))?;
+                    let window = clients::measure(client, &target, &plan)
+                        .map_err(|e| format!("{label}: {e}"))?;
                     drop(guard);
-                    let sample = Sample { client, workload, round, ops: plan.ops, window, remeasured: attempt };
-                    let noisy = window.foreign_share().is_some_and(|f| f > args.noise_threshold);
+                    let sample = Sample {
+                        client,
+                        workload,
+                        round,
+                        ops: plan.ops,
+                        window,
+                        remeasured: attempt,
+                    };
+                    let noisy = window
+                        .foreign_share()
+                        .is_some_and(|f| f > args.noise_threshold);
                     if noisy && attempt < args.noise_retries {
-                        eprintln!("{}  <- noisy (other processes on CPU1), measuring again", sample.line());
+                        eprintln!(
+                            "{}  <- noisy (other processes on CPU1), measuring again",
+                            sample.line()
+                        );
                         attempt += 1;
                         continue;
                     }

@@ -26,7 +26,8 @@ pub struct Window {
 impl Window {
     /// Foreign CPU time on the harness's CPU as a fraction of the window's wall time.
     pub fn foreign_share(&self) -> Option<f64> {
-        self.foreign.map(|f| f.as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
+        self.foreign
+            .map(|f| f.as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
     }
 }
 
@@ -56,7 +57,13 @@ pub fn start(server_pid: Option<u32>) -> Mark {
     let server = server_pid.and_then(sys::process_cpu);
     let busy = pinned_busy();
     // Our own counters last, closest to the measured work.
-    Mark { at: Instant::now(), cpu: sys::self_cpu(), server_pid, server, busy }
+    Mark {
+        at: Instant::now(),
+        cpu: sys::self_cpu(),
+        server_pid,
+        server,
+        busy,
+    }
 }
 
 impl Mark {
@@ -69,12 +76,19 @@ impl Mark {
             _ => None,
         };
         let (foreign, steal) = match (self.busy, pinned_busy()) {
-            (Some((b0, s0)), Some((b1, s1))) => {
-                (Some(b1.saturating_sub(b0).saturating_sub(cpu.total())), Some(s1.saturating_sub(s0)))
-            }
+            (Some((b0, s0)), Some((b1, s1))) => (
+                Some(b1.saturating_sub(b0).saturating_sub(cpu.total())),
+                Some(s1.saturating_sub(s0)),
+            ),
             _ => (None, None),
         };
-        Window { cpu, wall, server, foreign, steal }
+        Window {
+            cpu,
+            wall,
+            server,
+            foreign,
+            steal,
+        }
     }
 }
 

@@ -173,14 +173,24 @@ pub fn markdown(
             out,
             "\n### Interference: other processes' share of CPU1 during the window (median [max]; re-measured cells)\n"
         );
-        let remeasured: BTreeMap<(ClientKind, Workload), usize> = samples.iter().fold(BTreeMap::new(), |mut m, s| {
-            *m.entry((s.client, s.workload)).or_default() += s.remeasured;
-            m
-        });
+        let remeasured: BTreeMap<(ClientKind, Workload), usize> =
+            samples.iter().fold(BTreeMap::new(), |mut m, s| {
+                *m.entry((s.client, s.workload)).or_default() += s.remeasured;
+                m
+            });
         table(&mut out, clients, workloads, &foreign, |c, w, v| {
             let max = v.iter().copied().fold(0.0, f64::max);
             let r = remeasured.get(&(c, w)).copied().unwrap_or(0);
-            format!("{:.0}% [{:.0}%]{}", median(v) * 100.0, max * 100.0, if r > 0 { format!(" ({r}×)") } else { String::new() })
+            format!(
+                "{:.0}% [{:.0}%]{}",
+                median(v) * 100.0,
+                max * 100.0,
+                if r > 0 {
+                    format!(" ({r}×)")
+                } else {
+                    String::new()
+                }
+            )
         });
     }
     let server = collect(samples, Sample::server_per_10k);

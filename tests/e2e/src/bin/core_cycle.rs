@@ -55,7 +55,13 @@ fn response(body: &'static str) -> Response {
 }
 
 /// One complete operation: start, poll (Send), handle_response, poll (Done).
-fn point_read(driver: &mut Driver, item: &ItemReference, now: Now, routed: bool, sends: &mut u64) -> Result<u16, String> {
+fn point_read(
+    driver: &mut Driver,
+    item: &ItemReference,
+    now: Now,
+    routed: bool,
+    sends: &mut u64,
+) -> Result<u16, String> {
     let op = CosmosOperation::read(item.clone()).with_partition_key(PartitionKey::from("tenant-1"));
     let mut exec = driver.start(op, OperationOptions::default(), now);
     loop {
