@@ -87,6 +87,9 @@ pub struct Driver {
     /// Hedged attempts in flight across executions, each with the deadline after which it no
     /// longer counts (so a dropped execution cannot leak budget).
     hedges: Vec<(AttemptId, Instant)>,
+    /// Replay recording (`crate::replay`): `None` unless `start_recording` was called, so the
+    /// hooks cost one branch when not recording.
+    pub(crate) recorder: Option<Box<crate::replay::Recorder>>,
 }
 
 impl Driver {
@@ -133,6 +136,7 @@ impl Driver {
             metrics,
             log_limiter,
             hedges: Vec::new(),
+            recorder: None,
         })
     }
 
@@ -144,8 +148,51 @@ impl Driver {
         options: OperationOptions,
         now: Now,
     ) -> Execution {
+        // Replay recording hook: keep what is needed to rebuild the operation.
+        let recorded = self
+            .recorder
+            .as_ref()
+            .map(|_| crate::replay::RecordedStart::capture(&operation, &options));
         let activity_id = ActivityId::generate(&mut self.rng);
-        Execution::new(self, operation, options, activity_id, now)
+        let exec = Execution::new(self, operation, options, activity_id, now);
+        if let (Some(r), Some(start)) = (self.recorder.as_mut(), recorded) {
+            r.start(exec.activity_id(), start, now);
+        }
+        exec
+    }
+
+    /// Starts recording every operation started from now on (requests, responses, events,
+    /// times and the RNG seed) for [`crate::replay::replay`]. The RNG is reseeded from itself
+    /// so the recording carries the exact random state. Restarts a recording in progress.
+    ///
+    /// A recording replays exactly only if it starts on a driver that has not sent anything
+    /// yet ([`crate::replay::Recording::cold`]) and no operation started before it is still
+    /// running: call this right after creating the driver.
+    pub fn start_recording(&mut self) {
+        let seed = self.rng.next_u64();
+        self.rng = DetRng::new(seed);
+        let cold = self.next_attempt == 1;
+        self.recorder = Some(Box::new(crate::replay::Recorder::new(
+            seed,
+            self.next_attempt,
+            cold,
+            &self.account,
+        )));
+    }
+
+    /// Stops recording and returns what was recorded (`None` when not recording).
+    pub fn take_recording(&mut self) -> Option<crate::replay::Recording> {
+        self.recorder.take().map(|r| r.finish())
+    }
+
+    /// True while a recording is in progress.
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Replay: continue attempt numbering where the recorded driver was.
+    pub(crate) fn set_next_attempt(&mut self, next: u64) {
+        self.next_attempt = next;
     }
 
     /// The account this driver serves.
@@ -243,6 +290,20 @@ impl Driver {
     /// Returns the error when it leaves the driver without a usable token and the fallback scope
     /// has already been tried, so a waiting execution can fail with it.
     pub fn handle_token(
+        &mut self,
+        token: Result<AccessToken, CredentialError>,
+        now: Now,
+    ) -> Result<(), CredentialError> {
+        // Replay recording hook (a token fed to the driver directly, not through an execution).
+        if let Some(r) = self.recorder.as_mut() {
+            r.driver_token(&token, now);
+        }
+        self.apply_token(token, now)
+    }
+
+    /// [`Driver::handle_token`] without the recording hook ([`Execution::handle_token`]
+    /// records its token itself).
+    pub(crate) fn apply_token(
         &mut self,
         token: Result<AccessToken, CredentialError>,
         now: Now,

@@ -86,6 +86,7 @@ pub mod options;
 pub mod partition;
 pub mod policy;
 pub mod regions;
+pub mod replay;
 pub mod request;
 pub mod response;
 pub mod rng;

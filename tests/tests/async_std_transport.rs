@@ -610,9 +610,10 @@ fn dropping_an_operation_cancels_it_and_frees_the_account_read() {
             smol::Timer::after(Duration::from_secs(3)).await;
         },
     ));
-    assert_eq!(
-        fake.requests.load(Ordering::SeqCst),
-        2,
+    // With a lease left behind, nothing would be sent for 10 s; the account read (and, as
+    // metadata timeouts escalate from 0.5 s, its retries) went out at once.
+    assert!(
+        fake.requests.load(Ordering::SeqCst) >= 2,
         "a new account read was sent at once"
     );
 }

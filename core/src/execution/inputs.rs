@@ -35,6 +35,9 @@ impl Execution {
         response: Response,
         now: Now,
     ) {
+        if let Some(r) = d.recorder.as_mut() {
+            r.response(self.activity_id(), attempt, &response, now); // replay recording hook
+        }
         let now = self.clamp(now);
         let Some(a) = self.take_in_flight(d, attempt) else {
             return;
@@ -130,6 +133,9 @@ impl Execution {
         error: TransportError,
         now: Now,
     ) {
+        if let Some(r) = d.recorder.as_mut() {
+            r.transport_error(self.activity_id(), attempt, &error, now); // replay recording hook
+        }
         let now = self.clamp(now);
         let Some(a) = self.take_in_flight(d, attempt) else {
             return;
@@ -170,11 +176,14 @@ impl Execution {
     /// Feeds a lifecycle event of an attempt (for diagnostics and the request-sent flag).
     pub fn handle_event(
         &mut self,
-        _d: &mut Driver,
+        d: &mut Driver,
         attempt: AttemptId,
         event: RequestEvent,
         now: Now,
     ) {
+        if let Some(r) = d.recorder.as_mut() {
+            r.event(self.activity_id(), attempt, &event, now); // replay recording hook
+        }
         let now = self.clamp(now);
         let Some(a) = self.in_flight.iter_mut().find(|a| a.id == attempt) else {
             self.diag.ignored_input();
@@ -198,8 +207,11 @@ impl Execution {
         token: Result<AccessToken, CredentialError>,
         now: Now,
     ) {
+        if let Some(r) = d.recorder.as_mut() {
+            r.token(self.activity_id(), &token, now); // replay recording hook
+        }
         let now = self.clamp(now);
-        if let Err(e) = d.handle_token(token, now) {
+        if let Err(e) = d.apply_token(token, now) {
             if self.outcome.is_none() {
                 self.finish(d, Err(Failure::Credential(e)), now.mono);
             }
@@ -208,6 +220,9 @@ impl Execution {
 
     /// Cancels the operation: in-flight attempts are aborted and the outcome is `Cancelled`.
     pub fn cancel(&mut self, d: &mut Driver, now: Now) {
+        if let Some(r) = d.recorder.as_mut() {
+            r.cancel(self.activity_id(), now); // replay recording hook
+        }
         let now = self.clamp(now);
         if self.outcome.is_none() {
             self.abort_all(d, now.mono);

@@ -231,6 +231,17 @@ impl Execution {
     /// The next thing to do. Call after `start` and after every `handle_*` until it returns
     /// `Wait` or `Done`; call again when `Wait { until }` passes.
     pub fn poll(&mut self, d: &mut Driver, now: Now) -> Action {
+        // Replay recording hook: only the outermost poll is recorded (`send` polls again).
+        if d.recorder.is_none() {
+            return self.poll_unrecorded(d, now);
+        }
+        crate::replay::enter_poll(d);
+        let action = self.poll_unrecorded(d, now);
+        crate::replay::leave_poll(d, self.activity_id(), &action, now);
+        action
+    }
+
+    fn poll_unrecorded(&mut self, d: &mut Driver, now: Now) -> Action {
         let now = self.clamp(now);
         // Each turn either returns or makes progress (removes an attempt, clears a timer,
         // changes phase), so the loop is bounded.

@@ -70,6 +70,22 @@ impl CosmosDriver {
         sextant_core::metrics::export_to_metrics_facade(&self.metrics(), self.account().endpoint());
     }
 
+    /// Starts recording every operation started on this driver from now on, for
+    /// `sextant_core::replay::replay` (see the README, "Recording and replaying an operation").
+    /// Call it right after creating the driver so the recording replays exactly; recording
+    /// stops by itself after `sextant_core::replay::MAX_ENTRIES` entries or
+    /// `sextant_core::replay::MAX_BODY_BYTES` of bodies.
+    pub fn start_recording(&self) {
+        self.shared.lock().start_recording()
+    }
+
+    /// Stops recording and returns the recording (`None` when not recording). Save it with
+    /// `Recording::to_json`; it holds no keys or tokens, but it does hold request and response
+    /// bodies.
+    pub fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
+        self.shared.lock().take_recording()
+    }
+
     /// The account this driver serves.
     pub fn account(&self) -> &AccountReference {
         &self.account

@@ -1,0 +1,389 @@
+//! The recording side: a bounded log the driver's hooks append to.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::format::{
+    ActionSummary, Entry, EntryEvent, RecordedOperation, RecordedOptions, Recording, FORMAT_VERSION,
+};
+use crate::action::Action;
+use crate::credential::{AccessToken, Credential, CredentialError};
+use crate::driver::Driver;
+use crate::ids::{ActivityId, AttemptId};
+use crate::models::AccountReference;
+use crate::now::Now;
+use crate::operation::{CosmosOperation, OperationOptions};
+use crate::transport::{RequestEvent, Response, TransportError};
+
+/// Most entries one recording keeps; beyond it recording stops and `truncated` is set.
+pub const MAX_ENTRIES: usize = 100_000;
+/// Most body bytes (requests and responses) one recording keeps; beyond it recording stops.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// What a redacted header value is replaced with.
+pub const REDACTED: &str = "<redacted>";
+/// Response headers whose values are replaced with [`REDACTED`] (request `authorization` is
+/// never recorded at all).
+pub const REDACTED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-ms-authorization-auxiliary",
+];
+/// Request headers left out of [`ActionSummary::Send`].
+const UNCOMPARED_REQUEST_HEADERS: &[&str] = &["authorization", "user-agent"];
+
+/// An operation captured at `Driver::start`, before it is moved into the execution.
+#[derive(Debug)]
+pub(crate) struct RecordedStart {
+    op: RecordedOperation,
+    options: RecordedOptions,
+    body_len: usize,
+}
+
+fn header_str(v: &http::HeaderValue) -> String {
+    String::from_utf8_lossy(v.as_bytes()).into_owned()
+}
+
+impl RecordedStart {
+    pub(crate) fn capture(op: &CosmosOperation, o: &OperationOptions) -> RecordedStart {
+        let op_rec = RecordedOperation {
+            kind: op.kind.as_str().to_string(),
+            resource_type: op.resource_type.token().to_string(),
+            link: op.link.clone(),
+            path: op.path.clone(),
+            partition_key: op.partition_key.as_ref().map(|p| p.to_header_value()),
+            body_base64: op.body.as_ref().map(|b| STANDARD.encode(b)),
+            problem: op.problem.as_ref().map(|p| p.to_string()),
+            container: op.container.clone(),
+        };
+        let options = RecordedOptions {
+            if_match: o.if_match.as_ref().map(header_str),
+            if_none_match: o.if_none_match.as_ref().map(header_str),
+            session_token: o.session_token.as_ref().map(header_str),
+            consistency_level: o.consistency_level.map(|c| c.as_str().to_string()),
+            content_response_on_write: o.content_response_on_write,
+            custom_headers: o
+                .custom_headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), header_str(v)))
+                .collect(),
+            end_to_end_timeout_ns: o
+                .end_to_end_timeout
+                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            retry_non_idempotent_writes: o.retry_non_idempotent_writes,
+            excluded_regions: o.excluded_regions.clone(),
+            hedging: o.hedging,
+            problem: o.problem.as_ref().map(|p| p.to_string()),
+        };
+        RecordedStart {
+            op: op_rec,
+            options,
+            body_len: op.body.as_ref().map_or(0, |b| b.len()),
+        }
+    }
+}
+
+/// The log being recorded. Lives in the driver (`Driver::start_recording`).
+#[derive(Debug)]
+pub struct Recorder {
+    recording: Recording,
+    base: Option<Instant>,
+    execs: BTreeMap<[u8; 16], u32>,
+    depth: u32,
+    body_bytes: usize,
+}
+
+/// Nanoseconds from `base` to `t` (negative when `t` is earlier), saturating.
+pub(crate) fn rel_ns(base: Instant, t: Instant) -> i64 {
+    match t.checked_duration_since(base) {
+        Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        None => i64::try_from(base.duration_since(t).as_nanos())
+            .map(|n| -n)
+            .unwrap_or(i64::MIN),
+    }
+}
+
+/// Nanoseconds since the UNIX epoch (0 before it), saturating.
+pub(crate) fn wall_ns(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The inverse of [`wall_ns`].
+pub(crate) fn wall_from_ns(ns: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
+}
+
+/// The summary an action is compared on; times relative to `base`.
+pub(crate) fn summarize(action: &Action, base: Instant) -> ActionSummary {
+    match action {
+        Action::Send(req) => {
+            let mut headers: Vec<(String, String)> = req
+                .headers
+                .iter()
+                .filter(|(n, _)| !UNCOMPARED_REQUEST_HEADERS.contains(&n.as_str()))
+                .map(|(n, v)| (n.as_str().to_string(), header_str(v)))
+                .collect();
+            headers.sort();
+            let digest = Sha256::digest(&req.body);
+            let body_sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+            ActionSummary::Send {
+                attempt: req.attempt.0,
+                method: req.method.as_str().to_string(),
+                uri: req.uri.to_string(),
+                headers,
+                body_len: req.body.len(),
+                body_sha256,
+                purpose: req.purpose.as_str().to_string(),
+                region: req.region.to_string(),
+                context: req.execution_context.as_str().to_string(),
+                deadline_ns: rel_ns(base, req.deadline),
+                max_response_bytes: req.max_response_bytes,
+            }
+        }
+        Action::Abort(id) => ActionSummary::Abort { attempt: id.0 },
+        Action::AcquireToken { scopes } => ActionSummary::AcquireToken {
+            scopes: scopes.clone(),
+        },
+        Action::Wait { until } => ActionSummary::Wait {
+            until_ns: until.map(|u| rel_ns(base, u)),
+        },
+        Action::Done(Ok(r)) => ActionSummary::Done {
+            ok: true,
+            status: Some(r.status()),
+            sub_status: r.headers().sub_status(),
+            kind: None,
+        },
+        Action::Done(Err(e)) => ActionSummary::Done {
+            ok: false,
+            status: e.status(),
+            sub_status: e.sub_status(),
+            kind: Some(format!("{:?}", e.kind())),
+        },
+        #[allow(unreachable_patterns)]
+        other => ActionSummary::Other {
+            debug: format!("{other:?}"),
+        },
+    }
+}
+
+fn token_fields(
+    token: &Result<AccessToken, CredentialError>,
+) -> (bool, Option<u64>, Option<String>) {
+    match token {
+        Ok(t) => (true, Some(wall_ns(t.expires_on)), None),
+        Err(e) => (false, None, Some(e.message.clone())),
+    }
+}
+
+impl Recorder {
+    pub(crate) fn new(
+        seed: u64,
+        first_attempt: u64,
+        cold: bool,
+        account: &AccountReference,
+    ) -> Recorder {
+        let credential = match account.credential() {
+            Credential::MasterKey(_) => "master_key",
+            Credential::ResourceTokens(_) => "resource_tokens",
+            Credential::TokenCredential(_) => "token_credential",
+        };
+        Recorder {
+            recording: Recording {
+                format: FORMAT_VERSION,
+                seed,
+                first_attempt,
+                cold,
+                endpoint: account.endpoint().to_string(),
+                credential: credential.to_string(),
+                truncated: false,
+                entries: Vec::new(),
+            },
+            base: None,
+            execs: BTreeMap::new(),
+            depth: 0,
+            body_bytes: 0,
+        }
+    }
+
+    pub(crate) fn finish(self) -> Recording {
+        self.recording
+    }
+
+    fn base(&mut self, now: Now) -> Instant {
+        *self.base.get_or_insert(now.mono)
+    }
+
+    /// Appends an entry unless a bound was reached (then marks the recording truncated).
+    fn push(&mut self, exec: Option<u32>, now: Now, body: usize, event: EntryEvent) {
+        if self.recording.truncated {
+            return;
+        }
+        let body_bytes = self.body_bytes.saturating_add(body);
+        if self.recording.entries.len() >= MAX_ENTRIES || body_bytes > MAX_BODY_BYTES {
+            self.recording.truncated = true;
+            return;
+        }
+        self.body_bytes = body_bytes;
+        let base = self.base(now);
+        self.recording.entries.push(Entry {
+            exec,
+            t_ns: rel_ns(base, now.mono),
+            wall_ns: wall_ns(now.wall),
+            event,
+        });
+    }
+
+    fn exec(&self, activity: ActivityId) -> Option<u32> {
+        self.execs.get(activity.as_bytes()).copied()
+    }
+
+    pub(crate) fn start(&mut self, activity: ActivityId, start: RecordedStart, now: Now) {
+        if self.recording.truncated {
+            return;
+        }
+        let n = u32::try_from(self.execs.len()).unwrap_or(u32::MAX);
+        self.execs.insert(*activity.as_bytes(), n);
+        let event = EntryEvent::Start {
+            op: Box::new(start.op),
+            options: Box::new(start.options),
+        };
+        self.push(Some(n), now, start.body_len, event);
+    }
+
+    fn poll(&mut self, activity: ActivityId, action: &Action, now: Now) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let base = self.base(now);
+        let action = summarize(action, base);
+        self.push(Some(exec), now, 0, EntryEvent::Poll { action });
+    }
+
+    pub(crate) fn response(
+        &mut self,
+        activity: ActivityId,
+        attempt: AttemptId,
+        r: &Response,
+        now: Now,
+    ) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let headers = r
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let value = if REDACTED_HEADERS.contains(&n.as_str()) {
+                    REDACTED.to_string()
+                } else {
+                    header_str(v)
+                };
+                (n.as_str().to_string(), value)
+            })
+            .collect();
+        let event = EntryEvent::Response {
+            attempt: attempt.0,
+            status: r.status,
+            headers,
+            body_base64: STANDARD.encode(&r.body),
+        };
+        self.push(Some(exec), now, r.body.len(), event);
+    }
+
+    pub(crate) fn transport_error(
+        &mut self,
+        activity: ActivityId,
+        attempt: AttemptId,
+        e: &TransportError,
+        now: Now,
+    ) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let event = EntryEvent::TransportError {
+            attempt: attempt.0,
+            kind: e.kind.as_str().to_string(),
+            request_sent: e.request_sent.as_str().to_string(),
+            message: e.message.clone(),
+        };
+        self.push(Some(exec), now, 0, event);
+    }
+
+    pub(crate) fn event(
+        &mut self,
+        activity: ActivityId,
+        attempt: AttemptId,
+        ev: &RequestEvent,
+        now: Now,
+    ) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let event = EntryEvent::Event {
+            attempt: attempt.0,
+            kind: ev.kind.as_str().to_string(),
+            details: ev.details.clone(),
+        };
+        self.push(Some(exec), now, 0, event);
+    }
+
+    pub(crate) fn token(
+        &mut self,
+        activity: ActivityId,
+        token: &Result<AccessToken, CredentialError>,
+        now: Now,
+    ) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let (ok, expires_on_ns, error) = token_fields(token);
+        let event = EntryEvent::Token {
+            ok,
+            expires_on_ns,
+            error,
+        };
+        self.push(Some(exec), now, 0, event);
+    }
+
+    pub(crate) fn driver_token(&mut self, token: &Result<AccessToken, CredentialError>, now: Now) {
+        let (ok, expires_on_ns, error) = token_fields(token);
+        let event = EntryEvent::DriverToken {
+            ok,
+            expires_on_ns,
+            error,
+        };
+        self.push(None, now, 0, event);
+    }
+
+    pub(crate) fn cancel(&mut self, activity: ActivityId, now: Now) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        self.push(Some(exec), now, 0, EntryEvent::Cancel);
+    }
+}
+
+/// Before an outermost `poll`: nested polls (the core polls itself after a failed send) are
+/// not recorded.
+pub(crate) fn enter_poll(d: &mut Driver) {
+    if let Some(r) = d.recorder.as_mut() {
+        r.depth = r.depth.saturating_add(1);
+    }
+}
+
+/// After a `poll`: records the action when it is the outermost one.
+pub(crate) fn leave_poll(d: &mut Driver, activity: ActivityId, action: &Action, now: Now) {
+    if let Some(r) = d.recorder.as_mut() {
+        r.depth = r.depth.saturating_sub(1);
+        if r.depth == 0 {
+            r.poll(activity, action, now);
+        }
+    }
+}
