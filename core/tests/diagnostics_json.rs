@@ -31,13 +31,16 @@ const PK_RANGES_BODY: &str =
     r#"{"PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}]}"#;
 
 /// The seed's "Successful Read Item (Detailed)" example, verbatim.
-const SEED_READ_DETAILED: &str = include_str!("../../tests/golden/diagnostics/seed_read_detailed.json");
+const SEED_READ_DETAILED: &str =
+    include_str!("../../tests/golden/diagnostics/seed_read_detailed.json");
 
 /// The seed's "10 × 429/3200 Retries Then Success" examples, verbatim.
-const SEED_THROTTLED_DETAILED: &str = include_str!("../../tests/golden/diagnostics/seed_throttled_detailed.json");
+const SEED_THROTTLED_DETAILED: &str =
+    include_str!("../../tests/golden/diagnostics/seed_throttled_detailed.json");
 
 /// The seed's Summary form of the same operation, verbatim.
-const SEED_THROTTLED_SUMMARY: &str = include_str!("../../tests/golden/diagnostics/seed_throttled_summary.json");
+const SEED_THROTTLED_SUMMARY: &str =
+    include_str!("../../tests/golden/diagnostics/seed_throttled_summary.json");
 
 const SEED_READ_ID: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
 const SEED_THROTTLED_ID: &str = "b2c3d4e5-f6a7-8901-bcde-f12345678901";

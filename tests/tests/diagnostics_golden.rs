@@ -36,10 +36,12 @@ const SEED_THROTTLED_ID: &str = "b2c3d4e5-f6a7-8901-bcde-f12345678901";
 const SEED_READ_DETAILED: &str = include_str!("../golden/diagnostics/seed_read_detailed.json");
 
 /// The seed's "10 × 429/3200 Retries Then Success", Detailed, verbatim.
-const SEED_THROTTLED_DETAILED: &str = include_str!("../golden/diagnostics/seed_throttled_detailed.json");
+const SEED_THROTTLED_DETAILED: &str =
+    include_str!("../golden/diagnostics/seed_throttled_detailed.json");
 
 /// The same operation in Summary form, verbatim.
-const SEED_THROTTLED_SUMMARY: &str = include_str!("../golden/diagnostics/seed_throttled_summary.json");
+const SEED_THROTTLED_SUMMARY: &str =
+    include_str!("../golden/diagnostics/seed_throttled_summary.json");
 
 fn sim(options: DriverOptions) -> Sim {
     let account = AccountReference::with_master_key(ACCOUNT_ENDPOINT, SIM_KEY).unwrap();

@@ -61,7 +61,7 @@ fn model(op: Op, answers: &[Ans]) -> Expect {
         mut topology,
         mut recreated,
     ) = (9, 64, 2, 120, 120, 2, 1, 1);
-    let mut take = |b: &mut i32| {
+    let take = |b: &mut i32| {
         if *b == 0 {
             false
         } else {
