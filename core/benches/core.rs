@@ -20,6 +20,9 @@ const KEY: &str =
     "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
 const DATE: &str = "Tue, 15 Nov 1994 08:12:31 GMT";
 const ACCOUNT: &str = r#"{"writableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://a-westus2.documents.azure.com:443/"}],"readableLocations":[{"name":"West US 2","databaseAccountEndpoint":"https://a-westus2.documents.azure.com:443/"}]}"#;
+const CONTAINER: &str = r#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash","version":2}}"#;
+const PK_RANGES: &str =
+    r#"{"PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}]}"#;
 const ITEM: &str = r#"{"id":"item-1","pk":"tenant-1","value":42,"_etag":"\"00000000-0000-0000-0000-000000000000\""}"#;
 
 fn response(body: &'static str) -> Response {
@@ -52,10 +55,11 @@ fn point_read(driver: &mut Driver, item: &ItemReference, now: Now) -> u16 {
     loop {
         match exec.poll(driver, now) {
             Action::Send(req) => {
-                let body = if req.purpose == Purpose::AccountRead {
-                    ACCOUNT
-                } else {
-                    ITEM
+                let body = match req.purpose {
+                    Purpose::AccountRead => ACCOUNT,
+                    Purpose::ContainerRead => CONTAINER,
+                    Purpose::PkRangeRead => PK_RANGES,
+                    _ => ITEM,
                 };
                 exec.handle_response(driver, req.attempt, response(body), now);
             }

@@ -593,3 +593,29 @@ fn a_cancelled_operation_releases_the_container_lease_it_held() {
         sim.transcript
     );
 }
+
+#[test]
+fn broken_container_metadata_is_not_reread_on_every_operation() {
+    let mut sim = Sim::new(1, DriverOptions::default());
+    sim.container_script = Some(Box::new(|_| Answer::ok(200))); // a body without partitionKey
+    for _ in 0..3 {
+        let op = read_op(&sim);
+        sim.run(op, OperationOptions::new(), |_, _| Answer::ok(200))
+            .unwrap();
+    }
+    assert_eq!(
+        count(&sim.transcript, "/colls/c ctx"),
+        1,
+        "{:#?}",
+        sim.transcript
+    );
+    sim.now = sim.now.advanced(Duration::from_secs(31));
+    let op = read_op(&sim);
+    sim.run(op, OperationOptions::new(), |_, _| Answer::ok(200))
+        .unwrap();
+    assert_eq!(
+        count(&sim.transcript, "/colls/c ctx"),
+        2,
+        "retried after 30 s"
+    );
+}

@@ -492,9 +492,7 @@ impl Execution {
             && (p.class.read_only
                 || (d.eff.hedging.writes_on_multi_write && d.locations.multi_write()))
             && d.locations
-                .candidates(self.use_write_regions, &self.excluded, now)
-                .len()
-                > 1;
+                .has_alternatives(self.use_write_regions, &self.excluded);
         if eligible {
             self.timers.set(Timer::Hedge, now + d.eff.hedging.threshold);
         }
@@ -578,6 +576,7 @@ impl Execution {
                     .and_then(|m| m.container.as_ref())
                 {
                     d.containers.release(&link.0, id);
+                    d.containers.mark_unroutable(&link.0, now.mono);
                 }
                 self.routing.done = true;
                 self.phase = Phase::Ready;
@@ -769,7 +768,7 @@ impl Execution {
         let mut candidates = d
             .locations
             .candidates(self.use_write_regions, &self.excluded, now);
-        if !d.eff.circuit_breaker.enabled || self.routing.range.is_none() {
+        if !d.eff.circuit_breaker.enabled || self.routing.range.is_none() || d.breaker.is_empty() {
             return candidates;
         }
         let open = |r: &RegionRoute| {

@@ -27,6 +27,10 @@ impl Execution {
             return None;
         };
         let link = container.0.clone();
+        if d.containers.is_unroutable(&link, now.mono) {
+            self.routing.done = true;
+            return None;
+        }
         let lease_free = d
             .containers
             .lease_free(&link, now.mono, &self.routing.attempts);
@@ -102,7 +106,10 @@ impl Execution {
             d.containers.release(&link, attempt.id);
             match serde_json::from_slice::<crate::models::ContainerProperties>(body) {
                 Ok(p) => d.containers.set_properties(&link, p.partition_key),
-                Err(_) => self.routing.done = true,
+                Err(_) => {
+                    d.containers.mark_unroutable(&link, self.last_mono);
+                    self.routing.done = true;
+                }
             }
             return;
         }
@@ -115,6 +122,7 @@ impl Execution {
             Ok(mut ranges) => self.routing.pages.append(&mut ranges),
             Err(_) => {
                 d.containers.release(&link, attempt.id);
+                d.containers.mark_unroutable(&link, self.last_mono);
                 self.routing.done = true;
                 return;
             }
@@ -136,6 +144,7 @@ impl Execution {
         if self.routing.incremental {
             d.containers.apply_range_changes(&link, pages, etag);
         } else if d.containers.set_ranges(&link, pages, etag).is_err() {
+            d.containers.mark_unroutable(&link, self.last_mono);
             self.routing.done = true;
         }
     }
@@ -150,6 +159,7 @@ impl Execution {
             .map(|c| c.0.clone())
         {
             d.containers.release(&link, attempt.id);
+            d.containers.mark_unroutable(&link, self.last_mono);
         }
         self.routing.done = true;
         self.routing.pages.clear();

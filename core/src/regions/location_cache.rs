@@ -154,6 +154,20 @@ impl LocationCache {
         healthy
     }
 
+    /// True when an operation has more than one region to choose from (no allocation: used on
+    /// every attempt to decide whether hedging can apply).
+    pub fn has_alternatives(&self, for_writes: bool, excluded: &[String]) -> bool {
+        let base: &[RegionRoute] = match (for_writes, self.multi_write) {
+            (true, true) => &self.write,
+            (true, false) => return false,
+            (false, _) => &self.read,
+        };
+        base.iter()
+            .filter(|r| !excluded.iter().any(|x| r.name.eq_ignore_ascii_case(x)))
+            .nth(1)
+            .is_some()
+    }
+
     /// Marks `endpoint` unavailable for reads and/or writes until `now + ttl`.
     pub fn mark_unavailable(&mut self, endpoint: &str, reads: bool, writes: bool, now: Instant) {
         let until = now + self.unavailable_ttl;

@@ -30,8 +30,16 @@ pub struct ContainerEntry {
 pub struct ContainerCache {
     entries: BTreeMap<String, ContainerEntry>,
     leases: BTreeMap<String, Lease>,
+    /// Containers whose routing metadata could not be read or used, until when: operations go
+    /// unrouted meanwhile instead of retrying the metadata on every operation.
+    unroutable: BTreeMap<String, Instant>,
     seq: u64,
 }
+
+/// How long a container whose routing metadata failed is left unrouted: long enough that broken
+/// metadata costs one extra request per interval rather than one per operation, short enough
+/// that a container created meanwhile (a 404 now) is routed soon.
+pub const UNROUTABLE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ContainerCache {
     /// The entry for `link`.
@@ -155,9 +163,24 @@ impl ContainerCache {
         }
     }
 
+    /// Remembers that routing metadata of `link` failed; operations go unrouted until then.
+    pub(crate) fn mark_unroutable(&mut self, link: &str, now: Instant) {
+        self.unroutable.retain(|_, until| now < *until);
+        if self.unroutable.len() < MAX_CACHED_CONTAINERS {
+            self.unroutable
+                .insert(link.to_owned(), now + UNROUTABLE_FOR);
+        }
+    }
+
+    /// True while `link` is remembered as unroutable.
+    pub(crate) fn is_unroutable(&self, link: &str, now: Instant) -> bool {
+        self.unroutable.get(link).is_some_and(|until| now < *until)
+    }
+
     /// The container was recreated (410/1000, 400/1024): forget everything about it.
     pub(crate) fn remove(&mut self, link: &str) {
         self.entries.remove(link);
+        self.unroutable.remove(link);
     }
 
     fn evict_if_full(&mut self) {
