@@ -155,10 +155,32 @@ pub fn markdown(
             format!("{:.3}", median(v))
         }
     });
-    let _ = writeln!(out, "\n### Ratio to raw reqwest (median / median)\n");
-    table(&mut out, clients, workloads, &cpu, |_, w, v| {
+    let _ = writeln!(
+        out,
+        "\n### Ratio to raw reqwest: median / median (median of the per-round ratios, each against raw in the same block)\n"
+    );
+    // Per-round ratios: within a block the clients run back to back, so these cancel slow drift.
+    let mut per_round: Cells = Cells::new();
+    for s in samples {
+        let raw = samples.iter().find(|r| {
+            r.client == ClientKind::Raw && r.workload == s.workload && r.round == s.round
+        });
+        if let Some(raw) = raw {
+            per_round
+                .entry((s.client, s.workload))
+                .or_default()
+                .push(s.cpu_per_10k() / raw.cpu_per_10k());
+        }
+    }
+    table(&mut out, clients, workloads, &cpu, |c, w, v| {
         match cpu.get(&(ClientKind::Raw, w)) {
-            Some(raw) if !raw.is_empty() => format!("{:.2}×", median(v) / median(raw)),
+            Some(raw) if !raw.is_empty() => {
+                let pr = per_round
+                    .get(&(c, w))
+                    .map(|r| format!(" ({:.2}×)", median(r)))
+                    .unwrap_or_default();
+                format!("{:.2}×{pr}", median(v) / median(raw))
+            }
             _ => "–".into(),
         }
     });
