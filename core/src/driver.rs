@@ -309,6 +309,7 @@ impl Driver {
         now: Now,
     ) -> Result<(), CredentialError> {
         self.token.lease = None;
+        let now = Now::new(now.mono, crate::execution::clamp_wall(now.wall));
         match token {
             Ok(t) => {
                 self.token.current = Some(t);

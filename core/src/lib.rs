@@ -76,6 +76,9 @@ pub mod diagnostics;
 pub mod driver;
 pub mod error;
 pub mod execution;
+/// Fuzz target bodies shared by `fuzz/` and the corpus replay test; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headers;
 pub mod ids;
 pub mod metrics;

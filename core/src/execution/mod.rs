@@ -225,7 +225,7 @@ impl Execution {
         if now.mono > self.last_mono {
             self.last_mono = now.mono;
         }
-        Now::new(self.last_mono, now.wall)
+        Now::new(self.last_mono, clamp_wall(now.wall))
     }
 
     /// The next thing to do. Call after `start` and after every `handle_*` until it returns
@@ -695,6 +695,21 @@ impl Execution {
         sample.bytes_sent = self.bytes_sent;
         sample.bytes_received = self.bytes_received;
         d.metrics.record(&sample, now);
+    }
+}
+
+/// Wall-clock time the core works with: clamped to [1970, 2554]. `x-ms-date` cannot represent
+/// instants before the epoch (httpdate panics beyond year 9999), and recordings store wall time
+/// as `u64` nanoseconds (year 2554), so recording and replay see the same clamped value.
+/// Found by fuzzing (`fuzz/corpus/execution/wall-clock-*`).
+pub(crate) fn clamp_wall(wall: std::time::SystemTime) -> std::time::SystemTime {
+    let max = std::time::SystemTime::UNIX_EPOCH + Duration::from_nanos(u64::MAX);
+    if wall < std::time::SystemTime::UNIX_EPOCH {
+        std::time::SystemTime::UNIX_EPOCH
+    } else if wall > max {
+        max
+    } else {
+        wall
     }
 }
 

@@ -1,0 +1,123 @@
+//! Fuzz target bodies, shared by the cargo-fuzz targets in `fuzz/` (nightly, libFuzzer) and by
+//! `core/tests/fuzz_corpus.rs`, which replays every committed corpus file on stable.
+//!
+//! Each target is a plain function over raw bytes. Structured inputs are decoded by hand with
+//! [`ByteReader`] (no `arbitrary` in the core's dependency tree). A target returns
+//! `Err(`[`Violation`]`)` when a property it checks is broken; a panic inside the core is a
+//! finding by itself. The core never reads a clock, so the [`execution`] target takes the base
+//! [`std::time::Instant`] of its virtual clock from the caller.
+//!
+//! Not part of the driver's API: hidden from the docs, and free to change with the targets.
+
+mod account;
+mod environment;
+pub mod execution;
+mod headers;
+pub mod partition_key;
+mod pk_ranges;
+mod reader;
+mod session;
+
+use std::fmt;
+use std::time::Instant;
+
+pub use account::account_properties;
+pub use environment::environment;
+pub use execution::{execution, ExecutionReport};
+pub use headers::response_headers;
+pub use partition_key::partition_key;
+pub use pk_ranges::pk_ranges;
+pub use reader::{ByteReader, ByteWriter};
+pub use session::session_token;
+
+/// The target names, as the `fuzz/` crate and the `fuzz/corpus/<target>/` folders spell them.
+pub const TARGETS: [&str; 7] = [
+    "response_headers",
+    "account_properties",
+    "session_token",
+    "pk_ranges",
+    "partition_key",
+    "environment",
+    "execution",
+];
+
+/// A property a target checks did not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The target that found it.
+    pub target: &'static str,
+    /// What went wrong, with the values involved.
+    pub message: String,
+}
+
+impl Violation {
+    pub(crate) fn new(target: &'static str, message: String) -> Self {
+        Violation { target, message }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fuzz target {}: {}", self.target, self.message)
+    }
+}
+
+impl std::error::Error for Violation {}
+
+/// Returns `Err(Violation)` from the enclosing target unless `cond` holds.
+macro_rules! ensure {
+    ($target:expr, $cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err($crate::fuzzing::Violation::new($target, format!($($msg)+)));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Core bugs found and not fixed yet. The targets steer around them, so that fuzzing finds the
+/// next problem instead of the same one again: inputs that would reproduce one are turned into
+/// nearby ones that do not. `fuzz/pending/` keeps a reproduction of each, replayed without
+/// steering by the `pending_core_bugs` test; delete the entry once that test passes.
+///
+/// * `wall-clock-range`: `Execution::poll` panics in `httpdate::fmt_http_date` (x-ms-date,
+///   `Prepared::attempt_headers`) when `Now::wall` is before 1970 or after year 9999. The
+///   [`execution`] target keeps its wall clock between 1970 and 9999-01-01.
+/// * `recording-wall-range`: a recording stores wall-clock times as `u64` nanoseconds since the
+///   epoch (`replay::recorder::wall_ns`), saturating after 2554-07-21 (and at 0 before 1970), so
+///   a run whose wall clock or token expiry lies beyond does not replay (token validity flips).
+///   Recorded [`execution`] runs keep their wall clock before 2500.
+/// * `replay-partition-key-float`: `replay::parse_partition_key` reads numbers with
+///   serde_json's default float parsing, which is not exact (e.g. `123456789012345680000`
+///   becomes 1.2345678901234567e20, one ulp off), so a replayed operation can get a different
+///   partition key than the recorded one. The [`partition_key`] target accepts up to 2 ulps.
+pub const OPEN_BUGS: &[&str] = &[
+    "wall-clock-range",
+    "recording-wall-range",
+    "replay-partition-key-float",
+];
+
+/// Runs target `name` on `data`, steering around [`OPEN_BUGS`]; `None` for an unknown name.
+/// `base` anchors the virtual clock of the [`execution`] target (the caller reads the real
+/// clock once; the core never does).
+pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violation>> {
+    run_with(name, data, base, OPEN_BUGS)
+}
+
+/// [`run`], steering around the open bugs named in `avoid` only (`&[]`: reproduce them all).
+pub fn run_with(
+    name: &str,
+    data: &[u8],
+    base: Instant,
+    avoid: &[&str],
+) -> Option<Result<(), Violation>> {
+    Some(match name {
+        "response_headers" => response_headers(data),
+        "account_properties" => account_properties(data),
+        "session_token" => session_token(data),
+        "pk_ranges" => pk_ranges(data),
+        "partition_key" => partition_key::partition_key_with(data, avoid),
+        "environment" => environment(data),
+        "execution" => execution::execution_with(data, base, avoid).map(|_| ()),
+        _ => return None,
+    })
+}

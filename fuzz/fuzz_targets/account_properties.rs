@@ -1,0 +1,10 @@
+#![no_main]
+//! `account_properties`: see `sextant_core::fuzzing::account_properties`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = sextant_core::fuzzing::account_properties(data) {
+        panic!("{violation}");
+    }
+});

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the cargo-fuzz targets of sextant-core, each for a chosen time, on the nightly toolchain.
+#
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+#   SECONDS  time per target (default 60; run 600 per target before a release)
+#   TARGET   any of the targets below (default: all of them, one after another)
+#
+#   response_headers account_properties session_token pk_ranges partition_key environment
+#   execution
+#
+# Environment:
+#   FUZZ_ARGS       extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=2 -workers=2"
+#   FUZZ_SANITIZER  address (cargo-fuzz's default) or none (about twice as fast; the core
+#                   forbids unsafe code, so ASan only watches the dependencies)
+#
+# Targets are built optimized with debug assertions and overflow checks on (cargo-fuzz's
+# default without -O), so arithmetic overflow in the core is a crash too.
+#
+# Needs `rustup toolchain install nightly` and `cargo install cargo-fuzz --locked`.
+# The target bodies live in sextant_core::fuzzing; `cargo test -p sextant-core --test
+# fuzz_corpus` replays every committed input on stable.
+#
+# Inputs libFuzzer finds go to fuzz/work/<target>/ (git-ignored); the committed seeds in
+# fuzz/corpus/<target>/ are read, never written. A crash or violated invariant stops that
+# target and lands in fuzz/artifacts/<target>/. Then:
+#   cargo +nightly fuzz tmin <target> fuzz/artifacts/<target>/<file>   # minimize (from fuzz/)
+#   cp <minimized> fuzz/corpus/<target>/regression-<what>               # keep it as a regression
+#   fix, then cargo test -p sextant-core --test fuzz_corpus
+# To grow the committed corpus, merge the work corpus into it (keeps it small):
+#   cd fuzz && cargo +nightly fuzz cmin <target> corpus/<target>   # after copying work/ in
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+
+all=(response_headers account_properties session_token pk_ranges partition_key environment execution)
+secs=${1:-60}
+shift || true
+if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
+case "$secs" in
+  '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;;
+esac
+for t in "${targets[@]}"; do
+  if [[ ! " ${all[*]} " == *" $t "* ]]; then
+    echo "unknown target $t (known: ${all[*]})" >&2
+    exit 2
+  fi
+done
+if ! cargo fuzz --version > /dev/null 2>&1; then
+  echo "cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2
+  exit 2
+fi
+
+sanitizer=(--sanitizer "${FUZZ_SANITIZER:-address}")
+cargo +nightly fuzz build "${sanitizer[@]}"
+failed=()
+for t in "${targets[@]}"; do
+  mkdir -p "work/$t"
+  echo "=== $t: ${secs}s ==="
+  # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
+  if ! cargo +nightly fuzz run "${sanitizer[@]}" "$t" "work/$t" "corpus/$t" -- \
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      ${FUZZ_ARGS:-}; then
+    failed+=("$t")
+  fi
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "fuzzing found problems in: ${failed[*]} (see fuzz/artifacts/)" >&2
+  exit 1
+fi
+echo "fuzzed ${targets[*]} for ${secs}s each: no crash, no violated invariant"
