@@ -23,11 +23,11 @@
 # Inputs libFuzzer finds go to fuzz/work/<target>/ (git-ignored); the committed seeds in
 # fuzz/corpus/<target>/ are read, never written. A crash or violated invariant stops that
 # target and lands in fuzz/artifacts/<target>/. Then, from fuzz/:
-#   cargo +nightly fuzz tmin <target> artifacts/<target>/<file>   # minimize it
-#   cp artifacts/<target>/minimized-from-* corpus/<target>/regression-<what>
+#   cargo +nightly fuzz tmin <target> artifacts/<target>/<file>    # minimize it
+#   cp artifacts/<target>/minimized-* corpus/<target>/regression-<what>
 #   fix, then cargo test -p sextant-core --test fuzz_corpus
-# To keep some of what fuzzing found, minimize the work corpus and copy a few files over
-# (never cmin corpus/ itself: it would drop seeds and regressions):
+# To keep some of what fuzzing found, minimize the work corpus and copy a few files in
+# (never cmin corpus/: it would drop seeds and regressions):
 #   cargo +nightly fuzz cmin <target> work/<target>
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"

@@ -45,13 +45,7 @@ const STRINGS: [&str; 8] = [
 /// the same components (numbers exactly, by their shortest text); effective partition keys for
 /// Hash v1/v2, MultiHash, Range and invalid definitions never panic and, when computed, are
 /// valid EPKs of the expected length; the replay's header parser gives the key back exactly.
-/// Steers around [`super::OPEN_BUGS`].
 pub fn partition_key(data: &[u8]) -> Result<(), Violation> {
-    partition_key_with(data, super::OPEN_BUGS)
-}
-
-/// [`partition_key`], steering around the open bugs named in `avoid` only.
-pub fn partition_key_with(data: &[u8], avoid: &[&str]) -> Result<(), Violation> {
     let mut r = ByteReader::new(data);
     let count = r.below(5);
     let mut values = Vec::with_capacity(count);
@@ -76,7 +70,7 @@ pub fn partition_key_with(data: &[u8], avoid: &[&str]) -> Result<(), Violation> 
         }
     }
     check_header(&pk)?;
-    check_replay_parse(&pk, avoid.contains(&"replay-partition-key-float"))?;
+    check_replay_parse(&pk)?;
     check_epks(&pk)?;
     Ok(())
 }
@@ -125,8 +119,8 @@ fn check_header(pk: &PartitionKey) -> Result<(), Violation> {
     for (item, value) in items.iter().zip(pk.components()) {
         let same = match (value, item) {
             (PartitionKeyValue::String(s), Value::String(t)) => s == t,
-            // serde_json's default float parsing may be off by an ulp or two (more often for
-            // subnormals); exactness is checked on the number's own text in `check_number`.
+            // Structure only (within 2 ulps): exactness is checked on the number's own text in
+            // `check_number` and through the replay parser in `check_replay_parse`.
             (PartitionKeyValue::Number(n), Value::Number(m)) => m
                 .as_f64()
                 .is_some_and(|m| m == *n || ulps_apart(m, *n) <= 2),
@@ -175,7 +169,7 @@ fn check_number(n: f64) -> Result<(), Violation> {
 
 /// Replay rebuilds recorded operations from their header ([`parse_partition_key`]): it must
 /// give back the same key, numbers bit for bit (else the replayed EPK and header differ).
-fn check_replay_parse(pk: &PartitionKey, lenient_numbers: bool) -> Result<(), Violation> {
+fn check_replay_parse(pk: &PartitionKey) -> Result<(), Violation> {
     let header = pk.to_header_value();
     let back = match parse_partition_key(&header) {
         Ok(back) => back,
@@ -193,7 +187,7 @@ fn check_replay_parse(pk: &PartitionKey, lenient_numbers: bool) -> Result<(), Vi
             .zip(pk.components())
             .all(|(a, b)| match (a, b) {
                 (PartitionKeyValue::Number(x), PartitionKeyValue::Number(y)) => {
-                    x.to_bits() == y.to_bits() || (lenient_numbers && ulps_apart(*x, *y) <= 2)
+                    x.to_bits() == y.to_bits()
                 }
                 _ => a == b,
             });
