@@ -118,7 +118,7 @@ fn every_corpus_folder_is_a_target() {
     }
 }
 
-/// The committed seed and pending files are what their definitions below encode to (after
+/// The committed seed and regression files are what their definitions below encode to (after
 /// changing a definition or an encoding, run `write_seed_corpus`; the encoders and decoders
 /// are checked against each other by unit tests in `sextant_core::fuzzing`).
 #[test]
@@ -137,15 +137,6 @@ fn seeds_are_current() {
         let on_disk = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (run write_seed_corpus)", path.display()));
         assert_eq!(on_disk, data, "{target}/{name} differs from its definition");
-    }
-    for (target, name, data) in pending() {
-        let path = pending_root().join(target).join(&name);
-        let on_disk = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run write_seed_corpus)", path.display()));
-        assert_eq!(
-            on_disk, data,
-            "{target}/{name} differs from its definition (run write_seed_corpus)"
-        );
     }
 }
 
@@ -241,67 +232,12 @@ fn write_seed_corpus() {
         std::fs::create_dir_all(&dir).expect("create corpus dir");
         std::fs::write(dir.join(name), data).expect("write regression");
     }
-    for (target, name, data) in pending() {
-        let dir = pending_root().join(target);
-        std::fs::create_dir_all(&dir).expect("create pending dir");
-        std::fs::write(dir.join(name), data).expect("write pending input");
-    }
 }
 
-fn pending_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/pending")
-}
-
-/// Inputs that show a core bug not fixed yet (`fuzz/pending/<target>/`): replayed only by
-/// `pending_core_bugs`. Once it passes, move the files into `fuzz/corpus/<target>/` as
-/// regressions and delete their definitions from `pending()`.
-#[test]
-#[ignore = "replays fuzz/pending: inputs of core bugs that are not fixed yet"]
-fn pending_core_bugs() {
-    let mut failures = Vec::new();
-    for (target, name, data) in pending() {
-        // Without steering around the open bugs: these inputs exist to reproduce them.
-        let outcome = std::panic::catch_unwind(|| {
-            fuzzing::run_with(target, &data, Instant::now(), &[]).unwrap_or(Ok(()))
-        });
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(v)) => failures.push(format!("{target}/{name}: {v}")),
-            Err(_) => failures.push(format!("{target}/{name}: panicked (see above)")),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// Reproductions of open core bugs, written to `fuzz/pending/` by `write_seed_corpus`.
-/// Core bugs the fuzzers found whose fix is not in yet: replayed by `pending_core_bugs` only.
-fn pending() -> Vec<Seed> {
-    found_bugs()
-        .into_iter()
-        .filter(|(_, name, _)| !FIXED.contains(&name.as_str()))
-        .collect()
-}
-
-/// Found bugs that are fixed: kept in `fuzz/corpus/<target>/` as regressions, so the corpus
-/// replay of every `cargo test` covers them.
-const FIXED: &[&str] = &[
-    // Execution::poll panicked in httpdate for wall clocks outside 1970..=9999: the core now
-    // clamps wall time (execution::clamp_wall).
-    "wall-clock-before-epoch",
-    "wall-clock-after-year-9999",
-    // serde_json's default float parsing was one ulp off for large numbers: float_roundtrip.
-    "replay-parses-number-one-ulp-off",
-];
-
+/// Every input a fuzzer found that showed a core bug. All are fixed and kept in
+/// `fuzz/corpus/<target>/` as regressions, so the corpus replay of every `cargo test` covers
+/// them.
 fn fixed() -> Vec<Seed> {
-    found_bugs()
-        .into_iter()
-        .filter(|(_, name, _)| FIXED.contains(&name.as_str()))
-        .collect()
-}
-
-/// Every input a fuzzer found that showed a core bug.
-fn found_bugs() -> Vec<Seed> {
     let wall = |how_far: u16, name: &str| {
         let events = vec![
             Event::Advance {
@@ -312,8 +248,8 @@ fn found_bugs() -> Vec<Seed> {
         ];
         ("execution", name.to_owned(), encode(&base_setup(), &events))
     };
-    // Entra ID, recorded: the token arrives while the wall clock says 9999-12-31, so its expiry
-    // and the clock both saturate in the recording and replay finds the token expired.
+    // Entra ID, recorded: the token arrives while the wall clock says 9999-12-31; its expiry
+    // must survive the recording exactly, or replay finds the token expired.
     let recording_far_future = encode(
         &Setup {
             credential: 1,
@@ -335,13 +271,19 @@ fn found_bugs() -> Vec<Seed> {
     let mut float = ByteWriter::new();
     float.u8(1).u8(3).u8(7);
     vec![
+        // serde_json's default float parsing was one ulp off for large numbers: float_roundtrip.
         (
             "partition_key",
             "replay-parses-number-one-ulp-off".to_owned(),
             float.finish(),
         ),
+        // Execution::poll panicked in httpdate for wall clocks outside 1970..=9999: the core
+        // clamps wall time (execution::clamp_wall).
         wall(0, "wall-clock-before-epoch"),
         wall(3, "wall-clock-after-year-9999"),
+        // A recording kept wall times as u64 ns, saturating after 2554, so a token expiring
+        // later was valid when recorded and expired on replay: recordings keep i128 ns
+        // (format 2).
         (
             "execution",
             "recording-wall-clock-after-2554".to_owned(),

@@ -698,12 +698,15 @@ impl Execution {
     }
 }
 
-/// Wall-clock time the core works with: clamped to [1970, 2554]. `x-ms-date` cannot represent
-/// instants before the epoch (httpdate panics beyond year 9999), and recordings store wall time
-/// as `u64` nanoseconds (year 2554), so recording and replay see the same clamped value.
-/// Found by fuzzing (`fuzz/corpus/execution/wall-clock-*`).
+/// 9999-12-31T23:59:59Z, the latest instant `httpdate` formats.
+const LATEST_HTTP_DATE_SECS: u64 = 253_402_300_799;
+
+/// Wall-clock time the core works with: clamped to [1970-01-01, 9999-12-31T23:59:59Z], the
+/// instants an `x-ms-date` (an HTTP date) can carry; `httpdate` panics outside them. Found by
+/// fuzzing (`fuzz/corpus/execution/wall-clock-*`). Token expiries are not clamped: a token
+/// that expires past the clamp stays valid, so acquisition cannot livelock at the ceiling.
 pub(crate) fn clamp_wall(wall: std::time::SystemTime) -> std::time::SystemTime {
-    let max = std::time::SystemTime::UNIX_EPOCH + Duration::from_nanos(u64::MAX);
+    let max = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(LATEST_HTTP_DATE_SECS);
     if wall < std::time::SystemTime::UNIX_EPOCH {
         std::time::SystemTime::UNIX_EPOCH
     } else if wall > max {

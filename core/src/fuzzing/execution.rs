@@ -22,8 +22,6 @@
 //!
 //! With [`Setup::record`], the driver records the run; the recording must survive JSON and
 //! [`replay`] must reproduce it.
-//!
-//! [`OPEN_BUGS`] lists core bugs found and not fixed yet, which the target steers around.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -33,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{ensure, ByteReader, ByteWriter, Violation, OPEN_BUGS};
+use super::{ensure, ByteReader, ByteWriter, Violation};
 use crate::credential::{ResourceToken, TokenCredential, TokenFuture};
 use crate::diagnostics::{CosmosDiagnostics, DiagnosticsOptions, DiagnosticsVerbosity};
 use crate::models::{
@@ -67,9 +65,6 @@ const KEY: &str =
     "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
 const REGION_NAMES: [&str; 4] = ["West", "East", "North", "South"];
 const WALL_START_SECS: u64 = 1_700_000_000;
-/// 2500-01-01T00:00:00Z: the latest wall clock of a recorded run while `recording-wall-range`
-/// is steered around.
-const YEAR_2500_SECS: u64 = 16_725_225_600;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -356,22 +351,11 @@ pub struct ExecutionReport {
 }
 
 /// Decodes `data` (see the module docs) and runs it. `base` is the virtual clock's start.
-/// Runs it twice: both runs must take the same actions (the core is deterministic). Inputs
-/// that would reproduce one of the [`OPEN_BUGS`] are steered around it.
+/// Runs it twice: both runs must take the same actions (the core is deterministic).
 pub fn execution(data: &[u8], base: Instant) -> Result<ExecutionReport, Violation> {
-    execution_with(data, base, OPEN_BUGS)
-}
-
-/// [`execution`], steering around the open bugs named in `avoid` only (`&[]`: reproduce
-/// every one).
-pub fn execution_with(
-    data: &[u8],
-    base: Instant,
-    avoid: &[&str],
-) -> Result<ExecutionReport, Violation> {
     let (setup, events) = decode(data);
-    let (report, first) = run_with_fingerprint(&setup, &events, base, avoid)?;
-    let (again, second) = run_with_fingerprint(&setup, &events, base, avoid)?;
+    let (report, first) = run_with_fingerprint(&setup, &events, base)?;
+    let (again, second) = run_with_fingerprint(&setup, &events, base)?;
     ensure!(
         T,
         first == second && report == again,
@@ -865,28 +849,19 @@ struct Harness<'s> {
     last_operation_body: Bytes,
     /// Every action, hashed in order: two runs of one input must agree (determinism).
     fingerprint: DefaultHasher,
-    /// Keep the wall clock between the epoch and this (open bugs; see [`OPEN_BUGS`]).
-    latest_wall: Option<SystemTime>,
     /// The virtual clock's start (replays of the recording start there too).
     base: Instant,
 }
 
-/// The latest wall clock the harness uses while steering around open bugs, if any.
-fn latest_wall(setup: &Setup, avoid: &[&str]) -> Option<SystemTime> {
-    (setup.record && avoid.contains(&"recording-wall-range"))
-        .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(YEAR_2500_SECS))
-}
-
 /// Runs a decoded input against a fresh driver whose virtual clock starts at `base`.
 pub fn run(setup: &Setup, events: &[Event], base: Instant) -> Result<ExecutionReport, Violation> {
-    run_with_fingerprint(setup, events, base, OPEN_BUGS).map(|(report, _)| report)
+    run_with_fingerprint(setup, events, base).map(|(report, _)| report)
 }
 
 fn run_with_fingerprint(
     setup: &Setup,
     events: &[Event],
     base: Instant,
-    avoid: &[&str],
 ) -> Result<(ExecutionReport, u64), Violation> {
     let account = account(setup)?;
     let options = driver_options(setup)?;
@@ -912,7 +887,6 @@ fn run_with_fingerprint(
         max_regions: 1,
         last_operation_body: Bytes::new(),
         fingerprint: DefaultHasher::new(),
-        latest_wall: latest_wall(setup, avoid),
         base,
     };
     h.start(setup.operation)?;
@@ -1093,7 +1067,7 @@ impl Harness<'_> {
                         } else {
                             self.now.wall.checked_sub(by)
                         };
-                        self.set_wall(moved.unwrap_or(self.now.wall));
+                        self.now.wall = moved.unwrap_or(self.now.wall);
                     }
                     _ => {
                         // A badly set clock: the epoch's edges and the end of year 9999.
@@ -1104,7 +1078,7 @@ impl Harness<'_> {
                             2 => epoch.checked_add(Duration::from_secs(253_402_300_799)),
                             _ => epoch.checked_add(Duration::from_secs(253_402_300_800)),
                         };
-                        self.set_wall(extreme.unwrap_or(self.now.wall));
+                        self.now.wall = extreme.unwrap_or(self.now.wall);
                     }
                 }
                 return self.drain_all();
@@ -1169,16 +1143,6 @@ impl Harness<'_> {
 
     fn advance(&mut self, by: Duration) {
         self.now = self.now.advanced(by);
-        self.set_wall(self.now.wall);
-    }
-
-    /// Sets the wall clock, kept within the range `httpdate` formats while that open bug is
-    /// steered around (with a margin of a year, for the advances that may follow).
-    fn set_wall(&mut self, wall: SystemTime) {
-        self.now.wall = wall;
-        if let Some(latest) = self.latest_wall {
-            self.now.wall = wall.clamp(SystemTime::UNIX_EPOCH, latest);
-        }
     }
 
     /// The earliest `until` of the executions still running.

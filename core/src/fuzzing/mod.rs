@@ -74,34 +74,12 @@ macro_rules! ensure {
 }
 pub(crate) use ensure;
 
-/// Core bugs found and not fixed yet. The targets steer around them, so that fuzzing finds the
-/// next problem instead of the same one again: inputs that would reproduce one are turned into
-/// nearby ones that do not. `fuzz/pending/` keeps a reproduction of each, replayed without
-/// steering by the `pending_core_bugs` test; delete the entry once that test passes. (Fixed:
-/// `wall-clock-range`, the httpdate panic for wall clocks outside 1970..=9999, and
-/// `replay-partition-key-float`, partition key numbers replayed one ulp off.)
+/// Runs target `name` on `data`; `None` for an unknown name. `base` anchors the virtual clock
+/// of the [`execution`] target (the caller reads the real clock once; the core never does).
 ///
-/// * `recording-wall-range`: a recording stores wall-clock times as `u64` nanoseconds since the
-///   epoch (`replay::recorder::wall_ns`), saturating after 2554-07-21. The core clamps its wall
-///   clock to that range, but not the expiry of an Entra ID token, so a token that expires
-///   after 2554 is valid in the recorded run and expired on replay (both saturate to the same
-///   instant). Recorded [`execution`] runs keep their wall clock before 2500.
-pub const OPEN_BUGS: &[&str] = &["recording-wall-range"];
-
-/// Runs target `name` on `data`, steering around [`OPEN_BUGS`]; `None` for an unknown name.
-/// `base` anchors the virtual clock of the [`execution`] target (the caller reads the real
-/// clock once; the core never does).
+/// Every bug these targets found is fixed, and its input is a `regression-*` file of
+/// `fuzz/corpus/` (listed in `core/tests/fuzz_corpus.rs`).
 pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violation>> {
-    run_with(name, data, base, OPEN_BUGS)
-}
-
-/// [`run`], steering around the open bugs named in `avoid` only (`&[]`: reproduce them all).
-pub fn run_with(
-    name: &str,
-    data: &[u8],
-    base: Instant,
-    avoid: &[&str],
-) -> Option<Result<(), Violation>> {
     Some(match name {
         "response_headers" => response_headers(data),
         "account_properties" => account_properties(data),
@@ -109,7 +87,7 @@ pub fn run_with(
         "pk_ranges" => pk_ranges(data),
         "partition_key" => partition_key(data),
         "environment" => environment(data),
-        "execution" => execution::execution_with(data, base, avoid).map(|_| ()),
+        "execution" => execution::execution(data, base).map(|_| ()),
         _ => return None,
     })
 }

@@ -1,16 +1,21 @@
-//! The recording file format (JSON, `format: 1`).
+//! The recording file format (JSON, `format: 2`).
 
 use serde::{Deserialize, Serialize};
 
-/// The format version written in [`Recording::format`]; [`Recording::from_json`] rejects others.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version written in [`Recording::format`]. [`Recording::from_json`] also reads
+/// version 1, whose wall times were `u64` (a subset of version 2's `i128`, same meaning).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version [`Recording::from_json`] reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// One driver's recorded exchange. Serialize with [`Recording::to_json`].
 ///
 /// Times: `t_ns` is monotonic nanoseconds relative to the first recorded `now` (negative when a
 /// concurrent caller read its clock earlier); `wall_ns` is wall-clock nanoseconds since the UNIX
-/// epoch (the core uses it for `x-ms-date` and token expiry). Nanoseconds keep every timer
-/// comparison exact on replay.
+/// epoch (the core uses it for `x-ms-date` and token expiry), signed and 128 bits wide so that
+/// every `SystemTime` the platform can hold, before the epoch or after year 2554, round-trips
+/// exactly. Nanoseconds keep every timer comparison exact on replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
     /// Always [`FORMAT_VERSION`].
@@ -43,8 +48,8 @@ pub struct Entry {
     pub exec: Option<u32>,
     /// Monotonic time passed with the call, ns relative to the first recorded call.
     pub t_ns: i64,
-    /// Wall-clock time passed with the call, ns since the UNIX epoch.
-    pub wall_ns: u64,
+    /// Wall-clock time passed with the call, ns since the UNIX epoch (negative before it).
+    pub wall_ns: i128,
     /// What happened.
     pub event: EntryEvent,
 }
@@ -100,8 +105,8 @@ pub enum EntryEvent {
     Token {
         /// Whether the credential returned a token.
         ok: bool,
-        /// Its expiry, ns since the UNIX epoch.
-        expires_on_ns: Option<u64>,
+        /// Its expiry, ns since the UNIX epoch (negative before it).
+        expires_on_ns: Option<i128>,
         /// The credential's error message.
         error: Option<String>,
     },
@@ -109,8 +114,8 @@ pub enum EntryEvent {
     DriverToken {
         /// Whether the credential returned a token.
         ok: bool,
-        /// Its expiry, ns since the UNIX epoch.
-        expires_on_ns: Option<u64>,
+        /// Its expiry, ns since the UNIX epoch (negative before it).
+        expires_on_ns: Option<i128>,
         /// The credential's error message.
         error: Option<String>,
     },
@@ -238,7 +243,9 @@ pub enum RecordingError {
     #[error("invalid recording JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// A format version this build does not read.
-    #[error("recording format {found} is not supported (expected {FORMAT_VERSION})")]
+    #[error(
+        "recording format {found} is not supported (expected {OLDEST_FORMAT_VERSION}..={FORMAT_VERSION})"
+    )]
     UnsupportedFormat {
         /// The version found.
         found: u32,
@@ -254,7 +261,7 @@ impl Recording {
     /// Parses JSON written by [`Recording::to_json`].
     pub fn from_json(json: &str) -> Result<Recording, RecordingError> {
         let r: Recording = serde_json::from_str(json)?;
-        if r.format != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&r.format) {
             return Err(RecordingError::UnsupportedFormat { found: r.format });
         }
         Ok(r)
@@ -266,5 +273,40 @@ impl Recording {
             .iter()
             .filter(|e| matches!(e.event, EntryEvent::Start { .. }))
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(format: u32, wall: &str) -> String {
+        format!(
+            r#"{{"format":{format},"seed":1,"first_attempt":1,"cold":true,
+            "endpoint":"https://a.documents.azure.com:443/","credential":"master_key",
+            "truncated":false,"entries":[{{"exec":null,"t_ns":0,"wall_ns":{wall},
+            "event":{{"driver_token":{{"ok":true,"expires_on_ns":{wall},"error":null}}}}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn format_1_files_still_read_and_wide_wall_times_survive_json() {
+        let old = Recording::from_json(&minimal(1, "18446744073709551615")).unwrap();
+        assert_eq!(old.entries[0].wall_ns, i128::from(u64::MAX));
+        let wide = "-170141183460469231731687303715884105728";
+        let rec = Recording::from_json(&minimal(2, wide)).unwrap();
+        assert_eq!(rec.entries[0].wall_ns, i128::MIN);
+        let back = Recording::from_json(&rec.to_json().unwrap()).unwrap();
+        assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn unknown_formats_are_rejected_by_number() {
+        for v in [0, FORMAT_VERSION + 1] {
+            match Recording::from_json(&minimal(v, "0")) {
+                Err(RecordingError::UnsupportedFormat { found }) => assert_eq!(found, v),
+                other => panic!("format {v}: {other:?}"),
+            }
+        }
     }
 }

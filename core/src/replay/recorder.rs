@@ -108,16 +108,30 @@ pub(crate) fn rel_ns(base: Instant, t: Instant) -> i64 {
     }
 }
 
-/// Nanoseconds since the UNIX epoch (0 before it), saturating.
-pub(crate) fn wall_ns(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+/// Nanoseconds since the UNIX epoch, negative before it. Exact for every `SystemTime`: the
+/// widest platform representation (`i64` seconds) is under 2^93 ns, and `Duration::as_nanos`
+/// is under 2^94, both far inside `i128`.
+pub(crate) fn wall_ns(t: SystemTime) -> i128 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
+    }
 }
 
-/// The inverse of [`wall_ns`].
-pub(crate) fn wall_from_ns(ns: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
+/// The inverse of [`wall_ns`]; `None` when this platform's `SystemTime` cannot hold the instant
+/// (a recording made on a platform with a wider clock).
+pub(crate) fn wall_from_ns(ns: i128) -> Option<SystemTime> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let abs = ns.unsigned_abs();
+    let secs = u64::try_from(abs / NANOS_PER_SEC).ok()?;
+    // The remainder is below 10^9, so it fits.
+    let nanos = u32::try_from(abs % NANOS_PER_SEC).ok()?;
+    let d = Duration::new(secs, nanos);
+    if ns >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(d)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(d)
+    }
 }
 
 /// The summary an action is compared on; times relative to `base`.
@@ -175,7 +189,7 @@ pub(crate) fn summarize(action: &Action, base: Instant) -> ActionSummary {
 
 fn token_fields(
     token: &Result<AccessToken, CredentialError>,
-) -> (bool, Option<u64>, Option<String>) {
+) -> (bool, Option<i128>, Option<String>) {
     match token {
         Ok(t) => (true, Some(wall_ns(t.expires_on)), None),
         Err(e) => (false, None, Some(e.message.clone())),
@@ -385,5 +399,34 @@ pub(crate) fn leave_poll(d: &mut Driver, activity: ActivityId, action: &Action, 
         if r.depth == 0 {
             r.poll(activity, action, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_times_round_trip_exactly_before_the_epoch_and_after_2554() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let times = [
+            epoch,
+            epoch - Duration::new(1, 1),
+            epoch + Duration::new(1_795_419_608, 883_501_458),
+            // 2554-07-21T23:34:33.709551615Z is u64::MAX ns; one ns later used to saturate.
+            epoch + Duration::from_nanos(u64::MAX) + Duration::from_nanos(1),
+            epoch + Duration::from_secs(253_402_300_799) + Duration::from_secs(3_600),
+        ];
+        for t in times {
+            let ns = wall_ns(t);
+            assert_eq!(wall_from_ns(ns), Some(t), "{ns}");
+        }
+        assert_eq!(wall_ns(epoch - Duration::from_nanos(5)), -5);
+    }
+
+    #[test]
+    fn unrepresentable_wall_times_are_none_not_a_panic() {
+        assert_eq!(wall_from_ns(i128::MAX), None);
+        assert_eq!(wall_from_ns(i128::MIN), None);
     }
 }

@@ -251,19 +251,25 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
     })
 }
 
+/// The token a recorded answer stood for (its value is a placeholder), or why it cannot be.
 fn rebuild_token(
     ok: bool,
-    expires_on_ns: Option<u64>,
+    expires_on_ns: Option<i128>,
     error: &Option<String>,
-) -> Result<AccessToken, CredentialError> {
-    if ok {
-        Ok(AccessToken {
-            token: PLACEHOLDER_TOKEN.to_string(),
-            expires_on: wall_from_ns(expires_on_ns.unwrap_or(0)),
-        })
-    } else {
-        Err(CredentialError::new(error.clone().unwrap_or_default()))
+) -> Result<Result<AccessToken, CredentialError>, String> {
+    if !ok {
+        return Ok(Err(CredentialError::new(error.clone().unwrap_or_default())));
     }
+    let ns = expires_on_ns.ok_or("a token answer without expires_on_ns")?;
+    Ok(Ok(AccessToken {
+        token: PLACEHOLDER_TOKEN.to_string(),
+        expires_on: wall(ns)?,
+    }))
+}
+
+/// A recorded wall time, or why this platform cannot hold it.
+fn wall(ns: i128) -> Result<std::time::SystemTime, String> {
+    wall_from_ns(ns).ok_or_else(|| format!("wall time {ns} ns is out of this platform's range"))
 }
 
 fn mono_at(base: Instant, t_ns: i64) -> Option<Instant> {
@@ -302,7 +308,8 @@ pub fn replay(
         ));
     }
     let first = recording.entries.first();
-    let start_now = Now::new(base, wall_from_ns(first.map_or(0, |e| e.wall_ns)));
+    let start_wall = wall(first.map_or(0, |e| e.wall_ns)).map_err(|e| invalid(0, None, e))?;
+    let start_now = Now::new(base, start_wall);
     let mut driver = Driver::new(account.clone(), options, recording.seed, start_now)
         .map_err(|e| invalid(0, None, format!("cannot build the driver: {e}")))?;
     driver.set_next_attempt(recording.first_attempt);
@@ -311,8 +318,8 @@ pub fn replay(
     for (i, entry) in recording.entries.iter().enumerate() {
         let mono = mono_at(base, entry.t_ns)
             .ok_or_else(|| invalid(i, entry.exec, "time out of range for this base instant"))?;
-        let now = Now::new(mono, wall_from_ns(entry.wall_ns));
         let bad = |reason: String| invalid(i, entry.exec, reason);
+        let now = Now::new(mono, wall(entry.wall_ns).map_err(bad)?);
         if let EntryEvent::Start { op, options } = &entry.event {
             if entry.exec != u32::try_from(execs.len()).ok() {
                 return Err(bad(format!(
@@ -331,7 +338,8 @@ pub fn replay(
             error,
         } = &entry.event
         {
-            let _ = driver.handle_token(rebuild_token(*ok, *expires_on_ns, error), now);
+            let token = rebuild_token(*ok, *expires_on_ns, error).map_err(bad)?;
+            let _ = driver.handle_token(token, now);
             continue;
         }
         let exec = entry
@@ -410,7 +418,7 @@ pub fn replay(
                 expires_on_ns,
                 error,
             } => {
-                let token = rebuild_token(*ok, *expires_on_ns, error);
+                let token = rebuild_token(*ok, *expires_on_ns, error).map_err(bad)?;
                 exec.handle_token(&mut driver, token, now);
             }
             EntryEvent::Cancel => exec.cancel(&mut driver, now),
