@@ -177,6 +177,7 @@ impl Driver {
             self.next_attempt,
             cold,
             &self.account,
+            &self.options,
         )));
     }
 

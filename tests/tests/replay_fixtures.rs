@@ -1,7 +1,7 @@
 //! Replays every recording under `tests/fixtures/recordings/` (captured from the local server
-//! by `record_fixtures.rs`) on the core alone: no server, no I/O. A mismatch means the core
+//! by `record_replay.rs`) on the core alone: no server, no I/O. A mismatch means the core
 //! now decides differently on the same inputs; if the change is deliberate, regenerate the
-//! fixtures (see `record_fixtures.rs`).
+//! fixtures (see `record_replay.rs`).
 
 // Test code: a failed expectation is a failed test with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -12,6 +12,7 @@ use std::time::Instant;
 use sextant_core::models::AccountReference;
 use sextant_core::replay::{self, ActionSummary, Recording};
 use sextant_core::DriverOptions;
+use sextant_tests::recording::replayed_statuses;
 
 /// Any valid key: replay does not compare signatures.
 const DUMMY_KEY: &str = "ZHVtbXkga2V5IGZvciByZXBsYXk7IHNpZ25hdHVyZXMgYXJlIG5vdCBjb21wYXJlZA==";
@@ -59,33 +60,76 @@ fn every_fixture_replays_without_a_mismatch() {
 }
 
 #[test]
-fn fixtures_expect_the_recorded_statuses() {
-    // The conflict fixture ends 201, 201, 201, 409, 404, 204 (db, container, item, dup,
-    // missing, delete database).
+fn fixtures_cover_every_transport_and_expect_the_recorded_statuses() {
+    // Database, container, item, duplicate, missing item, database deleted.
+    let conflict = [201, 201, 201, 409, 404, 204];
+    // Database, container, then create, read, replace, delete of the item; database deleted.
+    let crud = [201, 201, 201, 200, 200, 204, 204];
+    let recordings = read_recordings();
+    for transport in ["tokio", "blocking", "async_std"] {
+        for (scenario, expected) in [
+            ("conflict_and_not_found", &conflict[..]),
+            ("item_crud", &crud[..]),
+        ] {
+            let name = format!("{transport}_{scenario}.json");
+            let (_, rec) = recordings
+                .iter()
+                .find(|(p, _)| p.ends_with(&name))
+                .unwrap_or_else(|| panic!("no fixture {name}"));
+            let account = AccountReference::with_master_key(&rec.endpoint, DUMMY_KEY).unwrap();
+            let options = DriverOptions::default();
+            let outcome = replay::replay(rec, account, options, Instant::now()).unwrap();
+            let expected: Vec<Option<u16>> = expected.iter().copied().map(Some).collect();
+            assert_eq!(replayed_statuses(&outcome), expected, "{name}");
+        }
+    }
+}
+
+#[test]
+fn replay_refuses_options_other_than_the_recorded_ones() {
+    let recordings = read_recordings();
+    let (path, rec) = recordings.first().expect("a fixture");
+    assert!(
+        rec.options.is_some(),
+        "{}: recorded without its DriverOptions",
+        path.display()
+    );
+    let account = AccountReference::with_master_key(&rec.endpoint, DUMMY_KEY).unwrap();
+    let other = DriverOptions::builder()
+        .max_throttle_retries(3)
+        .build()
+        .unwrap();
+    let mismatch = replay::replay(rec, account, other, Instant::now()).unwrap_err();
+    assert_eq!(mismatch.entry, 0);
+    assert!(
+        mismatch.reason.contains("max_throttle_retries: Some(3)"),
+        "{mismatch}"
+    );
+}
+
+#[test]
+fn a_changed_response_is_reported_where_the_decisions_part() {
     let recordings = read_recordings();
     let (_, rec) = recordings
         .iter()
-        .find(|(p, _)| p.ends_with("tokio_conflict_and_not_found.json"))
+        .find(|(p, _)| p.ends_with("blocking_conflict_and_not_found.json"))
         .expect("conflict fixture");
-    let account = AccountReference::with_master_key(&rec.endpoint, DUMMY_KEY).unwrap();
-    let outcome = replay::replay(rec, account, DriverOptions::default(), Instant::now()).unwrap();
-    let statuses: Vec<Option<u16>> = outcome
-        .results
+    // Turn the duplicate create's 409 into a 503: the core now decides to do something else.
+    let mut tampered = rec.clone();
+    let at = tampered
+        .entries
         .iter()
-        .map(|r| match r.done {
-            ActionSummary::Done { status, .. } => status,
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        statuses,
-        vec![
-            Some(201),
-            Some(201),
-            Some(201),
-            Some(409),
-            Some(404),
-            Some(204)
-        ]
+        .position(|e| matches!(e.event, replay::EntryEvent::Response { status: 409, .. }))
+        .expect("a 409 response");
+    if let replay::EntryEvent::Response { status, .. } = &mut tampered.entries[at].event {
+        *status = 503;
+    }
+    let account = AccountReference::with_master_key(&rec.endpoint, DUMMY_KEY).unwrap();
+    let mismatch =
+        replay::replay(&tampered, account, DriverOptions::default(), Instant::now()).unwrap_err();
+    assert!(mismatch.entry > at, "{mismatch}");
+    assert!(
+        mismatch.expected.is_some() && mismatch.actual.is_some(),
+        "{mismatch}"
     );
 }

@@ -33,6 +33,11 @@ pub struct Recording {
     /// The credential kind: `master_key`, `resource_tokens` or `token_credential`. Replay
     /// needs a credential of the same kind (its secret is never recorded).
     pub credential: String,
+    /// The `DriverOptions` the recorded driver was built with (after the runtime layered its
+    /// own and the environment's), in their `Debug` form. Replay refuses other options and
+    /// names the first difference; `None` in format 1, whose replays take the options on trust.
+    #[serde(default)]
+    pub options: Option<String>,
     /// The recording hit [`super::MAX_ENTRIES`] or [`super::MAX_BODY_BYTES`] and stopped;
     /// the entries are a prefix of the exchange.
     pub truncated: bool,

@@ -17,6 +17,7 @@ use crate::ids::{ActivityId, AttemptId};
 use crate::models::AccountReference;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationOptions};
+use crate::options::DriverOptions;
 use crate::transport::{RequestEvent, Response, TransportError};
 
 /// Most entries one recording keeps; beyond it recording stops and `truncated` is set.
@@ -202,6 +203,7 @@ impl Recorder {
         first_attempt: u64,
         cold: bool,
         account: &AccountReference,
+        options: &DriverOptions,
     ) -> Recorder {
         let credential = match account.credential() {
             Credential::MasterKey(_) => "master_key",
@@ -216,6 +218,7 @@ impl Recorder {
                 cold,
                 endpoint: account.endpoint().to_string(),
                 credential: credential.to_string(),
+                options: Some(format!("{options:?}")),
                 truncated: false,
                 entries: Vec::new(),
             },

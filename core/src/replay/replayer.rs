@@ -93,6 +93,29 @@ fn invalid(entry: usize, exec: Option<u32>, reason: impl Into<String>) -> Replay
     }
 }
 
+/// Where two `Debug` renderings of `DriverOptions` part, with some context either side.
+fn options_difference(recorded: &str, given: &str) -> String {
+    const CONTEXT: usize = 60;
+    let at = recorded
+        .char_indices()
+        .zip(given.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(recorded.len().min(given.len()), |((i, _), _)| i);
+    let window = |s: &str| {
+        let mut start = at.saturating_sub(CONTEXT);
+        while !s.is_char_boundary(start) {
+            start -= 1;
+        }
+        let tail = s.get(start..).unwrap_or_default();
+        tail.chars().take(2 * CONTEXT).collect::<String>()
+    };
+    format!(
+        "the DriverOptions are not the recorded ones; recorded …{}…, given …{}…",
+        window(recorded),
+        window(given)
+    )
+}
+
 /// Parses an `x-ms-documentdb-partitionkey` header value (`["a",1,true,null,{}]`).
 pub fn parse_partition_key(header: &str) -> Result<PartitionKey, String> {
     let value: serde_json::Value =
@@ -306,6 +329,12 @@ pub fn replay(
                 recording.endpoint
             ),
         ));
+    }
+    if let Some(recorded) = &recording.options {
+        let given = format!("{options:?}");
+        if *recorded != given {
+            return Err(invalid(0, None, options_difference(recorded, &given)));
+        }
     }
     let first = recording.entries.first();
     let start_wall = wall(first.map_or(0, |e| e.wall_ns)).map_err(|e| invalid(0, None, e))?;

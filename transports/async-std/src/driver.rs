@@ -91,8 +91,9 @@ impl CosmosDriver {
         &self.account
     }
 
-    /// The shared core driver (for advanced use: inspecting account metadata, for example).
-    pub fn shared(&self) -> &SharedDriver {
+    /// The sans-IO driver underneath (account metadata, options), for inspection and for code
+    /// that drives the core directly.
+    pub fn core(&self) -> &SharedDriver {
         &self.shared
     }
 }

@@ -103,4 +103,10 @@ impl CosmosDriver {
     pub fn account(&self) -> &AccountReference {
         &self.inner.account
     }
+
+    /// The sans-IO driver underneath (account metadata, options), for inspection and for code
+    /// that drives the core directly.
+    pub fn core(&self) -> &SharedDriver {
+        &self.inner.shared
+    }
 }
