@@ -9,9 +9,11 @@ use super::token::SessionTokenValue;
 
 /// Default bound on containers tracked; the oldest inserted is evicted first.
 pub const DEFAULT_MAX_CONTAINERS: usize = 1024;
-/// Default bound on ranges tracked per container (the same as the most entries a header may
-/// carry, so [`SessionContainer::token_for`]`(link, None)` stays parseable); the oldest
-/// inserted is evicted first.
+/// Default bound on ranges tracked per container; the oldest inserted is evicted first. It
+/// equals the most entries a session-token header may carry ([`super::MAX_ENTRIES`]), so the
+/// whole-container token of [`SessionContainer::token_for`]`(link, None)` never has too many
+/// entries. It bounds entries, not bytes: 1,024 long V2 tokens can exceed the 64 KiB
+/// [`super::MAX_HEADER_LEN`]; operations routed to one range send that range's token only.
 pub const DEFAULT_MAX_RANGES_PER_CONTAINER: usize = 1024;
 
 /// Session tokens per container and partition key range, bounded and deterministic (BTreeMap
