@@ -23,7 +23,8 @@ use sextant_core::{
 };
 
 use crate::fault_proxy::{Fault, FaultProxy, FaultRule, LoggedRequest, Scope};
-use crate::scenarios::{self, Client};
+use crate::recording::{replay_matches, Recorder};
+use crate::scenarios;
 use crate::server::{TestServer, EMULATOR_KEY};
 
 /// The proxy's regions, in account order (`West` is the write region by default).
@@ -36,13 +37,13 @@ pub const HEDGE_THRESHOLD: Duration = Duration::from_millis(200);
 /// (the winning answer was in, yet the caller was still waiting) is late.
 pub const LATE_RETURN: Duration = Duration::from_millis(50);
 
-/// Builds a [`Client`] for one transport.
+/// Builds a recording [`Client`] for one transport.
 pub trait ClientFactory {
     /// The transport's name, for the printed measurements.
     fn name(&self) -> String;
 
     /// A fresh driver (and whatever runtime it needs) for `account` with `options`.
-    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Client>;
+    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Recorder>;
 }
 
 /// Runs scenarios one at a time per process (timings stay meaningful on a small machine).
@@ -53,8 +54,8 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// A scenario's world. Fields drop in order: the driver first, then the proxy, then the server.
 pub struct Env {
-    /// The driver under test.
-    pub client: Box<dyn Client>,
+    /// The driver under test, recording from its first request.
+    pub client: Box<dyn Recorder>,
     /// The proxy's global account endpoint, as the driver knows it.
     pub account: AccountReference,
     /// The container created for the scenario (`/pk`).
@@ -66,14 +67,15 @@ pub struct Env {
 }
 
 impl Env {
-    /// Starts a server and a proxy, builds the driver with `options`, and creates a database
-    /// and a container through the proxy.
+    /// Starts a server and a proxy, builds the driver with `options`, starts recording, and
+    /// creates a database and a container through the proxy.
     pub fn start(factory: &dyn ClientFactory, options: DriverOptions) -> Env {
         let server = TestServer::start();
         let proxy = FaultProxy::start(server.http_endpoint(), &REGIONS);
         let account = AccountReference::with_master_key(&proxy.account_endpoint(), EMULATOR_KEY)
             .expect("account reference");
         let client = factory.client(account.clone(), options);
+        client.start_recording();
         let (_db, container) = scenarios::create_database_and_container(&*client, &account);
         Env {
             client,
@@ -82,6 +84,18 @@ impl Env {
             proxy,
             server,
         }
+    }
+
+    /// Stops recording and replays everything the driver did under faults (failovers, hedges,
+    /// timeouts, resets) on the core alone: every decision must come out the same.
+    pub fn replays(&self, name: &str) {
+        let recording = self
+            .client
+            .take_recording()
+            .expect("the driver was recording");
+        let entries = replay_matches(self.client.as_ref(), &recording)
+            .unwrap_or_else(|m| panic!("[{name}] the scenario's recording diverged: {m}"));
+        eprintln!("[{name}] the scenario's recording replays: {entries} entries");
     }
 
     /// Creates `{"id": id, "pk": pk}`.
@@ -418,6 +432,7 @@ pub fn read_region_down(factory: &dyn ClientFactory, fault: Fault) {
          max {max_post:?}",
         factory.name()
     );
+    env.replays(&factory.name());
 }
 
 /// Scenario b: the write region answers 403/3 WriteForbidden and the account now lists `East`
@@ -536,6 +551,7 @@ pub fn write_forbidden_moves_writes(factory: &dyn ClientFactory) {
     );
     // Reads still work (the fault is for writes) and see the item.
     env.must_read("moved", "p");
+    env.replays(&factory.name());
 }
 
 /// Scenario c: a create whose connection is reset after the proxy forwarded it (so the server
@@ -713,6 +729,7 @@ pub fn reset_after_forward_is_not_duplicated(factory: &dyn ClientFactory) {
     }
     let stored = body(&env.must_read("reset-opted-in", "p"));
     assert_eq!(stored["id"], json!("reset-opted-in"));
+    env.replays(&factory.name());
 }
 
 /// Scenario d: the preferred read region answers after 3 s; with a 200 ms hedging threshold a
@@ -813,4 +830,5 @@ pub fn slow_region_is_hedged(factory: &dyn ClientFactory) {
         "[{name}] East answered every read\n{}",
         env.proxy.log_text()
     );
+    env.replays(&factory.name());
 }

@@ -110,6 +110,27 @@ pub fn conflict_and_not_found(client: &dyn Client, account: &AccountReference) -
     statuses
 }
 
+/// Replays `recording` on the core alone with `client`'s driver options and another key.
+pub fn replay_outcome(
+    client: &dyn Recorder,
+    recording: &Recording,
+) -> Result<replay::ReplayOutcome, replay::ReplayMismatch> {
+    let key = "cmVwbGF5IGtleTsgc2lnbmF0dXJlcyBhcmUgbm90IGNvbXBhcmVk";
+    let account =
+        AccountReference::with_master_key(&recording.endpoint, key).expect("replay account");
+    replay::replay(recording, account, client.driver_options(), Instant::now())
+}
+
+/// [`replay_outcome`] for a recording that must be complete: the entries replayed.
+pub fn replay_matches(
+    client: &dyn Recorder,
+    recording: &Recording,
+) -> Result<usize, replay::ReplayMismatch> {
+    assert!(recording.cold, "recorded on a driver that had sent before");
+    assert!(!recording.truncated, "recording truncated");
+    replay_outcome(client, recording).map(|o| o.entries)
+}
+
 /// The final status of every execution a replay finished, in start order.
 pub fn replayed_statuses(outcome: &replay::ReplayOutcome) -> Vec<Option<u16>> {
     outcome
@@ -161,16 +182,7 @@ pub fn record_and_replay(
     let back = Recording::from_json(&json).expect("recording reads back");
     assert_eq!(back, recording, "the recording changed through JSON");
 
-    let replay_key = "cmVwbGF5IGtleTsgc2lnbmF0dXJlcyBhcmUgbm90IGNvbXBhcmVk";
-    let replay_account =
-        AccountReference::with_master_key(&back.endpoint, replay_key).expect("replay account");
-    let outcome = replay::replay(
-        &back,
-        replay_account,
-        client.driver_options(),
-        Instant::now(),
-    )
-    .unwrap_or_else(|m| panic!("replay diverged: {m}"));
+    let outcome = replay_outcome(client, &back).unwrap_or_else(|m| panic!("replay diverged: {m}"));
     assert_eq!(outcome.entries, back.entries.len());
     let live: Vec<Option<u16>> = live.into_iter().map(Some).collect();
     assert_eq!(

@@ -12,6 +12,7 @@ use sextant_async_std::{
 };
 use sextant_tests::failover::{self, ClientFactory};
 use sextant_tests::fault_proxy::Fault;
+use sextant_tests::recording::Recorder;
 use sextant_tests::scenarios::Client;
 
 /// Safety net around every `block_on` (operations carry a 20 s end-to-end timeout).
@@ -28,6 +29,18 @@ fn block_on<T>(f: impl Future<Output = T>) -> T {
 struct AsyncStdClient {
     driver: CosmosDriver,
     _runtime: CosmosDriverRuntime,
+}
+
+impl Recorder for AsyncStdClient {
+    fn start_recording(&self) {
+        self.driver.start_recording();
+    }
+    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
+        self.driver.take_recording()
+    }
+    fn driver_options(&self) -> DriverOptions {
+        self.driver.core().lock().options().clone()
+    }
 }
 
 impl Client for AsyncStdClient {
@@ -47,7 +60,7 @@ impl ClientFactory for AsyncStd {
         "async-std".into()
     }
 
-    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Client> {
+    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Recorder> {
         let (runtime, driver) = block_on(async {
             let runtime = CosmosDriverRuntime::builder()
                 .environment(BTreeMap::new())

@@ -9,11 +9,24 @@ use sextant_blocking::{
 };
 use sextant_tests::failover::{self, ClientFactory};
 use sextant_tests::fault_proxy::Fault;
+use sextant_tests::recording::Recorder;
 use sextant_tests::scenarios::Client;
 
 struct BlockingClient {
     driver: CosmosDriver,
     _runtime: CosmosDriverRuntime,
+}
+
+impl Recorder for BlockingClient {
+    fn start_recording(&self) {
+        self.driver.start_recording();
+    }
+    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
+        self.driver.take_recording()
+    }
+    fn driver_options(&self) -> DriverOptions {
+        self.driver.core().lock().options().clone()
+    }
 }
 
 impl Client for BlockingClient {
@@ -33,7 +46,7 @@ impl ClientFactory for Blocking {
         "blocking".into()
     }
 
-    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Client> {
+    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Recorder> {
         let runtime = CosmosDriverRuntime::builder()
             .environment(BTreeMap::new())
             .build()

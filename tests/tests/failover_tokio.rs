@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sextant_tests::failover::{self, ClientFactory};
 use sextant_tests::fault_proxy::Fault;
+use sextant_tests::recording::Recorder;
 use sextant_tests::scenarios::Client;
 use sextant_tokio::models::AccountReference;
 use sextant_tokio::{
@@ -20,6 +21,18 @@ struct TokioClient {
     driver: CosmosDriver,
     _runtime: CosmosDriverRuntime,
     rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Recorder for TokioClient {
+    fn start_recording(&self) {
+        self.driver.start_recording();
+    }
+    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
+        self.driver.take_recording()
+    }
+    fn driver_options(&self) -> DriverOptions {
+        self.driver.core().lock().options().clone()
+    }
 }
 
 impl Client for TokioClient {
@@ -52,7 +65,7 @@ impl ClientFactory for Tokio {
         "tokio".into()
     }
 
-    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Client> {
+    fn client(&self, account: AccountReference, options: DriverOptions) -> Box<dyn Recorder> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
