@@ -24,6 +24,26 @@ pub trait Recorder: Client {
     fn driver_options(&self) -> DriverOptions;
 }
 
+/// Implements [`Recorder`] for a transport's test client: `impl_recorder!(Client, self =>
+/// self.driver)`, the expression naming the transport's `CosmosDriver` (every transport has
+/// `start_recording`, `take_recording` and `core`).
+#[macro_export]
+macro_rules! impl_recorder {
+    ($ty:ty, $self_:ident => $driver:expr) => {
+        impl $crate::recording::Recorder for $ty {
+            fn start_recording(&$self_) {
+                $driver.start_recording();
+            }
+            fn take_recording(&$self_) -> Option<::sextant_core::replay::Recording> {
+                $driver.take_recording()
+            }
+            fn driver_options(&$self_) -> ::sextant_core::DriverOptions {
+                $driver.core().lock().options().clone()
+            }
+        }
+    };
+}
+
 /// A scripted exchange: runs operations and returns their statuses in order.
 pub type Scenario = fn(&dyn Client, &AccountReference) -> Vec<u16>;
 

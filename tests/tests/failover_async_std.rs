@@ -31,17 +31,7 @@ struct AsyncStdClient {
     _runtime: CosmosDriverRuntime,
 }
 
-impl Recorder for AsyncStdClient {
-    fn start_recording(&self) {
-        self.driver.start_recording();
-    }
-    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
-        self.driver.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.driver.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(AsyncStdClient, self => self.driver);
 
 impl Client for AsyncStdClient {
     fn execute(

@@ -17,17 +17,7 @@ struct BlockingClient {
     _runtime: CosmosDriverRuntime,
 }
 
-impl Recorder for BlockingClient {
-    fn start_recording(&self) {
-        self.driver.start_recording();
-    }
-    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
-        self.driver.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.driver.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(BlockingClient, self => self.driver);
 
 impl Client for BlockingClient {
     fn execute(

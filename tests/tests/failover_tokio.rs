@@ -23,17 +23,7 @@ struct TokioClient {
     rt: Option<tokio::runtime::Runtime>,
 }
 
-impl Recorder for TokioClient {
-    fn start_recording(&self) {
-        self.driver.start_recording();
-    }
-    fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
-        self.driver.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.driver.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(TokioClient, self => self.driver);
 
 impl Client for TokioClient {
     fn execute(

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use sextant_core::models::AccountReference;
 use sextant_core::replay::Recording;
-use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, DriverOptions, OperationOptions};
+use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOptions};
 use sextant_tests::recording::{record_and_replay, Recorder, SCENARIOS};
 use sextant_tests::scenarios::Client;
 use sextant_tests::server::{TestServer, EMULATOR_KEY};
@@ -72,17 +72,7 @@ impl Client for Tokio {
     }
 }
 
-impl Recorder for Tokio {
-    fn start_recording(&self) {
-        self.driver.start_recording();
-    }
-    fn take_recording(&self) -> Option<Recording> {
-        self.driver.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.driver.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(Tokio, self => self.driver);
 
 /// A fresh blocking driver (no environment).
 struct Blocking(sextant_blocking::CosmosDriver);
@@ -111,17 +101,7 @@ impl Client for Blocking {
     }
 }
 
-impl Recorder for Blocking {
-    fn start_recording(&self) {
-        self.0.start_recording();
-    }
-    fn take_recording(&self) -> Option<Recording> {
-        self.0.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.0.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(Blocking, self => self.0);
 
 /// A fresh async-std driver, driven by `async_std::task::block_on`.
 struct AsyncStd(sextant_async_std::CosmosDriver);
@@ -160,17 +140,7 @@ impl Client for AsyncStd {
     }
 }
 
-impl Recorder for AsyncStd {
-    fn start_recording(&self) {
-        self.0.start_recording();
-    }
-    fn take_recording(&self) -> Option<Recording> {
-        self.0.take_recording()
-    }
-    fn driver_options(&self) -> DriverOptions {
-        self.0.core().lock().options().clone()
-    }
-}
+sextant_tests::impl_recorder!(AsyncStd, self => self.0);
 
 /// The three transports, by fixture-name prefix.
 const TRANSPORTS: [&str; 3] = ["tokio", "blocking", "async_std"];
