@@ -6,7 +6,7 @@
 #   TARGET   any of the targets below (default: all of them, one after another)
 #
 #   response_headers account_properties session_token pk_ranges partition_key environment
-#   execution
+#   execution recording
 #
 # Environment:
 #   FUZZ_ARGS       extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=2 -workers=2"
@@ -32,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-all=(response_headers account_properties session_token pk_ranges partition_key environment execution)
+all=(response_headers account_properties session_token pk_ranges partition_key environment execution recording)
 secs=${1:-60}
 shift || true
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi

@@ -107,6 +107,11 @@ fn execution_corpus() {
 }
 
 #[test]
+fn recording_corpus() {
+    replay("recording");
+}
+
+#[test]
 fn every_corpus_folder_is_a_target() {
     for entry in std::fs::read_dir(corpus_root()).expect("fuzz/corpus exists") {
         let name = entry.expect("entry").file_name();

@@ -4,8 +4,8 @@
 //! Each target is a plain function over raw bytes. Structured inputs are decoded by hand with
 //! [`ByteReader`] (no `arbitrary` in the core's dependency tree). A target returns
 //! `Err(`[`Violation`]`)` when a property it checks is broken; a panic inside the core is a
-//! finding by itself. The core never reads a clock, so the [`execution`] target takes the base
-//! [`std::time::Instant`] of its virtual clock from the caller.
+//! finding by itself. The core never reads a clock, so the [`execution`] and [`recording`]
+//! targets take the base [`std::time::Instant`] of their virtual clock from the caller.
 //!
 //! Not part of the driver's API: hidden from the docs, and free to change with the targets.
 
@@ -16,6 +16,7 @@ mod headers;
 mod partition_key;
 mod pk_ranges;
 mod reader;
+mod recording;
 mod session;
 
 use std::fmt;
@@ -28,10 +29,11 @@ pub use headers::response_headers;
 pub use partition_key::partition_key;
 pub use pk_ranges::pk_ranges;
 pub use reader::{ByteReader, ByteWriter};
+pub use recording::recording;
 pub use session::session_token;
 
 /// The target names, as the `fuzz/` crate and the `fuzz/corpus/<target>/` folders spell them.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "response_headers",
     "account_properties",
     "session_token",
@@ -39,6 +41,7 @@ pub const TARGETS: [&str; 7] = [
     "partition_key",
     "environment",
     "execution",
+    "recording",
 ];
 
 /// A property a target checks did not hold.
@@ -88,6 +91,7 @@ pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violatio
         "partition_key" => partition_key(data),
         "environment" => environment(data),
         "execution" => execution::execution(data, base).map(|_| ()),
+        "recording" => recording(data, base),
         _ => return None,
     })
 }
