@@ -5,14 +5,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sextant_core::models::{
-    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
-    PartitionKey, PartitionKeyDefinition,
-};
+use sextant_core::models::{AccountReference, ContainerReference, ItemReference, PartitionKey};
 use sextant_core::replay::{self, ActionSummary, Recording};
 use sextant_core::{CosmosOperation, DriverOptions, OperationOptions};
 
-use crate::scenarios::{unique, Client};
+use crate::scenarios::{self, Client, AWKWARD_IDS};
 
 /// A transport's driver that records, as the shared checks see it.
 pub trait Recorder: Client {
@@ -53,8 +50,8 @@ pub const SCENARIOS: [(&str, Scenario); 2] = [
     ("conflict_and_not_found", conflict_and_not_found),
 ];
 
-/// An id that exercises path encoding and signing.
-const AWKWARD_ID: &str = "all of a+b=c%d?e#f é";
+/// The id with every awkward character at once (path encoding and signing).
+const AWKWARD_ID: &str = AWKWARD_IDS[AWKWARD_IDS.len() - 1];
 
 fn status(client: &dyn Client, op: CosmosOperation) -> u16 {
     let opts = OperationOptions::new().with_end_to_end_timeout(Duration::from_secs(30));
@@ -64,23 +61,16 @@ fn status(client: &dyn Client, op: CosmosOperation) -> u16 {
     }
 }
 
+/// Creates a database and a container (both asserted 201 by the shared scenario helper) and
+/// notes their statuses.
 fn database_and_container(
     client: &dyn Client,
     account: &AccountReference,
     statuses: &mut Vec<u16>,
 ) -> ContainerReference {
-    let db_name = unique("replaydb");
-    statuses.push(status(
-        client,
-        CosmosOperation::create_database(account.clone(), &db_name),
-    ));
-    let db = DatabaseReference::from_name(account.clone(), &db_name);
-    let props = ContainerProperties::new("c", PartitionKeyDefinition::hash("/pk"));
-    statuses.push(status(
-        client,
-        CosmosOperation::create_container(db.clone(), &props),
-    ));
-    ContainerReference::in_database(&db, "c")
+    let (_db, container) = scenarios::create_database_and_container(client, account);
+    statuses.extend([201, 201]);
+    container
 }
 
 /// Database and container, then create, read, replace and delete of an item with an awkward

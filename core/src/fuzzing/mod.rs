@@ -78,10 +78,11 @@ macro_rules! ensure {
 pub(crate) use ensure;
 
 /// Runs target `name` on `data`; `None` for an unknown name. `base` anchors the virtual clock
-/// of the [`execution`] target (the caller reads the real clock once; the core never does).
+/// of the [`execution`] and [`recording`] targets (the caller reads the real clock once; the
+/// core never does).
 ///
-/// Every bug these targets found is fixed, and its input is a `regression-*` file of
-/// `fuzz/corpus/` (listed in `core/tests/fuzz_corpus.rs`).
+/// Every bug these targets found is fixed; its input is kept in `fuzz/corpus/<target>/`
+/// (defined in `fixed()` of `core/tests/fuzz_corpus.rs`).
 pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violation>> {
     Some(match name {
         "response_headers" => response_headers(data),
