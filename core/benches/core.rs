@@ -13,7 +13,8 @@ use http::{HeaderMap, HeaderValue};
 use sextant_core::auth::{sign_master_key, MasterKey};
 use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
 use sextant_core::{
-    Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Purpose, Response,
+    CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Purpose,
+    Response, Turn,
 };
 
 const KEY: &str =
@@ -48,23 +49,29 @@ fn response(body: &'static str) -> Response {
     }
 }
 
-/// One complete operation: start, poll (Send), handle_response, poll (Done).
+/// One complete operation as a transport drives it: start, a turn (Send), a turn that feeds
+/// the response (Done).
 fn point_read(driver: &mut Driver, item: &ItemReference, now: Now) -> u16 {
     let op = CosmosOperation::read(item.clone()).with_partition_key(PartitionKey::from("tenant-1"));
     let mut exec = driver.start(op, OperationOptions::default(), now);
+    let (mut inputs, mut turn) = (Vec::with_capacity(2), Turn::default());
     loop {
-        match exec.poll(driver, now) {
-            Action::Send(req) => {
-                let body = match req.purpose {
-                    Purpose::AccountRead => ACCOUNT,
-                    Purpose::ContainerRead => CONTAINER,
-                    Purpose::PkRangeRead => PK_RANGES,
-                    _ => ITEM,
-                };
-                exec.handle_response(driver, req.attempt, response(body), now);
-            }
-            Action::Done(Ok(r)) => return r.status(),
-            other => panic!("unexpected {other:?}"),
+        let drained = exec.turn(driver, &mut inputs, now, &mut turn);
+        for req in turn.sends.drain(..) {
+            let body = match req.purpose {
+                Purpose::AccountRead => ACCOUNT,
+                Purpose::ContainerRead => CONTAINER,
+                Purpose::PkRangeRead => PK_RANGES,
+                _ => ITEM,
+            };
+            inputs.push(Input::Response(req.attempt, response(body), now));
+        }
+        match drained {
+            Drained::Done { outcome: Ok(r), .. } => return r.status(),
+            Drained::Done {
+                outcome: Err(e), ..
+            } => panic!("unexpected {e:?}"),
+            Drained::Wait { .. } => assert!(!inputs.is_empty(), "nothing to feed"),
         }
     }
 }

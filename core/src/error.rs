@@ -72,6 +72,9 @@ pub enum ErrorKind {
     Timeout,
     /// The caller cancelled the operation.
     Cancelled,
+    /// A bug in Sextant itself: an invariant of the core broke. Never retried; please report it
+    /// with the diagnostics.
+    Internal,
 }
 
 /// A failed operation: category, status, sub-status, the service's answer and the diagnostics.

@@ -22,12 +22,19 @@
 //! `Wait { until }` instant passes. Expired timers fire inside `poll`, and the same code computes
 //! `until`, so the two can never disagree.
 //!
+//! That loop is written once, in the core: [`Execution::turn`] (and [`SharedDriver::turn`],
+//! which takes the driver lock once per turn) feeds a list of [`Input`]s, drains `poll` and
+//! returns a [`Turn`] (what to perform) and a [`Drained`] (`Wait { until }` or `Done`). Every
+//! transport and the simulator use it; only the replayer calls `poll` one action at a time,
+//! because it checks each recorded poll. The core matches every [`Action`] itself, so a
+//! transport never meets an action it does not know.
+//!
 //! ```
 //! use std::time::{Duration, Instant, SystemTime};
 //! use bytes::Bytes;
 //! use http::HeaderMap;
 //! use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
-//! use sextant_core::{Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Purpose, Response};
+//! use sextant_core::{CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Purpose, Response, Turn};
 //!
 //! let account = AccountReference::with_master_key(
 //!     "https://myaccount.documents.azure.com:443/",
@@ -39,18 +46,22 @@
 //! let item = ItemReference::from_name(account, "db", "c", "item 1");
 //! let op = CosmosOperation::read(item).with_partition_key(PartitionKey::from("pk"));
 //! let mut exec = driver.start(op, OperationOptions::default(), now);
+//! let (mut inputs, mut turn) = (Vec::new(), Turn::default());
 //! let outcome = loop {
-//!     match exec.poll(&mut driver, now) {
-//!         Action::Send(req) => {
-//!             // A transport would put `req` on the wire here. We answer it directly.
-//!             let body = if req.uri.path() == "/" { "{}" } else { r#"{"id":"item 1"}"# };
-//!             now = now.advanced(Duration::from_millis(3));
-//!             let resp = Response { status: 200, headers: HeaderMap::new(), body: Bytes::from(body) };
-//!             exec.handle_response(&mut driver, req.attempt, resp, now);
-//!         }
-//!         Action::Wait { until } => now = Now::new(until.expect("a timer is armed"), now.wall),
-//!         Action::Done(result) => break result,
-//!         _ => unreachable!("no hedges, tokens or aborts in this example"),
+//!     let drained = exec.turn(&mut driver, &mut inputs, now, &mut turn);
+//!     assert!(turn.aborts.is_empty() && turn.token_requests.is_empty()); // no hedges, no tokens here
+//!     for req in turn.sends.drain(..) {
+//!         // A transport would put `req` on the wire here. We answer it directly.
+//!         let body = if req.uri.path() == "/" { "{}" } else { r#"{"id":"item 1"}"# };
+//!         now = now.advanced(Duration::from_millis(3));
+//!         let resp = Response { status: 200, headers: HeaderMap::new(), body: Bytes::from(body) };
+//!         inputs.push(Input::Response(req.attempt, resp, now));
+//!     }
+//!     match drained {
+//!         Drained::Done { outcome, .. } => break outcome,
+//!         // Nothing answered: sleep until the core's timer is due.
+//!         Drained::Wait { until: Some(until) } if inputs.is_empty() => now = Now::new(until, now.wall),
+//!         Drained::Wait { .. } => {}
 //!     }
 //! };
 //! let response = outcome?;
@@ -63,6 +74,46 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## What a transport must do
+//! Everything else is decided here; a transport (tokio, blocking, async-std today; a wasm
+//! `fetch` one or a host language over FFI tomorrow) has exactly these duties:
+//!
+//! 1. **One driver per account, behind a lock never held across I/O.** Wrap the [`Driver`] in a
+//!    [`SharedDriver`]; lock only inside [`SharedDriver::turn`] and friends (microseconds). Keep
+//!    one per endpoint ([`DriverRegistry`]).
+//! 2. **Seed and environment.** Pass [`Driver::new`] a seed from the platform's entropy and the
+//!    `AZURE_COSMOS_*` environment as a map ([`EnvironmentConfig`]); the core reads neither.
+//! 3. **Clocks.** Read [`Now`] (monotonic and wall) for each turn and stamp each [`Input`] with
+//!    the instant it was observed.
+//! 4. **The loop.** [`SharedDriver::start_turn`], then: drop every attempt in `turn.aborts`
+//!    (their late answers need not be fed; if fed they are ignored); start every request in
+//!    `turn.sends`; start every token acquisition in `turn.token_requests`; on
+//!    [`Drained::Done`] return the outcome and log its `log_line`; on [`Drained::Wait`] wait
+//!    until an input arrives or `until` passes, then [`SharedDriver::turn`] again. `until: None`
+//!    means "only an answer can wake you"; the core never asks that with nothing in flight
+//!    (it ends the operation with [`ErrorKind::Internal`] instead).
+//! 5. **Send requests verbatim.** Method, URI, headers and body of [`OutgoingRequest`] are
+//!    final and signed: add only what HTTP/1.1 framing needs (`host`, `content-length`), never
+//!    normalise or re-encode the path. Bound the whole exchange, body included, by
+//!    `request.deadline` (a server trickling bytes must not extend it), and refuse a body over
+//!    `max_response_bytes` ([`TransportErrorKind::ResponseTooLarge`]).
+//! 6. **Report honestly.** [`Input::Headers`] when the response head arrives, then
+//!    [`Input::Response`] with the whole body, or [`Input::Failed`] with a [`TransportError`]
+//!    whose [`RequestSent`] is `NotSent` only when no byte can have left (connect, DNS, TLS
+//!    before the request was written), `Sent` once a response head arrived, `Unknown` otherwise:
+//!    this flag decides whether a write may be retried. Name the URL and the phase in messages.
+//! 7. **Tokens.** Acquire them with the account's [`TokenCredential`] and feed
+//!    [`Input::Token`]. An acquisition still running when its operation ends goes to
+//!    [`Driver::handle_token`] when it completes (a background refresh outlives the operation).
+//! 8. **Cancellation.** When the caller abandons an operation before `Done` (a dropped future),
+//!    call [`SharedDriver::cancel`] so leases it holds are released at once.
+//! 9. **TLS.** Verify certificates by default; anything else is an explicit, named opt-in.
+//!
+//! ## Failures of the core itself
+//! Input-dependent paths never panic: bad options, ids, headers, bodies and service answers
+//! become typed errors. A state the core believes unreachable is not papered over: the
+//! operation ends with [`ErrorKind::Internal`], naming the broken invariant.
+//!
 //! Rules the state machine keeps: deadlines are `Option<Instant>`; time never runs back; attempt
 //! ids are never reused and late answers are ignored; every budget is bounded and every default
 //! cites its precedent; retry policy lives in one table ([`policy::table`]).
@@ -73,6 +124,7 @@ pub mod action;
 pub mod auth;
 pub mod credential;
 pub mod diagnostics;
+pub mod drain;
 pub mod driver;
 pub mod error;
 pub mod execution;
@@ -101,6 +153,7 @@ pub mod transport;
 pub use action::Action;
 pub use credential::{AccessToken, Credential, CredentialError, TokenCredential};
 pub use diagnostics::{CosmosDiagnostics, ExecutionContext, RequestDiagnostics};
+pub use drain::{Drained, Input, Turn};
 pub use driver::Driver;
 pub use error::{ConfigError, CosmosError, ErrorKind};
 pub use execution::Execution;

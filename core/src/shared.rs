@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::Action;
 use crate::credential::{AccessToken, CredentialError};
+use crate::drain::{Drained, Input, Turn};
 use crate::driver::Driver;
 use crate::execution::Execution;
 use crate::ids::AttemptId;
@@ -37,6 +38,32 @@ impl SharedDriver {
     /// Starts an operation.
     pub fn start(&self, op: CosmosOperation, opts: OperationOptions, now: Now) -> Execution {
         self.lock().start(op, opts, now)
+    }
+
+    /// One turn of the drain contract under a single lock: feeds `inputs`, then polls until
+    /// `Wait` or `Done` ([`Execution::turn`]). Perform `turn` with the lock released.
+    pub fn turn(
+        &self,
+        exec: &mut Execution,
+        inputs: &mut Vec<Input>,
+        now: Now,
+        turn: &mut Turn,
+    ) -> Drained {
+        exec.turn(&mut self.lock(), inputs, now, turn)
+    }
+
+    /// Starts an operation and runs its first turn under the same lock.
+    pub fn start_turn(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+        now: Now,
+        turn: &mut Turn,
+    ) -> (Execution, Drained) {
+        let mut d = self.lock();
+        let mut exec = d.start(op, opts, now);
+        let drained = exec.turn(&mut d, &mut Vec::new(), now, turn);
+        (exec, drained)
     }
 
     /// Polls an execution.

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    Action, CosmosError, CosmosOperation, CosmosResponse, Driver, DriverOptions, Execution, Now,
+    CosmosError, CosmosOperation, CosmosResponse, Drained, Driver, DriverOptions, Execution, Now,
     OperationOptions, OutgoingRequest, Purpose, RequestSent, Response, TransportError,
-    TransportErrorKind,
+    TransportErrorKind, Turn,
 };
 
 /// The emulator's well-known key (any key is fine for the simulator; signing is checked by vectors).
@@ -250,126 +250,135 @@ impl Sim {
     ) -> Result<CosmosResponse, CosmosError> {
         let mut pending: Vec<Pending> = Vec::new();
         let mut data_requests = 0usize;
+        let mut turn = Turn::without_transport_events();
+        let mut no_inputs = Vec::new();
         for _ in 0..MAX_STEPS {
-            match exec.poll(&mut self.driver, self.now) {
-                Action::Send(req) => {
-                    let answer = if req.purpose == Purpose::AccountRead {
-                        self.account_attempt_ids.push(req.attempt);
-                        self.account_reads += 1;
-                        let n = self.account_reads - 1;
-                        let scripted = self.account_script.as_mut().map(|f| f(n));
-                        scripted
-                            .or_else(|| self.account_answer.clone())
-                            .unwrap_or(Answer::Status {
-                                status: 200,
-                                sub_status: None,
-                                retry_after_ms: None,
-                                body: ACCOUNT_BODY,
-                                latency: Duration::from_millis(3),
-                            })
-                    } else if req.purpose == Purpose::ContainerRead {
-                        self.account_attempt_ids.push(req.attempt); // metadata: no session token
-                        self.container_reads += 1;
-                        let n = self.container_reads - 1;
-                        match self.container_script.as_mut() {
-                            Some(f) => f(n),
-                            None => metadata_ok(CONTAINER_BODY),
-                        }
-                    } else if req.purpose == Purpose::PkRangeRead {
-                        self.account_attempt_ids.push(req.attempt);
-                        self.pk_range_reads += 1;
-                        let n = self.pk_range_reads - 1;
-                        match self.pk_ranges_script.as_mut() {
-                            Some(f) => f(n, &req),
-                            None => metadata_ok(PK_RANGES_BODY),
-                        }
-                    } else {
-                        data_requests += 1;
-                        script(data_requests - 1, &req)
-                    };
-                    let auth = req
-                        .headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    let date = req
-                        .headers
-                        .get("x-ms-date")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    let mut flags = String::new();
-                    if req
-                        .headers
-                        .contains_key("x-ms-cosmos-allow-tentative-writes")
-                    {
-                        flags.push_str(" tentative");
+            // The core's drain turn; answers are fed straight into the execution below, so the
+            // turn's input list stays empty.
+            let drained = exec.turn(&mut self.driver, &mut no_inputs, self.now, &mut turn);
+            for id in turn.aborts.drain(..) {
+                self.log(format!("ABORT {id}"));
+                pending.retain(|p| !matches!(p.payload, Payload::Answer(a, _) if a == id));
+            }
+            for req in turn.sends.drain(..) {
+                let answer = if req.purpose == Purpose::AccountRead {
+                    self.account_attempt_ids.push(req.attempt);
+                    self.account_reads += 1;
+                    let n = self.account_reads - 1;
+                    let scripted = self.account_script.as_mut().map(|f| f(n));
+                    scripted
+                        .or_else(|| self.account_answer.clone())
+                        .unwrap_or(Answer::Status {
+                            status: 200,
+                            sub_status: None,
+                            retry_after_ms: None,
+                            body: ACCOUNT_BODY,
+                            latency: Duration::from_millis(3),
+                        })
+                } else if req.purpose == Purpose::ContainerRead {
+                    self.account_attempt_ids.push(req.attempt); // metadata: no session token
+                    self.container_reads += 1;
+                    let n = self.container_reads - 1;
+                    match self.container_script.as_mut() {
+                        Some(f) => f(n),
+                        None => metadata_ok(CONTAINER_BODY),
                     }
-                    if req
-                        .headers
-                        .contains_key("x-ms-cosmos-hub-region-processing-only")
-                    {
-                        flags.push_str(" hub_only");
+                } else if req.purpose == Purpose::PkRangeRead {
+                    self.account_attempt_ids.push(req.attempt);
+                    self.pk_range_reads += 1;
+                    let n = self.pk_range_reads - 1;
+                    match self.pk_ranges_script.as_mut() {
+                        Some(f) => f(n, &req),
+                        None => metadata_ok(PK_RANGES_BODY),
                     }
-                    if let Some(t) = req
-                        .headers
-                        .get("x-ms-session-token")
-                        .and_then(|v| v.to_str().ok())
-                    {
-                        flags.push_str(&format!(" session={t}"));
-                    }
+                } else {
+                    data_requests += 1;
+                    script(data_requests - 1, &req)
+                };
+                let auth = req
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                let date = req
+                    .headers
+                    .get("x-ms-date")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                let mut flags = String::new();
+                if req
+                    .headers
+                    .contains_key("x-ms-cosmos-allow-tentative-writes")
+                {
+                    flags.push_str(" tentative");
+                }
+                if req
+                    .headers
+                    .contains_key("x-ms-cosmos-hub-region-processing-only")
+                {
+                    flags.push_str(" hub_only");
+                }
+                if let Some(t) = req
+                    .headers
+                    .get("x-ms-session-token")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    flags.push_str(&format!(" session={t}"));
+                }
+                self.log(format!(
+                    "SEND {} {} {} ctx={} region={:?}{flags} date={date:?} auth={auth}",
+                    req.attempt,
+                    req.method,
+                    req.uri,
+                    req.execution_context.as_str(),
+                    &*req.region
+                ));
+                let latency = match &answer {
+                    Answer::Status { latency, .. }
+                    | Answer::Fail { latency, .. }
+                    | Answer::Full { latency, .. } => Some(*latency),
+                    Answer::Stall => None,
+                };
+                if let Some(l) = latency {
+                    self.seq += 1;
+                    pending.push(Pending {
+                        at: self.now.mono + l,
+                        seq: self.seq,
+                        payload: Payload::Answer(req.attempt, answer),
+                    });
+                }
+            }
+            // A token answered with zero latency is fed before time moves on.
+            let mut fed_token = false;
+            for scopes in turn.token_requests.drain(..) {
+                self.log(format!("ACQUIRE_TOKEN {scopes:?}"));
+                let wall = self.now.wall;
+                let token = match self.token_answer.as_mut() {
+                    Some(script) => script(&scopes, wall),
+                    None => Ok(sextant_core::AccessToken {
+                        token: "sim-token".into(),
+                        expires_on: wall + Duration::from_secs(3600),
+                    }),
+                };
+                if self.token_latency.is_zero() {
                     self.log(format!(
-                        "SEND {} {} {} ctx={} region={:?}{flags} date={date:?} auth={auth}",
-                        req.attempt,
-                        req.method,
-                        req.uri,
-                        req.execution_context.as_str(),
-                        &*req.region
+                        "TOKEN {}",
+                        if token.is_ok() { "ok" } else { "error" }
                     ));
-                    let latency = match &answer {
-                        Answer::Status { latency, .. }
-                        | Answer::Fail { latency, .. }
-                        | Answer::Full { latency, .. } => Some(*latency),
-                        Answer::Stall => None,
-                    };
-                    if let Some(l) = latency {
-                        self.seq += 1;
-                        pending.push(Pending {
-                            at: self.now.mono + l,
-                            seq: self.seq,
-                            payload: Payload::Answer(req.attempt, answer),
-                        });
-                    }
+                    exec.handle_token(&mut self.driver, token, self.now);
+                    fed_token = true;
+                } else {
+                    self.seq += 1;
+                    pending.push(Pending {
+                        at: self.now.mono + self.token_latency,
+                        seq: self.seq,
+                        payload: Payload::Token(token),
+                    });
                 }
-                Action::Abort(id) => {
-                    self.log(format!("ABORT {id}"));
-                    pending.retain(|p| !matches!(p.payload, Payload::Answer(a, _) if a == id));
-                }
-                Action::AcquireToken { scopes } => {
-                    self.log(format!("ACQUIRE_TOKEN {scopes:?}"));
-                    let wall = self.now.wall;
-                    let token = match self.token_answer.as_mut() {
-                        Some(script) => script(&scopes, wall),
-                        None => Ok(sextant_core::AccessToken {
-                            token: "sim-token".into(),
-                            expires_on: wall + Duration::from_secs(3600),
-                        }),
-                    };
-                    if self.token_latency.is_zero() {
-                        self.log(format!(
-                            "TOKEN {}",
-                            if token.is_ok() { "ok" } else { "error" }
-                        ));
-                        exec.handle_token(&mut self.driver, token, self.now);
-                    } else {
-                        self.seq += 1;
-                        pending.push(Pending {
-                            at: self.now.mono + self.token_latency,
-                            seq: self.seq,
-                            payload: Payload::Token(token),
-                        });
-                    }
-                }
-                Action::Wait { until } => {
+            }
+            match drained {
+                Drained::Wait { .. } if fed_token => {}
+                Drained::Wait { until } => {
                     let next = pending.iter().min_by_key(|p| (p.at, p.seq)).map(|p| p.at);
                     let wake = match (until, next) {
                         (Some(a), Some(b)) => a.min(b),
@@ -395,7 +404,9 @@ impl Sim {
                         self.deliver(exec, p);
                     }
                 }
-                Action::Done(result) => {
+                Drained::Done {
+                    outcome: result, ..
+                } => {
                     // A token refresh outlives the operation that started it: hand it to the
                     // driver when it arrives, as transports do.
                     for p in pending.drain(..) {
@@ -421,7 +432,6 @@ impl Sim {
                     }
                     return result;
                 }
-                other => panic!("unexpected action {other:?}"),
             }
         }
         let tail = self.transcript.len().saturating_sub(30);

@@ -85,6 +85,9 @@ impl Execution {
             Failure::Metadata(m) => {
                 CosmosError::new(ErrorKind::Service, m, self.diag.finish(now, None, None))
             }
+            Failure::Internal(m) => {
+                CosmosError::new(ErrorKind::Internal, m, self.diag.finish(now, None, None))
+            }
         };
         self.outcome = Some(Err(err));
     }

@@ -81,6 +81,8 @@ enum Failure {
     Credential(CredentialError),
     Config(ConfigError),
     Metadata(String),
+    /// A broken invariant of the core itself (never the caller's or the service's fault).
+    Internal(String),
 }
 
 /// One operation in progress. Drive it with the drain loop documented at the crate root.
@@ -242,6 +244,24 @@ impl Execution {
     }
 
     fn poll_unrecorded(&mut self, d: &mut Driver, now: Now) -> Action {
+        match self.poll_inner(d, now) {
+            // Waiting for nothing that can arrive would hang the transport forever: that is a
+            // bug in the core, reported loudly instead of as a hang or a cancel.
+            Action::Wait { until: None } if self.in_flight.is_empty() => {
+                let clamped = self.clamp(now);
+                let msg = format!(
+                    "internal error: the execution waited with no attempt in flight and no timer \
+                     (phase {:?}, {} attempt(s)); please report this with the diagnostics",
+                    self.phase, self.attempts
+                );
+                self.finish(d, Err(Failure::Internal(msg)), clamped.mono);
+                self.poll_inner(d, now)
+            }
+            action => action,
+        }
+    }
+
+    fn poll_inner(&mut self, d: &mut Driver, now: Now) -> Action {
         let now = self.clamp(now);
         // Each turn either returns or makes progress (removes an attempt, clears a timer,
         // changes phase), so the loop is bounded.

@@ -15,9 +15,8 @@ use std::time::{Instant, SystemTime};
 use async_io::Timer;
 use futures_lite::future::poll_fn;
 use sextant_core::{
-    AccessToken, Action, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError,
-    Execution, Now, OperationOptions, RequestEvent, RequestEventKind, Response, SharedDriver,
-    TransportError,
+    AccessToken, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained,
+    Execution, Input, Now, OperationOptions, Response, SharedDriver, TransportError, Turn,
 };
 
 use crate::client::{AttemptHead, BoxFuture, HttpClient};
@@ -68,82 +67,60 @@ impl Drop for Guard<'_> {
     }
 }
 
-/// Runs one operation to completion.
+/// Runs one operation to completion: the core's drain turn, then perform and wait.
 pub(crate) async fn execute(
     shared: &SharedDriver,
     client: &Arc<HttpClient>,
     op: CosmosOperation,
     opts: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
+    let mut turn = Turn::default();
+    let (exec, mut drained) = shared.start_turn(op, opts, now(), &mut turn);
     let mut guard = Guard {
         shared,
-        exec: shared.start(op, opts, now()),
+        exec,
         done: false,
     };
     let mut tasks: Vec<Task> = Vec::new();
-    // Set when the core asked to wait with nothing in flight and no timer: polling once more
-    // is harmless, waiting would be forever, so the second time the execution is cancelled.
-    let mut idle_wait = false;
+    let mut inputs: Vec<Input> = Vec::new();
     loop {
-        let action = shared.poll(&mut guard.exec, now());
-        match action {
-            Action::Send(req) => {
-                let id = req.attempt;
-                shared.handle_event(
-                    &mut guard.exec,
-                    id,
-                    RequestEvent::new(RequestEventKind::TransportStart),
-                    now(),
-                );
-                tasks.push(Task::Head(id, client.attempt(*req)));
-            }
-            Action::Abort(id) => tasks.retain(|t| t.attempt() != Some(id)),
-            Action::AcquireToken { scopes } => {
-                // Clone the credential out; the driver lock is released at the end of the statement.
-                let credential = shared.lock().token_credential();
-                tasks.push(Task::Token(Box::pin(async move {
-                    match credential {
-                        Some(c) => c.get_token(&scopes).await,
-                        None => Err(CredentialError::new("the account has no token credential")),
-                    }
-                })));
-            }
-            Action::Wait { until } => {
-                if tasks.is_empty() && until.is_none() {
-                    if idle_wait {
-                        shared.cancel(&mut guard.exec, now());
-                    }
-                    idle_wait = true;
-                    continue;
-                }
-                idle_wait = false;
-                match wait(&mut tasks, until).await {
-                    Wake::Head(id, AttemptHead::Head { body }) => {
-                        let event = RequestEvent::new(RequestEventKind::ResponseHeadersReceived);
-                        shared.handle_event(&mut guard.exec, id, event, now());
-                        tasks.push(Task::Body(id, body));
-                    }
-                    Wake::Head(id, AttemptHead::Failed(e)) | Wake::Body(id, Err(e)) => {
-                        shared.handle_transport_error(&mut guard.exec, id, e, now());
-                    }
-                    Wake::Body(id, Ok(resp)) => {
-                        shared.handle_response(&mut guard.exec, id, resp, now())
-                    }
-                    Wake::Token(token) => shared.handle_token(&mut guard.exec, token, now()),
-                    Wake::Timer => {}
-                }
-            }
-            Action::Done(result) => {
+        tasks.retain(|t| t.attempt().is_none_or(|id| !turn.aborts.contains(&id)));
+        let until = match drained {
+            Drained::Done { outcome, log_line } => {
                 guard.done = true;
-                if let Some(line) = shared.diagnostics_log_line(&guard.exec, now()) {
+                if let Some(line) = log_line {
                     tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
                 }
-                return result;
+                return outcome;
             }
-            // A future action this transport does not know: poll again (the core only adds
-            // actions together with the transports that perform them).
-            _ => {}
+            Drained::Wait { until } => until,
+        };
+        for req in turn.sends.drain(..) {
+            tasks.push(Task::Head(req.attempt, client.attempt(*req)));
         }
+        for scopes in turn.token_requests.drain(..) {
+            // Clone the credential out; the driver lock is released at the end of the statement.
+            let credential = shared.lock().token_credential();
+            tasks.push(Task::Token(Box::pin(async move {
+                match credential {
+                    Some(c) => c.get_token(&scopes).await,
+                    None => Err(CredentialError::new("the account has no token credential")),
+                }
+            })));
+        }
+        match wait(&mut tasks, until).await {
+            Wake::Head(id, AttemptHead::Head { body }) => {
+                inputs.push(Input::Headers(id, now()));
+                tasks.push(Task::Body(id, body));
+            }
+            Wake::Head(id, AttemptHead::Failed(e)) | Wake::Body(id, Err(e)) => {
+                inputs.push(Input::Failed(id, e, now()))
+            }
+            Wake::Body(id, Ok(resp)) => inputs.push(Input::Response(id, resp, now())),
+            Wake::Token(token) => inputs.push(Input::Token(token, now())),
+            Wake::Timer => {}
+        }
+        drained = shared.turn(&mut guard.exec, &mut inputs, now(), &mut turn);
     }
 }
 

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
-use sextant_core::{AttemptId, Now, RequestSent, Response, TransportError, TransportErrorKind};
+use sextant_core::{AttemptId, RequestSent, Response, TransportError, TransportErrorKind};
 
 use crate::error_map::{map_body_error, map_send_error};
 
@@ -25,8 +25,6 @@ pub(crate) enum Progress {
 pub(crate) struct Attempt<F> {
     /// The core's id for this attempt.
     pub(crate) id: AttemptId,
-    /// When the response headers arrived, if that was not reported to the core yet.
-    pub(crate) unreported_headers: Option<Now>,
     max_response_bytes: usize,
     stage: Stage<F>,
 }
@@ -53,7 +51,6 @@ where
     pub(crate) fn new(id: AttemptId, send: F, max_response_bytes: usize) -> Self {
         Attempt {
             id,
-            unreported_headers: None,
             max_response_bytes,
             stage: Stage::Sending(send),
         }

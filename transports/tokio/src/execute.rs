@@ -14,9 +14,8 @@ use std::time::{Instant, SystemTime};
 
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    AccessToken, Action, AttemptId, CosmosError, CosmosOperation, CosmosResponse, Credential,
-    CredentialError, Driver, Execution, Now, OperationOptions, OutgoingRequest, RequestEvent,
-    RequestEventKind, Response, SharedDriver, TransportError,
+    AccessToken, CosmosError, CosmosOperation, CosmosResponse, Credential, CredentialError,
+    Drained, Execution, Input, Now, OperationOptions, SharedDriver, Turn,
 };
 
 use crate::attempt::{Attempt, Progress};
@@ -27,26 +26,6 @@ type TokenFuture = Pin<Box<dyn Future<Output = Result<AccessToken, CredentialErr
 /// Both clocks, read once per turn.
 pub(crate) fn now() -> Now {
     Now::new(Instant::now(), SystemTime::now())
-}
-
-/// An outcome to feed to the core on the next turn.
-enum Input {
-    /// Response headers of an attempt arrived at this time (reported before its outcome).
-    Headers(AttemptId, Now),
-    Attempt(AttemptId, Result<Response, TransportError>),
-    Token(Result<AccessToken, CredentialError>),
-}
-
-/// What one turn asked the transport to do.
-#[derive(Default)]
-struct Outbox {
-    // The core hands requests out boxed; keeping the box avoids copying them.
-    #[allow(clippy::vec_box)]
-    sends: Vec<Box<OutgoingRequest>>,
-    aborts: Vec<AttemptId>,
-    token_scopes: Vec<Vec<String>>,
-    /// Diagnostics to log once the lock is released (threshold crossed, rate limit allows).
-    log_line: Option<String>,
 }
 
 /// Owns the execution and its token acquisitions. When the loop ends (or the caller drops the
@@ -84,6 +63,10 @@ impl Drop for Guard<'_> {
 
 /// Runs one operation to completion. `send` starts an HTTP exchange (reqwest's
 /// `Client::execute`); it is a parameter so the loop can be tested without a network.
+///
+/// Each turn locks the driver once ([`SharedDriver::turn`]): it feeds what arrived since the
+/// last turn and drains the core. Then, with the lock released, it drops and starts attempts
+/// and waits for the first attempt, token or timer to make progress.
 pub(crate) async fn run<S, F>(
     shared: &SharedDriver,
     account: &AccountReference,
@@ -97,50 +80,40 @@ where
 {
     let mut attempts: Vec<Attempt<F>> = Vec::new();
     let mut inputs: Vec<Input> = Vec::new();
-    let mut out = Outbox::default();
+    let mut turn = Turn::default();
     let mut sleep = pin!(None::<tokio::time::Sleep>);
 
-    // The first turn starts the execution under the same lock.
     let mut t = now();
-    let (mut guard, mut until) = {
-        let mut d = shared.lock();
-        let exec = d.start(op, opts, t);
-        let mut guard = Guard {
-            shared,
-            exec,
-            tokens: Vec::new(),
-        };
-        match turn(
-            &mut d,
-            &mut guard.exec,
-            &mut attempts,
-            &mut inputs,
-            t,
-            &mut out,
-        ) {
-            Ok(until) => (guard, until),
-            Err(done) => {
-                drop(d);
-                return log_and_return(done, &mut out);
-            }
-        }
+    let (exec, mut drained) = shared.start_turn(op, opts, t, &mut turn);
+    let mut guard = Guard {
+        shared,
+        exec,
+        tokens: Vec::new(),
     };
     loop {
+        if !turn.aborts.is_empty() {
+            attempts.retain(|a| !turn.aborts.contains(&a.id));
+        }
+        let until = match drained {
+            Drained::Done { outcome, log_line } => {
+                if let Some(line) = log_line {
+                    tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
+                }
+                return outcome;
+            }
+            Drained::Wait { until } => until,
+        };
         // Perform the actions, outside the lock.
-        for req in out.sends.drain(..) {
+        for req in turn.sends.drain(..) {
             let id = req.attempt;
             let max = req.max_response_bytes;
             let timeout = req.timeout_from(t.mono);
             match to_reqwest(*req, timeout) {
                 Ok(r) => attempts.push(Attempt::new(id, send(r), max)),
-                Err(e) => inputs.push(Input::Attempt(id, Err(e))),
+                Err(e) => inputs.push(Input::Failed(id, e, now())),
             }
         }
-        if !out.aborts.is_empty() {
-            attempts.retain(|a| !out.aborts.contains(&a.id));
-            out.aborts.clear();
-        }
-        for scopes in out.token_scopes.drain(..) {
+        for scopes in turn.token_requests.drain(..) {
             match account.credential() {
                 Credential::TokenCredential(c) => {
                     let c = Arc::clone(c);
@@ -148,18 +121,16 @@ where
                         .tokens
                         .push(Box::pin(async move { c.get_token(&scopes).await }));
                 }
-                _ => inputs.push(Input::Token(Err(CredentialError::new(
-                    "the core asked for a token but the account has no token credential",
-                )))),
+                _ => inputs.push(Input::Token(
+                    Err(CredentialError::new(
+                        "the core asked for a token but the account has no token credential",
+                    )),
+                    now(),
+                )),
             }
         }
 
-        if !inputs.is_empty() {
-            // Something to feed already: no wait.
-        } else if attempts.is_empty() && guard.tokens.is_empty() && until.is_none() {
-            // The core waits for nothing: end the operation rather than hang (a core bug).
-            guard.shared.cancel(&mut guard.exec, now());
-        } else {
+        if inputs.is_empty() {
             // Arm the timer (re-registering it only when the instant changes).
             if let Some(at) = until.map(tokio::time::Instant::from_std) {
                 match sleep.as_mut().as_pin_mut() {
@@ -168,20 +139,21 @@ where
                     None => sleep.set(Some(tokio::time::sleep_until(at))),
                 }
             }
-            // Wait for the first attempt, token or timer to make progress.
+            // Wait for the first attempt, token or timer to make progress. Response headers
+            // are queued as an input without waking: they are fed with the next turn.
             poll_fn(|cx| {
                 let mut i = 0;
                 while i < attempts.len() {
                     match attempts[i].poll_progress(cx) {
                         Poll::Ready(Progress::Headers) => {
-                            attempts[i].unreported_headers = Some(now())
+                            inputs.push(Input::Headers(attempts[i].id, now()))
                         }
                         Poll::Ready(Progress::Done(r)) => {
                             let a = attempts.swap_remove(i);
-                            if let Some(at) = a.unreported_headers {
-                                inputs.push(Input::Headers(a.id, at));
-                            }
-                            inputs.push(Input::Attempt(a.id, r));
+                            inputs.push(match r {
+                                Ok(resp) => Input::Response(a.id, resp, now()),
+                                Err(e) => Input::Failed(a.id, e, now()),
+                            });
                             return Poll::Ready(());
                         }
                         Poll::Pending => i += 1,
@@ -191,7 +163,7 @@ where
                 for i in 0..tokens.len() {
                     if let Poll::Ready(r) = tokens[i].as_mut().poll(cx) {
                         drop(tokens.swap_remove(i));
-                        inputs.push(Input::Token(r));
+                        inputs.push(Input::Token(r, now()));
                         return Poll::Ready(());
                     }
                 }
@@ -204,79 +176,6 @@ where
         }
 
         t = now();
-        until = {
-            let mut d = shared.lock();
-            match turn(
-                &mut d,
-                &mut guard.exec,
-                &mut attempts,
-                &mut inputs,
-                t,
-                &mut out,
-            ) {
-                Ok(until) => until,
-                Err(done) => {
-                    drop(d);
-                    return log_and_return(done, &mut out);
-                }
-            }
-        };
+        drained = shared.turn(&mut guard.exec, &mut inputs, t, &mut turn);
     }
-}
-
-/// One turn under the driver lock: report, feed, then drain until `Wait` (its `until` is
-/// returned) or `Done` (returned as the error side).
-fn turn<F>(
-    d: &mut Driver,
-    exec: &mut Execution,
-    attempts: &mut [Attempt<F>],
-    inputs: &mut Vec<Input>,
-    now: Now,
-    out: &mut Outbox,
-) -> Result<Option<Instant>, Result<CosmosResponse, CosmosError>> {
-    let headers_event = || RequestEvent::new(RequestEventKind::ResponseHeadersReceived);
-    for a in attempts.iter_mut() {
-        if let Some(at) = a.unreported_headers.take() {
-            exec.handle_event(d, a.id, headers_event(), at);
-        }
-    }
-    for input in inputs.drain(..) {
-        match input {
-            Input::Headers(id, at) => exec.handle_event(d, id, headers_event(), at),
-            Input::Attempt(id, Ok(resp)) => exec.handle_response(d, id, resp, now),
-            Input::Attempt(id, Err(e)) => exec.handle_transport_error(d, id, e, now),
-            Input::Token(r) => exec.handle_token(d, r, now),
-        }
-    }
-    loop {
-        match exec.poll(d, now) {
-            Action::Send(req) => {
-                // Reported right before the request is handed to the client (after this turn).
-                exec.handle_event(
-                    d,
-                    req.attempt,
-                    RequestEvent::new(RequestEventKind::TransportStart),
-                    now,
-                );
-                out.sends.push(req);
-            }
-            Action::Abort(id) => out.aborts.push(id),
-            Action::AcquireToken { scopes } => out.token_scopes.push(scopes),
-            Action::Wait { until } => return Ok(until),
-            Action::Done(result) => {
-                out.log_line = exec.diagnostics_log_line(d, now);
-                return Err(result);
-            }
-            // A newer core's action this transport does not know: nothing to perform.
-            _ => {}
-        }
-    }
-}
-
-/// Logs the diagnostics the core selected (outside the driver lock) and returns the outcome.
-fn log_and_return<T>(done: T, out: &mut Outbox) -> T {
-    if let Some(line) = out.log_line.take() {
-        tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
-    }
-    done
 }

@@ -21,7 +21,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
 use sextant_core::{
-    Action, CosmosOperation, Driver, DriverOptions, Now, OperationOptions, Purpose, Response,
+    CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Purpose,
+    Response, Turn,
 };
 
 const KEY: &str =
@@ -54,7 +55,8 @@ fn response(body: &'static str) -> Response {
     }
 }
 
-/// One complete operation: start, poll (Send), handle_response, poll (Done).
+/// One complete operation as a transport drives it: start, a turn (Send), a turn that feeds
+/// the response (Done).
 fn point_read(
     driver: &mut Driver,
     item: &ItemReference,
@@ -64,20 +66,26 @@ fn point_read(
 ) -> Result<u16, String> {
     let op = CosmosOperation::read(item.clone()).with_partition_key(PartitionKey::from("tenant-1"));
     let mut exec = driver.start(op, OperationOptions::default(), now);
+    let (mut inputs, mut turn) = (Vec::with_capacity(2), Turn::default());
     loop {
-        match exec.poll(driver, now) {
-            Action::Send(req) => {
-                *sends += 1;
-                let body = match req.purpose {
-                    Purpose::AccountRead => ACCOUNT,
-                    Purpose::ContainerRead if routed => CONTAINER,
-                    Purpose::PkRangeRead if routed => PK_RANGES,
-                    _ => ITEM,
-                };
-                exec.handle_response(driver, req.attempt, response(body), now);
-            }
-            Action::Done(Ok(r)) => return Ok(r.status()),
-            other => return Err(format!("unexpected {other:?}")),
+        let drained = exec.turn(driver, &mut inputs, now, &mut turn);
+        for req in turn.sends.drain(..) {
+            *sends += 1;
+            let body = match req.purpose {
+                Purpose::AccountRead => ACCOUNT,
+                Purpose::ContainerRead if routed => CONTAINER,
+                Purpose::PkRangeRead if routed => PK_RANGES,
+                _ => ITEM,
+            };
+            inputs.push(Input::Response(req.attempt, response(body), now));
+        }
+        match drained {
+            Drained::Done { outcome: Ok(r), .. } => return Ok(r.status()),
+            Drained::Done {
+                outcome: Err(e), ..
+            } => return Err(format!("unexpected {e:?}")),
+            Drained::Wait { .. } if inputs.is_empty() => return Err("nothing to feed".into()),
+            Drained::Wait { .. } => {}
         }
     }
 }
