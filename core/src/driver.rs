@@ -8,12 +8,11 @@ use http::HeaderValue;
 use crate::credential::{AccessToken, Credential, CredentialError, TokenCredential};
 use crate::diagnostics::LogRateLimiter;
 use crate::error::ConfigError;
-use crate::execution::Execution;
-use crate::ids::{ActivityId, AttemptId};
+use crate::ids::AttemptId;
+use crate::leases::Leases;
 use crate::metrics::{Alert, Metrics, MetricsSnapshot};
 use crate::models::{AccountProperties, AccountReference};
 use crate::now::Now;
-use crate::operation::{CosmosOperation, OperationOptions};
 use crate::options::driver_options::EffectiveOptions;
 use crate::options::DriverOptions;
 use crate::policy::BudgetLimits;
@@ -31,24 +30,10 @@ pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
 /// Fallback Entra ID scope when the account-host scope is rejected (PROTOCOL.md §1).
 pub const FALLBACK_AAD_SCOPE: &str = "https://cosmos.azure.com/.default";
 
-/// A time-limited exclusive right to fetch shared state (account metadata, a token).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Lease {
-    pub holder: AttemptId,
-    pub until: Instant,
-}
-
-impl Lease {
-    pub fn active(&self, now: Instant) -> bool {
-        now < self.until
-    }
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct AccountMetadata {
     pub props: Option<Arc<AccountProperties>>,
     pub fetched_at: Option<Instant>,
-    pub lease: Option<Lease>,
     pub stale: bool,
     pub last_forced_refresh: Option<Instant>,
 }
@@ -56,7 +41,6 @@ pub(crate) struct AccountMetadata {
 #[derive(Debug, Default)]
 pub(crate) struct TokenState {
     pub current: Option<AccessToken>,
-    pub lease: Option<Lease>,
     pub use_fallback_scope: bool,
 }
 
@@ -84,9 +68,9 @@ pub struct Driver {
     pub(crate) metrics: Metrics,
     /// Bounds how many operations' diagnostics are logged (a storm cannot flood logs).
     pub(crate) log_limiter: LogRateLimiter,
-    /// Hedged attempts in flight across executions, each with the deadline after which it no
-    /// longer counts (so a dropped execution cannot leak budget).
-    hedges: Vec<(AttemptId, Instant)>,
+    /// Claims executions hold on shared fetches and the hedge budget; each lapses by time, so
+    /// a dropped execution cannot leak one.
+    pub(crate) leases: Leases,
     /// Replay recording (`crate::replay`): `None` unless `start_recording` was called, so the
     /// hooks cost one branch when not recording.
     pub(crate) recorder: Option<Box<crate::replay::Recorder>>,
@@ -135,30 +119,9 @@ impl Driver {
             breaker: PartitionCircuitBreaker::default(),
             metrics,
             log_limiter,
-            hedges: Vec::new(),
+            leases: Leases::default(),
             recorder: None,
         })
-    }
-
-    /// Starts an operation. Problems with the operation or options surface as the execution's
-    /// `Done(Err(..))` on the first poll, never as a panic.
-    pub fn start(
-        &mut self,
-        operation: CosmosOperation,
-        options: OperationOptions,
-        now: Now,
-    ) -> Execution {
-        // Replay recording hook: keep what is needed to rebuild the operation.
-        let recorded = self
-            .recorder
-            .as_ref()
-            .map(|_| crate::replay::RecordedStart::capture(&operation, &options));
-        let activity_id = ActivityId::generate(&mut self.rng);
-        let exec = Execution::new(self, operation, options, activity_id, now);
-        if let (Some(r), Some(start)) = (self.recorder.as_mut(), recorded) {
-            r.start(exec.activity_id(), start, now);
-        }
-        exec
     }
 
     /// Starts recording every operation started from now on (requests, responses, events,
@@ -309,8 +272,8 @@ impl Driver {
         token: Result<AccessToken, CredentialError>,
         now: Now,
     ) -> Result<(), CredentialError> {
-        self.token.lease = None;
-        let now = Now::new(now.mono, crate::execution::clamp_wall(now.wall));
+        self.leases.token_done();
+        let now = Now::new(now.mono, crate::now::clamp_wall(now.wall));
         match token {
             Ok(t) => {
                 self.token.current = Some(t);
@@ -337,23 +300,13 @@ impl Driver {
 
     /// True when the driver's hedge budget has a free slot (expired entries are dropped first).
     pub(crate) fn hedge_budget_available(&mut self, now: Instant) -> bool {
-        self.hedges.retain(|(_, t)| now < *t);
-        self.hedges.len() < self.eff.hedging.max_concurrent_hedges
-    }
-
-    /// Counts `attempt` against the hedge budget until it ends or `until` passes.
-    pub(crate) fn reserve_hedge(&mut self, attempt: AttemptId, until: Instant) {
-        self.hedges.push((attempt, until));
-    }
-
-    /// Returns a hedge slot.
-    pub(crate) fn release_hedge(&mut self, attempt: AttemptId) {
-        self.hedges.retain(|(id, _)| *id != attempt);
+        self.leases
+            .hedge_available(now, self.eff.hedging.max_concurrent_hedges)
     }
 
     /// Hedged attempts currently counted against the budget.
     pub fn hedges_in_flight(&self) -> usize {
-        self.hedges.len()
+        self.leases.hedges()
     }
 
     /// The region locations.

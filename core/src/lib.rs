@@ -133,6 +133,7 @@ pub mod execution;
 pub mod fuzzing;
 pub mod headers;
 pub mod ids;
+mod leases;
 pub mod metrics;
 pub mod models;
 pub mod now;

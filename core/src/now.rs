@@ -28,3 +28,21 @@ impl Now {
         }
     }
 }
+
+/// 9999-12-31T23:59:59Z, the latest instant `httpdate` formats.
+const LATEST_HTTP_DATE_SECS: u64 = 253_402_300_799;
+
+/// Wall-clock time the core works with: clamped to [1970-01-01, 9999-12-31T23:59:59Z], the
+/// instants an `x-ms-date` (an HTTP date) can carry; `httpdate` panics outside them. Found by
+/// fuzzing (`fuzz/corpus/execution/wall-clock-*`). Token expiries are not clamped: a token
+/// that expires past the clamp stays valid, so acquisition cannot livelock at the ceiling.
+pub(crate) fn clamp_wall(wall: SystemTime) -> SystemTime {
+    let max = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(LATEST_HTTP_DATE_SECS);
+    if wall < SystemTime::UNIX_EPOCH {
+        SystemTime::UNIX_EPOCH
+    } else if wall > max {
+        max
+    } else {
+        wall
+    }
+}

@@ -36,22 +36,7 @@ impl Execution {
     /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         for a in std::mem::take(&mut self.in_flight) {
-            if a.hedge {
-                d.release_hedge(a.id);
-            }
-            if d.metadata.lease.is_some_and(|l| l.holder == a.id) {
-                d.metadata.lease = None;
-            }
-            if matches!(a.purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
-                let link = self
-                    .routing
-                    .meta
-                    .as_ref()
-                    .and_then(|m| m.container.as_ref());
-                if let Some((link, _)) = link {
-                    d.containers.release(link, a.id);
-                }
-            }
+            d.leases.release(a.id);
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }

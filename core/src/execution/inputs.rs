@@ -16,7 +16,7 @@ impl Execution {
             Some(i) => {
                 let a = self.in_flight.remove(i);
                 if a.hedge {
-                    d.release_hedge(a.id);
+                    d.leases.release(a.id);
                 }
                 Some(a)
             }
@@ -229,9 +229,7 @@ impl Execution {
             // A cancelled (dropped) operation will never deliver the token it asked for: free
             // the acquisition so the next operation does not wait for the lease to expire.
             if let Some(holder) = self.token_holder {
-                if d.token.lease.is_some_and(|l| l.holder == holder) {
-                    d.token.lease = None;
-                }
+                d.leases.release(holder);
             }
             let diagnostics = self.diag.finish(now.mono, None, None);
             let e = CosmosError::new(
@@ -330,8 +328,6 @@ impl Execution {
     }
 
     pub(super) fn release_account_lease(&mut self, d: &mut Driver, attempt: AttemptId) {
-        if d.metadata.lease.is_some_and(|l| l.holder == attempt) {
-            d.metadata.lease = None;
-        }
+        d.leases.release(attempt);
     }
 }

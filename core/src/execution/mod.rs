@@ -9,6 +9,7 @@ mod inputs;
 mod prepared;
 mod retry;
 mod routing;
+mod start;
 mod timer;
 mod token;
 mod tracking;
@@ -22,12 +23,13 @@ use bytes::Bytes;
 use crate::action::Action;
 use crate::credential::{AccessToken, Credential, CredentialError};
 use crate::diagnostics::{DiagnosticsBuilder, ExecutionContext};
-use crate::driver::{Driver, Lease, LEASE_RECHECK_INTERVAL, TOKEN_REFRESH_OFFSET};
+use crate::driver::{Driver, LEASE_RECHECK_INTERVAL, TOKEN_REFRESH_OFFSET};
 use crate::error::{ConfigError, CosmosError, ErrorKind};
 use crate::headers::ResponseHeaders;
 use crate::ids::{ActivityId, AttemptId};
+use crate::leases::Lease;
 use crate::models::AccountProperties;
-use crate::now::Now;
+use crate::now::{clamp_wall, Now};
 use crate::operation::{CosmosOperation, OperationOptions};
 use crate::policy::{decide, Budget, Budgets, DelayRule, Effects, Reaction, Route, Signal};
 use crate::regions::circuit_breaker::PartitionRegion;
@@ -233,13 +235,12 @@ impl Execution {
     /// The next thing to do. Call after `start` and after every `handle_*` until it returns
     /// `Wait` or `Done`; call again when `Wait { until }` passes.
     pub fn poll(&mut self, d: &mut Driver, now: Now) -> Action {
-        // Replay recording hook: only the outermost poll is recorded (`send` polls again).
+        // Replay recording hook.
         if d.recorder.is_none() {
             return self.poll_unrecorded(d, now);
         }
-        crate::replay::enter_poll(d);
         let action = self.poll_unrecorded(d, now);
-        crate::replay::leave_poll(d, self.activity_id(), &action, now);
+        crate::replay::record_poll(d, self.activity_id(), &action, now);
         action
     }
 
@@ -249,12 +250,8 @@ impl Execution {
             // bug in the core, reported loudly instead of as a hang or a cancel.
             Action::Wait { until: None } if self.in_flight.is_empty() => {
                 let clamped = self.clamp(now);
-                let msg = format!(
-                    "internal error: the execution waited with no attempt in flight and no timer \
-                     (phase {:?}, {} attempt(s)); please report this with the diagnostics",
-                    self.phase, self.attempts
-                );
-                self.finish(d, Err(Failure::Internal(msg)), clamped.mono);
+                let what = "waited with no attempt in flight and no timer".to_string();
+                let _ = self.internal(d, what, clamped);
                 self.poll_inner(d, now)
             }
             action => action,
@@ -289,7 +286,7 @@ impl Execution {
             if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {
                 let a = self.in_flight.remove(i);
                 if a.hedge {
-                    d.release_hedge(a.id);
+                    d.leases.release(a.id);
                 }
                 self.pending.push_back(Action::Abort(a.id));
                 // A timed-out attempt may have been sent even if no event said so.
@@ -369,15 +366,12 @@ impl Execution {
         let have_props = d.metadata.props.is_some();
         if !have_props || d.metadata.stale {
             // Free, expired, or ours (our own refresh attempt failed and is being retried).
-            let lease_free = d
-                .metadata
-                .lease
-                .is_none_or(|l| !l.active(now.mono) || self.account_attempts.contains(&l.holder));
+            let lease_free = d.leases.account_free(now.mono, &self.account_attempts);
             if lease_free {
-                return Some(self.send(d, Purpose::AccountRead, now));
+                return self.send(d, Purpose::AccountRead, now);
             }
             if !have_props {
-                return Some(self.wait_recheck(d.metadata.lease, now));
+                return Some(self.wait_recheck(d.leases.account(), now));
             }
             // Stale but usable: another execution is refreshing it (stale-while-revalidate).
         }
@@ -388,10 +382,10 @@ impl Execution {
         // 4. A tracked write answered 409/412 after a possibly applied attempt: read it back.
         if self.check_pending {
             self.check_pending = false;
-            return Some(self.send(d, Purpose::TrackingCheck, now));
+            return self.send(d, Purpose::TrackingCheck, now);
         }
         // 5. The operation itself.
-        Some(self.send(d, Purpose::Operation, now))
+        self.send(d, Purpose::Operation, now)
     }
 
     fn wait_recheck(&mut self, lease: Option<Lease>, now: Now) -> Action {
@@ -405,11 +399,13 @@ impl Execution {
         }
     }
 
-    fn send(&mut self, d: &mut Driver, purpose: Purpose, now: Now) -> Action {
+    /// Routes and emits one attempt for `purpose`. `None`: the state changed instead (the
+    /// execution finished or must re-plan); the poll loop goes round again.
+    fn send(&mut self, d: &mut Driver, purpose: Purpose, now: Now) -> Option<Action> {
         if purpose == Purpose::Operation && self.op.is_none() {
             let c = ConfigError::InvalidOperation("no operation".into());
             self.finish(d, Err(Failure::Config(c)), now.mono);
-            return self.poll(d, now);
+            return None;
         }
         // Route and context first: they update this execution's routing state.
         let (route, ctx, timeout) = match purpose {
@@ -458,7 +454,7 @@ impl Execution {
                 (route, ctx, metadata_timeout(d, self.routing.failures))
             }
         };
-        let action = self.emit(d, purpose, route, ctx, timeout, false, now);
+        let action = self.emit(d, purpose, route, ctx, timeout, false, now)?;
         // Each attempt that starts alone (the first, or a retry) may be hedged.
         let alone = self
             .in_flight
@@ -469,7 +465,7 @@ impl Execution {
         if purpose == Purpose::Operation && alone {
             self.arm_hedging(d, now.mono);
         }
-        action
+        Some(action)
     }
 
     /// Sends a hedge to the next region this execution has not tried, if the operation is
@@ -494,7 +490,7 @@ impl Execution {
         }
         self.hedges_sent += 1;
         self.timers.set(Timer::Hedge, now.mono + d.eff.hedging.step);
-        Some(self.emit(
+        self.emit(
             d,
             Purpose::Operation,
             route,
@@ -502,7 +498,7 @@ impl Execution {
             d.eff.request_timeout,
             true,
             now,
-        ))
+        )
     }
 
     /// Arms the hedge timer after an operation's first attempt when hedging applies.
@@ -518,7 +514,8 @@ impl Execution {
         }
     }
 
-    /// Builds, records and returns one attempt.
+    /// Builds, records and returns one attempt. `None`: no attempt could be built and the
+    /// state changed instead (finished, or routing given up); the poll loop goes round again.
     #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
@@ -529,10 +526,24 @@ impl Execution {
         timeout: Duration,
         hedge: bool,
         now: Now,
-    ) -> Action {
+    ) -> Option<Action> {
+        // What to send must exist before any id or lease is handed out.
+        let missing = match purpose {
+            Purpose::AccountRead => false,
+            Purpose::Operation => self.op.is_none(),
+            Purpose::TrackingCheck => self.tracking.is_none(),
+            Purpose::ContainerRead | Purpose::PkRangeRead => self.routing.meta.is_none(),
+        };
+        if missing {
+            let msg = format!(
+                "{} attempt planned without a prepared request",
+                purpose.as_str()
+            );
+            return self.internal(d, msg, now);
+        }
         let id = d.next_attempt_id();
         if purpose == Purpose::AccountRead {
-            d.metadata.lease = Some(Lease {
+            d.leases.take_account(Lease {
                 holder: id,
                 until: now.mono + d.eff.metadata_request_timeout,
             });
@@ -547,8 +558,8 @@ impl Execution {
                 .map(|c| c.0.clone())
             {
                 let until = now.mono + d.eff.metadata_request_timeout;
-                d.containers
-                    .take_lease(&link, Lease { holder: id, until }, now.mono);
+                d.leases
+                    .take_container(&link, Lease { holder: id, until }, now.mono);
             }
             self.routing.attempts.push(id);
         }
@@ -559,17 +570,18 @@ impl Execution {
                     .account_read
                     .get_or_insert_with(|| Prepared::account_read(d, activity))
             }
+            // Checked at the top: `None` cannot happen here; were it to, it ends as `Internal`.
             Purpose::Operation => match &self.op {
                 Some(p) => p,
-                None => return Action::Wait { until: None }, // unreachable: checked above
+                None => return self.internal(d, "operation vanished".into(), now),
             },
             Purpose::TrackingCheck => match &self.tracking {
                 Some(t) => &t.check,
-                None => return Action::Wait { until: None }, // unreachable: only sent when tracked
+                None => return self.internal(d, "tracking check vanished".into(), now),
             },
             Purpose::ContainerRead | Purpose::PkRangeRead => match &self.routing.meta {
                 Some(m) => m,
-                None => return Action::Wait { until: None }, // unreachable: set by routing_step
+                None => return self.internal(d, "routing request vanished".into(), now),
             },
         };
         let url = prepared.url(&route);
@@ -595,22 +607,24 @@ impl Execution {
                     .as_ref()
                     .and_then(|m| m.container.as_ref())
                 {
-                    d.containers.release(&link.0, id);
                     d.containers.mark_unroutable(&link.0, now.mono);
                 }
+                d.leases.release(id);
                 self.routing.done = true;
                 self.phase = Phase::Ready;
-                return self.poll(d, now);
+                return None;
             }
             (Err(c), _) => {
+                d.leases.release(id);
                 self.finish(d, Err(Failure::Config(c)), now.mono);
-                return self.poll(d, now);
+                return None;
             }
             (_, Err(e)) => {
+                d.leases.release(id);
                 let c =
                     ConfigError::InvalidOperation(format!("cannot form a URL from {url:?}: {e}"));
                 self.finish(d, Err(Failure::Config(c)), now.mono);
-                return self.poll(d, now);
+                return None;
             }
         };
         let mut deadline = now.mono + timeout;
@@ -631,12 +645,15 @@ impl Execution {
             hedge,
         });
         if hedge {
-            d.reserve_hedge(id, deadline);
+            d.leases.take_hedge(Lease {
+                holder: id,
+                until: deadline,
+            });
         }
         self.bytes_sent += body.len() as u64;
         self.attempts += 1;
         self.phase = Phase::InFlight;
-        Action::Send(Box::new(OutgoingRequest {
+        Some(Action::Send(Box::new(OutgoingRequest {
             attempt: id,
             method,
             uri,
@@ -647,7 +664,19 @@ impl Execution {
             execution_context: ctx,
             deadline,
             max_response_bytes: d.eff.max_response_bytes,
-        }))
+        })))
+    }
+
+    /// Ends the execution with [`ErrorKind::Internal`]: an invariant of the core broke. The
+    /// message names it; the poll loop goes round again and returns `Done`.
+    fn internal(&mut self, d: &mut Driver, what: String, now: Now) -> Option<Action> {
+        let msg = format!(
+            "internal error: {what} (phase {:?}, {} attempt(s)); please report this with the \
+             diagnostics",
+            self.phase, self.attempts
+        );
+        self.finish(d, Err(Failure::Internal(msg)), now.mono);
+        None
     }
 }
 
@@ -715,24 +744,6 @@ impl Execution {
         sample.bytes_sent = self.bytes_sent;
         sample.bytes_received = self.bytes_received;
         d.metrics.record(&sample, now);
-    }
-}
-
-/// 9999-12-31T23:59:59Z, the latest instant `httpdate` formats.
-const LATEST_HTTP_DATE_SECS: u64 = 253_402_300_799;
-
-/// Wall-clock time the core works with: clamped to [1970-01-01, 9999-12-31T23:59:59Z], the
-/// instants an `x-ms-date` (an HTTP date) can carry; `httpdate` panics outside them. Found by
-/// fuzzing (`fuzz/corpus/execution/wall-clock-*`). Token expiries are not clamped: a token
-/// that expires past the clamp stays valid, so acquisition cannot livelock at the ceiling.
-pub(crate) fn clamp_wall(wall: std::time::SystemTime) -> std::time::SystemTime {
-    let max = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(LATEST_HTTP_DATE_SECS);
-    if wall < std::time::SystemTime::UNIX_EPOCH {
-        std::time::SystemTime::UNIX_EPOCH
-    } else if wall > max {
-        max
-    } else {
-        wall
     }
 }
 

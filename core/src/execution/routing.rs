@@ -32,8 +32,8 @@ impl Execution {
             return None;
         }
         let lease_free = d
-            .containers
-            .lease_free(&link, now.mono, &self.routing.attempts);
+            .leases
+            .container_free(&link, now.mono, &self.routing.attempts);
         let (have_props, have_map, stale) = match d.containers.get(&link) {
             Some(e) => (true, e.routing.is_some(), e.ranges_stale),
             None => (false, false, false),
@@ -63,10 +63,10 @@ impl Execution {
                     (Purpose::PkRangeRead, meta)
                 };
                 self.routing.meta = Some(meta);
-                return Some(self.send(d, purpose, now));
+                return self.send(d, purpose, now);
             }
             if !have_props || !have_map {
-                return Some(self.wait_recheck(d.containers.lease(&link), now));
+                return Some(self.wait_recheck(d.leases.container(&link), now));
             }
             // Stale but usable: another execution is refreshing it.
         }
@@ -103,7 +103,7 @@ impl Execution {
         };
         self.phase = Phase::Ready;
         if attempt.purpose == Purpose::ContainerRead {
-            d.containers.release(&link, attempt.id);
+            d.leases.release(attempt.id);
             match serde_json::from_slice::<crate::models::ContainerProperties>(body) {
                 Ok(p) => d.containers.set_properties(&link, p.partition_key),
                 Err(_) => {
@@ -114,14 +114,14 @@ impl Execution {
             return;
         }
         if status == 304 {
-            d.containers.release(&link, attempt.id);
+            d.leases.release(attempt.id);
             d.containers.ranges_current(&link);
             return;
         }
         match parse_partition_key_ranges(body) {
             Ok(mut ranges) => self.routing.pages.append(&mut ranges),
             Err(_) => {
-                d.containers.release(&link, attempt.id);
+                d.leases.release(attempt.id);
                 d.containers.mark_unroutable(&link, self.last_mono);
                 self.routing.done = true;
                 return;
@@ -136,7 +136,7 @@ impl Execution {
             self.routing.continuation = next; // the lease is ours: routing_step reads the next page
             return;
         }
-        d.containers.release(&link, attempt.id);
+        d.leases.release(attempt.id);
         let pages = std::mem::take(&mut self.routing.pages);
         let etag = headers.etag().map(str::to_owned);
         self.routing.continuation = None;
@@ -158,7 +158,7 @@ impl Execution {
             .and_then(|m| m.container.as_ref())
             .map(|c| c.0.clone())
         {
-            d.containers.release(&link, attempt.id);
+            d.leases.release(attempt.id);
             d.containers.mark_unroutable(&link, self.last_mono);
         }
         self.routing.done = true;

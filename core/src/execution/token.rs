@@ -12,11 +12,11 @@ impl Execution {
                 .unwrap_or(true)
         });
         let have_valid = valid.is_some();
-        let lease_free = d.token.lease.is_none_or(|l| !l.active(now.mono));
+        let lease_free = d.leases.token_free(now.mono);
         if refresh_due && lease_free {
             let holder = d.next_attempt_id();
             let until = now.mono + d.eff.metadata_request_timeout;
-            d.token.lease = Some(Lease { holder, until });
+            d.leases.take_token(Lease { holder, until });
             self.token_holder = Some(holder);
             let scopes = d.token_scopes();
             if have_valid {
@@ -27,7 +27,7 @@ impl Execution {
             return Some(Action::AcquireToken { scopes });
         }
         if !have_valid {
-            return Some(self.wait_recheck(d.token.lease, now));
+            return Some(self.wait_recheck(d.leases.token(), now));
         }
         None
     }

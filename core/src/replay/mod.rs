@@ -24,7 +24,7 @@ pub use format::{
     ActionSummary, Entry, EntryEvent, RecordedOperation, RecordedOptions, Recording,
     RecordingError, FORMAT_VERSION,
 };
-pub(crate) use recorder::{enter_poll, leave_poll, RecordedStart, Recorder};
+pub(crate) use recorder::{record_poll, RecordedStart, Recorder};
 pub use recorder::{MAX_BODY_BYTES, MAX_ENTRIES, REDACTED, REDACTED_HEADERS};
 pub use replayer::{
     parse_partition_key, replay, ReplayMismatch, ReplayOutcome, ReplayedResult, PLACEHOLDER_TOKEN,

@@ -95,7 +95,6 @@ pub struct Recorder {
     recording: Recording,
     base: Option<Instant>,
     execs: BTreeMap<[u8; 16], u32>,
-    depth: u32,
     body_bytes: usize,
 }
 
@@ -224,7 +223,6 @@ impl Recorder {
             },
             base: None,
             execs: BTreeMap::new(),
-            depth: 0,
             body_bytes: 0,
         }
     }
@@ -387,21 +385,11 @@ impl Recorder {
     }
 }
 
-/// Before an outermost `poll`: nested polls (the core polls itself after a failed send) are
-/// not recorded.
-pub(crate) fn enter_poll(d: &mut Driver) {
+/// After a `poll`: records the action. The core never polls itself, so each recorded poll is
+/// one the driver of the execution made.
+pub(crate) fn record_poll(d: &mut Driver, activity: ActivityId, action: &Action, now: Now) {
     if let Some(r) = d.recorder.as_mut() {
-        r.depth = r.depth.saturating_add(1);
-    }
-}
-
-/// After a `poll`: records the action when it is the outermost one.
-pub(crate) fn leave_poll(d: &mut Driver, activity: ActivityId, action: &Action, now: Now) {
-    if let Some(r) = d.recorder.as_mut() {
-        r.depth = r.depth.saturating_sub(1);
-        if r.depth == 0 {
-            r.poll(activity, action, now);
-        }
+        r.poll(activity, action, now);
     }
 }
 

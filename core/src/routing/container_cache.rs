@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::driver::Lease;
-use crate::ids::AttemptId;
 use crate::models::PartitionKeyDefinition;
 use crate::partition::{PartitionKeyRange, RoutingMap, RoutingMapError};
 
@@ -29,7 +27,6 @@ pub struct ContainerEntry {
 #[derive(Debug, Default)]
 pub struct ContainerCache {
     entries: BTreeMap<String, ContainerEntry>,
-    leases: BTreeMap<String, Lease>,
     /// Containers whose routing metadata could not be read or used, until when: operations go
     /// unrouted meanwhile instead of retrying the metadata on every operation.
     unroutable: BTreeMap<String, Instant>,
@@ -55,32 +52,6 @@ impl ContainerCache {
     /// True when nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// True when an execution may fetch metadata of `link`: no lease, an expired one, or one
-    /// held by one of `ours`.
-    pub(crate) fn lease_free(&self, link: &str, now: Instant, ours: &[AttemptId]) -> bool {
-        self.leases
-            .get(link)
-            .is_none_or(|l| !l.active(now) || ours.contains(&l.holder))
-    }
-
-    pub(crate) fn lease(&self, link: &str) -> Option<Lease> {
-        self.leases.get(link).copied()
-    }
-
-    pub(crate) fn take_lease(&mut self, link: &str, lease: Lease, now: Instant) {
-        // Expired leases are dropped so the map stays bounded.
-        self.leases.retain(|_, l| l.active(now));
-        if self.leases.len() < MAX_CACHED_CONTAINERS {
-            self.leases.insert(link.to_owned(), lease);
-        }
-    }
-
-    pub(crate) fn release(&mut self, link: &str, holder: AttemptId) {
-        if self.leases.get(link).is_some_and(|l| l.holder == holder) {
-            self.leases.remove(link);
-        }
     }
 
     /// Stores the partition key definition (keeps an existing routing map: a container read
