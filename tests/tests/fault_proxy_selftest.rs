@@ -355,14 +355,14 @@ fn delay_fault_delays_then_forwards() {
     let r = once(&proxy.region_endpoint("East"), "GET", "/dbs", None).expect("delayed answer");
     let elapsed = started.elapsed();
     assert_eq!(r.status, 200);
-    assert!(
-        elapsed >= delay && elapsed < delay + Duration::from_secs(2),
-        "{elapsed:?}"
-    );
-    let started = Instant::now();
+    // A delay can only lengthen the exchange: the lower bound is a property, not a latency
+    // expectation (an upper bound would measure the machine's load).
+    assert!(elapsed >= delay, "{elapsed:?}");
     let r = once(&proxy.region_endpoint("West"), "GET", "/dbs", None).expect("West");
     assert_eq!(r.status, 200);
-    assert!(started.elapsed() < delay, "other regions are not delayed");
+    let west = proxy.requests("West");
+    assert_eq!(west.len(), 1);
+    assert_eq!(west[0].fault, Fault::None, "other regions are not delayed");
 }
 
 #[test]
@@ -547,10 +547,9 @@ fn drop_closes_every_socket_and_ends_every_thread() {
         assert!(proxy_threads().len() >= 4 + 3, "{:?}", proxy_threads());
     }
 
-    let started = Instant::now();
+    // Dropping joins every proxy thread; what matters is that none is left, not how long the
+    // join took on a loaded machine.
     drop(proxy);
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "drop took {took:?}");
     assert!(
         proxy_threads().is_empty(),
         "threads left: {:?}",

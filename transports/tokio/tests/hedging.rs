@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sextant_tokio::models::{AccountReference, ItemReference, PartitionKey};
 use sextant_tokio::{
@@ -127,21 +127,17 @@ fn a_slow_read_is_hedged_and_the_loser_aborted() {
             .await
             .expect("driver");
 
-        let started = Instant::now();
         let item = ItemReference::from_name(account, "db", "c", "item");
         let op = CosmosOperation::read(item).with_partition_key(PartitionKey::from("p"));
         let r = driver
             .execute_operation(op, None)
             .await
             .unwrap_or_else(|e| panic!("hedged read: {e} ({e:?})"));
-        let took = started.elapsed();
         assert_eq!(r.status(), 200);
+        // East never answers while the read is open: an answer from West is the proof that
+        // the operation did not wait for the slow region (no wall-clock bound needed).
         let body: serde_json::Value = r.json().expect("json");
         assert_eq!(body["region"], "west", "the hedge answered");
-        assert!(
-            took < Duration::from_secs(5),
-            "did not wait for the slow region: {took:?}"
-        );
 
         let attempts = r.diagnostics().requests();
         let contexts: Vec<_> = attempts.iter().map(|a| a.execution_context).collect();
