@@ -232,10 +232,8 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(heads, 0);
-        assert!(
-            elapsed >= timeout && elapsed < timeout + Duration::from_secs(2),
-            "{elapsed:?}"
-        );
+        // A timeout cannot fire early; how late it fires on a loaded machine is not asserted.
+        assert!(elapsed >= timeout, "{elapsed:?}");
     }
 
     #[test]
