@@ -267,7 +267,7 @@ impl Execution {
             .cloned()
             .collect();
         for loser in &slow {
-            self.record_partition_failure(d, loser, Signal::AttemptTimeout, now);
+            self.record_partition_failure(d, loser, now);
         }
     }
 

@@ -31,7 +31,10 @@ use crate::leases::Lease;
 use crate::models::AccountProperties;
 use crate::now::{clamp_wall, Now};
 use crate::operation::{CosmosOperation, OperationOptions};
-use crate::policy::{decide, Budget, Budgets, DelayRule, Effects, Reaction, Route, Signal};
+use crate::policy::{
+    decide, decide_in, Budget, Budgets, DelayRule, Effects, Floor, Reaction, Route, Signal,
+    Situation,
+};
 use crate::regions::circuit_breaker::PartitionRegion;
 use crate::regions::{BreakerState, RegionRoute};
 use crate::request::{OutgoingRequest, Purpose};

@@ -27,71 +27,66 @@ impl Execution {
             .timers
             .get(Timer::Operation)
             .is_some_and(|dl| now.mono >= dl);
-        let timed_out = matches!(
-            signal,
-            Signal::AttemptTimeout
-                | Signal::Transport {
-                    kind: crate::transport::TransportErrorKind::Timeout,
-                    ..
-                }
-        );
-        if deadline_passed && timed_out {
-            // The caller's end-to-end timeout ended this, not the failure itself (a transport
-            // timeout set to the same deadline can arrive just before the core's own timer).
-            let last = match failure {
-                Failure::Transport(t) => Some(t),
-                _ => None,
-            };
-            let msg = format!(
-                "end-to-end timeout of {:?} elapsed after {} attempt(s)",
-                self.end_to_end.unwrap_or_default(),
-                self.attempts
-            );
-            self.finish(d, Err(Failure::Timeout(msg, last)), now.mono);
-            return;
-        }
-        if purpose == Purpose::Operation {
+        let situation = Situation {
+            class: self.class_for(purpose),
+            operation: purpose == Purpose::Operation,
+            others_in_flight: self
+                .in_flight
+                .iter()
+                .any(|a| a.purpose == Purpose::Operation),
+            deadline_passed,
+        };
+        let decision = decide_in(signal, situation);
+        // The caller's deadline ending an attempt says nothing about the region.
+        let region_failed = decision.reaction != Reaction::DeadlineExceeded;
+        if purpose == Purpose::Operation && region_failed && decision.availability_failure {
             // Every availability failure counts, whether or not it is retried.
-            self.record_partition_failure(d, attempt, signal, now.mono);
+            self.record_partition_failure(d, attempt, now.mono);
         }
-        if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
+        if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) && region_failed {
             self.routing.failures += 1;
         }
-        let reaction = decide(signal, self.class_for(purpose));
-        // While another attempt of the operation (a hedge, or the attempt it hedged) is still in
-        // flight, a retriable failure just drops out: that attempt may still win.
-        let others = self
-            .in_flight
-            .iter()
-            .any(|a| a.purpose == Purpose::Operation);
-        if purpose == Purpose::Operation && others && matches!(reaction, Reaction::Retry { .. }) {
-            return;
-        }
-        let Reaction::Retry {
-            budget,
-            delay,
-            route,
-            effects,
-        } = reaction
-        else {
-            self.give_up(d, attempt, failure, now);
-            return;
+        let (budget, delay, route, effects, floor) = match decision.reaction {
+            Reaction::Retry {
+                budget,
+                delay,
+                route,
+                effects,
+                floor,
+            } => (budget, delay, route, effects, floor),
+            Reaction::DropOut => return,
+            Reaction::DeadlineExceeded => {
+                let last = match failure {
+                    Failure::Transport(t) => Some(t),
+                    _ => None,
+                };
+                let msg = format!(
+                    "end-to-end timeout of {:?} elapsed after {} attempt(s)",
+                    self.end_to_end.unwrap_or_default(),
+                    self.attempts
+                );
+                self.finish(d, Err(Failure::Timeout(msg, last)), now.mono);
+                return;
+            }
+            Reaction::Success | Reaction::Fail => {
+                self.give_up(d, attempt, failure, now);
+                return;
+            }
         };
         let wait = self.delay(d, budget, delay, retry_after);
         let past_deadline = self
             .timers
             .get(Timer::Operation)
             .is_some_and(|dl| now.mono + wait >= dl);
-        // Failover may always visit every region once (.NET walks all endpoints on
-        // connectivity failures); the configured budget can only add to that.
-        let floor = if budget == Budget::Failover && purpose == Purpose::Operation {
-            let regions = d
-                .locations
-                .candidates(self.use_write_regions, &self.excluded, now.mono)
-                .len();
-            u32::try_from(regions.saturating_sub(1)).unwrap_or(u32::MAX)
-        } else {
-            0
+        let floor = match floor {
+            Floor::None => 0,
+            Floor::EveryRegionOnce => {
+                let regions = d
+                    .locations
+                    .candidates(self.use_write_regions, &self.excluded, now.mono)
+                    .len();
+                u32::try_from(regions.saturating_sub(1)).unwrap_or(u32::MAX)
+            }
         };
         if past_deadline
             || !self
@@ -110,16 +105,15 @@ impl Execution {
         }
         if purpose == Purpose::Operation {
             // Remember that an attempt we are about to replay may already have been applied.
-            self.maybe_applied |= match signal {
-                Signal::Transport { sent, .. } => sent.may_have_been_applied(),
-                Signal::AttemptTimeout => true,
-                Signal::Status { status, .. } => matches!(status, 408 | 500 | 503),
-            };
+            self.maybe_applied |= decision.may_have_applied;
             if route == Route::WriteRegion {
                 self.use_write_regions = true;
             }
             self.next_route = route;
-            if budget == Budget::SessionNotAvailable && self.budgets.used(budget) >= 2 {
+            if effects
+                .hub_region_only_from
+                .is_some_and(|n| self.budgets.used(budget) >= n)
+            {
                 self.hub_only = true;
             }
         }
@@ -142,14 +136,9 @@ impl Execution {
         &mut self,
         d: &mut Driver,
         attempt: &InFlight,
-        signal: Signal,
         now: Instant,
     ) {
-        let availability = match signal {
-            Signal::Transport { .. } | Signal::AttemptTimeout => true,
-            Signal::Status { status, .. } => matches!(status, 408 | 500 | 503),
-        };
-        if !availability || !d.eff.circuit_breaker.enabled {
+        if !d.eff.circuit_breaker.enabled {
             return;
         }
         if let Some(key) = self.breaker_key(&attempt.endpoint) {

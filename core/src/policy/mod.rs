@@ -7,4 +7,7 @@ pub mod budget;
 pub mod table;
 
 pub use budget::{Budget, BudgetLimits, Budgets};
-pub use table::{decide, DelayRule, Effects, OpClass, Reaction, Route, Signal};
+pub use table::{
+    decide, decide_in, Decision, DelayRule, Effects, Floor, OpClass, Reaction, Route, Signal,
+    Situation,
+};

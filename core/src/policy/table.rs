@@ -20,6 +20,22 @@
 //! "Retry-safe" writes: idempotent by construction (`if-match` on upsert, replace or delete) or the
 //! caller opted in. A write the service may have applied is never replayed otherwise (Java/.NET
 //! rule; the official Rust driver retries such writes and can duplicate them).
+//!
+//! The rules that depend on the operation's situation rather than the signal alone live here
+//! too, in [`decide_in`], so the execution only applies answers:
+//!
+//! | situation                                          | reaction                                  |
+//! |----------------------------------------------------|-------------------------------------------|
+//! | end-to-end deadline passed, the failure a timeout  | the deadline ended it: `DeadlineExceeded` |
+//! | retriable, another attempt still in flight (hedge) | this attempt drops out: `DropOut`         |
+//! | failover retry of an operation                     | at least once per candidate region        |
+//! | 404/1002 from the second retry on                  | add the hub-region-only header            |
+//!
+//! And two classifications of the signal, each written once: whether it is an *availability*
+//! failure of the partition in that region (408, 500, 503, timeouts, transport failures: fed to
+//! the per-partition circuit breaker, retried or not), and whether the failed attempt *may have
+//! been applied* (the same statuses, timeouts, and transport failures unless provably not sent:
+//! a later 409/412 may then be the operation's own earlier success).
 
 use crate::transport::{RequestSent, TransportErrorKind};
 
@@ -83,6 +99,10 @@ pub enum DelayRule {
 /// Side effects on driver state that accompany a retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Effects {
+    /// Send `x-ms-cosmos-hub-region-processing-only` once this many retries were drawn from
+    /// the row's budget (this one included). Precedent: .NET `ClientRetryPolicy` adds it on the
+    /// second 404/1002.
+    pub hub_region_only_from: Option<u32>,
     /// Mark the region unavailable for reads.
     pub mark_read_unavailable: bool,
     /// Mark the region unavailable for writes.
@@ -93,8 +113,16 @@ pub struct Effects {
     pub refresh_pk_ranges: bool,
     /// Refresh the container cache (container was recreated).
     pub refresh_container: bool,
-    /// Send `x-ms-cosmos-hub-region-processing-only` on the retry.
-    pub hub_region_only: bool,
+}
+
+/// The least number of retries a row may take, whatever its configured budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// Only the configured budget.
+    None,
+    /// At least one retry per other candidate region (.NET walks every endpoint on
+    /// connectivity failures); the configured budget can only add to that.
+    EveryRegionOnce,
 }
 
 /// The table's answer.
@@ -114,7 +142,38 @@ pub enum Reaction {
         route: Route,
         /// Driver-state effects.
         effects: Effects,
+        /// The least number of retries allowed, whatever the configured budget.
+        floor: Floor,
     },
+    /// Final for this attempt only: another attempt of the operation is still in flight and
+    /// may still win (a hedge, or the attempt it hedged).
+    DropOut,
+    /// Final: the operation's end-to-end deadline, not this failure, ended it.
+    DeadlineExceeded,
+}
+
+/// What the execution knows when it asks, beyond the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Situation {
+    /// The class of the request that failed.
+    pub class: OpClass,
+    /// The request is the operation itself (not a metadata read or a check).
+    pub operation: bool,
+    /// Another attempt of the operation is still in flight.
+    pub others_in_flight: bool,
+    /// The operation's end-to-end deadline has passed.
+    pub deadline_passed: bool,
+}
+
+/// [`decide_in`]'s full answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do next.
+    pub reaction: Reaction,
+    /// An availability failure of the partition in that region (circuit breaker input).
+    pub availability_failure: bool,
+    /// The failed attempt may have been applied by the service.
+    pub may_have_applied: bool,
 }
 
 const NONE: Effects = Effects {
@@ -123,7 +182,7 @@ const NONE: Effects = Effects {
     refresh_account: false,
     refresh_pk_ranges: false,
     refresh_container: false,
-    hub_region_only: false,
+    hub_region_only_from: None,
 };
 
 fn retry(budget: Budget, delay: DelayRule, route: Route, effects: Effects) -> Reaction {
@@ -132,6 +191,70 @@ fn retry(budget: Budget, delay: DelayRule, route: Route, effects: Effects) -> Re
         delay,
         route,
         effects,
+        floor: Floor::None,
+    }
+}
+
+/// Statuses that say the region could not serve the partition right now, and that the request
+/// may nevertheless have been applied (PROTOCOL.md §4).
+const AVAILABILITY_STATUSES: [u16; 3] = [408, 500, 503];
+
+/// An availability failure of the partition in that region, whether or not it is retried.
+pub fn availability_failure(signal: Signal) -> bool {
+    match signal {
+        Signal::Transport { .. } | Signal::AttemptTimeout => true,
+        Signal::Status { status, .. } => AVAILABILITY_STATUSES.contains(&status),
+    }
+}
+
+/// The failed attempt may have been applied by the service.
+pub fn may_have_applied(signal: Signal) -> bool {
+    match signal {
+        Signal::Transport { sent, .. } => sent.may_have_been_applied(),
+        Signal::AttemptTimeout => true,
+        Signal::Status { status, .. } => AVAILABILITY_STATUSES.contains(&status),
+    }
+}
+
+/// The whole policy, situation included. Pure: same inputs, same answer.
+pub fn decide_in(signal: Signal, situation: Situation) -> Decision {
+    let timed_out = matches!(
+        signal,
+        Signal::AttemptTimeout
+            | Signal::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+    );
+    let reaction = if situation.deadline_passed && timed_out {
+        // A transport timeout set to the operation's deadline can arrive just before the
+        // core's own timer: the caller's timeout ended this, not the region.
+        Reaction::DeadlineExceeded
+    } else {
+        match decide(signal, situation.class) {
+            Reaction::Retry { .. } if situation.operation && situation.others_in_flight => {
+                Reaction::DropOut
+            }
+            Reaction::Retry {
+                budget: Budget::Failover,
+                delay,
+                route,
+                effects,
+                ..
+            } if situation.operation => Reaction::Retry {
+                budget: Budget::Failover,
+                delay,
+                route,
+                effects,
+                floor: Floor::EveryRegionOnce,
+            },
+            other => other,
+        }
+    };
+    Decision {
+        reaction,
+        availability_failure: availability_failure(signal),
+        may_have_applied: may_have_applied(signal),
     }
 }
 
@@ -186,7 +309,10 @@ pub fn decide(signal: Signal, class: OpClass) -> Reaction {
                 Budget::SessionNotAvailable,
                 DelayRule::None,
                 Route::WriteRegion,
-                NONE,
+                Effects {
+                    hub_region_only_from: Some(2),
+                    ..NONE
+                },
             ),
             (410, 1002) | (410, 1007) | (410, 1008) => retry(
                 Budget::Topology,
@@ -342,6 +468,79 @@ mod tests {
             Some(Budget::ContainerRecreated)
         );
         assert_eq!(decide(st(404, 0), READ), Reaction::Fail);
+    }
+
+    #[test]
+    fn situation_rules() {
+        let op = Situation {
+            class: READ,
+            operation: true,
+            others_in_flight: false,
+            deadline_passed: false,
+        };
+        let timeout = Signal::AttemptTimeout;
+        assert!(matches!(
+            decide_in(timeout, op).reaction,
+            Reaction::Retry {
+                floor: Floor::EveryRegionOnce,
+                ..
+            }
+        ));
+        let late = Situation {
+            deadline_passed: true,
+            ..op
+        };
+        assert_eq!(
+            decide_in(timeout, late).reaction,
+            Reaction::DeadlineExceeded
+        );
+        // A 503 after the deadline is still the region's failure.
+        assert!(matches!(
+            decide_in(st(503, 0), late).reaction,
+            Reaction::Retry { .. }
+        ));
+        let hedged = Situation {
+            others_in_flight: true,
+            ..op
+        };
+        assert_eq!(decide_in(st(503, 0), hedged).reaction, Reaction::DropOut);
+        assert_eq!(decide_in(st(404, 0), hedged).reaction, Reaction::Fail);
+        let metadata = Situation {
+            operation: false,
+            others_in_flight: true,
+            ..op
+        };
+        assert!(matches!(
+            decide_in(timeout, metadata).reaction,
+            Reaction::Retry {
+                floor: Floor::None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn classifications_are_written_once() {
+        for s in [408, 500, 503] {
+            assert!(availability_failure(st(s, 0)) && may_have_applied(st(s, 0)));
+        }
+        for s in [404, 409, 429, 449] {
+            assert!(!availability_failure(st(s, 0)) && !may_have_applied(st(s, 0)));
+        }
+        let refused = Signal::Transport {
+            kind: TransportErrorKind::Connect,
+            sent: RequestSent::NotSent,
+        };
+        assert!(availability_failure(refused) && !may_have_applied(refused));
+        assert!(may_have_applied(Signal::AttemptTimeout));
+    }
+
+    #[test]
+    fn session_not_available_adds_the_hub_header_from_the_second_retry() {
+        match decide(st(404, 1002), READ) {
+            Reaction::Retry { effects, .. } => assert_eq!(effects.hub_region_only_from, Some(2)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
