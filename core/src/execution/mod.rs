@@ -14,6 +14,9 @@ mod timer;
 mod token;
 mod tracking;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
