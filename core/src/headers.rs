@@ -52,6 +52,35 @@ pub mod names {
     pub const A_IM: HeaderName = HeaderName::from_static("a-im");
     /// `x-ms-max-item-count`
     pub const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
+    /// `x-ms-documentdb-isquery` (PROTOCOL.md §7.1)
+    pub const IS_QUERY: HeaderName = HeaderName::from_static("x-ms-documentdb-isquery");
+    /// `x-ms-documentdb-query-enablecrosspartition`
+    pub const ENABLE_CROSS_PARTITION: HeaderName =
+        HeaderName::from_static("x-ms-documentdb-query-enablecrosspartition");
+    /// `x-ms-documentdb-partitionkeyrangeid`: the range a fanned-out request targets (§7.5)
+    pub const PARTITION_KEY_RANGE_ID: HeaderName =
+        HeaderName::from_static("x-ms-documentdb-partitionkeyrangeid");
+    /// `x-ms-cosmos-is-query-plan-request` (§7.2)
+    pub const IS_QUERY_PLAN_REQUEST: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-is-query-plan-request");
+    /// `x-ms-cosmos-supported-query-features` (§7.2)
+    pub const SUPPORTED_QUERY_FEATURES: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-supported-query-features");
+    /// `x-ms-cosmos-query-version` (§7.2)
+    pub const QUERY_VERSION: HeaderName = HeaderName::from_static("x-ms-cosmos-query-version");
+    /// `x-ms-documentdb-populatequerymetrics`
+    pub const POPULATE_QUERY_METRICS: HeaderName =
+        HeaderName::from_static("x-ms-documentdb-populatequerymetrics");
+    /// `x-ms-cosmos-populateindexmetrics`
+    pub const POPULATE_INDEX_METRICS: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-populateindexmetrics");
+    /// `x-ms-start-epk` / `x-ms-end-epk` / `x-ms-read-key-type`: a request that covers only part
+    /// of a physical range (§7.5)
+    pub const START_EPK: HeaderName = HeaderName::from_static("x-ms-start-epk");
+    /// See [`START_EPK`].
+    pub const END_EPK: HeaderName = HeaderName::from_static("x-ms-end-epk");
+    /// See [`START_EPK`].
+    pub const READ_KEY_TYPE: HeaderName = HeaderName::from_static("x-ms-read-key-type");
 }
 
 /// The `x-ms-version` every current SDK sends (PROTOCOL.md §2).

@@ -128,6 +128,7 @@ pub mod drain;
 pub mod driver;
 pub mod error;
 pub mod execution;
+pub mod feed;
 /// Fuzz target bodies shared by `fuzz/` and the corpus replay test; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing;
@@ -158,10 +159,11 @@ pub use drain::{Drained, Input, Turn};
 pub use driver::Driver;
 pub use error::{ConfigError, CosmosError, ErrorKind};
 pub use execution::Execution;
+pub use feed::{QueryPage, QueryPager};
 pub use headers::ResponseHeaders;
 pub use ids::{ActivityId, AttemptId};
 pub use now::Now;
-pub use operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
+pub use operation::{CosmosOperation, OperationKind, OperationOptions, QuerySpec, ResourceType};
 pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;

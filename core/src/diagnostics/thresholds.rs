@@ -57,7 +57,7 @@ impl OperationSummary {
 
 /// True for the operation kinds the latency thresholds treat as point operations.
 pub fn is_point_operation(kind: OperationKind) -> bool {
-    !matches!(kind, OperationKind::ReadFeed)
+    !kind.is_feed()
 }
 
 /// Which thresholds an operation exceeded.

@@ -698,8 +698,7 @@ impl Execution {
             Err(e) => e.diagnostics(),
         };
         let point = self.op.as_ref().is_some_and(|p| {
-            p.resource_type == crate::operation::ResourceType::Item
-                && p.kind != crate::operation::OperationKind::ReadFeed
+            p.resource_type == crate::operation::ResourceType::Item && !p.kind.is_feed()
         });
         let options = &d.eff.diagnostics;
         if !options
@@ -737,8 +736,7 @@ impl Execution {
         let Some(p) = &self.op else { return };
         let container = p.container.as_ref().map(|c| c.0.as_str()).unwrap_or("");
         let range = self.routing.range.as_ref().map(|r| r.0.as_str());
-        let point = p.resource_type == crate::operation::ResourceType::Item
-            && p.kind != crate::operation::OperationKind::ReadFeed;
+        let point = p.resource_type == crate::operation::ResourceType::Item && !p.kind.is_feed();
         let mut sample = crate::metrics::OperationSample::from_diagnostics(
             diagnostics,
             p.kind.as_str(),

@@ -13,6 +13,9 @@ use crate::policy::OpClass;
 use crate::regions::RegionRoute;
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+/// Queries are posted as `application/query+json` (PROTOCOL.md §7.1).
+const APPLICATION_QUERY_JSON: HeaderValue = HeaderValue::from_static("application/query+json");
+const TRUE: HeaderValue = HeaderValue::from_static("True");
 
 /// The parts of an operation that do not change between attempts.
 #[derive(Debug)]
@@ -65,8 +68,33 @@ impl Prepared {
             })?;
             h.insert(names::PARTITION_KEY, v);
         }
-        if op.body.is_some() {
+        if op.kind == OperationKind::Query {
+            h.insert(http::header::CONTENT_TYPE, APPLICATION_QUERY_JSON);
+            h.insert(names::IS_QUERY, TRUE);
+            if op.partition_key.is_none() {
+                h.insert(names::ENABLE_CROSS_PARTITION, TRUE);
+            }
+            if opts.populate_query_metrics {
+                h.insert(names::POPULATE_QUERY_METRICS, TRUE);
+            }
+            if opts.populate_index_metrics {
+                h.insert(names::POPULATE_INDEX_METRICS, TRUE);
+            }
+        } else if op.body.is_some() {
             h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if op.kind.is_feed() {
+            if let Some(n) = opts.max_item_count {
+                h.insert(names::MAX_ITEM_COUNT, HeaderValue::from(n));
+            }
+            if let Some(c) = &opts.continuation {
+                let v = HeaderValue::from_str(c).map_err(|_| ConfigError::InvalidSetting {
+                    name: "continuation".into(),
+                    value: c.chars().take(64).collect(),
+                    expected: "a continuation token returned by a previous page".into(),
+                })?;
+                h.insert(names::CONTINUATION, v);
+            }
         }
         if op.kind == OperationKind::Upsert {
             h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));

@@ -8,6 +8,7 @@ use crate::models::{
     PartitionKey,
 };
 use crate::operation::kind::{OperationKind, ResourceType};
+use crate::operation::QuerySpec;
 
 /// A single operation, ready to be started on a [`crate::Driver`].
 ///
@@ -27,6 +28,8 @@ pub struct CosmosOperation {
     pub(crate) problem: Option<ConfigError>,
     /// For item operations: the container's (link, encoded path), for routing and sessions.
     pub(crate) container: Option<(String, String)>,
+    /// For queries: the SQL and its parameters (the body is its JSON form).
+    pub(crate) query: Option<QuerySpec>,
 }
 
 impl CosmosOperation {
@@ -47,6 +50,7 @@ impl CosmosOperation {
             body: None,
             problem: None,
             container: None,
+            query: None,
         }
     }
 
@@ -98,6 +102,24 @@ impl CosmosOperation {
     /// Deletes one item. Needs a partition key.
     pub fn delete(item: ItemReference) -> Self {
         Self::item(OperationKind::Delete, &item)
+    }
+
+    /// Queries the items of `container` with SQL (one page per execution). Scope it to one
+    /// logical partition with [`CosmosOperation::with_partition_key`]; without one it runs
+    /// across every partition. Results are the raw JSON items (`{"Documents": [...]}`).
+    pub fn query(container: ContainerReference, spec: QuerySpec) -> Self {
+        let mut op = Self::item_feed(OperationKind::Query, &container);
+        op.body = Some(Bytes::from(spec.to_body()));
+        if let Err(e) = spec.validate() {
+            op.problem = Some(e);
+        }
+        op.query = Some(spec);
+        op
+    }
+
+    /// The query of a [`CosmosOperation::query`].
+    pub fn query_spec(&self) -> Option<&QuerySpec> {
+        self.query.as_ref()
     }
 
     /// Reads the item feed of `container` (one page; see `x-ms-continuation`).
@@ -289,8 +311,7 @@ impl CosmosOperation {
         if let Some(p) = &self.problem {
             return Err(p.clone());
         }
-        let needs_pk =
-            self.resource_type == ResourceType::Item && self.kind != OperationKind::ReadFeed;
+        let needs_pk = self.resource_type == ResourceType::Item && !self.kind.is_feed();
         if needs_pk && self.partition_key.is_none() {
             return Err(ConfigError::InvalidOperation(format!(
                 "item {} needs a partition key (with_partition_key)",

@@ -16,18 +16,31 @@ pub enum OperationKind {
     Delete,
     /// GET a feed (list).
     ReadFeed,
+    /// POST a SQL query (`x-ms-documentdb-isquery`): one page of results.
+    Query,
 }
 
 impl OperationKind {
     /// True for operations that never change state.
     pub fn is_read_only(self) -> bool {
-        matches!(self, OperationKind::Read | OperationKind::ReadFeed)
+        matches!(
+            self,
+            OperationKind::Read | OperationKind::ReadFeed | OperationKind::Query
+        )
+    }
+
+    /// True for operations that return a page of a feed (read feed, query) rather than one
+    /// resource: they are not point operations in metrics, diagnostics and alerts.
+    pub fn is_feed(self) -> bool {
+        matches!(self, OperationKind::ReadFeed | OperationKind::Query)
     }
 
     /// The HTTP method.
     pub fn method(self) -> http::Method {
         match self {
-            OperationKind::Create | OperationKind::Upsert => http::Method::POST,
+            OperationKind::Create | OperationKind::Upsert | OperationKind::Query => {
+                http::Method::POST
+            }
             OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
@@ -43,6 +56,7 @@ impl OperationKind {
             OperationKind::Upsert => "upsert",
             OperationKind::Delete => "delete",
             OperationKind::ReadFeed => "read_feed",
+            OperationKind::Query => "query",
         }
     }
 }

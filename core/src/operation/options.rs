@@ -32,6 +32,14 @@ pub struct OperationOptions {
     pub(crate) excluded_regions: Vec<String>,
     pub(crate) hedging: Option<bool>,
     pub(crate) problem: Option<ConfigError>,
+    /// Feeds and queries: items per page (`x-ms-max-item-count`).
+    pub(crate) max_item_count: Option<u32>,
+    /// Feeds and queries: where the previous page ended.
+    pub(crate) continuation: Option<String>,
+    /// Cross-partition queries: ranges queried in parallel.
+    pub(crate) max_concurrency: Option<usize>,
+    pub(crate) populate_query_metrics: bool,
+    pub(crate) populate_index_metrics: bool,
 }
 
 impl OperationOptions {
@@ -52,6 +60,51 @@ impl OperationOptions {
                 None
             }
         }
+    }
+
+    /// Feeds and queries: at most `n` items per page (`x-ms-max-item-count`; the service's
+    /// default is 100). `0` is refused: it would mean "no limit" on the wire.
+    pub fn with_max_item_count(mut self, n: u32) -> Self {
+        if n == 0 {
+            self.problem = Some(ConfigError::InvalidSetting {
+                name: "max_item_count".into(),
+                value: "0".into(),
+                expected: "1 or more".into(),
+            });
+        }
+        self.max_item_count = Some(n);
+        self
+    }
+
+    /// Feeds and queries: continue where the page that returned `token` ended.
+    pub fn with_continuation(mut self, token: impl Into<String>) -> Self {
+        self.continuation = Some(token.into());
+        self
+    }
+
+    /// Cross-partition queries: query at most `n` partition key ranges at once.
+    pub fn with_max_concurrency(mut self, n: usize) -> Self {
+        if n == 0 {
+            self.problem = Some(ConfigError::InvalidSetting {
+                name: "max_concurrency".into(),
+                value: "0".into(),
+                expected: "1 or more".into(),
+            });
+        }
+        self.max_concurrency = Some(n);
+        self
+    }
+
+    /// Queries: ask for query metrics (`x-ms-documentdb-populatequerymetrics`).
+    pub fn with_query_metrics(mut self, enabled: bool) -> Self {
+        self.populate_query_metrics = enabled;
+        self
+    }
+
+    /// Queries: ask for index utilization metrics (`x-ms-cosmos-populateindexmetrics`).
+    pub fn with_index_metrics(mut self, enabled: bool) -> Self {
+        self.populate_index_metrics = enabled;
+        self
     }
 
     /// `if-match`: only apply the write if the item's etag is still `etag` (else 412).

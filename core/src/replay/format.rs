@@ -174,6 +174,21 @@ pub struct RecordedOptions {
     pub hedging: Option<bool>,
     /// A problem with the options (reported on the first poll), as text.
     pub problem: Option<String>,
+    /// Feeds and queries: `x-ms-max-item-count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_item_count: Option<u32>,
+    /// Feeds and queries: the continuation the page started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<String>,
+    /// Cross-partition queries: ranges queried at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<usize>,
+    /// Queries: query metrics asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub populate_query_metrics: bool,
+    /// Queries: index metrics asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub populate_index_metrics: bool,
 }
 
 /// What an action returned by `poll` is compared on. Contains no secret: the `authorization`

@@ -80,6 +80,11 @@ impl RecordedStart {
             excluded_regions: o.excluded_regions.clone(),
             hedging: o.hedging,
             problem: o.problem.as_ref().map(|p| p.to_string()),
+            max_item_count: o.max_item_count,
+            continuation: o.continuation.clone(),
+            max_concurrency: o.max_concurrency,
+            populate_query_metrics: o.populate_query_metrics,
+            populate_index_metrics: o.populate_index_metrics,
         };
         RecordedStart {
             op: op_rec,

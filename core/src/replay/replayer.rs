@@ -148,6 +148,7 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,
+        "query" => OperationKind::Query,
         _ => return None,
     })
 }
@@ -232,6 +233,11 @@ fn rebuild_operation(
         Some(b) => Some(decode(b)?),
         None => None,
     };
+    // A query's spec is its body (`{"query", "parameters"}`), so it is not recorded twice.
+    let query = match (kind, &body) {
+        (OperationKind::Query, Some(b)) => Some(crate::operation::QuerySpec::from_body(b)?),
+        _ => None,
+    };
     Ok(CosmosOperation {
         kind,
         resource_type,
@@ -242,6 +248,7 @@ fn rebuild_operation(
         body,
         problem: r.problem.clone().map(ConfigError::InvalidOperation),
         container: r.container.clone(),
+        query,
     })
 }
 
@@ -271,6 +278,11 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
         excluded_regions: r.excluded_regions.clone(),
         hedging: r.hedging,
         problem: r.problem.clone().map(ConfigError::InvalidOperation),
+        max_item_count: r.max_item_count,
+        continuation: r.continuation.clone(),
+        max_concurrency: r.max_concurrency,
+        populate_query_metrics: r.populate_query_metrics,
+        populate_index_metrics: r.populate_index_metrics,
     })
 }
 

@@ -1,0 +1,288 @@
+//! Paged operations: the object a caller keeps between the pages of a query (ADR 0005).
+//!
+//! A [`QueryPager`] turns a query operation into one [`Execution`] per page and back into a
+//! [`QueryPage`]. Everything it needs between pages (per-range server continuations, and for
+//! cross-partition queries the merge pipeline with rows already fetched) lives in the pager, so
+//! nothing is fetched twice; [`QueryPager::continuation`] is the same state as an opaque token
+//! for a fresh driver in another process.
+//!
+//! ```text
+//! let mut pager = QueryPager::new(op, opts)?;
+//! while let Some(mut exec) = pager.start_page(&mut driver, now) {
+//!     let outcome = /* drain `exec` like any operation */;
+//!     let page = pager.finish_page(&mut exec, outcome)?;
+//! }
+//! ```
+
+pub mod token;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::diagnostics::CosmosDiagnostics;
+use crate::driver::Driver;
+use crate::error::{ConfigError, CosmosError};
+use crate::execution::Execution;
+use crate::now::Now;
+use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
+use crate::response::CosmosResponse;
+
+pub use token::{FeedToken, ProducerPosition, MAX_TOKEN_BYTES};
+
+/// Most items one page may carry, whatever the caller asks. Precedent: the service caps
+/// `x-ms-max-item-count` pages by size (4 MB responses), and .NET/Java default to 100 items; a
+/// bound keeps a page's memory predictable.
+pub const MAX_PAGE_ITEMS: u32 = 10_000;
+
+/// One page of query results.
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    items: Vec<Value>,
+    continuation: Option<String>,
+    request_charge: f64,
+    diagnostics: Arc<CosmosDiagnostics>,
+    query_metrics: Option<String>,
+    index_metrics: Option<String>,
+}
+
+impl QueryPage {
+    /// The items, as the service returned them (raw JSON; typed access comes later).
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
+    /// The items, owned.
+    pub fn into_items(self) -> Vec<Value> {
+        self.items
+    }
+
+    /// The token to resume after this page (`None` on the last page).
+    pub fn continuation(&self) -> Option<&str> {
+        self.continuation.as_deref()
+    }
+
+    /// Request units charged for this page, every request included (plan, ranges, retries).
+    pub fn request_charge(&self) -> f64 {
+        self.request_charge
+    }
+
+    /// Diagnostics of every request this page made.
+    pub fn diagnostics(&self) -> &Arc<CosmosDiagnostics> {
+        &self.diagnostics
+    }
+
+    /// `x-ms-documentdb-query-metrics`, when asked for with `with_query_metrics`.
+    pub fn query_metrics(&self) -> Option<&str> {
+        self.query_metrics.as_deref()
+    }
+
+    /// `x-ms-cosmos-index-utilization`, when asked for with `with_index_metrics`.
+    pub fn index_metrics(&self) -> Option<&str> {
+        self.index_metrics.as_deref()
+    }
+}
+
+const QUERY_METRICS: http::HeaderName =
+    http::HeaderName::from_static("x-ms-documentdb-query-metrics");
+const INDEX_METRICS: http::HeaderName =
+    http::HeaderName::from_static("x-ms-cosmos-index-utilization");
+
+/// Where a single-partition query stands.
+#[derive(Debug, Clone)]
+struct Single {
+    /// The server continuation of the next page; `None` before the first.
+    server: Option<String>,
+}
+
+#[derive(Debug)]
+enum State {
+    Single(Single),
+}
+
+/// The state of a query between its pages. Keep it, call [`QueryPager::start_page`], drain the
+/// execution, hand the outcome to [`QueryPager::finish_page`]; repeat until
+/// [`QueryPager::is_done`].
+#[derive(Debug)]
+pub struct QueryPager {
+    op: CosmosOperation,
+    opts: OperationOptions,
+    fingerprint: String,
+    state: State,
+    done: bool,
+    /// A page was started and not finished yet.
+    in_page: bool,
+}
+
+impl QueryPager {
+    /// A pager for `op` (a [`CosmosOperation::query`]). `opts.with_continuation` resumes from a
+    /// token returned by an earlier page of the same query (any process, any transport).
+    pub fn new(op: CosmosOperation, mut opts: OperationOptions) -> Result<QueryPager, ConfigError> {
+        if op.kind != OperationKind::Query {
+            return Err(ConfigError::InvalidOperation(format!(
+                "a query pager needs a query operation, not {}",
+                op.kind.as_str()
+            )));
+        }
+        op.validate()?;
+        if let Some(p) = &opts.problem {
+            return Err(p.clone());
+        }
+        if opts.max_item_count.is_some_and(|n| n > MAX_PAGE_ITEMS) {
+            return Err(ConfigError::InvalidSetting {
+                name: "max_item_count".into(),
+                value: opts.max_item_count.unwrap_or_default().to_string(),
+                expected: format!("at most {MAX_PAGE_ITEMS}"),
+            });
+        }
+        let scope = op
+            .partition_key
+            .as_ref()
+            .map(|pk| pk.to_header_value())
+            .unwrap_or_default();
+        let body = op.body.clone().unwrap_or_default();
+        let fingerprint = token::fingerprint(&body, &scope);
+        let resume = match opts.continuation.take() {
+            Some(t) => Some(FeedToken::decode(&t, &fingerprint)?),
+            None => None,
+        };
+        let state = match resume {
+            None => State::Single(Single { server: None }),
+            Some(t) => {
+                // Single-partition tokens have exactly one producer.
+                let p = t.producers.into_iter().next();
+                match p {
+                    Some(p) if p.done => {
+                        return Ok(QueryPager {
+                            op,
+                            opts,
+                            fingerprint,
+                            state: State::Single(Single { server: None }),
+                            done: true,
+                            in_page: false,
+                        })
+                    }
+                    Some(p) => State::Single(Single { server: p.server }),
+                    None => State::Single(Single { server: None }),
+                }
+            }
+        };
+        Ok(QueryPager {
+            op,
+            opts,
+            fingerprint,
+            state,
+            done: false,
+            in_page: false,
+        })
+    }
+
+    /// True once the last page was returned.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Starts the next page (`None` when the query is done). Drain the execution like any
+    /// other, then pass its outcome to [`QueryPager::finish_page`].
+    pub fn start_page(&mut self, d: &mut Driver, now: Now) -> Option<Execution> {
+        if self.done {
+            return None;
+        }
+        self.in_page = true;
+        let mut opts = self.opts.clone();
+        match &self.state {
+            State::Single(s) => opts.continuation = s.server.clone(),
+        }
+        Some(d.start(self.op.clone(), opts, now))
+    }
+
+    /// Turns the outcome of the page's execution into a [`QueryPage`] and keeps the state for
+    /// the next one. A failed page leaves the state where it was: starting the page again
+    /// retries it.
+    pub fn finish_page(
+        &mut self,
+        _exec: &mut Execution,
+        outcome: Result<CosmosResponse, CosmosError>,
+    ) -> Result<QueryPage, CosmosError> {
+        self.in_page = false;
+        let response = outcome?;
+        let items = page_items(&response)?;
+        let headers = response.headers();
+        let next = headers
+            .continuation()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        match &mut self.state {
+            State::Single(s) => s.server = next.clone(),
+        }
+        self.done = next.is_none();
+        let continuation = if self.done {
+            None
+        } else {
+            let token = FeedToken {
+                fingerprint: self.fingerprint.clone(),
+                producers: vec![ProducerPosition {
+                    min: String::new(),
+                    max: "FF".into(),
+                    server: next,
+                    skip: 0,
+                    done: false,
+                }],
+                merge: None,
+            };
+            Some(
+                token
+                    .encode()
+                    .map_err(|e| CosmosError::config(e, response.diagnostics().clone()))?,
+            )
+        };
+        Ok(QueryPage {
+            items,
+            continuation,
+            request_charge: headers.request_charge(),
+            diagnostics: response.diagnostics().clone(),
+            query_metrics: headers.get_str(&QUERY_METRICS).map(str::to_owned),
+            index_metrics: headers.get_str(&INDEX_METRICS).map(str::to_owned),
+        })
+    }
+
+    /// The token to resume after the last finished page (`None` when done).
+    pub fn continuation(&self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        match &self.state {
+            State::Single(s) => FeedToken {
+                fingerprint: self.fingerprint.clone(),
+                producers: vec![ProducerPosition {
+                    min: String::new(),
+                    max: "FF".into(),
+                    server: s.server.clone(),
+                    skip: 0,
+                    done: false,
+                }],
+                merge: None,
+            }
+            .encode()
+            .ok(),
+        }
+    }
+}
+
+/// The `Documents` array of a query page body, as the service returns it.
+fn page_items(response: &CosmosResponse) -> Result<Vec<Value>, CosmosError> {
+    let malformed = |why: String| {
+        CosmosError::new(
+            crate::error::ErrorKind::Service,
+            format!("the service's query page body is malformed: {why}"),
+            response.diagnostics().clone(),
+        )
+    };
+    let mut body: Value =
+        serde_json::from_slice(response.response_bytes()).map_err(|e| malformed(e.to_string()))?;
+    match body.get_mut("Documents").map(Value::take) {
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(malformed("\"Documents\" is not an array".into())),
+        None => Err(malformed("no \"Documents\" array".into())),
+    }
+}
