@@ -66,6 +66,20 @@ impl SharedDriver {
         (exec, drained)
     }
 
+    /// Starts whatever `start` starts (a query page, say) and runs its first turn under the
+    /// same lock; `None` when `start` has nothing to start.
+    pub fn start_turn_with(
+        &self,
+        start: impl FnOnce(&mut Driver) -> Option<Execution>,
+        now: Now,
+        turn: &mut Turn,
+    ) -> Option<(Execution, Drained)> {
+        let mut d = self.lock();
+        let mut exec = start(&mut d)?;
+        let drained = exec.turn(&mut d, &mut Vec::new(), now, turn);
+        Some((exec, drained))
+    }
+
     /// Polls an execution.
     pub fn poll(&self, exec: &mut Execution, now: Now) -> Action {
         exec.poll(&mut self.lock(), now)

@@ -7,6 +7,7 @@ use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOption
 
 use crate::client::HttpClient;
 use crate::execute::execute;
+use crate::query::QueryPager;
 
 /// Executes operations against one account. Cheap to clone; `Send + Sync`, so one driver serves
 /// any number of concurrent operations (they share the core's caches and the connection pool).
@@ -28,6 +29,23 @@ impl CosmosDriver {
             shared,
             client,
         }
+    }
+
+    /// The pages of a query ([`CosmosOperation::query`]): call
+    /// [`QueryPager::next_page`] until it returns `None`. Options apply to every page;
+    /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
+    pub fn query(
+        &self,
+        operation: CosmosOperation,
+        options: Option<OperationOptions>,
+    ) -> Result<QueryPager, CosmosError> {
+        let core = sextant_core::QueryPager::new(operation, options.unwrap_or_default())
+            .map_err(CosmosError::from)?;
+        Ok(QueryPager::new(self.clone(), core))
+    }
+
+    pub(crate) fn client(&self) -> &Arc<HttpClient> {
+        &self.client
     }
 
     /// Executes `operation` with its retries, failover and metadata reads, and returns the

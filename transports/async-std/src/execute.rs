@@ -21,7 +21,7 @@ use sextant_core::{
 
 use crate::client::{AttemptHead, BoxFuture, HttpClient};
 
-fn now() -> Now {
+pub(crate) fn now() -> Now {
     Now::new(Instant::now(), SystemTime::now())
 }
 
@@ -53,16 +53,16 @@ enum Wake {
 }
 
 /// Cancels the execution in the core if the loop is dropped before it finished.
-struct Guard<'a> {
+struct Guard<'a, 'e> {
     shared: &'a SharedDriver,
-    exec: Execution,
+    exec: &'e mut Execution,
     done: bool,
 }
 
-impl Drop for Guard<'_> {
+impl Drop for Guard<'_, '_> {
     fn drop(&mut self) {
         if !self.done {
-            self.shared.cancel(&mut self.exec, now());
+            self.shared.cancel(self.exec, now());
         }
     }
 }
@@ -75,7 +75,19 @@ pub(crate) async fn execute(
     opts: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (exec, mut drained) = shared.start_turn(op, opts, now(), &mut turn);
+    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, client, &mut exec, turn, drained).await
+}
+
+/// Drives a started execution (its first turn already taken) to its outcome. Every operation,
+/// point or paged, goes through here.
+pub(crate) async fn drive(
+    shared: &SharedDriver,
+    client: &Arc<HttpClient>,
+    exec: &mut Execution,
+    mut turn: Turn,
+    mut drained: Drained,
+) -> Result<CosmosResponse, CosmosError> {
     let mut guard = Guard {
         shared,
         exec,
@@ -120,7 +132,7 @@ pub(crate) async fn execute(
             Wake::Token(token) => inputs.push(Input::Token(token, now())),
             Wake::Timer => {}
         }
-        drained = shared.turn(&mut guard.exec, &mut inputs, now(), &mut turn);
+        drained = shared.turn(guard.exec, &mut inputs, now(), &mut turn);
     }
 }
 

@@ -71,11 +71,14 @@ mod error_map;
 mod execute;
 mod io;
 mod pool;
+mod query;
 mod runtime;
 mod tls;
 
 pub use driver::CosmosDriver;
+pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
+pub use sextant_core::{QueryPage, QuerySpec};
 
 pub use sextant_core as core;
 pub use sextant_core::{

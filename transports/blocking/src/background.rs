@@ -12,8 +12,8 @@ use std::thread;
 use std::time::Instant;
 
 use sextant_core::{
-    AccessToken, AttemptId, CredentialError, Execution, Now, OutgoingRequest, RequestSent,
-    Response, SharedDriver, TokenCredential, TransportError, TransportErrorKind,
+    AccessToken, AttemptId, CredentialError, Now, OutgoingRequest, RequestSent, Response,
+    SharedDriver, TokenCredential, TransportError, TransportErrorKind,
 };
 
 use crate::client::{now, HttpClient};
@@ -179,7 +179,7 @@ impl Background {
     /// Called when the operation is done. A token still being acquired (a background refresh the
     /// operation did not need to wait for) is handed to the driver when it arrives, so the next
     /// operations find it; everything else is simply no longer waited for.
-    pub(crate) fn finish(self, shared: &SharedDriver, workers: &Workers, mut exec: Execution) {
+    pub(crate) fn finish(self, shared: &SharedDriver, workers: &Workers) {
         if !self.token_pending {
             return;
         }
@@ -193,7 +193,9 @@ impl Background {
         let _ = workers.run(Box::new(move || {
             while let Ok(event) = rx.recv() {
                 if let Event::Token(result, at) = event {
-                    shared.handle_token(&mut exec, result, at);
+                    // The operation is over: the token goes to the driver (ADR 0002). An error
+                    // is already recorded there; no execution waits for it.
+                    let _ = shared.lock().handle_token(result, at);
                     break;
                 }
             }

@@ -8,6 +8,7 @@ use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOption
 
 use crate::client::HttpClient;
 use crate::execute::execute;
+use crate::query::QueryPager;
 use crate::workers::Workers;
 
 /// A driver for one account. Cheap to clone; `Send + Sync`, so one driver can serve many threads.
@@ -18,11 +19,11 @@ pub struct CosmosDriver {
     inner: Arc<DriverInner>,
 }
 
-struct DriverInner {
-    account: AccountReference,
-    shared: SharedDriver,
-    client: HttpClient,
-    workers: Workers,
+pub(crate) struct DriverInner {
+    pub(crate) account: AccountReference,
+    pub(crate) shared: SharedDriver,
+    pub(crate) client: HttpClient,
+    pub(crate) workers: Workers,
 }
 
 impl CosmosDriver {
@@ -40,6 +41,23 @@ impl CosmosDriver {
                 workers,
             }),
         }
+    }
+
+    /// The pages of a query ([`CosmosOperation::query`]): iterate the pager (or call
+    /// [`QueryPager::next_page`]) until it ends. Options apply to every page;
+    /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
+    pub fn query(
+        &self,
+        operation: CosmosOperation,
+        options: Option<OperationOptions>,
+    ) -> Result<QueryPager, CosmosError> {
+        let core = sextant_core::QueryPager::new(operation, options.unwrap_or_default())
+            .map_err(CosmosError::from)?;
+        Ok(QueryPager::new(self.clone(), core))
+    }
+
+    pub(crate) fn inner(&self) -> &DriverInner {
+        &self.inner
     }
 
     /// Executes an operation to completion on the calling thread: retries, failover and

@@ -16,7 +16,7 @@
 //!   operation.
 
 use sextant_core::{
-    CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Input,
+    CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Execution, Input,
     OperationOptions, OutgoingRequest, SharedDriver, Turn,
 };
 
@@ -33,7 +33,20 @@ pub(crate) fn execute(
     options: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (mut exec, mut drained) = shared.start_turn(operation, options, now(), &mut turn);
+    let (mut exec, drained) = shared.start_turn(operation, options, now(), &mut turn);
+    drive(shared, client, workers, &mut exec, turn, drained)
+}
+
+/// Drives a started execution (its first turn already taken) to its outcome. Every operation,
+/// point or paged, goes through here.
+pub(crate) fn drive(
+    shared: &SharedDriver,
+    client: &HttpClient,
+    workers: &Workers,
+    exec: &mut Execution,
+    mut turn: Turn,
+    mut drained: Drained,
+) -> Result<CosmosResponse, CosmosError> {
     let mut background = Background::default();
     let mut inputs: Vec<Input> = Vec::new();
     loop {
@@ -42,7 +55,7 @@ pub(crate) fn execute(
         }
         let until = match drained {
             Drained::Done { outcome, log_line } => {
-                background.finish(shared, workers, exec);
+                background.finish(shared, workers);
                 if let Some(line) = log_line {
                     tracing::info!(target: "sextant::diagnostics", diagnostics = %line, "operation crossed a diagnostics threshold");
                 }
@@ -73,10 +86,10 @@ pub(crate) fn execute(
                 Next::TimedOut => {}
                 // The core waits only while an attempt is in flight, so this is a transport bug
                 // (an attempt was lost): end the operation rather than block forever.
-                Next::Stuck => shared.cancel(&mut exec, now()),
+                Next::Stuck => shared.cancel(exec, now()),
             }
         }
-        drained = shared.turn(&mut exec, &mut inputs, now(), &mut turn);
+        drained = shared.turn(exec, &mut inputs, now(), &mut turn);
     }
 }
 

@@ -48,6 +48,7 @@ mod client;
 mod driver;
 mod error_map;
 mod execute;
+mod query;
 mod resolver;
 mod runtime;
 mod seed;
@@ -67,4 +68,6 @@ pub use sextant_core::{
 };
 
 pub use driver::CosmosDriver;
+pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
+pub use sextant_core::{QueryPage, QuerySpec};

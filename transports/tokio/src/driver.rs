@@ -9,6 +9,7 @@ use sextant_core::{
 };
 
 use crate::execute;
+use crate::query::QueryPager;
 
 /// Executes operations against one account. Cheap to clone (an `Arc` inside); `Send + Sync`;
 /// any number of operations may run on it concurrently.
@@ -17,10 +18,10 @@ pub struct CosmosDriver {
     inner: Arc<DriverInner>,
 }
 
-struct DriverInner {
-    shared: SharedDriver,
-    account: AccountReference,
-    client: reqwest::Client,
+pub(crate) struct DriverInner {
+    pub(crate) shared: SharedDriver,
+    pub(crate) account: AccountReference,
+    pub(crate) client: reqwest::Client,
 }
 
 impl fmt::Debug for CosmosDriver {
@@ -61,6 +62,23 @@ impl CosmosDriver {
             options.unwrap_or_default(),
         )
         .await
+    }
+
+    /// The pages of a query ([`CosmosOperation::query`]): call
+    /// [`QueryPager::next_page`] until it returns `None`. Options apply to every page;
+    /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
+    pub fn query(
+        &self,
+        operation: CosmosOperation,
+        options: Option<OperationOptions>,
+    ) -> Result<QueryPager, CosmosError> {
+        let core = sextant_core::QueryPager::new(operation, options.unwrap_or_default())
+            .map_err(CosmosError::from)?;
+        Ok(QueryPager::new(self.clone(), core))
+    }
+
+    pub(crate) fn inner(&self) -> &DriverInner {
+        &self.inner
     }
 
     /// This driver's metrics: totals since it was created, latency quantiles, and the current

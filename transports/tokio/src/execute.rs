@@ -32,16 +32,16 @@ pub(crate) fn now() -> Now {
 /// future) it cancels an unfinished execution in the core, so leases it holds are released at
 /// once instead of by expiry, and hands token acquisitions still running (a background refresh
 /// can outlive its operation) to a task that feeds them to the driver.
-struct Guard<'a> {
+struct Guard<'a, 'e> {
     shared: &'a SharedDriver,
-    exec: Execution,
+    exec: &'e mut Execution,
     tokens: Vec<TokenFuture>,
 }
 
-impl Drop for Guard<'_> {
+impl Drop for Guard<'_, '_> {
     fn drop(&mut self) {
         if !self.exec.is_done() {
-            self.shared.cancel(&mut self.exec, now());
+            self.shared.cancel(self.exec, now());
         }
         if self.tokens.is_empty() {
             return;
@@ -63,10 +63,6 @@ impl Drop for Guard<'_> {
 
 /// Runs one operation to completion. `send` starts an HTTP exchange (reqwest's
 /// `Client::execute`); it is a parameter so the loop can be tested without a network.
-///
-/// Each turn locks the driver once ([`SharedDriver::turn`]): it feeds what arrived since the
-/// last turn and drains the core. Then, with the lock released, it drops and starts attempts
-/// and waits for the first attempt, token or timer to make progress.
 pub(crate) async fn run<S, F>(
     shared: &SharedDriver,
     account: &AccountReference,
@@ -78,13 +74,33 @@ where
     S: Fn(reqwest::Request) -> F,
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
+    let mut turn = Turn::default();
+    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, account, send, &mut exec, turn, drained).await
+}
+
+/// Drives a started execution (its first turn already taken) to its outcome. Every operation,
+/// point or paged, goes through here.
+///
+/// Each turn locks the driver once ([`SharedDriver::turn`]): it feeds what arrived since the
+/// last turn and drains the core. Then, with the lock released, it drops and starts attempts
+/// and waits for the first attempt, token or timer to make progress.
+pub(crate) async fn drive<S, F>(
+    shared: &SharedDriver,
+    account: &AccountReference,
+    send: S,
+    exec: &mut Execution,
+    mut turn: Turn,
+    mut drained: Drained,
+) -> Result<CosmosResponse, CosmosError>
+where
+    S: Fn(reqwest::Request) -> F,
+    F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
+{
     let mut attempts: Vec<Attempt<F>> = Vec::new();
     let mut inputs: Vec<Input> = Vec::new();
-    let mut turn = Turn::default();
     let mut sleep = pin!(None::<tokio::time::Sleep>);
-
     let mut t = now();
-    let (exec, mut drained) = shared.start_turn(op, opts, t, &mut turn);
     let mut guard = Guard {
         shared,
         exec,
@@ -176,6 +192,6 @@ where
         }
 
         t = now();
-        drained = shared.turn(&mut guard.exec, &mut inputs, t, &mut turn);
+        drained = shared.turn(guard.exec, &mut inputs, t, &mut turn);
     }
 }

@@ -49,6 +49,7 @@ mod client;
 mod driver;
 mod error_map;
 mod execute;
+mod query;
 mod runtime;
 
 pub use sextant_core as core;
@@ -61,4 +62,6 @@ pub use sextant_core::{
 };
 
 pub use driver::CosmosDriver;
+pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
+pub use sextant_core::{QueryPage, QuerySpec};

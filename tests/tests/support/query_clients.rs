@@ -1,0 +1,185 @@
+//! One query client per transport, each blocking the test thread, so a query test is written
+//! once and run on tokio, blocking and async-std (smol) alike.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sextant_core::models::AccountReference;
+use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage};
+use sextant_tests::scenarios::Client;
+
+/// Bounds every blocking wait in these tests.
+const BOUND: Duration = Duration::from_secs(120);
+
+/// Which transport a client drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tokio,
+    Blocking,
+    AsyncStd,
+}
+
+pub const ALL: [Transport; 3] = [Transport::Tokio, Transport::Blocking, Transport::AsyncStd];
+
+enum Inner {
+    Tokio(tokio::runtime::Runtime, sextant_tokio::CosmosDriver),
+    Blocking(sextant_blocking::CosmosDriver),
+    AsyncStd(sextant_async_std::CosmosDriver),
+}
+
+/// A driver of one transport for one account, isolated from the process environment.
+pub struct QueryClient {
+    #[allow(dead_code)] // read by some of the test files that include this module
+    pub transport: Transport,
+    inner: Inner,
+}
+
+fn smol_bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(futures_lite::future::or(f, async {
+        smol::Timer::after(BOUND).await;
+        panic!("not finished within {BOUND:?}")
+    }))
+}
+
+impl QueryClient {
+    pub fn new(transport: Transport, account: &AccountReference) -> QueryClient {
+        let env = BTreeMap::new();
+        let inner = match transport {
+            Transport::Tokio => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let driver = rt
+                    .block_on(async {
+                        sextant_tokio::CosmosDriverRuntime::builder()
+                            .environment(env)
+                            .build()
+                            .await?
+                            .get_or_create_driver(account.clone(), None)
+                            .await
+                    })
+                    .unwrap();
+                Inner::Tokio(rt, driver)
+            }
+            Transport::Blocking => Inner::Blocking(
+                sextant_blocking::CosmosDriverRuntime::builder()
+                    .environment(env)
+                    .build()
+                    .unwrap()
+                    .get_or_create_driver(account.clone(), None)
+                    .unwrap(),
+            ),
+            Transport::AsyncStd => Inner::AsyncStd(
+                smol_bounded(async {
+                    sextant_async_std::CosmosDriverRuntime::builder()
+                        .environment(env)
+                        .build()
+                        .await?
+                        .get_or_create_driver(account.clone(), None)
+                        .await
+                })
+                .unwrap(),
+            ),
+        };
+        QueryClient { transport, inner }
+    }
+
+    /// One page from a fresh pager: `opts` carries the continuation of the previous page, so
+    /// every call proves the token alone is enough to resume.
+    pub fn page_from_token(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Option<Result<QueryPage, CosmosError>> {
+        match &self.inner {
+            Inner::Tokio(rt, d) => {
+                let mut pager = d.query(op, Some(opts)).ok()?;
+                rt.block_on(async { tokio::time::timeout(BOUND, pager.next_page()).await })
+                    .expect("bounded")
+            }
+            Inner::Blocking(d) => d.query(op, Some(opts)).ok()?.next_page(),
+            Inner::AsyncStd(d) => {
+                let mut pager = d.query(op, Some(opts)).ok()?;
+                smol_bounded(pager.next_page())
+            }
+        }
+    }
+
+    /// Every page of the query through one pager (state kept between pages).
+    pub fn all_pages(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<Vec<QueryPage>, CosmosError> {
+        let mut pages = Vec::new();
+        match &self.inner {
+            Inner::Tokio(rt, d) => {
+                let mut pager = d.query(op, Some(opts))?;
+                while let Some(p) = rt
+                    .block_on(async { tokio::time::timeout(BOUND, pager.next_page()).await })
+                    .expect("bounded")
+                {
+                    pages.push(p?);
+                }
+            }
+            Inner::Blocking(d) => {
+                for p in d.query(op, Some(opts))? {
+                    pages.push(p?);
+                }
+            }
+            Inner::AsyncStd(d) => {
+                let mut pager = d.query(op, Some(opts))?;
+                while let Some(p) = smol_bounded(pager.next_page()) {
+                    pages.push(p?);
+                }
+            }
+        }
+        Ok(pages)
+    }
+
+    /// Every page, each from a fresh pager resumed from the previous page's token.
+    pub fn all_pages_by_token(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<Vec<QueryPage>, CosmosError> {
+        let mut pages: Vec<QueryPage> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut o = opts.clone();
+            if let Some(t) = &token {
+                o = o.with_continuation(t.clone());
+            }
+            let Some(page) = self.page_from_token(op.clone(), o) else {
+                break;
+            };
+            let page = page?;
+            token = page.continuation().map(str::to_owned);
+            pages.push(page);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(pages)
+    }
+}
+
+impl Client for QueryClient {
+    fn execute(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<CosmosResponse, CosmosError> {
+        match &self.inner {
+            Inner::Tokio(rt, d) => rt
+                .block_on(async {
+                    tokio::time::timeout(BOUND, d.execute_operation(op, Some(opts))).await
+                })
+                .expect("bounded"),
+            Inner::Blocking(d) => d.execute_operation(op, Some(opts)),
+            Inner::AsyncStd(d) => smol_bounded(d.execute_operation(op, Some(opts))),
+        }
+    }
+}
