@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::json;
-use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
+use sextant_core::models::{AccountReference, PartitionKey};
 use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
 use sextant_tests::scenarios::{create_database_and_container, Client};
 use sextant_tests::server::{TestServer, EMULATOR_KEY};
@@ -17,7 +17,7 @@ use support::query_clients::{QueryClient, ALL};
 #[test]
 fn single_partition_queries_page_and_resume_on_every_transport() {
     let server = TestServer::start();
-    let account = AccountReference::with_master_key(&server.http_endpoint(), EMULATOR_KEY).unwrap();
+    let account = AccountReference::with_master_key(server.http_endpoint(), EMULATOR_KEY).unwrap();
     for transport in ALL {
         let client = QueryClient::new(transport, &account);
         let (_db, container) = create_database_and_container(&client, &account);
@@ -33,7 +33,6 @@ fn single_partition_queries_page_and_resume_on_every_transport() {
                 )
                 .unwrap();
         }
-        let _ = ItemReference::in_container(&container, "unused");
         let op = CosmosOperation::query(
             container.clone(),
             QuerySpec::new("SELECT * FROM c WHERE c.pk = @pk AND c.n >= @min")
