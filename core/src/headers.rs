@@ -81,6 +81,10 @@ pub mod names {
     pub const END_EPK: HeaderName = HeaderName::from_static("x-ms-end-epk");
     /// See [`START_EPK`].
     pub const READ_KEY_TYPE: HeaderName = HeaderName::from_static("x-ms-read-key-type");
+    /// `x-ms-documentdb-query-metrics` (answer to `POPULATE_QUERY_METRICS`)
+    pub const QUERY_METRICS: HeaderName = HeaderName::from_static("x-ms-documentdb-query-metrics");
+    /// `x-ms-cosmos-index-utilization` (answer to `POPULATE_INDEX_METRICS`)
+    pub const INDEX_METRICS: HeaderName = HeaderName::from_static("x-ms-cosmos-index-utilization");
 }
 
 /// The `x-ms-version` every current SDK sends (PROTOCOL.md §2).

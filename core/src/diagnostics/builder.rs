@@ -236,8 +236,56 @@ impl DiagnosticsBuilder {
         }
     }
 
+    /// Request units charged so far.
+    pub fn total_charge(&self) -> f64 {
+        self.total_charge
+    }
+
     pub fn ignored_input(&mut self) {
         self.ignored_inputs += 1;
+    }
+
+    /// Folds the finished diagnostics of a sub-request (a child of a multi-request operation,
+    /// ADR 0005) into this operation's: each retained record is added as an attempt of this
+    /// operation, with its times shifted by `child_started`; requests the child did not retain
+    /// and its RU still count.
+    pub fn absorb(&mut self, child: &CosmosDiagnostics, child_started: Instant) {
+        // `child_started` is not before this operation's start (children start later).
+        let base = child_started.max(self.started);
+        let at = |d: Duration| base.checked_add(d).unwrap_or(base);
+        let mut charge_seen = 0.0;
+        for r in &child.requests {
+            let start = at(r.started_at);
+            let slot = self.start_attempt(
+                r.attempt,
+                r.purpose,
+                r.execution_context,
+                r.region.clone(),
+                r.endpoint.clone(),
+                start,
+            );
+            for e in &r.events {
+                self.event(slot, e.kind, e.details.clone(), at(e.at));
+            }
+            self.finish_attempt(
+                slot,
+                r.status,
+                r.sub_status,
+                r.request_charge,
+                r.activity_id.as_deref(),
+                r.request_sent,
+                r.error.clone(),
+                at(r.started_at.saturating_add(r.duration)),
+            );
+            charge_seen += r.request_charge;
+        }
+        // Requests the child counted but did not keep in full.
+        let unretained = child
+            .request_count
+            .saturating_sub(child.requests.len() as u64);
+        self.started_count = self.started_count.saturating_add(unretained);
+        self.total_charge += (child.total_request_charge - charge_seen).max(0.0);
+        self.ignored_inputs = self.ignored_inputs.saturating_add(child.ignored_inputs);
     }
 
     /// Entries currently held (full records, regions, groups, samples): the memory bound.

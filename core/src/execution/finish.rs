@@ -35,6 +35,7 @@ impl Execution {
 
     /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
+        self.fanout_abort_children(d, now);
         for a in std::mem::take(&mut self.in_flight) {
             d.leases.release(a.id);
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);

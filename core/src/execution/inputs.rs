@@ -35,8 +35,15 @@ impl Execution {
         response: Response,
         now: Now,
     ) {
-        if let Some(r) = d.recorder.as_mut() {
+        if let Some(r) = d.recorder.as_mut().filter(|_| self.recorded) {
             r.response(self.activity_id(), attempt, &response, now); // replay recording hook
+        }
+        if self.fanout.is_some() {
+            match self.fanout_child_for(attempt) {
+                Some(child) => child.handle_response(d, attempt, response, now),
+                None => self.diag.ignored_input(),
+            }
+            return;
         }
         let now = self.clamp(now);
         let Some(a) = self.take_in_flight(d, attempt) else {
@@ -133,8 +140,15 @@ impl Execution {
         error: TransportError,
         now: Now,
     ) {
-        if let Some(r) = d.recorder.as_mut() {
+        if let Some(r) = d.recorder.as_mut().filter(|_| self.recorded) {
             r.transport_error(self.activity_id(), attempt, &error, now); // replay recording hook
+        }
+        if self.fanout.is_some() {
+            match self.fanout_child_for(attempt) {
+                Some(child) => child.handle_transport_error(d, attempt, error, now),
+                None => self.diag.ignored_input(),
+            }
+            return;
         }
         let now = self.clamp(now);
         let Some(a) = self.take_in_flight(d, attempt) else {
@@ -181,8 +195,15 @@ impl Execution {
         event: RequestEvent,
         now: Now,
     ) {
-        if let Some(r) = d.recorder.as_mut() {
+        if let Some(r) = d.recorder.as_mut().filter(|_| self.recorded) {
             r.event(self.activity_id(), attempt, &event, now); // replay recording hook
+        }
+        if self.fanout.is_some() {
+            match self.fanout_child_for(attempt) {
+                Some(child) => child.handle_event(d, attempt, event, now),
+                None => self.diag.ignored_input(),
+            }
+            return;
         }
         let now = self.clamp(now);
         let Some(a) = self.in_flight.iter_mut().find(|a| a.id == attempt) else {
@@ -207,8 +228,17 @@ impl Execution {
         token: Result<AccessToken, CredentialError>,
         now: Now,
     ) {
-        if let Some(r) = d.recorder.as_mut() {
+        if let Some(r) = d.recorder.as_mut().filter(|_| self.recorded) {
             r.token(self.activity_id(), &token, now); // replay recording hook
+        }
+        if self.fanout.is_some() {
+            match self.fanout_token_child() {
+                Some(child) => child.handle_token(d, token, now),
+                None => {
+                    let _ = d.apply_token(token, now);
+                }
+            }
+            return;
         }
         let now = self.clamp(now);
         if let Err(e) = d.apply_token(token, now) {
@@ -220,7 +250,7 @@ impl Execution {
 
     /// Cancels the operation: in-flight attempts are aborted and the outcome is `Cancelled`.
     pub fn cancel(&mut self, d: &mut Driver, now: Now) {
-        if let Some(r) = d.recorder.as_mut() {
+        if let Some(r) = d.recorder.as_mut().filter(|_| self.recorded) {
             r.cancel(self.activity_id(), now); // replay recording hook
         }
         let now = self.clamp(now);

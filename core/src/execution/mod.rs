@@ -4,6 +4,7 @@
 //! attempt ids are ignored (and counted in diagnostics). Time never runs backwards: every `now`
 //! is clamped to the latest seen.
 
+pub(crate) mod fanout;
 mod finish;
 mod inputs;
 mod prepared;
@@ -139,6 +140,11 @@ pub struct Execution {
     outcome: Option<Result<CosmosResponse, CosmosError>>,
     attempts: u64,
     end_to_end: Option<Duration>,
+    /// A multi-request operation (a cross-partition query page): its children (ADR 0005).
+    fanout: Option<Box<fanout::Fanout>>,
+    /// Inputs and polls go to the replay recorder (false for a fan-out's children, which
+    /// replay reproduces from their parent's).
+    recorded: bool,
 }
 
 impl std::fmt::Debug for Failure {
@@ -156,6 +162,15 @@ impl Execution {
         now: Now,
     ) -> Self {
         let end_to_end = opts.end_to_end_timeout.or(d.eff.end_to_end_timeout);
+        // A query across partitions is a fan-out of per-range requests (ADR 0005).
+        let fanout = if op.kind == crate::operation::OperationKind::Query
+            && op.partition_key.is_none()
+            && opts.query_role == crate::operation::options::QueryRole::Plain
+        {
+            Some(fanout::FanoutState::new(&op, &opts).map(|s| (op.clone(), opts.clone(), s)))
+        } else {
+            None
+        };
         let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
         let mut e = Execution {
             op: None,
@@ -191,7 +206,19 @@ impl Execution {
             outcome: None,
             attempts: 0,
             end_to_end,
+            fanout: None,
+            recorded: true,
         };
+        match fanout {
+            Some(Ok((op, opts, state))) => {
+                e.fanout = Some(Box::new(fanout::Fanout::new(op, opts, Box::new(state))));
+            }
+            Some(Err(c)) => {
+                e.finish(d, Err(Failure::Config(c)), now.mono);
+                return e;
+            }
+            None => {}
+        }
         if let Some(t) = end_to_end {
             e.timers.set(Timer::Operation, now.mono + t);
         }
@@ -231,6 +258,47 @@ impl Execution {
         self.timers.get(Timer::Operation)
     }
 
+    /// A sub-request of a multi-request operation (ADR 0005): same activity id and deadline as
+    /// its `parent`, no recording and no metrics of its own (the parent has both).
+    pub(crate) fn child(
+        d: &mut Driver,
+        op: CosmosOperation,
+        opts: OperationOptions,
+        parent: &Execution,
+        now: Now,
+    ) -> Execution {
+        let activity = parent.diag.activity_id();
+        let mut child = Execution::new(d, op, opts, activity, now);
+        child.recorded = false;
+        child.metrics_recorded = true;
+        if let Some(deadline) = parent.timers.get(Timer::Operation) {
+            child.timers.set(Timer::Operation, deadline);
+            child.end_to_end = parent.end_to_end;
+        }
+        child
+    }
+
+    /// A cross-partition query page continues from `state` (the pager's, ADR 0005). Recorded,
+    /// so a replay starts the page from the same state.
+    pub(crate) fn attach_fanout_state(
+        &mut self,
+        d: &mut Driver,
+        state: Box<fanout::FanoutState>,
+        now: Now,
+    ) {
+        if let (Some(r), true) = (d.recorder.as_mut(), self.recorded) {
+            r.fanout_state(self.activity_id(), state.to_json(), now);
+        }
+        if let Some(f) = self.fanout.as_mut() {
+            f.state = Some(state);
+        }
+    }
+
+    /// After `Done` of a cross-partition query page: the state for the next page.
+    pub(crate) fn take_fanout_state(&mut self) -> Option<Box<fanout::FanoutState>> {
+        self.fanout.as_mut()?.state.take()
+    }
+
     fn clamp(&mut self, now: Now) -> Now {
         if now.mono > self.last_mono {
             self.last_mono = now.mono;
@@ -242,7 +310,7 @@ impl Execution {
     /// `Wait` or `Done`; call again when `Wait { until }` passes.
     pub fn poll(&mut self, d: &mut Driver, now: Now) -> Action {
         // Replay recording hook.
-        if d.recorder.is_none() {
+        if d.recorder.is_none() || !self.recorded {
             return self.poll_unrecorded(d, now);
         }
         let action = self.poll_unrecorded(d, now);
@@ -251,6 +319,9 @@ impl Execution {
     }
 
     fn poll_unrecorded(&mut self, d: &mut Driver, now: Now) -> Action {
+        if self.fanout.is_some() {
+            return self.fanout_poll(d, now);
+        }
         match self.poll_inner(d, now) {
             // Waiting for nothing that can arrive would hang the transport forever: that is a
             // bug in the core, reported loudly instead of as a hang or a cancel.

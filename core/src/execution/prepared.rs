@@ -8,6 +8,7 @@ use crate::credential::{select_resource_token, Credential};
 use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
+use crate::operation::options::QueryRole;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
 use crate::regions::RegionRoute;
@@ -70,7 +71,31 @@ impl Prepared {
         }
         if op.kind == OperationKind::Query {
             h.insert(http::header::CONTENT_TYPE, APPLICATION_QUERY_JSON);
-            h.insert(names::IS_QUERY, TRUE);
+            match &opts.query_role {
+                QueryRole::Plan => {
+                    // As the official Rust driver sends it (PROTOCOL.md §7.2).
+                    h.insert(names::IS_QUERY_PLAN_REQUEST, TRUE);
+                    h.insert(
+                        names::SUPPORTED_QUERY_FEATURES,
+                        HeaderValue::from_static(
+                            crate::execution::fanout::SUPPORTED_QUERY_FEATURES,
+                        ),
+                    );
+                    h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
+                }
+                QueryRole::Range(id) => {
+                    let v = HeaderValue::from_str(id).map_err(|_| {
+                        ConfigError::InvalidOperation(format!(
+                            "partition key range id {id:?} is not a valid header value"
+                        ))
+                    })?;
+                    h.insert(names::PARTITION_KEY_RANGE_ID, v);
+                }
+                QueryRole::Plain => {}
+            }
+            if opts.query_role != QueryRole::Plan {
+                h.insert(names::IS_QUERY, TRUE);
+            }
             if op.partition_key.is_none() {
                 h.insert(names::ENABLE_CROSS_PARTITION, TRUE);
             }

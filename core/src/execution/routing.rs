@@ -18,11 +18,14 @@ impl Execution {
         if self.routing.done {
             return None;
         }
-        let target = self
-            .op
-            .as_ref()
-            .and_then(|p| Some((p.container.clone()?, p.partition_key.clone()?)));
-        let Some((container, pk)) = target.filter(|_| d.eff.partition_routing) else {
+        // Item operations with a partition key route to its range; a cross-partition query's
+        // plan request fetches the map for the fan-out (`want_map`) without a key.
+        let want_map = self.routing.want_map;
+        let target = self.op.as_ref().and_then(|p| {
+            let pk = p.partition_key.clone();
+            (pk.is_some() || want_map).then(|| Some((p.container.clone()?, pk)))?
+        });
+        let Some((container, pk)) = target.filter(|_| d.eff.partition_routing || want_map) else {
             self.routing.done = true;
             return None;
         };
@@ -70,7 +73,7 @@ impl Execution {
             }
             // Stale but usable: another execution is refreshing it.
         }
-        if let Some(e) = d.containers.get(&link) {
+        if let (Some(e), Some(pk)) = (d.containers.get(&link), pk) {
             if let (Some(map), Ok(epk)) =
                 (&e.routing, effective_partition_key(&pk, &e.partition_key))
             {
@@ -189,6 +192,8 @@ impl Execution {
 #[derive(Debug, Default)]
 pub(super) struct RoutingState {
     pub done: bool,
+    /// Fetch the container's routing map even without a partition key (fan-out planning).
+    pub want_map: bool,
     pub range: Option<(String, Vec<String>)>,
     pub meta: Option<Prepared>,
     pub attempts: Vec<AttemptId>,

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::diagnostics::CosmosDiagnostics;
 use crate::driver::Driver;
 use crate::error::{ConfigError, CosmosError};
+use crate::execution::fanout::FanoutState;
 use crate::execution::Execution;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
@@ -83,10 +84,7 @@ impl QueryPage {
     }
 }
 
-const QUERY_METRICS: http::HeaderName =
-    http::HeaderName::from_static("x-ms-documentdb-query-metrics");
-const INDEX_METRICS: http::HeaderName =
-    http::HeaderName::from_static("x-ms-cosmos-index-utilization");
+use crate::headers::names::{INDEX_METRICS, QUERY_METRICS};
 
 /// Where a single-partition query stands.
 #[derive(Debug, Clone)]
@@ -98,6 +96,8 @@ struct Single {
 #[derive(Debug)]
 enum State {
     Single(Single),
+    /// A cross-partition query: the fan-out's state, lent to each page's execution.
+    Fanout(Option<Box<FanoutState>>),
 }
 
 /// The state of a query between its pages. Keep it, call [`QueryPager::start_page`], drain the
@@ -112,6 +112,8 @@ pub struct QueryPager {
     done: bool,
     /// A page was started and not finished yet.
     in_page: bool,
+    /// The token of the last finished page (cross-partition queries).
+    last_token: Option<String>,
 }
 
 impl QueryPager {
@@ -142,29 +144,25 @@ impl QueryPager {
             .unwrap_or_default();
         let body = op.body.clone().unwrap_or_default();
         let fingerprint = token::fingerprint(&body, &scope);
-        let resume = match opts.continuation.take() {
-            Some(t) => Some(FeedToken::decode(&t, &fingerprint)?),
-            None => None,
-        };
-        let state = match resume {
-            None => State::Single(Single { server: None }),
-            Some(t) => {
-                // Single-partition tokens have exactly one producer.
-                let p = t.producers.into_iter().next();
-                match p {
-                    Some(p) if p.done => {
-                        return Ok(QueryPager {
-                            op,
-                            opts,
-                            fingerprint,
-                            state: State::Single(Single { server: None }),
-                            done: true,
-                            in_page: false,
-                        })
-                    }
-                    Some(p) => State::Single(Single { server: p.server }),
-                    None => State::Single(Single { server: None }),
+        let mut done = false;
+        let state = if op.partition_key.is_none() {
+            // The fan-out decodes (and checks) the token itself.
+            let state = FanoutState::new(&op, &opts)?;
+            opts.continuation = None;
+            State::Fanout(Some(Box::new(state)))
+        } else {
+            let resume = match opts.continuation.take() {
+                Some(t) => Some(FeedToken::decode(&t, &fingerprint)?),
+                None => None,
+            };
+            // Single-partition tokens have exactly one producer.
+            match resume.and_then(|t| t.producers.into_iter().next()) {
+                Some(p) if p.done => {
+                    done = true;
+                    State::Single(Single { server: None })
                 }
+                Some(p) => State::Single(Single { server: p.server }),
+                None => State::Single(Single { server: None }),
             }
         };
         Ok(QueryPager {
@@ -172,8 +170,9 @@ impl QueryPager {
             opts,
             fingerprint,
             state,
-            done: false,
+            done,
             in_page: false,
+            last_token: None,
         })
     }
 
@@ -190,10 +189,19 @@ impl QueryPager {
         }
         self.in_page = true;
         let mut opts = self.opts.clone();
-        match &self.state {
-            State::Single(s) => opts.continuation = s.server.clone(),
+        match &mut self.state {
+            State::Single(s) => {
+                opts.continuation = s.server.clone();
+                Some(d.start(self.op.clone(), opts, now))
+            }
+            State::Fanout(state) => {
+                let mut exec = d.start(self.op.clone(), opts, now);
+                if let Some(s) = state.take() {
+                    exec.attach_fanout_state(d, s, now);
+                }
+                Some(exec)
+            }
         }
-        Some(d.start(self.op.clone(), opts, now))
     }
 
     /// Turns the outcome of the page's execution into a [`QueryPage`] and keeps the state for
@@ -201,10 +209,31 @@ impl QueryPager {
     /// retries it.
     pub fn finish_page(
         &mut self,
-        _exec: &mut Execution,
+        exec: &mut Execution,
         outcome: Result<CosmosResponse, CosmosError>,
     ) -> Result<QueryPage, CosmosError> {
         self.in_page = false;
+        if let State::Fanout(slot) = &mut self.state {
+            let taken = exec.take_fanout_state();
+            if outcome.is_ok() {
+                *slot = taken;
+            } else if slot.is_none() {
+                // The failed page's state may hold rows it had fetched but not returned; the
+                // next attempt resumes from the last page's token instead (nothing is lost,
+                // nothing repeated).
+                let mut opts = self.opts.clone();
+                opts.continuation = self.last_token.clone();
+                match FanoutState::new(&self.op, &opts) {
+                    Ok(s) => *slot = Some(Box::new(s)),
+                    Err(e) => {
+                        return Err(CosmosError::config(
+                            e,
+                            std::sync::Arc::new(CosmosDiagnostics::empty()),
+                        ))
+                    }
+                }
+            }
+        }
         let response = outcome?;
         let items = page_items(&response)?;
         let headers = response.headers();
@@ -212,29 +241,19 @@ impl QueryPager {
             .continuation()
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
-        match &mut self.state {
-            State::Single(s) => s.server = next.clone(),
-        }
-        self.done = next.is_none();
-        let continuation = if self.done {
-            None
-        } else {
-            let token = FeedToken {
-                fingerprint: self.fingerprint.clone(),
-                producers: vec![ProducerPosition {
-                    min: String::new(),
-                    max: "FF".into(),
-                    server: next,
-                    skip: 0,
-                    done: false,
-                }],
-                merge: None,
-            };
-            Some(
-                token
-                    .encode()
-                    .map_err(|e| CosmosError::config(e, response.diagnostics().clone()))?,
-            )
+        let continuation = match &mut self.state {
+            State::Single(s) => {
+                s.server = next.clone();
+                self.done = next.is_none();
+                self.single_token(next)
+                    .map_err(|e| CosmosError::config(e, response.diagnostics().clone()))?
+            }
+            State::Fanout(_) => {
+                // The fan-out's page carries Sextant's token already.
+                self.done = next.is_none();
+                self.last_token = next.clone();
+                next
+            }
         };
         Ok(QueryPage {
             items,
@@ -246,25 +265,33 @@ impl QueryPager {
         })
     }
 
+    fn single_token(&self, server: Option<String>) -> Result<Option<String>, ConfigError> {
+        if server.is_none() {
+            return Ok(None);
+        }
+        FeedToken {
+            fingerprint: self.fingerprint.clone(),
+            producers: vec![ProducerPosition {
+                min: String::new(),
+                max: "FF".into(),
+                server,
+                skip: 0,
+                done: false,
+            }],
+            merge: None,
+        }
+        .encode()
+        .map(Some)
+    }
+
     /// The token to resume after the last finished page (`None` when done).
     pub fn continuation(&self) -> Option<String> {
         if self.done {
             return None;
         }
         match &self.state {
-            State::Single(s) => FeedToken {
-                fingerprint: self.fingerprint.clone(),
-                producers: vec![ProducerPosition {
-                    min: String::new(),
-                    max: "FF".into(),
-                    server: s.server.clone(),
-                    skip: 0,
-                    done: false,
-                }],
-                merge: None,
-            }
-            .encode()
-            .ok(),
+            State::Single(s) => self.single_token(s.server.clone()).ok().flatten(),
+            State::Fanout(_) => self.last_token.clone(),
         }
     }
 }

@@ -40,6 +40,20 @@ pub struct OperationOptions {
     pub(crate) max_concurrency: Option<usize>,
     pub(crate) populate_query_metrics: bool,
     pub(crate) populate_index_metrics: bool,
+    /// Set by the core on the sub-requests of a cross-partition query (ADR 0005).
+    pub(crate) query_role: QueryRole,
+}
+
+/// What a query request is, inside a cross-partition query (set by the core only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum QueryRole {
+    /// A query sent as the caller wrote it.
+    #[default]
+    Plain,
+    /// The query-plan request (PROTOCOL.md §7.2).
+    Plan,
+    /// One partition key range's page (§7.5).
+    Range(String),
 }
 
 impl OperationOptions {

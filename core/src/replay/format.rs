@@ -115,6 +115,12 @@ pub enum EntryEvent {
         /// The credential's error message.
         error: Option<String>,
     },
+    /// A cross-partition query page continues from the state its pager kept (ADR 0005): the
+    /// plan, the producers and the rows they had buffered, as JSON.
+    FanoutState {
+        /// The state.
+        state: serde_json::Value,
+    },
     /// `Driver::handle_token` called directly (a background refresh).
     DriverToken {
         /// Whether the credential returned a token.

@@ -286,6 +286,19 @@ impl Recorder {
         self.push(Some(exec), now, 0, EntryEvent::Poll { action });
     }
 
+    pub(crate) fn fanout_state(
+        &mut self,
+        activity: ActivityId,
+        state: serde_json::Value,
+        now: Now,
+    ) {
+        let Some(exec) = self.exec(activity) else {
+            return;
+        };
+        let size = state.to_string().len();
+        self.push(Some(exec), now, size, EntryEvent::FanoutState { state });
+    }
+
     pub(crate) fn response(
         &mut self,
         activity: ActivityId,

@@ -283,6 +283,7 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
         max_concurrency: r.max_concurrency,
         populate_query_metrics: r.populate_query_metrics,
         populate_index_metrics: r.populate_index_metrics,
+        query_role: Default::default(),
     })
 }
 
@@ -463,6 +464,11 @@ pub fn replay(
                 exec.handle_token(&mut driver, token, now);
             }
             EntryEvent::Cancel => exec.cancel(&mut driver, now),
+            EntryEvent::FanoutState { state } => {
+                let state = crate::execution::fanout::FanoutState::from_json(state)
+                    .map_err(|e| bad(format!("fan-out state: {e}")))?;
+                exec.attach_fanout_state(&mut driver, Box::new(state), now);
+            }
             EntryEvent::Start { .. } | EntryEvent::DriverToken { .. } => {}
         }
     }

@@ -1,0 +1,251 @@
+//! What a cross-partition query keeps between its pages: the plan, one producer per partition
+//! key range (its server continuations and what was consumed of its current page), and the
+//! merge with the rows already fetched (ADR 0005).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::interim::{ParallelMerge, PlanView};
+use crate::error::ConfigError;
+use crate::feed::token::{fingerprint, FeedToken, ProducerPosition};
+use crate::operation::{CosmosOperation, OperationOptions};
+use crate::partition::PartitionKeyRange;
+
+/// One partition key range of the query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Producer {
+    pub range_id: String,
+    pub parents: Vec<String>,
+    pub min: String,
+    pub max: String,
+    /// The server continuation of this producer's next page (`None`: from the start).
+    pub next: Option<String>,
+    /// The continuation that fetched the page now buffered, and how many of its rows were
+    /// returned: what a token records so a fresh driver fetches that page again and skips.
+    pub page_token: Option<String>,
+    pub consumed: u32,
+    /// Rows to drop from the next page fetched (a resumed producer re-reads its page).
+    pub skip: u32,
+    /// No more pages.
+    pub done: bool,
+}
+
+/// The state of a cross-partition query between pages.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FanoutState {
+    pub fingerprint: String,
+    pub plan: Option<PlanView>,
+    pub producers: Vec<Producer>,
+    merge: ParallelMerge,
+    /// Positions from a continuation token, applied once the producers are known.
+    resume: Option<FeedToken>,
+}
+
+impl FanoutState {
+    /// A fresh state for `op`, resuming from `opts`' continuation token when it has one.
+    pub fn new(op: &CosmosOperation, opts: &OperationOptions) -> Result<FanoutState, ConfigError> {
+        let body = op.body.clone().unwrap_or_default();
+        let fp = fingerprint(&body, "");
+        let resume = match &opts.continuation {
+            Some(t) => Some(FeedToken::decode(t, &fp)?),
+            None => None,
+        };
+        Ok(FanoutState {
+            fingerprint: fp,
+            plan: None,
+            producers: Vec::new(),
+            merge: ParallelMerge::default(),
+            resume,
+        })
+    }
+
+    /// The plan arrived: the producers are the ranges of `map` that overlap its query ranges
+    /// (each once, in EPK order), positioned from the token when resuming.
+    pub fn set_plan(&mut self, plan: PlanView, map: &[PartitionKeyRange]) -> Result<(), String> {
+        let mut producers: Vec<Producer> = map
+            .iter()
+            .filter(|r| {
+                plan.ranges.iter().any(|(min, max)| {
+                    r.max_exclusive.as_str() > min.as_str()
+                        && r.min_inclusive.as_str() < max.as_str()
+                })
+            })
+            .map(|r| Producer {
+                range_id: r.id.clone(),
+                parents: r.parents.clone(),
+                min: r.min_inclusive.clone(),
+                max: r.max_exclusive.clone(),
+                next: None,
+                page_token: None,
+                consumed: 0,
+                skip: 0,
+                done: false,
+            })
+            .collect();
+        let mut top = plan.top;
+        if let Some(token) = self.resume.take() {
+            top = token
+                .merge
+                .as_ref()
+                .and_then(|m| m.get("top"))
+                .and_then(Value::as_u64)
+                .or(top);
+            for p in &mut producers {
+                // The token's range that contains this one (ranges only split, so a token
+                // range covers one or more current ranges).
+                let Some(pos) = token
+                    .producers
+                    .iter()
+                    .find(|t| t.min.as_str() <= p.min.as_str() && p.max.as_str() <= t.max.as_str())
+                else {
+                    return Err(format!(
+                        "the continuation token does not cover range {:?} (the container was recreated?)",
+                        p.range_id
+                    ));
+                };
+                p.next = pos.server.clone();
+                p.skip = pos.skip;
+                p.done = pos.done;
+            }
+        }
+        self.merge = ParallelMerge::new(producers.len(), top);
+        for (i, p) in producers.iter().enumerate() {
+            if p.done {
+                self.merge.push_page(i, Vec::new(), true);
+            }
+        }
+        self.producers = producers;
+        self.plan = Some(plan);
+        Ok(())
+    }
+
+    /// Producers whose next page the merge needs.
+    pub fn wanted(&self) -> Vec<usize> {
+        self.merge.wanted()
+    }
+
+    /// A page of producer `i` arrived (asked with `sent`; `next` continues it).
+    pub fn take_page(
+        &mut self,
+        i: usize,
+        sent: Option<String>,
+        next: Option<String>,
+        mut rows: Vec<Value>,
+    ) -> Result<(), String> {
+        let p = self
+            .producers
+            .get_mut(i)
+            .ok_or_else(|| format!("page for unknown producer {i}"))?;
+        let skip = (p.skip as usize).min(rows.len());
+        rows.drain(..skip);
+        p.consumed = p.skip;
+        p.skip = 0;
+        p.page_token = sent;
+        p.done = next.is_none();
+        p.next = next;
+        self.merge.push_page(i, rows, p.done);
+        Ok(())
+    }
+
+    /// Up to `max` result items, in order.
+    pub fn pop(&mut self, max: usize) -> Vec<Value> {
+        let out = self.merge.pop(max);
+        let mut items = Vec::with_capacity(out.len());
+        for (i, v) in out {
+            if let Some(p) = self.producers.get_mut(i) {
+                p.consumed = p.consumed.saturating_add(1);
+            }
+            items.push(v);
+        }
+        items
+    }
+
+    /// True when nothing more will come.
+    pub fn merge_done(&self) -> bool {
+        self.plan.is_some() && self.merge.is_done()
+    }
+
+    /// Producer `i`'s range split into `children` (from the refreshed routing map): each child
+    /// continues from the parent's server continuation (server tokens are rid-based and stay
+    /// valid on a child, LOCAL_SERVER.md §2).
+    pub fn split(&mut self, i: usize, children: &[PartitionKeyRange]) -> Result<(), String> {
+        let parent = self
+            .producers
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("split of unknown producer {i}"))?;
+        if children.is_empty() {
+            return Err(format!(
+                "range {:?} is gone but has no children",
+                parent.range_id
+            ));
+        }
+        let new: Vec<Producer> = children
+            .iter()
+            .map(|r| Producer {
+                range_id: r.id.clone(),
+                parents: r.parents.clone(),
+                min: r.min_inclusive.clone(),
+                max: r.max_exclusive.clone(),
+                next: parent.next.clone(),
+                page_token: parent.page_token.clone(),
+                consumed: 0,
+                skip: 0,
+                done: false,
+            })
+            .collect();
+        self.merge.split(i, new.len());
+        self.producers.splice(i..=i, new);
+        Ok(())
+    }
+
+    /// The state as JSON (recordings).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The state from [`FanoutState::to_json`].
+    pub fn from_json(v: &Value) -> Result<FanoutState, String> {
+        FanoutState::deserialize(v).map_err(|e| e.to_string())
+    }
+
+    /// The continuation token after what was returned so far (`None` when done).
+    pub fn token(&self) -> Result<Option<String>, ConfigError> {
+        if self.merge_done() {
+            return Ok(None);
+        }
+        let producers = self
+            .producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let buffered = self.merge.buffered(i);
+                // Rows still buffered were fetched with `page_token`: fetch that page again and
+                // skip what was returned. Nothing buffered: continue with `next`.
+                let (server, skip) = if buffered > 0 {
+                    (p.page_token.clone(), p.consumed)
+                } else {
+                    (p.next.clone(), 0)
+                };
+                ProducerPosition {
+                    min: p.min.clone(),
+                    max: p.max.clone(),
+                    server,
+                    skip,
+                    done: p.done && buffered == 0,
+                }
+            })
+            .collect();
+        let merge = self
+            .merge
+            .remaining()
+            .map(|top| serde_json::json!({ "top": top }));
+        FeedToken {
+            fingerprint: self.fingerprint.clone(),
+            producers,
+            merge,
+        }
+        .encode()
+        .map(Some)
+    }
+}
