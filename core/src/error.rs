@@ -46,6 +46,16 @@ pub enum ConfigError {
     /// The operation cannot be executed as built.
     #[error("invalid operation: {0}")]
     InvalidOperation(String),
+    /// An id or name that Cosmos DB forbids, or that a URL layer would reinterpret.
+    #[error("invalid {kind} id {id:?}: {reason}")]
+    InvalidResourceId {
+        /// `database`, `container` or `item`.
+        kind: &'static str,
+        /// The id (cut after 64 characters).
+        id: String,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// The operation targets a different account than the driver serves.
     #[error("the operation targets account {operation} but this driver serves {driver}")]
     AccountMismatch {

@@ -22,7 +22,9 @@ pub trait Client {
     ) -> Result<CosmosResponse, CosmosError>;
 }
 
-/// Item ids that exercise path encoding and signing: spaces, unicode, `+`, `=`, `%`, `?`, `#`.
+/// Item ids that exercise path encoding and signing: spaces, unicode, `+`, `=`, `%`, `&`,
+/// `;`, `:`, `@`, quotes, brackets and dots. (`/ \ ? #`, a trailing space, `.` and `..` are
+/// refused before sending: see `hostile_ids.rs`.)
 pub const AWKWARD_IDS: &[&str] = &[
     "plain",
     "with space",
@@ -30,9 +32,10 @@ pub const AWKWARD_IDS: &[&str] = &[
     "plus+sign",
     "equals=sign",
     "percent%20literal",
-    "question?mark",
-    "hash#tag",
-    "all of a+b=c%d?e#f é",
+    "amp&semi;colon:at@",
+    "quote'dq\"brackets[]{}",
+    "a..b",
+    "all of a+b=c%d&e;f é (x)",
 ];
 
 /// A name unique within this process and across runs.

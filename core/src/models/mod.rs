@@ -6,6 +6,7 @@ pub mod consistency;
 pub mod container_properties;
 pub mod partition_key;
 pub mod references;
+pub mod resource_id;
 
 pub use account_properties::{AccountProperties, AccountRegion};
 pub use account_reference::AccountReference;
@@ -17,3 +18,4 @@ pub use partition_key::{PartitionKey, PartitionKeyValue};
 pub use references::{
     ContainerReference, CosmosResourceReference, DatabaseReference, ItemReference,
 };
+pub use resource_id::{validate_resource_id, ResourceIdKind};

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use crate::error::ConfigError;
+use crate::models::{validate_resource_id, ResourceIdKind};
 use crate::models::{
     AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
     PartitionKey,
@@ -54,6 +55,27 @@ impl CosmosOperation {
         }
     }
 
+    /// Records the first forbidden id as the operation's problem (reported on the first poll,
+    /// before anything is sent).
+    fn checked(mut self, names: &[(ResourceIdKind, &str)]) -> Self {
+        if self.problem.is_none() {
+            for (kind, id) in names {
+                if let Err(e) = validate_resource_id(*kind, id) {
+                    self.problem = Some(e);
+                    break;
+                }
+            }
+        }
+        self
+    }
+
+    fn container_names(c: &ContainerReference) -> [(ResourceIdKind, &str); 2] {
+        [
+            (ResourceIdKind::Database, c.database().name()),
+            (ResourceIdKind::Container, c.name()),
+        ]
+    }
+
     fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
         let path = format!("{}/docs", container.path());
         let mut op = Self::new(
@@ -64,7 +86,7 @@ impl CosmosOperation {
             path,
         );
         op.container = Some((container.link().to_string(), container.path().to_string()));
-        op
+        op.checked(&Self::container_names(container))
     }
 
     fn item(kind: OperationKind, item: &ItemReference) -> Self {
@@ -76,7 +98,8 @@ impl CosmosOperation {
         let c = item.container();
         let mut op = Self::new(kind, ResourceType::Item, c.account(), link, path);
         op.container = Some((c.link().to_string(), c.path().to_string()));
-        op
+        let [db, coll] = Self::container_names(c);
+        op.checked(&[db, coll, (ResourceIdKind::Item, item.id())])
     }
 
     /// Creates an item in `container` (`POST .../docs`). Needs a partition key and a body.
@@ -149,6 +172,7 @@ impl CosmosOperation {
             "dbs".into(),
         )
         .with_body(body)
+        .checked(&[(ResourceIdKind::Database, id)])
     }
 
     /// Reads a database.
@@ -160,6 +184,7 @@ impl CosmosOperation {
             database.link().into(),
             database.path().into(),
         )
+        .checked(&[(ResourceIdKind::Database, database.name())])
     }
 
     /// Deletes a database and everything in it.
@@ -171,6 +196,7 @@ impl CosmosOperation {
             database.link().into(),
             database.path().into(),
         )
+        .checked(&[(ResourceIdKind::Database, database.name())])
     }
 
     /// Lists the databases of the account (one page).
@@ -193,7 +219,10 @@ impl CosmosOperation {
             database.link().into(),
             format!("{}/colls", database.path()),
         );
-        op.with_json_body(properties)
+        op.with_json_body(properties).checked(&[
+            (ResourceIdKind::Database, database.name()),
+            (ResourceIdKind::Container, &properties.id),
+        ])
     }
 
     /// Reads a container's properties.
@@ -205,6 +234,7 @@ impl CosmosOperation {
             container.link().into(),
             container.path().into(),
         )
+        .checked(&Self::container_names(&container))
     }
 
     /// Replaces a container's properties (indexing policy, TTL, ...).
@@ -220,6 +250,7 @@ impl CosmosOperation {
             container.path().into(),
         )
         .with_json_body(properties)
+        .checked(&Self::container_names(&container))
     }
 
     /// Deletes a container and its items.
@@ -231,6 +262,7 @@ impl CosmosOperation {
             container.link().into(),
             container.path().into(),
         )
+        .checked(&Self::container_names(&container))
     }
 
     /// Lists the containers of `database` (one page).
@@ -242,6 +274,7 @@ impl CosmosOperation {
             database.link().into(),
             format!("{}/colls", database.path()),
         )
+        .checked(&[(ResourceIdKind::Database, database.name())])
     }
 
     /// Sets the partition key (required for item operations).
@@ -328,6 +361,23 @@ impl CosmosOperation {
                 self.kind.as_str()
             )));
         }
+        if needs_body && self.resource_type == ResourceType::Item {
+            // The item's id becomes a URL path segment on every later read, replace or delete.
+            if let Some(id) = self.body.as_deref().and_then(body_id) {
+                validate_resource_id(ResourceIdKind::Item, &id)?;
+            }
+        }
         Ok(())
     }
+}
+
+/// The top-level `"id"` of a JSON document, when it is a string (other fields are skipped
+/// without being built).
+fn body_id(body: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<IdOnly<'_>>(body).ok()?.id
 }
