@@ -90,6 +90,21 @@ pub enum Credential {
     TokenCredential(Arc<dyn TokenCredential>),
 }
 
+impl Credential {
+    /// True when both would sign requests the same way: the same master key, the same resource
+    /// tokens, or the same token credential object.
+    pub fn same_as(&self, other: &Credential) -> bool {
+        match (self, other) {
+            (Credential::MasterKey(a), Credential::MasterKey(b)) => a.same_key(b),
+            (Credential::ResourceTokens(a), Credential::ResourceTokens(b)) => a == b,
+            (Credential::TokenCredential(a), Credential::TokenCredential(b)) => {
+                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -164,6 +164,27 @@ impl Driver {
         &self.account
     }
 
+    /// Signs every attempt from now on with `account`'s credential: key rotation without a
+    /// restart (.NET `AzureKeyCredential.Update`, Java `AzureKeyCredential.update`). Operations
+    /// in flight sign their next attempt with the new credential. `account` must name this
+    /// driver's endpoint (else [`ConfigError::AccountMismatch`]); returns whether anything
+    /// changed. A new kind of credential starts with no cached Entra ID token.
+    pub fn set_credential(&mut self, account: &AccountReference) -> Result<bool, ConfigError> {
+        if !account.same_account(&self.account) {
+            return Err(ConfigError::AccountMismatch {
+                operation: account.endpoint().to_string(),
+                driver: self.account.endpoint().to_string(),
+            });
+        }
+        if self.account.credential().same_as(account.credential()) {
+            return Ok(false);
+        }
+        self.account = account.clone();
+        self.token = TokenState::default();
+        self.leases.token_done();
+        Ok(true)
+    }
+
     /// The options the driver was built with (before defaults).
     pub fn options(&self) -> &DriverOptions {
         &self.options

@@ -28,13 +28,13 @@ pub enum ConfigError {
         reason: String,
     },
     /// Another credential problem.
-    #[error("invalid credential: {reason}")]
+    #[error("invalid credential: {}", crate::redact::redact(.reason))]
     InvalidCredential {
         /// What is wrong.
         reason: String,
     },
     /// A setting (option or environment variable) has a value outside its accepted range.
-    #[error("invalid value {value:?} for {name}: expected {expected}")]
+    #[error("invalid value {:?} for {name}: expected {expected}", crate::redact::redact(.value))]
     InvalidSetting {
         /// The option or environment variable.
         name: String,
@@ -44,7 +44,7 @@ pub enum ConfigError {
         expected: String,
     },
     /// The operation cannot be executed as built.
-    #[error("invalid operation: {0}")]
+    #[error("invalid operation: {}", crate::redact::redact(.0))]
     InvalidOperation(String),
     /// An id or name that Cosmos DB forbids, or that a URL layer would reinterpret.
     #[error("invalid {kind} id {id:?}: {reason}")]

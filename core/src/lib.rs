@@ -142,6 +142,7 @@ pub mod operation;
 pub mod options;
 pub mod partition;
 pub mod policy;
+pub mod redact;
 pub mod regions;
 pub mod replay;
 pub mod request;

@@ -52,6 +52,14 @@ impl MasterKey {
         Ok(MasterKey { mac })
     }
 
+    /// True when both decode to the same key (compared through a signature, so the key bytes
+    /// are never kept or exposed).
+    pub fn same_key(&self, other: &MasterKey) -> bool {
+        const PROBE: (&str, &str, &str, &str) = ("get", "", "sextant-key-probe", "probe");
+        self.sign(PROBE.0, PROBE.1, PROBE.2, PROBE.3)
+            == other.sign(PROBE.0, PROBE.1, PROBE.2, PROBE.3)
+    }
+
     /// Signs one request and returns the finished, URL-encoded `authorization` header value
     /// (`type%3Dmaster%26ver%3D1.0%26sig%3D...`).
     ///

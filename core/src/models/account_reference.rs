@@ -31,6 +31,40 @@ impl AccountReference {
         Self::new(endpoint, Credential::MasterKey(key))
     }
 
+    /// An account from a connection string as the portal shows it:
+    /// `AccountEndpoint=https://…:443/;AccountKey=…;` (setting names case-insensitive, in any
+    /// order, a trailing `;` optional; other settings are ignored). Errors never contain the key.
+    pub fn from_connection_string(connection_string: &str) -> Result<Self, ConfigError> {
+        let mut endpoint = None;
+        let mut key = None;
+        for part in connection_string.split(';') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = part.split_once('=') else {
+                return Err(ConfigError::InvalidCredential {
+                    reason: format!(
+                        "connection string part {:?} is not Name=Value",
+                        crate::redact::redact(part)
+                    ),
+                });
+            };
+            match name.trim().to_ascii_lowercase().as_str() {
+                "accountendpoint" => endpoint = Some(value.trim()),
+                "accountkey" => key = Some(value.trim()),
+                _ => {}
+            }
+        }
+        let endpoint = endpoint.ok_or_else(|| ConfigError::InvalidCredential {
+            reason: "the connection string has no AccountEndpoint".into(),
+        })?;
+        let key = key.ok_or_else(|| ConfigError::InvalidCredential {
+            reason: "the connection string has no AccountKey".into(),
+        })?;
+        Self::with_master_key(endpoint, key)
+    }
+
     /// An account accessed with resource tokens from Cosmos DB permissions.
     pub fn with_resource_tokens(
         endpoint: &str,
@@ -95,13 +129,26 @@ impl fmt::Debug for AccountReference {
 
 /// Checks an endpoint and returns it as `scheme://authority/` plus the host.
 pub(crate) fn normalize_endpoint(endpoint: &str) -> Result<(String, String), ConfigError> {
+    // The value is echoed in errors: never with key material in it.
     let bad = |reason: &str| ConfigError::InvalidEndpoint {
-        value: endpoint.to_string(),
+        value: crate::redact::redact(endpoint),
         reason: reason.to_string(),
     };
     let trimmed = endpoint.trim();
     if trimmed.is_empty() {
         return Err(bad("the endpoint is empty"));
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.contains("accountendpoint=") || lower.contains("accountkey=") {
+        return Err(ConfigError::InvalidEndpoint {
+            value: crate::redact::REDACTED.into(),
+            reason: "this looks like a connection string; use \
+                     AccountReference::from_connection_string"
+                .into(),
+        });
+    }
+    if trimmed.contains('#') {
+        return Err(bad("the endpoint must not have a fragment"));
     }
     let uri: Uri = trimmed
         .parse()
@@ -121,6 +168,21 @@ pub(crate) fn normalize_endpoint(endpoint: &str) -> Result<(String, String), Con
     if authority.as_str().contains('@') {
         return Err(bad("user information in the endpoint is not allowed"));
     }
+    // `http::Uri` keeps a port it cannot read as u16 (`:99999`) in the authority text.
+    let host = authority.host();
+    let after_host = authority
+        .as_str()
+        .rsplit_once(']')
+        .map_or(authority.as_str(), |(_, rest)| rest);
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        match port.parse::<u32>() {
+            Ok(p) if (1..=65_535).contains(&p) => {}
+            _ => return Err(bad("the port must be a number from 1 to 65535")),
+        }
+    }
+    if host.is_empty() {
+        return Err(bad("missing host"));
+    }
     let path = uri.path();
     if !(path.is_empty() || path == "/") || uri.query().is_some() {
         return Err(bad(
@@ -138,6 +200,63 @@ mod tests {
     use super::*;
 
     const KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+
+    #[test]
+    fn bad_endpoints_are_refused_by_rule_without_echoing_keys() {
+        let cases = [
+            ("https://acct:99999/", "port"),
+            ("https://acct:0/", "port"),
+            ("https://acct:65536/", "port"),
+            ("ftp://acct/", "scheme"),
+            ("https://user:pw@acct/", "user information"),
+            ("https://acct/?a=b", "query"),
+            ("https://acct/#frag", "fragment"),
+            ("https://acct/dbs", "path"),
+            ("acct.documents.azure.com", "scheme"),
+        ];
+        for (endpoint, needle) in cases {
+            let e = AccountReference::with_master_key(endpoint, KEY)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{endpoint}: {e}");
+        }
+        let cs = format!("AccountEndpoint=https://a.documents.azure.com:443/;AccountKey={KEY};");
+        for bad in [
+            cs.clone(),
+            format!("https://user:{KEY}@acct/"),
+            format!("https://acct/?key={KEY}"),
+        ] {
+            let e = AccountReference::with_master_key(&bad, KEY).unwrap_err();
+            for text in [e.to_string(), format!("{e:?}")] {
+                assert!(!text.contains(&KEY[..16]), "key echoed: {text}");
+            }
+        }
+        let e = AccountReference::with_master_key(&cs, KEY)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("from_connection_string"), "{e}");
+    }
+
+    #[test]
+    fn connection_strings_are_accepted_in_any_case_and_order() {
+        for cs in [
+            format!("AccountEndpoint=https://a.documents.azure.com:443/;AccountKey={KEY};"),
+            format!("accountkey={KEY};ACCOUNTENDPOINT=https://a.documents.azure.com:443/"),
+            format!(" AccountEndpoint = https://a.documents.azure.com:443/ ; AccountKey={KEY} ; Other=x"),
+        ] {
+            let a = AccountReference::from_connection_string(&cs).unwrap();
+            assert_eq!(a.endpoint(), "https://a.documents.azure.com:443/");
+        }
+        for bad in [
+            format!("AccountKey={KEY}"),
+            "AccountEndpoint=https://a/".to_string(),
+            format!("AccountEndpoint=https://a/;AccountKey={KEY};junk"),
+            "AccountEndpoint=https://a/;AccountKey=not base64!".to_string(),
+        ] {
+            let e = AccountReference::from_connection_string(&bad).unwrap_err();
+            assert!(!format!("{e} {e:?}").contains(&KEY[..16]), "{e}");
+        }
+    }
 
     #[test]
     fn normalizes_endpoints() {

@@ -54,7 +54,7 @@ fn invalid(name: &str, value: &str) -> ConfigError {
     };
     ConfigError::InvalidSetting {
         name: name.into(),
-        value: value.into(),
+        value: crate::redact::redact(value),
         expected: expected.into(),
     }
 }

@@ -42,8 +42,10 @@ impl CosmosDriverRuntime {
     }
 
     /// The driver for `account`'s endpoint, created on first use. `options` are layered over the
-    /// runtime's driver options; they only apply when this call creates the driver (a later call
-    /// for the same endpoint returns the existing driver unchanged).
+    /// runtime's driver options; they only apply when this call creates the driver. A later call
+    /// for the same endpoint returns the existing driver; if `account` carries another
+    /// credential, the driver signs with it from now on (key rotation, see
+    /// [`CosmosDriver::rotate_credential`]).
     pub async fn get_or_create_driver(
         &self,
         account: AccountReference,
@@ -59,11 +61,14 @@ impl CosmosDriverRuntime {
             let now = Now::new(Instant::now(), SystemTime::now());
             let driver = Driver::new(account.clone(), options, seed, now)?;
             Ok::<_, CosmosError>(CosmosDriver::new(
-                account,
+                account.clone(),
                 SharedDriver::new(driver),
                 Arc::clone(&inner.client),
             ))
         })?;
+        // The same endpoint with another credential is a key rotation: the live driver signs
+        // with the newest credential from now on (never silently the old one).
+        driver.core().lock().set_credential(&account)?;
         Ok(driver)
     }
 

@@ -117,7 +117,15 @@ impl CosmosDriver {
         self.inner.shared.lock().take_recording()
     }
 
-    /// The account this driver serves.
+    /// Signs every request from now on with `account`'s credential (key rotation without a
+    /// restart; operations in flight use it for their next attempt). `account` must name this
+    /// driver's endpoint. Returns whether the credential changed.
+    pub fn rotate_credential(&self, account: &AccountReference) -> Result<bool, CosmosError> {
+        Ok(self.core().lock().set_credential(account)?)
+    }
+
+    /// The account this driver was created for (its credential is the one it was created with;
+    /// after a rotation, `core().lock().account()` has the current one).
     pub fn account(&self) -> &AccountReference {
         &self.inner.account
     }

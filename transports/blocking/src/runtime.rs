@@ -39,8 +39,9 @@ impl CosmosDriverRuntime {
     }
 
     /// The driver for `account`, created on first use. Later calls for the same endpoint return
-    /// the same driver (sharing its metadata and connections) and ignore `account`'s credential
-    /// and `options`.
+    /// the same driver (sharing its metadata and connections) and ignore `options`; if
+    /// `account` carries another credential, the driver signs with it from now on (key
+    /// rotation, see [`CosmosDriver::rotate_credential`]).
     ///
     /// `options` are layered over the runtime's driver options: what they leave unset is
     /// inherited. Creating a driver does no I/O; the account is read on the first operation.
@@ -51,19 +52,23 @@ impl CosmosDriverRuntime {
     ) -> Result<CosmosDriver, CosmosError> {
         let inner = &self.inner;
         let endpoint = account.endpoint().to_owned();
-        inner.drivers.get_or_try_insert(&endpoint, || {
+        let driver = inner.drivers.get_or_try_insert(&endpoint, || {
             let options = options
                 .unwrap_or_default()
                 .layered_over(&inner.options.driver_options);
             let seed = inner.options.seed.unwrap_or_else(random_seed);
             let driver = Driver::new(account.clone(), options, seed, now())?;
-            Ok(CosmosDriver::new(
-                account,
+            Ok::<_, CosmosError>(CosmosDriver::new(
+                account.clone(),
                 SharedDriver::new(driver),
                 inner.client.clone(),
                 inner.workers.clone(),
             ))
-        })
+        })?;
+        // The same endpoint with another credential is a key rotation: the live driver signs
+        // with the newest credential from now on (never silently the old one).
+        driver.core().lock().set_credential(&account)?;
+        Ok(driver)
     }
 
     /// The options in force, after the environment was applied.

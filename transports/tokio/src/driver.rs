@@ -54,14 +54,7 @@ impl CosmosDriver {
     ) -> Result<CosmosResponse, CosmosError> {
         let inner = &*self.inner;
         let send = |r: reqwest::Request| inner.client.execute(r);
-        execute::run(
-            &inner.shared,
-            &inner.account,
-            send,
-            operation,
-            options.unwrap_or_default(),
-        )
-        .await
+        execute::run(&inner.shared, send, operation, options.unwrap_or_default()).await
     }
 
     /// The pages of a query ([`CosmosOperation::query`]): call
@@ -117,7 +110,15 @@ impl CosmosDriver {
         self.inner.shared.lock().take_recording()
     }
 
-    /// The account this driver serves.
+    /// Signs every request from now on with `account`'s credential (key rotation without a
+    /// restart; operations in flight use it for their next attempt). `account` must name this
+    /// driver's endpoint. Returns whether the credential changed.
+    pub fn rotate_credential(&self, account: &AccountReference) -> Result<bool, CosmosError> {
+        Ok(self.core().lock().set_credential(account)?)
+    }
+
+    /// The account this driver was created for (its credential is the one it was created with;
+    /// after a rotation, `core().lock().account()` has the current one).
     pub fn account(&self) -> &AccountReference {
         &self.inner.account
     }

@@ -8,14 +8,12 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
-use sextant_core::models::AccountReference;
 use sextant_core::{
-    AccessToken, CosmosError, CosmosOperation, CosmosResponse, Credential, CredentialError,
-    Drained, Execution, Input, Now, OperationOptions, SharedDriver, Turn,
+    AccessToken, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Execution,
+    Input, Now, OperationOptions, SharedDriver, Turn,
 };
 
 use crate::attempt::{Attempt, Progress};
@@ -65,7 +63,6 @@ impl Drop for Guard<'_, '_> {
 /// `Client::execute`); it is a parameter so the loop can be tested without a network.
 pub(crate) async fn run<S, F>(
     shared: &SharedDriver,
-    account: &AccountReference,
     send: S,
     op: CosmosOperation,
     opts: OperationOptions,
@@ -76,7 +73,7 @@ where
 {
     let mut turn = Turn::default();
     let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, account, send, &mut exec, turn, drained).await
+    drive(shared, send, &mut exec, turn, drained).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
@@ -87,7 +84,6 @@ where
 /// and waits for the first attempt, token or timer to make progress.
 pub(crate) async fn drive<S, F>(
     shared: &SharedDriver,
-    account: &AccountReference,
     send: S,
     exec: &mut Execution,
     mut turn: Turn,
@@ -130,14 +126,15 @@ where
             }
         }
         for scopes in turn.token_requests.drain(..) {
-            match account.credential() {
-                Credential::TokenCredential(c) => {
-                    let c = Arc::clone(c);
+            // The driver's current credential (it may have been rotated since `account`).
+            let credential = shared.lock().token_credential();
+            match credential {
+                Some(c) => {
                     guard
                         .tokens
                         .push(Box::pin(async move { c.get_token(&scopes).await }));
                 }
-                _ => inputs.push(Input::Token(
+                None => inputs.push(Input::Token(
                     Err(CredentialError::new(
                         "the core asked for a token but the account has no token credential",
                     )),

@@ -57,7 +57,8 @@ impl CosmosDriverRuntime {
     }
 
     /// The driver for `account`, created on first use. Later calls for the same endpoint return
-    /// the existing driver and ignore `options`. The driver's options are `options` layered over
+    /// the existing driver and ignore `options`; if `account` carries another credential, the
+    /// driver signs with it from now on (key rotation, see [`CosmosDriver::rotate_credential`]). The driver's options are `options` layered over
     /// the runtime's driver options.
     pub async fn get_or_create_driver(
         &self,
@@ -80,6 +81,9 @@ impl CosmosDriverRuntime {
                 inner.client.clone(),
             ))
         })?;
+        // The same endpoint with another credential is a key rotation: the live driver signs
+        // with the newest credential from now on (never silently the old one).
+        driver.core().lock().set_credential(&account)?;
         Ok(driver)
     }
 }
