@@ -46,3 +46,21 @@ pub(crate) fn clamp_wall(wall: SystemTime) -> SystemTime {
         wall
     }
 }
+
+/// `now + d`, saturating at the latest instant the platform can represent instead of panicking:
+/// durations come from options (`Duration::MAX` means "never") and from service headers
+/// (`x-ms-retry-after-ms`), so their sum with an `Instant` must never overflow.
+pub(crate) fn instant_after(now: std::time::Instant, d: std::time::Duration) -> std::time::Instant {
+    if let Some(t) = now.checked_add(d) {
+        return t;
+    }
+    // Climb as far as the platform allows, halving the step: at most ~128 iterations.
+    let (mut at, mut step) = (now, d);
+    while !step.is_zero() {
+        match at.checked_add(step) {
+            Some(t) => at = t,
+            None => step /= 2,
+        }
+    }
+    at
+}

@@ -70,7 +70,7 @@ impl Execution {
         };
         self.capture_session(d, a.purpose, &headers);
         let body = response.body;
-        self.bytes_received += body.len() as u64;
+        self.bytes_received = self.bytes_received.saturating_add(body.len() as u64);
         match (a.purpose, decide(signal, self.class_for(a.purpose))) {
             (Purpose::AccountRead, Reaction::Success) => {
                 self.release_account_lease(d, a.id);

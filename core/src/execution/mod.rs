@@ -33,7 +33,7 @@ use crate::headers::ResponseHeaders;
 use crate::ids::{ActivityId, AttemptId};
 use crate::leases::Lease;
 use crate::models::AccountProperties;
-use crate::now::{clamp_wall, Now};
+use crate::now::{clamp_wall, instant_after, Now};
 use crate::operation::{CosmosOperation, OperationOptions};
 use crate::policy::{
     decide, decide_in, Budget, Budgets, DelayRule, Effects, Floor, Reaction, Route, Signal,
@@ -220,7 +220,10 @@ impl Execution {
             None => {}
         }
         if let Some(t) = end_to_end {
-            e.timers.set(Timer::Operation, now.mono + t);
+            // `Duration::MAX` (or anything past the platform's range) means no deadline.
+            if let Some(at) = now.mono.checked_add(t) {
+                e.timers.set(Timer::Operation, at);
+            }
         }
         match prepared {
             Ok((p, tracking)) => {
@@ -466,7 +469,7 @@ impl Execution {
     }
 
     fn wait_recheck(&mut self, lease: Option<Lease>, now: Now) -> Action {
-        let mut at = now.mono + LEASE_RECHECK_INTERVAL;
+        let mut at = instant_after(now.mono, LEASE_RECHECK_INTERVAL);
         if let Some(l) = lease {
             at = at.min(l.until);
         }
@@ -566,7 +569,8 @@ impl Execution {
             self.tried.push(route.endpoint.clone());
         }
         self.hedges_sent += 1;
-        self.timers.set(Timer::Hedge, now.mono + d.eff.hedging.step);
+        self.timers
+            .set(Timer::Hedge, instant_after(now.mono, d.eff.hedging.step));
         self.emit(
             d,
             Purpose::Operation,
@@ -587,7 +591,8 @@ impl Execution {
             && d.locations
                 .has_alternatives(self.use_write_regions, &self.excluded);
         if eligible {
-            self.timers.set(Timer::Hedge, now + d.eff.hedging.threshold);
+            self.timers
+                .set(Timer::Hedge, instant_after(now, d.eff.hedging.threshold));
         }
     }
 
@@ -622,7 +627,7 @@ impl Execution {
         if purpose == Purpose::AccountRead {
             d.leases.take_account(Lease {
                 holder: id,
-                until: now.mono + d.eff.metadata_request_timeout,
+                until: instant_after(now.mono, d.eff.metadata_request_timeout),
             });
             self.account_attempts.push(id);
         }
@@ -634,7 +639,7 @@ impl Execution {
                 .and_then(|m| m.container.as_ref())
                 .map(|c| c.0.clone())
             {
-                let until = now.mono + d.eff.metadata_request_timeout;
+                let until = instant_after(now.mono, d.eff.metadata_request_timeout);
                 d.leases
                     .take_container(&link, Lease { holder: id, until }, now.mono);
             }
@@ -704,7 +709,7 @@ impl Execution {
                 return None;
             }
         };
-        let mut deadline = now.mono + timeout;
+        let mut deadline = instant_after(now.mono, timeout);
         if let Some(op_deadline) = self.timers.get(Timer::Operation) {
             deadline = deadline.min(op_deadline);
         }
@@ -727,7 +732,7 @@ impl Execution {
                 until: deadline,
             });
         }
-        self.bytes_sent += body.len() as u64;
+        self.bytes_sent = self.bytes_sent.saturating_add(body.len() as u64);
         self.attempts += 1;
         self.phase = Phase::InFlight;
         Some(Action::Send(Box::new(OutgoingRequest {

@@ -77,7 +77,7 @@ impl Execution {
         let past_deadline = self
             .timers
             .get(Timer::Operation)
-            .is_some_and(|dl| now.mono + wait >= dl);
+            .is_some_and(|dl| instant_after(now.mono, wait) >= dl);
         let floor = match floor {
             Floor::None => 0,
             Floor::EveryRegionOnce => {
@@ -126,7 +126,8 @@ impl Execution {
                 Phase::InFlight
             };
         } else {
-            self.timers.set(Timer::Backoff, now.mono + wait);
+            self.timers
+                .set(Timer::Backoff, instant_after(now.mono, wait));
             self.phase = Phase::Backoff;
         }
     }
@@ -187,7 +188,7 @@ impl Execution {
                 let base = retry_after
                     .filter(|d| !d.is_zero())
                     .unwrap_or(DEFAULT_THROTTLE_DELAY);
-                base + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
+                base.saturating_add(Duration::from_millis(d.rng.below(RETRY_JITTER_MS)))
             }
             DelayRule::FailoverInterval if n == 0 => Duration::ZERO,
             DelayRule::FailoverInterval => FAILOVER_RETRY_INTERVAL,
@@ -196,7 +197,7 @@ impl Execution {
                 let step = Duration::from_millis(10)
                     .saturating_mul(1u32 << n.min(16))
                     .min(Duration::from_secs(1));
-                step + Duration::from_millis(d.rng.below(RETRY_JITTER_MS))
+                step.saturating_add(Duration::from_millis(d.rng.below(RETRY_JITTER_MS)))
             }
         }
     }

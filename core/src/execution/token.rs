@@ -15,7 +15,7 @@ impl Execution {
         let lease_free = d.leases.token_free(now.mono);
         if refresh_due && lease_free {
             let holder = d.next_attempt_id();
-            let until = now.mono + d.eff.metadata_request_timeout;
+            let until = instant_after(now.mono, d.eff.metadata_request_timeout);
             d.leases.take_token(Lease { holder, until });
             self.token_holder = Some(holder);
             let scopes = d.token_scopes();

@@ -154,20 +154,20 @@ impl Budgets {
         }
         match b {
             Budget::Throttle => {
-                if self.throttle_wait + delay > limits.max_throttle_wait {
+                if self.throttle_wait.saturating_add(delay) > limits.max_throttle_wait {
                     return false;
                 }
-                self.throttle_wait += delay;
+                self.throttle_wait = self.throttle_wait.saturating_add(delay);
             }
             Budget::RetryWith => {
-                if self.retry_with_wait + delay > limits.max_retry_with_wait {
+                if self.retry_with_wait.saturating_add(delay) > limits.max_retry_with_wait {
                     return false;
                 }
-                self.retry_with_wait += delay;
+                self.retry_with_wait = self.retry_with_wait.saturating_add(delay);
             }
             _ => {}
         }
-        self.used[i] += 1;
+        self.used[i] = self.used[i].saturating_add(1);
         true
     }
 }

@@ -158,18 +158,18 @@ impl PartitionCircuitBreaker {
         if e.probing || e.open_until.is_some() {
             // A failed probe (or a failure while open) re-opens for another hold.
             e.probing = false;
-            e.open_until = Some(now + o.hold);
+            e.open_until = Some(crate::now::instant_after(now, o.hold));
             return false;
         }
         if write {
-            e.write_failures += 1;
+            e.write_failures = e.write_failures.saturating_add(1);
         } else {
-            e.read_failures += 1;
+            e.read_failures = e.read_failures.saturating_add(1);
         }
         if e.read_failures >= o.read_failure_threshold
             || e.write_failures >= o.write_failure_threshold
         {
-            e.open_until = Some(now + o.hold);
+            e.open_until = Some(crate::now::instant_after(now, o.hold));
             return true;
         }
         false

@@ -170,7 +170,7 @@ impl LocationCache {
 
     /// Marks `endpoint` unavailable for reads and/or writes until `now + ttl`.
     pub fn mark_unavailable(&mut self, endpoint: &str, reads: bool, writes: bool, now: Instant) {
-        let until = now + self.unavailable_ttl;
+        let until = crate::now::instant_after(now, self.unavailable_ttl);
         self.marks.retain(|m| {
             m.reads_until.is_some_and(|u| now < u) || m.writes_until.is_some_and(|u| now < u)
         });

@@ -138,8 +138,10 @@ impl ContainerCache {
     pub(crate) fn mark_unroutable(&mut self, link: &str, now: Instant) {
         self.unroutable.retain(|_, until| now < *until);
         if self.unroutable.len() < MAX_CACHED_CONTAINERS {
-            self.unroutable
-                .insert(link.to_owned(), now + UNROUTABLE_FOR);
+            self.unroutable.insert(
+                link.to_owned(),
+                crate::now::instant_after(now, UNROUTABLE_FOR),
+            );
         }
     }
 
