@@ -17,7 +17,7 @@
 # default without -O), so arithmetic overflow in the core is a crash too.
 #
 # Needs `rustup toolchain install nightly` and `cargo install cargo-fuzz --locked`.
-# The target bodies live in sextant_core::fuzzing; `cargo test -p sextant-core --test
+# The target bodies live in sextant-fuzz-bodies (tests/fuzz-bodies); `cargo test -p sextant-fuzz-bodies --test
 # fuzz_corpus` replays every committed input on stable.
 #
 # Inputs libFuzzer finds go to fuzz/work/<target>/ (git-ignored); the committed seeds in
@@ -25,7 +25,7 @@
 # target and lands in fuzz/artifacts/<target>/. Then, from fuzz/:
 #   cargo +nightly fuzz tmin <target> artifacts/<target>/<file>    # minimize it
 #   cp artifacts/<target>/minimized-* corpus/<target>/regression-<what>
-#   fix, then cargo test -p sextant-core --test fuzz_corpus
+#   fix, then cargo test -p sextant-fuzz-bodies --test fuzz_corpus
 # To keep some of what fuzzing found, minimize the work corpus and copy a few files in
 # (never cmin corpus/: it would drop seeds and regressions):
 #   cargo +nightly fuzz cmin <target> work/<target>

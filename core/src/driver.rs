@@ -270,7 +270,7 @@ impl Driver {
 
     /// Stores the result of a token acquisition. Transports call this directly when the
     /// execution that asked for the token has already finished (a background refresh outlives
-    /// the operation that started it); otherwise they call [`Execution::handle_token`].
+    /// the operation that started it); otherwise they call [`crate::Execution::handle_token`].
     ///
     /// Returns the error when it leaves the driver without a usable token and the fallback scope
     /// has already been tried, so a waiting execution can fail with it.

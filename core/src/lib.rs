@@ -129,9 +129,6 @@ pub mod driver;
 pub mod error;
 pub mod execution;
 pub mod feed;
-/// Fuzz target bodies shared by `fuzz/` and the corpus replay test; not part of the API.
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod headers;
 pub mod ids;
 mod leases;

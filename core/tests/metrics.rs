@@ -833,12 +833,16 @@ fn scripted(t0: Instant) -> (Metrics, Vec<sextant_core::metrics::Alert>) {
         let sample = OperationSample {
             status: Some([200, 200, 200, 201, 404, 429, 503][r % 7]),
             region: regions[r % 3],
-            partition_key_range: Some(if r % 4 == 0 { "0" } else { ranges[r % 5] }),
+            partition_key_range: Some(if r.is_multiple_of(4) {
+                "0"
+            } else {
+                ranges[r % 5]
+            }),
             request_charge: (r % 50) as f64 * 0.37,
             latency: Duration::from_micros((r % 200_000) as u64),
             throttles: u32::from(r % 7 == 5),
             attempts: 1 + u32::from(r % 7 == 5),
-            point_operation: r % 10 != 0,
+            point_operation: !r.is_multiple_of(10),
             ..read()
         };
         m.record(&sample, t);

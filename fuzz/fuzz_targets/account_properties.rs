@@ -1,10 +1,10 @@
 #![no_main]
-//! `account_properties`: see `sextant_core::fuzzing::account_properties`.
+//! `account_properties`: see `sextant_fuzz_bodies::account_properties`.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = sextant_core::fuzzing::account_properties(data) {
+    if let Err(violation) = sextant_fuzz_bodies::account_properties(data) {
         panic!("{violation}");
     }
 });

@@ -1,10 +1,10 @@
 #![no_main]
-//! `environment`: see `sextant_core::fuzzing::environment`.
+//! `environment`: see `sextant_fuzz_bodies::environment`.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = sextant_core::fuzzing::environment(data) {
+    if let Err(violation) = sextant_fuzz_bodies::environment(data) {
         panic!("{violation}");
     }
 });

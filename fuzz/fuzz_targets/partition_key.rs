@@ -1,10 +1,10 @@
 #![no_main]
-//! `partition_key`: see `sextant_core::fuzzing::partition_key`.
+//! `partition_key`: see `sextant_fuzz_bodies::partition_key`.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = sextant_core::fuzzing::partition_key(data) {
+    if let Err(violation) = sextant_fuzz_bodies::partition_key(data) {
         panic!("{violation}");
     }
 });

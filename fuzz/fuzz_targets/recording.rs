@@ -1,5 +1,5 @@
 #![no_main]
-//! `recording`: see `sextant_core::fuzzing::recording`. The core never reads a clock; replay's
+//! `recording`: see `sextant_fuzz_bodies::recording`. The core never reads a clock; replay's
 //! virtual clock starts at a real `Instant` read here.
 
 use std::time::Instant;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = sextant_core::fuzzing::recording(data, Instant::now()) {
+    if let Err(violation) = sextant_fuzz_bodies::recording(data, Instant::now()) {
         panic!("{violation}");
     }
 });

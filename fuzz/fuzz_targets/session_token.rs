@@ -1,10 +1,10 @@
 #![no_main]
-//! `session_token`: see `sextant_core::fuzzing::session_token`.
+//! `session_token`: see `sextant_fuzz_bodies::session_token`.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = sextant_core::fuzzing::session_token(data) {
+    if let Err(violation) = sextant_fuzz_bodies::session_token(data) {
         panic!("{violation}");
     }
 });

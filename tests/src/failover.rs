@@ -5,7 +5,7 @@
 //! to `West` unless a scenario moves them), creates a database and a container through the
 //! proxy, and then injects faults while the driver under test works. A transport plugs in with
 //! a [`ClientFactory`]: a driver for the proxy's account endpoint with the scenario's
-//! [`DriverOptions`], wrapped as a [`Client`].
+//! [`DriverOptions`], wrapped as a [`Client`](crate::scenarios::Client).
 //!
 //! Scenarios assert the behaviour the driver must have (PROTOCOL.md §4) and print what they
 //! measured (`eprintln!`, visible with `--nocapture`). They run one at a time per process
@@ -37,7 +37,7 @@ pub const HEDGE_THRESHOLD: Duration = Duration::from_millis(200);
 /// (the winning answer was in, yet the caller was still waiting) is late.
 pub const LATE_RETURN: Duration = Duration::from_millis(50);
 
-/// Builds a recording [`Client`] for one transport.
+/// Builds a recording [`Client`](crate::scenarios::Client) for one transport.
 pub trait ClientFactory {
     /// The transport's name, for the printed measurements.
     fn name(&self) -> String;

@@ -1,7 +1,7 @@
 //! `account_properties`: [`AccountProperties::parse`] on raw bytes (a `GET /` body).
 
 use super::{ensure, Violation};
-use crate::models::{AccountProperties, AccountReference};
+use sextant_core::models::{AccountProperties, AccountReference};
 
 const T: &str = "account_properties";
 

@@ -1,8 +1,8 @@
 //! Replays every committed fuzz corpus file (`fuzz/corpus/<target>/*`) through the same target
-//! bodies the cargo-fuzz targets run (`sextant_core::fuzzing`), on stable, so CI covers every
+//! bodies the cargo-fuzz targets run (`sextant_fuzz_bodies`), on stable, so CI covers every
 //! seed and every regression input. `scripts/fuzz.sh` runs the targets themselves on nightly.
 //!
-//! `cargo test -p sextant-core --test fuzz_corpus -- --ignored write_seed_corpus` rewrites the
+//! `cargo test -p sextant-fuzz-bodies --test fuzz_corpus -- --ignored write_seed_corpus` rewrites the
 //! `seed-*` files from the definitions below (other corpus files are left alone).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_methods)] // this test is the transport side: files and the clock
@@ -10,11 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sextant_core::fuzzing::execution::{encode, Answer, Event, Setup};
-use sextant_core::fuzzing::{self, ByteWriter, TARGETS};
+use sextant_fuzz_bodies::execution::{encode, Answer, Event, Setup};
+use sextant_fuzz_bodies::{self as fuzzing, ByteWriter, TARGETS};
 
 fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
 }
 
 fn corpus_files(target: &str) -> Vec<PathBuf> {
@@ -125,7 +125,7 @@ fn every_corpus_folder_is_a_target() {
 
 /// The committed seed and regression files are what their definitions below encode to (after
 /// changing a definition or an encoding, run `write_seed_corpus`; the encoders and decoders
-/// are checked against each other by unit tests in `sextant_core::fuzzing`).
+/// are checked against each other by unit tests in `sextant_fuzz_bodies`).
 #[test]
 fn seeds_are_current() {
     for (target, name, data) in seeds() {
@@ -163,7 +163,7 @@ fn folder_from_env() -> Vec<PathBuf> {
 
 /// Replays another folder of inputs of one target (e.g. a work corpus scripts/fuzz.sh grew):
 /// `SEXTANT_FUZZ_TARGET=pk_ranges SEXTANT_FUZZ_DIR=fuzz/work/pk_ranges cargo test -p
-/// sextant-core --test fuzz_corpus -- --ignored --nocapture replay_folder`.
+/// sextant-fuzz-bodies --test fuzz_corpus -- --ignored --nocapture replay_folder`.
 #[test]
 #[ignore = "reads the folder named by SEXTANT_FUZZ_DIR"]
 fn replay_folder() {
@@ -182,7 +182,7 @@ fn replay_folder() {
 }
 
 /// Replays another folder of execution inputs and prints what they exercised:
-/// `SEXTANT_FUZZ_DIR=fuzz/work/execution cargo test -p sextant-core --test fuzz_corpus --
+/// `SEXTANT_FUZZ_DIR=fuzz/work/execution cargo test -p sextant-fuzz-bodies --test fuzz_corpus --
 /// --ignored --nocapture summarize_execution_inputs`.
 #[test]
 #[ignore = "reads the folder named by SEXTANT_FUZZ_DIR"]

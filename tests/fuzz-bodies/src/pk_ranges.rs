@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{ensure, ByteReader, Violation};
-use crate::partition::{
+use sextant_core::partition::{
     epk_range_for_prefix, parse_partition_key_ranges, EffectivePartitionKey, RoutingMap,
     MAX_EXCLUSIVE_EPK, MIN_INCLUSIVE_EPK,
 };
@@ -185,8 +185,8 @@ fn lookups(map: &RoutingMap, epks: &[String]) -> Result<(), Violation> {
             r.max_exclusive
         );
         // A prefix range starting at this EPK: every overlapping range really overlaps.
-        let pk = crate::models::PartitionKey::from(text.as_str());
-        let def = crate::models::PartitionKeyDefinition::hierarchical(["/a", "/b"]);
+        let pk = sextant_core::models::PartitionKey::from(text.as_str());
+        let def = sextant_core::models::PartitionKeyDefinition::hierarchical(["/a", "/b"]);
         if let Ok(range) = epk_range_for_prefix(&pk, &def) {
             for o in map.ranges_overlapping(&range) {
                 ensure!(

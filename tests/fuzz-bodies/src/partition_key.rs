@@ -3,9 +3,13 @@
 use serde_json::Value;
 
 use super::{ensure, ByteReader, Violation};
-use crate::models::{PartitionKey, PartitionKeyDefinition, PartitionKeyKind, PartitionKeyValue};
-use crate::partition::{effective_partition_key, epk_range_for_prefix, EffectivePartitionKey};
-use crate::replay::parse_partition_key;
+use sextant_core::models::{
+    PartitionKey, PartitionKeyDefinition, PartitionKeyKind, PartitionKeyValue,
+};
+use sextant_core::partition::{
+    effective_partition_key, epk_range_for_prefix, EffectivePartitionKey,
+};
+use sextant_core::replay::parse_partition_key;
 
 const T: &str = "partition_key";
 

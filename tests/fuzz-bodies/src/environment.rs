@@ -4,14 +4,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{ensure, ByteReader, Violation};
-use crate::diagnostics::{DiagnosticsOptions, DiagnosticsThresholds, MIN_MAX_SUMMARY_SIZE_BYTES};
-use crate::options::environment::{
+use sextant_core::diagnostics::{
+    DiagnosticsOptions, DiagnosticsThresholds, MIN_MAX_SUMMARY_SIZE_BYTES,
+};
+use sextant_core::options::environment::{
     ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, ENV_EMULATOR_CERT_VALIDATION_DISABLED,
     MIN_SUMMARY_SIZE_BYTES,
 };
-use crate::options::HedgingOptions;
-use crate::regions::CircuitBreakerOptions;
-use crate::{DriverOptions, EnvironmentConfig, RuntimeOptions};
+use sextant_core::options::HedgingOptions;
+use sextant_core::regions::CircuitBreakerOptions;
+use sextant_core::{DriverOptions, EnvironmentConfig, RuntimeOptions};
 
 const T: &str = "environment";
 

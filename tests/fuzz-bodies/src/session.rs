@@ -1,7 +1,7 @@
 //! `session_token`: [`SessionTokenHeader::parse`], merges, and [`SessionContainer::capture`].
 
 use super::{ensure, Violation};
-use crate::session::{SessionContainer, SessionTokenHeader, SessionTokenValue};
+use sextant_core::session::{SessionContainer, SessionTokenHeader, SessionTokenValue};
 
 const T: &str = "session_token";
 
@@ -110,7 +110,7 @@ fn check_store(store: &SessionContainer, link: &str) -> Result<(), Violation> {
     // not their length.
     let all = store
         .token_for(link, None)
-        .filter(|all| all.len() <= crate::session::MAX_HEADER_LEN);
+        .filter(|all| all.len() <= sextant_core::session::MAX_HEADER_LEN);
     if let Some(all) = all {
         let parsed = SessionTokenHeader::parse(&all);
         ensure!(

@@ -1,10 +1,10 @@
 //! Fuzz target bodies, shared by the cargo-fuzz targets in `fuzz/` (nightly, libFuzzer) and by
-//! `core/tests/fuzz_corpus.rs`, which replays every committed corpus file on stable.
+//! `tests/fuzz-bodies/tests/fuzz_corpus.rs`, which replays every committed corpus file on stable.
 //!
 //! Each target is a plain function over raw bytes. Structured inputs are decoded by hand with
 //! [`ByteReader`] (no `arbitrary` in the core's dependency tree). A target returns
 //! `Err(`[`Violation`]`)` when a property it checks is broken; a panic inside the core is a
-//! finding by itself. The core never reads a clock, so the [`execution`] and [`recording`]
+//! finding by itself. The core never reads a clock, so the [`execution()`] and [`recording`]
 //! targets take the base [`std::time::Instant`] of their virtual clock from the caller.
 //!
 //! Not part of the driver's API: hidden from the docs, and free to change with the targets.
@@ -71,18 +71,18 @@ impl std::error::Error for Violation {}
 macro_rules! ensure {
     ($target:expr, $cond:expr, $($msg:tt)+) => {
         if !$cond {
-            return Err($crate::fuzzing::Violation::new($target, format!($($msg)+)));
+            return Err($crate::Violation::new($target, format!($($msg)+)));
         }
     };
 }
 pub(crate) use ensure;
 
 /// Runs target `name` on `data`; `None` for an unknown name. `base` anchors the virtual clock
-/// of the [`execution`] and [`recording`] targets (the caller reads the real clock once; the
+/// of the [`execution()`] and [`recording`] targets (the caller reads the real clock once; the
 /// core never does).
 ///
 /// Every bug these targets found is fixed; its input is kept in `fuzz/corpus/<target>/`
-/// (defined in `fixed()` of `core/tests/fuzz_corpus.rs`).
+/// (defined in `fixed()` of `tests/fuzz-bodies/tests/fuzz_corpus.rs`).
 pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violation>> {
     Some(match name {
         "response_headers" => response_headers(data),

@@ -32,16 +32,16 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{ensure, ByteReader, ByteWriter, Violation};
-use crate::credential::{ResourceToken, TokenCredential, TokenFuture};
-use crate::diagnostics::{CosmosDiagnostics, DiagnosticsOptions, DiagnosticsVerbosity};
-use crate::models::{
+use sextant_core::credential::{ResourceToken, TokenCredential, TokenFuture};
+use sextant_core::diagnostics::{CosmosDiagnostics, DiagnosticsOptions, DiagnosticsVerbosity};
+use sextant_core::models::{
     AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
     PartitionKey, PartitionKeyDefinition,
 };
-use crate::options::HedgingOptions;
-use crate::regions::CircuitBreakerOptions;
-use crate::replay::{replay, Recording};
-use crate::{
+use sextant_core::options::HedgingOptions;
+use sextant_core::regions::CircuitBreakerOptions;
+use sextant_core::replay::{replay, Recording};
+use sextant_core::{
     AccessToken, Action, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError,
     Driver, DriverOptions, ErrorKind, Execution, Now, OperationOptions, OutgoingRequest, Purpose,
     RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind,
@@ -710,7 +710,7 @@ fn max_hedges(setup: &Setup) -> u64 {
     match setup.hedging {
         1 => 0,
         2 | 3 => u64::from(setup.max_hedges),
-        _ => u64::from(crate::options::hedging::DEFAULT_MAX_HEDGES_PER_OPERATION),
+        _ => u64::from(sextant_core::options::hedging::DEFAULT_MAX_HEDGES_PER_OPERATION),
     }
 }
 
@@ -1315,6 +1315,13 @@ impl Harness<'_> {
                     x.done = Some((self.now.mono, summarize(&result)));
                     x.last = Last::Done;
                     return Ok(());
+                }
+                // The harness knows every action of the core it was built with.
+                other => {
+                    return Err(Violation::new(
+                        T,
+                        format!("execution {i}: an action this harness does not know: {other:?}"),
+                    ))
                 }
             }
         }

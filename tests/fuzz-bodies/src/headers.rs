@@ -3,8 +3,8 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{ensure, Violation};
-use crate::headers::{names, ResponseHeaders};
-use crate::session::SessionTokenHeader;
+use sextant_core::headers::{names, ResponseHeaders};
+use sextant_core::session::SessionTokenHeader;
 
 const T: &str = "response_headers";
 

@@ -1,7 +1,7 @@
 //! `recording`: [`Recording::from_json`] and [`replay`] on arbitrary files. A recording is
 //! input a user hands the core (a file from production, perhaps edited), so no content may
-//! panic or hang it; what is wrong must come back as a [`crate::replay::RecordingError`] or a
-//! [`crate::replay::ReplayMismatch`].
+//! panic or hang it; what is wrong must come back as a [`sextant_core::replay::RecordingError`] or a
+//! [`sextant_core::replay::ReplayMismatch`].
 //!
 //! Checks: a file that parses survives its JSON form unchanged; a replay is deterministic (two
 //! replays agree, mismatch or outcome), and a successful one replayed every entry.
@@ -9,9 +9,9 @@
 use std::time::Instant;
 
 use super::{ensure, Violation};
-use crate::models::AccountReference;
-use crate::replay::{replay, Recording};
-use crate::DriverOptions;
+use sextant_core::models::AccountReference;
+use sextant_core::replay::{replay, Recording};
+use sextant_core::DriverOptions;
 
 const T: &str = "recording";
 
