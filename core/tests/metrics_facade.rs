@@ -75,7 +75,10 @@ fn a_snapshot_reaches_the_installed_recorder() {
     assert_eq!(seen[&format!("sextant.operations{{{account}}}")], 1.0);
     assert_eq!(seen[&format!("sextant.throttles{{{account}}}")], 0.0);
     // Every request of the operation counts: the account read, the container read, the item.
-    assert_eq!(seen[&format!("sextant.request_charge{{{account}}}")], snapshot.request_charge);
+    assert_eq!(
+        seen[&format!("sextant.request_charge{{{account}}}")],
+        snapshot.request_charge
+    );
     assert!(snapshot.request_charge >= 2.5);
     assert!(seen.contains_key(&format!(
         "sextant.latency_seconds{{{account},quantile=p99}}"

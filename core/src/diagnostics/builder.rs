@@ -62,6 +62,8 @@ pub(crate) struct DiagnosticsBuilder {
     started_count: u64,
     total_charge: f64,
     ignored_inputs: u64,
+    /// The driver's Summary cap, carried into the finished diagnostics.
+    max_summary_size_bytes: usize,
 }
 
 impl DiagnosticsBuilder {
@@ -75,7 +77,13 @@ impl DiagnosticsBuilder {
             started_count: 0,
             total_charge: 0.0,
             ignored_inputs: 0,
+            max_summary_size_bytes: super::DEFAULT_MAX_SUMMARY_SIZE_BYTES,
         }
+    }
+
+    /// Uses the driver's Summary cap for `CosmosDiagnostics::to_json_string`.
+    pub fn set_max_summary_size(&mut self, n: usize) {
+        self.max_summary_size_bytes = n;
     }
 
     pub fn activity_id(&self) -> ActivityId {
@@ -341,6 +349,7 @@ impl DiagnosticsBuilder {
             summaries,
             request_count: self.started_count,
             ignored_inputs: self.ignored_inputs,
+            max_summary_size_bytes: self.max_summary_size_bytes,
         })
     }
 

@@ -28,6 +28,9 @@ pub struct CosmosDiagnostics {
     pub(crate) summaries: Option<Box<Summaries>>,
     pub(crate) request_count: u64,
     pub(crate) ignored_inputs: u64,
+    /// The Summary size cap of the driver that produced these diagnostics (its
+    /// `DiagnosticsOptions`), used by [`Self::to_json_string`].
+    pub(crate) max_summary_size_bytes: usize,
 }
 
 impl CosmosDiagnostics {
@@ -43,6 +46,7 @@ impl CosmosDiagnostics {
             summaries: None,
             request_count: 0,
             ignored_inputs: 0,
+            max_summary_size_bytes: super::DEFAULT_MAX_SUMMARY_SIZE_BYTES,
         }
     }
 
@@ -120,7 +124,8 @@ impl CosmosDiagnostics {
     /// The diagnostics as compact JSON (one line) in the seed's shape. Summary output is capped
     /// at the default 8 KiB; see [`Self::to_json_string_with`].
     pub fn to_json_string(&self, verbosity: DiagnosticsVerbosity) -> String {
-        self.to_json_string_with(verbosity, &DiagnosticsOptions::default())
+        let options = DiagnosticsOptions::with_max_summary_size(self.max_summary_size_bytes);
+        self.to_json_string_with(verbosity, &options)
     }
 
     /// As [`Self::to_json_string`], with the Summary cap taken from `options`.

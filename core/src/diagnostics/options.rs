@@ -51,6 +51,14 @@ impl Default for DiagnosticsOptions {
 }
 
 impl DiagnosticsOptions {
+    /// The defaults with this Summary cap (at least [`MIN_MAX_SUMMARY_SIZE_BYTES`]).
+    pub(crate) fn with_max_summary_size(n: usize) -> DiagnosticsOptions {
+        DiagnosticsOptions {
+            max_summary_size_bytes: n.max(MIN_MAX_SUMMARY_SIZE_BYTES),
+            ..DiagnosticsOptions::default()
+        }
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> DiagnosticsOptionsBuilder {
         DiagnosticsOptionsBuilder::default()

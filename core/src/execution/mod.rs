@@ -219,6 +219,8 @@ impl Execution {
             }
             None => {}
         }
+        e.diag
+            .set_max_summary_size(d.eff.diagnostics.max_summary_size_bytes());
         if let Some(t) = end_to_end {
             // `Duration::MAX` (or anything past the platform's range) means no deadline.
             if let Some(at) = now.mono.checked_add(t) {
@@ -777,10 +779,11 @@ impl Execution {
             p.resource_type == crate::operation::ResourceType::Item && !p.kind.is_feed()
         });
         let options = &d.eff.diagnostics;
-        if !options
-            .thresholds()
-            .exceeds(&OperationSummary::from_diagnostics(diagnostics, point))
-        {
+        let mut summary = OperationSummary::from_diagnostics(diagnostics, point);
+        // The bodies this execution sent and received (every attempt), for the payload rule.
+        summary.request_payload_bytes = self.bytes_sent;
+        summary.response_payload_bytes = self.bytes_received;
+        if !options.thresholds().exceeds(&summary) {
             return None;
         }
         match d.log_limiter.try_acquire(now.mono) {

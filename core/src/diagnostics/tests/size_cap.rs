@@ -125,6 +125,7 @@ fn pathological(
         })),
         request_count: count + untracked,
         ignored_inputs: 0,
+        max_summary_size_bytes: crate::diagnostics::DEFAULT_MAX_SUMMARY_SIZE_BYTES,
     }
 }
 

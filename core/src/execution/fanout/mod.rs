@@ -203,6 +203,10 @@ impl Execution {
                 finished
             };
             if let Some((child, outcome)) = finished {
+                self.bytes_sent = self.bytes_sent.saturating_add(child.exec.bytes_sent);
+                self.bytes_received = self
+                    .bytes_received
+                    .saturating_add(child.exec.bytes_received);
                 let diag = match &outcome {
                     Ok(r) => r.diagnostics().clone(),
                     Err(e) => e.diagnostics().clone(),
