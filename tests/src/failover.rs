@@ -554,6 +554,82 @@ pub fn write_forbidden_moves_writes(factory: &dyn ClientFactory) {
     env.replays(&factory.name());
 }
 
+/// Scenario e: the account fails over its write region from West to East while West refuses
+/// connections. The refused (never sent) create marks West and forces an account refresh
+/// (rate-limited), so writes move to East at once instead of at the next periodic refresh
+/// (5 min; the outside trial saw 150 s of failed writes).
+pub fn refused_write_region_after_failover_moves_writes(factory: &dyn ClientFactory) {
+    let _serial = serial();
+    let options = base_options()
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .expect("options");
+    let env = Env::start(factory, options);
+    let warm = env.must_create("warm", "p");
+    assert_eq!(served_by(warm.diagnostics()).as_deref(), Some("West"));
+    env.proxy.clear_log();
+
+    env.proxy.set_write_regions(&["East", "West"]);
+    env.proxy.set_fault("West", Fault::Refuse);
+    let mut failed = 0;
+    let mut moved = None;
+    for i in 0..5 {
+        match env.create(&format!("after-{i}"), "p", OperationOptions::new()) {
+            Ok(r) => {
+                moved = Some(r);
+                break;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("[{}] create {i} failed: {e}", factory.name());
+            }
+        }
+    }
+    let r = moved.unwrap_or_else(|| {
+        panic!(
+            "[{}] writes never moved to East\n{}",
+            factory.name(),
+            env.proxy.log_text()
+        )
+    });
+    let diag = transcript(r.diagnostics());
+    assert_eq!(
+        failed, 0,
+        "the first write after the failover succeeds\n{diag}"
+    );
+    assert_eq!(
+        served_by(r.diagnostics()).as_deref(),
+        Some("East"),
+        "{diag}"
+    );
+    let log = env.proxy.all_requests();
+    assert!(
+        log.iter().any(|q| q.is_account_read()),
+        "the refusal forced an account read\n{}",
+        env.proxy.log_text()
+    );
+    let creates = item_creates(&log);
+    assert!(
+        creates
+            .iter()
+            .all(|c| c.region != "West" || c.status.is_none()),
+        "West applied nothing\n{}",
+        env.proxy.log_text()
+    );
+    assert_eq!(
+        creates.iter().filter(|c| c.status == Some(201)).count(),
+        1,
+        "exactly one create was applied\n{}",
+        env.proxy.log_text()
+    );
+    // The next write goes to East directly.
+    let next = env.must_create("after-next", "p");
+    assert_eq!(served_by(next.diagnostics()).as_deref(), Some("East"));
+    assert_eq!(operation_attempts(next.diagnostics()).len(), 1);
+    env.proxy.set_fault("West", Fault::None);
+    env.replays(&factory.name());
+}
+
 /// Scenario c: a create whose connection is reset after the proxy forwarded it (so the server
 /// applied it). Without opt-in the driver must not retry it and must report a transport error
 /// that may have been applied; with `with_non_idempotent_write_retries(true)` it is retried.

@@ -103,3 +103,8 @@ fn c_reset_after_forward_is_not_duplicated() {
 fn d_slow_region_is_hedged() {
     failover::slow_region_is_hedged(&Tokio);
 }
+
+#[test]
+fn e_refused_write_region_after_failover_moves_writes() {
+    failover::refused_write_region_after_failover_moves_writes(&Tokio);
+}

@@ -13,7 +13,7 @@
 //! | 404/1002 ReadSessionNotAvailable| write (hub) region            | write (hub) region                       |
 //! | 410/1002, 1007, 1008            | refresh pk ranges, same region| refresh pk ranges, same region           |
 //! | 410/1000, 400/1024              | refresh container, once       | refresh container, once                  |
-//! | transport, request not sent     | next region, mark             | next region, mark                        |
+//! | transport, request not sent     | next region, mark, refresh    | next region, mark, refresh account       |
 //! | transport, sent or unknown      | next region                   | next region only if retry-safe           |
 //! | anything else                   | fail                          | fail                                     |
 //!
@@ -334,6 +334,11 @@ pub fn decide(signal: Signal, class: OpClass) -> Reaction {
             ),
             _ => Reaction::Fail,
         },
+        // A region that refuses connections may be one the account failed over from: re-read
+        // the account (rate-limited by `min_forced_refresh_interval`) so writes follow the new
+        // write region within seconds instead of at the next periodic refresh. Precedent: .NET
+        // and Java `ClientRetryPolicy.ShouldRetryOnEndpointFailure` mark the endpoint and call
+        // `RefreshLocationAsync`, which refreshes when a preferred endpoint is unavailable.
         Signal::Transport {
             sent: RequestSent::NotSent,
             ..
@@ -344,6 +349,7 @@ pub fn decide(signal: Signal, class: OpClass) -> Reaction {
             Effects {
                 mark_read_unavailable: true,
                 mark_write_unavailable: true,
+                refresh_account: true,
                 ..NONE
             },
         ),
