@@ -12,9 +12,19 @@ use crate::models::ConsistencyLevel;
 use crate::options::HedgingOptions;
 use crate::regions::CircuitBreakerOptions;
 
-/// Per-attempt HTTP timeout for data-plane requests. Precedent: .NET `HttpTimeoutPolicyDefault`
-/// (last step 65 s; older versions 65 s for every attempt); Java `networkRequestTimeout` 60 s.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(65);
+/// Per-attempt timeout for data-plane requests, covering the whole exchange (connect, send,
+/// response head *and* body, so a server trickling bytes cannot extend it). Precedent: the
+/// official Rust driver's `AZURE_COSMOS_CONNECTION_POOL_MAX_DATAPLANE_REQUEST_TIMEOUT_MS`
+/// defaults to 6,000 ms, and .NET's newest `HttpTimeoutPolicyDefault` starts data-plane reads at
+/// 3 s (docs/research/sdk-defaults.md, row 7). The 60–65 s of Java gateway mode and older .NET
+/// let a stalled write hang for a minute (issue 10).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(6);
+/// End-to-end bound of an operation across all its attempts, retries and waits when neither
+/// the driver nor the operation sets one. No SDK sets one by default (.NET and Java make
+/// `CosmosEndToEndOperationLatencyPolicyConfig` opt-in); 60 s is Java gateway mode's network
+/// request timeout, the longest single wait their users already accept, and holds the default
+/// budgets: 30 s of throttling waits plus three attempts of 6 s.
+pub const DEFAULT_END_TO_END_TIMEOUT: Duration = Duration::from_secs(60);
 /// Per-attempt timeout for metadata reads (account, container). Precedent: .NET
 /// `HttpTimeoutPolicyControlPlaneRetriableHotPath` escalates 0.5 s / 5 s / 65 s; we use 10 s for
 /// every attempt so a dead endpoint cannot stall a cold start for a minute.
@@ -115,7 +125,10 @@ impl DriverOptions {
             metadata_request_timeout: self
                 .metadata_request_timeout
                 .unwrap_or(DEFAULT_METADATA_REQUEST_TIMEOUT),
-            end_to_end_timeout: self.end_to_end_timeout,
+            end_to_end_timeout: Some(
+                self.end_to_end_timeout
+                    .unwrap_or(DEFAULT_END_TO_END_TIMEOUT),
+            ),
             max_throttle_retries: self
                 .max_throttle_retries
                 .unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),

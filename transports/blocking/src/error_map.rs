@@ -53,6 +53,22 @@ pub(crate) fn before_response(err: ureq::Error) -> TransportError {
     TransportError::new(kind, sent, message)
 }
 
+/// Prefixes the message with the request and the phase it failed in (derived from the kind
+/// before the response head arrived), as the other transports' messages name them.
+pub(crate) fn in_phase(mut e: TransportError, target: &str, phase: Option<&str>) -> TransportError {
+    use TransportErrorKind as K;
+    let phase = phase.unwrap_or(match e.kind {
+        K::Dns => "resolving the host",
+        K::Connect => "connecting",
+        K::Tls => "the TLS handshake",
+        K::Timeout => "waiting for the response head (attempt deadline)",
+        K::Protocol => "reading the response head",
+        _ => "sending the request or waiting for the response head",
+    });
+    e.message = format!("{target}: {phase}: {}", e.message);
+    e
+}
+
 /// Maps an error while reading the response body: the head arrived, so the request was sent.
 pub(crate) fn reading_body(err: ureq::Error, limit: usize) -> TransportError {
     use TransportErrorKind as K;
