@@ -165,7 +165,7 @@ pub use operation::{CosmosOperation, OperationKind, OperationOptions, QuerySpec,
 pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;
-pub use shared::{DriverRegistry, SharedDriver};
+pub use shared::{DriverHandle, DriverRegistry, SharedDriver};
 pub use transport::{
     RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind,
 };

@@ -8,10 +8,13 @@ use crate::action::Action;
 use crate::credential::{AccessToken, CredentialError};
 use crate::drain::{Drained, Input, Turn};
 use crate::driver::Driver;
+use crate::error::ConfigError;
 use crate::execution::Execution;
 use crate::ids::AttemptId;
+use crate::models::AccountReference;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationOptions};
+use crate::options::{DriverOptions, RuntimeOptions};
 use crate::transport::{RequestEvent, Response, TransportError};
 
 /// A [`Driver`] shared by many concurrent operations. Each call locks, feeds or polls, and
@@ -150,6 +153,41 @@ impl<T> Default for DriverRegistry<T> {
         DriverRegistry {
             map: Mutex::new(BTreeMap::new()),
         }
+    }
+}
+
+/// A transport's driver handle: it wraps the [`SharedDriver`] of one account.
+pub trait DriverHandle: Clone {
+    /// The shared sans-IO driver underneath.
+    fn shared(&self) -> &SharedDriver;
+}
+
+impl<T: DriverHandle> DriverRegistry<T> {
+    /// `get_or_create_driver`, written once for every transport: the driver for `account`'s
+    /// endpoint, created on first use with `options` layered over `runtime`'s driver options,
+    /// `runtime`'s fixed seed or `seed()` (the transport's entropy), and `wrap` to build the
+    /// transport's handle. A later call for the same endpoint returns the existing driver;
+    /// if `account` carries another credential the driver signs with it from now on (key
+    /// rotation, [`Driver::set_credential`]), never silently keeping the old one.
+    pub fn get_or_create(
+        &self,
+        account: &AccountReference,
+        options: Option<DriverOptions>,
+        runtime: &RuntimeOptions,
+        seed: impl FnOnce() -> u64,
+        now: Now,
+        wrap: impl FnOnce(AccountReference, SharedDriver) -> T,
+    ) -> Result<T, ConfigError> {
+        let handle = self.get_or_try_insert(account.endpoint(), || {
+            let options = options
+                .unwrap_or_default()
+                .layered_over(&runtime.driver_options);
+            let seed = runtime.seed.unwrap_or_else(seed);
+            let driver = Driver::new(account.clone(), options, seed, now)?;
+            Ok::<_, ConfigError>(wrap(account.clone(), SharedDriver::new(driver)))
+        })?;
+        handle.shared().lock().set_credential(account)?;
+        Ok(handle)
     }
 }
 

@@ -2,6 +2,7 @@
 //! installed recorder with the driver's numbers. Run with
 //! `cargo test -p sextant-core --features metrics-facade --test metrics_facade` (CI does).
 #![cfg(feature = "metrics-facade")]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -71,6 +71,19 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
+    /// What every transport's `build()` does before it builds its HTTP client: parse the
+    /// `AZURE_COSMOS_*` variables (`environment`, read by the transport), validate the pool
+    /// options, and apply the environment under the explicit settings. Errors name the variable
+    /// or setting.
+    pub fn resolve(
+        self,
+        environment: &std::collections::BTreeMap<String, String>,
+    ) -> Result<RuntimeOptions, ConfigError> {
+        let env = EnvironmentConfig::from_map(environment)?;
+        self.connection_pool.validate()?;
+        Ok(self.with_environment(&env))
+    }
+
     /// Applies the environment under the explicit settings: an explicit `true` wins; otherwise
     /// the environment decides.
     pub fn with_environment(mut self, env: &EnvironmentConfig) -> Self {

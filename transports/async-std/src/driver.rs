@@ -123,3 +123,9 @@ impl CosmosDriver {
         &self.shared
     }
 }
+
+impl sextant_core::DriverHandle for CosmosDriver {
+    fn shared(&self) -> &SharedDriver {
+        &self.shared
+    }
+}

@@ -10,20 +10,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use async_io::Timer;
 use futures_lite::future::poll_fn;
 use sextant_core::{
     AccessToken, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained,
-    Execution, Input, Now, OperationOptions, Response, SharedDriver, TransportError, Turn,
+    Execution, Input, OperationOptions, Response, SharedDriver, TransportError, Turn,
 };
 
 use crate::client::{AttemptHead, BoxFuture, HttpClient};
 
-pub(crate) fn now() -> Now {
-    Now::new(Instant::now(), SystemTime::now())
-}
+pub(crate) use sextant_host::now;
 
 /// One thing in flight.
 enum Task {

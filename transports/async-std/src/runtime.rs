@@ -1,24 +1,17 @@
 //! `CosmosDriverRuntime`: configuration, the shared HTTP client and one driver per account.
 
-use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    ConnectionPoolOptions, CosmosError, Driver, DriverOptions, DriverRegistry, EnvironmentConfig,
-    Now, RuntimeOptions, SharedDriver,
+    ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
 };
 
 use crate::client::HttpClient;
 use crate::driver::CosmosDriver;
 use crate::tls::client_config;
 
-/// Prefix of the environment variables the runtime reads by default.
-const ENV_PREFIX: &str = "AZURE_COSMOS_";
 
 /// The entry point: holds the configuration, the connection pool and one [`CosmosDriver`] per
 /// account endpoint. Cheap to clone (an `Arc` inside); share one per process.
@@ -32,7 +25,6 @@ struct RuntimeInner {
     options: RuntimeOptions,
     client: Arc<HttpClient>,
     drivers: DriverRegistry<CosmosDriver>,
-    seeds: AtomicU64,
 }
 
 impl CosmosDriverRuntime {
@@ -52,24 +44,14 @@ impl CosmosDriverRuntime {
         options: Option<DriverOptions>,
     ) -> Result<CosmosDriver, CosmosError> {
         let inner = &self.inner;
-        let endpoint = account.endpoint().to_string();
-        let driver = inner.drivers.get_or_try_insert(&endpoint, || {
-            let options = options
-                .unwrap_or_default()
-                .layered_over(&inner.options.driver_options);
-            let seed = inner.options.seed.unwrap_or_else(|| inner.next_seed());
-            let now = Now::new(Instant::now(), SystemTime::now());
-            let driver = Driver::new(account.clone(), options, seed, now)?;
-            Ok::<_, CosmosError>(CosmosDriver::new(
-                account.clone(),
-                SharedDriver::new(driver),
-                Arc::clone(&inner.client),
-            ))
-        })?;
-        // The same endpoint with another credential is a key rotation: the live driver signs
-        // with the newest credential from now on (never silently the old one).
-        driver.core().lock().set_credential(&account)?;
-        Ok(driver)
+        Ok(inner.drivers.get_or_create(
+            &account,
+            options,
+            &inner.options,
+            sextant_host::fresh_seed,
+            sextant_host::now(),
+            |account, shared| CosmosDriver::new(account, shared, Arc::clone(&inner.client)),
+        )?)
     }
 
     /// The options in force (after the environment was applied).
@@ -80,22 +62,6 @@ impl CosmosDriverRuntime {
     /// Idle connections currently kept in the pool (all hosts).
     pub fn idle_connections(&self) -> usize {
         self.inner.client.idle_connections()
-    }
-}
-
-impl RuntimeInner {
-    /// A fresh seed from process-local entropy (std's randomly keyed hasher), the clock and a
-    /// counter, so drivers created in the same instant still differ.
-    fn next_seed(&self) -> u64 {
-        let n = self.seeds.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(nanos);
-        h.write_u64(n);
-        h.finish()
     }
 }
 
@@ -143,14 +109,10 @@ impl CosmosDriverRuntimeBuilder {
     /// environment value or pool option is an [`sextant_core::ErrorKind::Configuration`] error
     /// naming the setting.
     pub async fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        let vars = self.environment.unwrap_or_else(|| {
-            std::env::vars()
-                .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-                .collect()
-        });
-        let env = EnvironmentConfig::from_map(&vars)?;
-        let options = self.options.with_environment(&env);
-        options.connection_pool.validate()?;
+        let vars = self
+            .environment
+            .unwrap_or_else(sextant_host::process_environment);
+        let options = self.options.resolve(&vars)?;
         let tls = client_config(options.emulator_server_cert_validation_disabled)?;
         let client = Arc::new(HttpClient::new(tls, &options.connection_pool));
         Ok(CosmosDriverRuntime {
@@ -158,7 +120,6 @@ impl CosmosDriverRuntimeBuilder {
                 options,
                 client,
                 drivers: DriverRegistry::default(),
-                seeds: AtomicU64::new(0),
             }),
         })
     }

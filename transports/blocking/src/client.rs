@@ -2,7 +2,7 @@
 //! one attempt is performed on it.
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Method;
@@ -26,9 +26,7 @@ const IDLE_HOSTS_FACTOR: usize = 32;
 const PHASE_MARGIN: Duration = Duration::from_millis(1);
 
 /// Both clocks, read once.
-pub(crate) fn now() -> Now {
-    Now::new(Instant::now(), SystemTime::now())
-}
+pub(crate) use sextant_host::now;
 
 /// A runtime's HTTP client. Cheap to clone (the agent is reference-counted).
 #[derive(Clone)]

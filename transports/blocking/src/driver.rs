@@ -144,3 +144,9 @@ impl fmt::Debug for CosmosDriver {
             .finish_non_exhaustive()
     }
 }
+
+impl sextant_core::DriverHandle for CosmosDriver {
+    fn shared(&self) -> &SharedDriver {
+        &self.inner.shared
+    }
+}

@@ -51,7 +51,6 @@ mod execute;
 mod query;
 mod resolver;
 mod runtime;
-mod seed;
 #[cfg(test)]
 mod testing;
 mod tls;

@@ -6,17 +6,12 @@ use std::sync::Arc;
 
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    ConnectionPoolOptions, CosmosError, Driver, DriverOptions, DriverRegistry, EnvironmentConfig,
-    RuntimeOptions, SharedDriver,
+    ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
 };
 
-use crate::client::{now, HttpClient};
+use crate::client::HttpClient;
 use crate::driver::CosmosDriver;
-use crate::seed::random_seed;
 use crate::workers::Workers;
-
-/// Prefix of the environment variables the runtime reads.
-const ENV_PREFIX: &str = "AZURE_COSMOS_";
 
 /// Owns the HTTP client (one connection pool) and a driver per account. Cheap to clone;
 /// `Send + Sync`. Create one per process and share it.
@@ -51,24 +46,16 @@ impl CosmosDriverRuntime {
         options: Option<DriverOptions>,
     ) -> Result<CosmosDriver, CosmosError> {
         let inner = &self.inner;
-        let endpoint = account.endpoint().to_owned();
-        let driver = inner.drivers.get_or_try_insert(&endpoint, || {
-            let options = options
-                .unwrap_or_default()
-                .layered_over(&inner.options.driver_options);
-            let seed = inner.options.seed.unwrap_or_else(random_seed);
-            let driver = Driver::new(account.clone(), options, seed, now())?;
-            Ok::<_, CosmosError>(CosmosDriver::new(
-                account.clone(),
-                SharedDriver::new(driver),
-                inner.client.clone(),
-                inner.workers.clone(),
-            ))
-        })?;
-        // The same endpoint with another credential is a key rotation: the live driver signs
-        // with the newest credential from now on (never silently the old one).
-        driver.core().lock().set_credential(&account)?;
-        Ok(driver)
+        Ok(inner.drivers.get_or_create(
+            &account,
+            options,
+            &inner.options,
+            sextant_host::fresh_seed,
+            sextant_host::now(),
+            |account, shared| {
+                CosmosDriver::new(account, shared, inner.client.clone(), inner.workers.clone())
+            },
+        )?)
     }
 
     /// The options in force, after the environment was applied.
@@ -132,16 +119,16 @@ impl CosmosDriverRuntimeBuilder {
     /// Builds the runtime. Fails with a configuration error naming the setting when an
     /// `AZURE_COSMOS_*` variable or a pool option is out of range.
     pub fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        let vars = self.environment.unwrap_or_else(process_environment);
-        let environment = EnvironmentConfig::from_map(&vars)?;
-        self.connection_pool.validate()?;
+        let vars = self
+            .environment
+            .unwrap_or_else(sextant_host::process_environment);
         let options = RuntimeOptions {
             driver_options: self.driver_options,
             connection_pool: self.connection_pool,
             emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
             seed: self.seed,
-        };
-        let options = options.with_environment(&environment);
+        }
+        .resolve(&vars)?;
         let client = HttpClient::new(
             &options.connection_pool,
             options.emulator_server_cert_validation_disabled,
@@ -155,16 +142,4 @@ impl CosmosDriverRuntimeBuilder {
             }),
         })
     }
-}
-
-/// The process's `AZURE_COSMOS_*` variables. A value that is not UTF-8 is kept lossily, so that
-/// parsing rejects it with the variable's name instead of ignoring it.
-fn process_environment() -> BTreeMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let k = k.into_string().ok()?;
-            k.starts_with(ENV_PREFIX)
-                .then(|| (k, v.to_string_lossy().into_owned()))
-        })
-        .collect()
 }

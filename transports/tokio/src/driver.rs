@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    CosmosError, CosmosOperation, CosmosResponse, Driver, OperationOptions, SharedDriver,
+    CosmosError, CosmosOperation, CosmosResponse, DriverHandle, OperationOptions, SharedDriver,
 };
 
 use crate::execute;
@@ -33,10 +33,14 @@ impl fmt::Debug for CosmosDriver {
 }
 
 impl CosmosDriver {
-    pub(crate) fn new(driver: Driver, account: AccountReference, client: reqwest::Client) -> Self {
+    pub(crate) fn new(
+        shared: SharedDriver,
+        account: AccountReference,
+        client: reqwest::Client,
+    ) -> Self {
         CosmosDriver {
             inner: Arc::new(DriverInner {
-                shared: SharedDriver::new(driver),
+                shared,
                 account,
                 client,
             }),
@@ -126,6 +130,12 @@ impl CosmosDriver {
     /// The sans-IO driver underneath (account metadata, options), for inspection and for code
     /// that drives the core directly.
     pub fn core(&self) -> &SharedDriver {
+        &self.inner.shared
+    }
+}
+
+impl DriverHandle for CosmosDriver {
+    fn shared(&self) -> &SharedDriver {
         &self.inner.shared
     }
 }

@@ -9,11 +9,10 @@
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::task::Poll;
-use std::time::{Instant, SystemTime};
 
 use sextant_core::{
     AccessToken, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Execution,
-    Input, Now, OperationOptions, SharedDriver, Turn,
+    Input, OperationOptions, SharedDriver, Turn,
 };
 
 use crate::attempt::{Attempt, Progress};
@@ -22,9 +21,7 @@ use crate::client::to_reqwest;
 type TokenFuture = Pin<Box<dyn Future<Output = Result<AccessToken, CredentialError>> + Send>>;
 
 /// Both clocks, read once per turn.
-pub(crate) fn now() -> Now {
-    Now::new(Instant::now(), SystemTime::now())
-}
+pub(crate) use sextant_host::now;
 
 /// Owns the execution and its token acquisitions. When the loop ends (or the caller drops the
 /// future) it cancels an unfinished execution in the core, so leases it holds are released at

@@ -1,25 +1,16 @@
 //! `CosmosDriverRuntime`: the HTTP client, the runtime options and one driver per account.
 
-use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    ConfigError, ConnectionPoolOptions, CosmosError, Driver, DriverOptions, DriverRegistry,
-    EnvironmentConfig, RuntimeOptions,
+    ConfigError, ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
 };
 
 use crate::client::build_client;
 use crate::driver::CosmosDriver;
-use crate::execute::now;
-
-/// Prefix of the environment variables the runtime reads.
-const ENV_PREFIX: &str = "AZURE_COSMOS_";
 
 /// The entry point: shares one connection pool among the drivers it creates (one per account).
 ///
@@ -33,7 +24,6 @@ struct RuntimeInner {
     options: RuntimeOptions,
     client: reqwest::Client,
     drivers: DriverRegistry<CosmosDriver>,
-    seeds: AtomicU64,
 }
 
 impl fmt::Debug for CosmosDriverRuntime {
@@ -66,35 +56,16 @@ impl CosmosDriverRuntime {
         options: Option<DriverOptions>,
     ) -> Result<CosmosDriver, CosmosError> {
         let inner = &self.inner;
-        let driver = inner.drivers.get_or_try_insert(account.endpoint(), || {
-            let options = options
-                .unwrap_or_default()
-                .layered_over(&inner.options.driver_options);
-            let seed = inner
-                .options
-                .seed
-                .unwrap_or_else(|| fresh_seed(&inner.seeds));
-            let driver = Driver::new(account.clone(), options, seed, now())?;
-            Ok::<_, ConfigError>(CosmosDriver::new(
-                driver,
-                account.clone(),
-                inner.client.clone(),
-            ))
-        })?;
-        // The same endpoint with another credential is a key rotation: the live driver signs
-        // with the newest credential from now on (never silently the old one).
-        driver.core().lock().set_credential(&account)?;
-        Ok(driver)
+        let client = &inner.client;
+        Ok(inner.drivers.get_or_create(
+            &account,
+            options,
+            &inner.options,
+            sextant_host::fresh_seed,
+            sextant_host::now(),
+            |account, shared| CosmosDriver::new(shared, account, client.clone()),
+        )?)
     }
-}
-
-/// A seed from the wall clock, a counter and the process's random hasher keys.
-fn fresh_seed(counter: &AtomicU64) -> u64 {
-    let n = counter.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    RandomState::new().hash_one((nanos, n))
 }
 
 /// Builder for [`CosmosDriverRuntime`].
@@ -146,16 +117,16 @@ impl CosmosDriverRuntimeBuilder {
     /// Fails with [`sextant_core::ErrorKind::Configuration`] for a malformed `AZURE_COSMOS_*`
     /// value (naming the variable) or out-of-range pool options.
     pub async fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        self.connection_pool.validate()?;
-        let vars = self.environment.unwrap_or_else(process_environment);
-        let env = EnvironmentConfig::from_map(&vars)?;
+        let vars = self
+            .environment
+            .unwrap_or_else(sextant_host::process_environment);
         let options = RuntimeOptions {
             driver_options: self.driver_options,
             connection_pool: self.connection_pool,
             emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
             seed: self.seed,
         }
-        .with_environment(&env);
+        .resolve(&vars)?;
         let client = build_client(
             &options.connection_pool,
             options.emulator_server_cert_validation_disabled,
@@ -170,16 +141,7 @@ impl CosmosDriverRuntimeBuilder {
                 options,
                 client,
                 drivers: DriverRegistry::default(),
-                seeds: AtomicU64::new(0),
             }),
         })
     }
-}
-
-/// The process's `AZURE_COSMOS_*` variables (others are never read; non-UTF-8 ones are skipped).
-fn process_environment() -> BTreeMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-        .collect()
 }
