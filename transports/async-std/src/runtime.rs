@@ -12,7 +12,6 @@ use crate::client::HttpClient;
 use crate::driver::CosmosDriver;
 use crate::tls::client_config;
 
-
 /// The entry point: holds the configuration, the connection pool and one [`CosmosDriver`] per
 /// account endpoint. Cheap to clone (an `Arc` inside); share one per process.
 #[derive(Debug, Clone)]
