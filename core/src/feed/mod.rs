@@ -58,7 +58,9 @@ impl QueryPage {
         self.items
     }
 
-    /// The token to resume after this page (`None` on the last page).
+    /// The token to resume after this page: `None` on the last page, and for queries that cannot
+    /// resume from a token (an unordered DISTINCT, an aggregate) before they are done; keep the
+    /// pager for those ([`QueryPager::is_done`] tells the two apart).
     pub fn continuation(&self) -> Option<&str> {
         self.continuation.as_deref()
     }
@@ -248,9 +250,10 @@ impl QueryPager {
                 self.single_token(next)
                     .map_err(|e| CosmosError::config(e, response.diagnostics().clone()))?
             }
-            State::Fanout(_) => {
-                // The fan-out's page carries Sextant's token already.
-                self.done = next.is_none();
+            State::Fanout(state) => {
+                // The fan-out's page carries Sextant's token already, unless the query cannot
+                // resume from one; whether it is done is the merge's word.
+                self.done = state.as_ref().is_none_or(|s| s.merge_done());
                 self.last_token = next.clone();
                 next
             }

@@ -1,7 +1,7 @@
 //! Building the fan-out's children, and taking in what they bring back (plan, split).
 
 use super::super::{Execution, Failure};
-use super::interim;
+use super::plan;
 use super::state::FanoutState;
 use crate::driver::Driver;
 use crate::now::Now;
@@ -108,7 +108,7 @@ impl Execution {
         d: &mut Driver,
         response: &CosmosResponse,
     ) -> Result<(), Failure> {
-        let plan = interim::read_plan(response.response_bytes())
+        let plan = plan::read_plan(response.response_bytes())
             .map_err(|why| Failure::Config(crate::error::ConfigError::InvalidOperation(why)))?;
         let link = self
             .fanout

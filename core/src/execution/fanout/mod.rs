@@ -13,7 +13,9 @@
 #![allow(clippy::result_large_err)]
 
 mod children;
-mod interim;
+mod merge;
+mod order;
+mod plan;
 mod state;
 
 use std::time::Instant;
@@ -34,7 +36,7 @@ pub(crate) use state::FanoutState;
 
 /// `x-ms-cosmos-supported-query-features` of the plan request: exactly what the merge
 /// pipeline runs (PROTOCOL.md §7.2; a plan needing anything else is refused by the gateway).
-pub const SUPPORTED_QUERY_FEATURES: &str = interim::SUPPORTED_QUERY_FEATURES;
+pub const SUPPORTED_QUERY_FEATURES: &str = plan::SUPPORTED_QUERY_FEATURES;
 
 /// Ranges queried at once when the caller sets no `max_concurrency`. Precedent: .NET
 /// `QueryRequestOptions.MaxConcurrency` lets the SDK choose (it uses the processor count);
@@ -254,7 +256,7 @@ impl Execution {
             // Rows buffered by earlier pages (or by read-ahead) go out first.
             if state.plan.is_some() {
                 let room = f.page_size.saturating_sub(f.page.len());
-                f.page.extend(state.pop(room));
+                f.page.extend(state.pop(room).map_err(Failure::Metadata)?);
             }
             if state.plan.is_none() {
                 (f.children.is_empty(), Vec::new())
@@ -339,7 +341,7 @@ impl Execution {
             .continuation()
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
-        let rows = interim::page_rows(response.response_bytes()).map_err(Failure::Metadata)?;
+        let rows = plan::page_rows(response.response_bytes()).map_err(Failure::Metadata)?;
         let Some(f) = self.fanout.as_mut() else {
             return Ok(());
         };
@@ -360,7 +362,7 @@ impl Execution {
             .take_page(producer, sent, next, rows)
             .map_err(Failure::Metadata)?;
         let room = f.page_size.saturating_sub(f.page.len());
-        f.page.extend(state.pop(room));
+        f.page.extend(state.pop(room).map_err(Failure::Metadata)?);
         Ok(())
     }
 
@@ -394,18 +396,13 @@ impl Execution {
             http::HeaderValue::from(count),
         );
         // The page's continuation is Sextant's own token (ADR 0005), so even a page run through
-        // `execute_operation` can be resumed.
-        match f.state.as_ref().map(|s| s.token()) {
-            Some(Ok(Some(token))) => {
-                if let Ok(v) = http::HeaderValue::from_str(&token) {
-                    raw.insert(crate::headers::names::CONTINUATION, v);
-                }
+        // `execute_operation` can be resumed. No token: the last page, or a query that cannot
+        // resume from one (an unordered DISTINCT, an aggregate mid-way); the pager continues it
+        // from its state.
+        if let Some(Ok(Some(token))) = f.state.as_ref().map(|s| s.token()) {
+            if let Ok(v) = http::HeaderValue::from_str(&token) {
+                raw.insert(crate::headers::names::CONTINUATION, v);
             }
-            Some(Err(c)) => {
-                self.finish(d, Err(Failure::Config(c)), now.mono);
-                return;
-            }
-            _ => {}
         }
         for (name, v) in [
             (crate::headers::names::QUERY_METRICS, f.query_metrics.take()),

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::interim::{ParallelMerge, PlanView};
+use super::merge::Merge;
+use super::plan::PlanView;
 use crate::error::ConfigError;
 use crate::feed::token::{fingerprint, FeedToken, ProducerPosition};
 use crate::operation::{CosmosOperation, OperationOptions};
@@ -36,7 +37,7 @@ pub(crate) struct FanoutState {
     pub fingerprint: String,
     pub plan: Option<PlanView>,
     pub producers: Vec<Producer>,
-    merge: ParallelMerge,
+    merge: Option<Merge>,
     /// Positions from a continuation token, applied once the producers are known.
     resume: Option<FeedToken>,
 }
@@ -54,7 +55,7 @@ impl FanoutState {
             fingerprint: fp,
             plan: None,
             producers: Vec::new(),
-            merge: ParallelMerge::default(),
+            merge: None,
             resume,
         })
     }
@@ -82,14 +83,11 @@ impl FanoutState {
                 done: false,
             })
             .collect();
-        let mut top = plan.top;
+        let mut merge = Merge::new(&plan, producers.len());
         if let Some(token) = self.resume.take() {
-            top = token
-                .merge
-                .as_ref()
-                .and_then(|m| m.get("top"))
-                .and_then(Value::as_u64)
-                .or(top);
+            if let Some(state) = &token.merge {
+                merge.resume(state);
+            }
             for p in &mut producers {
                 // The token's range that contains this one (ranges only split, so a token
                 // range covers one or more current ranges).
@@ -108,12 +106,12 @@ impl FanoutState {
                 p.done = pos.done;
             }
         }
-        self.merge = ParallelMerge::new(producers.len(), top);
         for (i, p) in producers.iter().enumerate() {
             if p.done {
-                self.merge.push_page(i, Vec::new(), true);
+                merge.push_page(i, Vec::new(), true)?;
             }
         }
+        self.merge = Some(merge);
         self.producers = producers;
         self.plan = Some(plan);
         Ok(())
@@ -121,7 +119,7 @@ impl FanoutState {
 
     /// Producers whose next page the merge needs.
     pub fn wanted(&self) -> Vec<usize> {
-        self.merge.wanted()
+        self.merge.as_ref().map(Merge::wanted).unwrap_or_default()
     }
 
     /// A page of producer `i` arrived (asked with `sent`; `next` continues it).
@@ -143,26 +141,30 @@ impl FanoutState {
         p.page_token = sent;
         p.done = next.is_none();
         p.next = next;
-        self.merge.push_page(i, rows, p.done);
-        Ok(())
+        let done = p.done;
+        self.merge
+            .as_mut()
+            .ok_or("a page before the plan")?
+            .push_page(i, rows, done)
     }
 
     /// Up to `max` result items, in order.
-    pub fn pop(&mut self, max: usize) -> Vec<Value> {
-        let out = self.merge.pop(max);
-        let mut items = Vec::with_capacity(out.len());
-        for (i, v) in out {
+    pub fn pop(&mut self, max: usize) -> Result<Vec<Value>, String> {
+        let Some(merge) = self.merge.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let (items, taken) = merge.pop(max)?;
+        for i in taken {
             if let Some(p) = self.producers.get_mut(i) {
                 p.consumed = p.consumed.saturating_add(1);
             }
-            items.push(v);
         }
-        items
+        Ok(items)
     }
 
     /// True when nothing more will come.
     pub fn merge_done(&self) -> bool {
-        self.plan.is_some() && self.merge.is_done()
+        self.merge.as_ref().is_some_and(Merge::is_done)
     }
 
     /// Producer `i`'s range split into `children` (from the refreshed routing map): each child
@@ -194,7 +196,10 @@ impl FanoutState {
                 done: false,
             })
             .collect();
-        self.merge.split(i, new.len());
+        self.merge
+            .as_mut()
+            .ok_or("a split before the plan")?
+            .split(i, new.len())?;
         self.producers.splice(i..=i, new);
         Ok(())
     }
@@ -219,7 +224,7 @@ impl FanoutState {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let buffered = self.merge.buffered(i);
+                let buffered = self.merge.as_ref().map_or(0, |m| m.buffered(i));
                 // Rows still buffered were fetched with `page_token`: fetch that page again and
                 // skip what was returned. Nothing buffered: continue with `next`.
                 let (server, skip) = if buffered > 0 {
@@ -236,10 +241,13 @@ impl FanoutState {
                 }
             })
             .collect();
-        let merge = self
-            .merge
-            .remaining()
-            .map(|top| serde_json::json!({ "top": top }));
+        let merge = match self.merge.as_ref().map(Merge::resume_state) {
+            Some(Ok(state)) => Some(state),
+            Some(Err(why)) => {
+                return Err(ConfigError::InvalidOperation(why));
+            }
+            None => None,
+        };
         FeedToken {
             fingerprint: self.fingerprint.clone(),
             producers,
