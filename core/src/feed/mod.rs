@@ -16,6 +16,15 @@
 
 pub mod token;
 
+/// The gateway's query plan as the fan-out reads it, exposed so callers (and the fuzzers) can
+/// check a plan: [`plan::read_plan`] never panics, whatever the bytes.
+pub mod plan {
+    pub use crate::execution::fanout::merge::{Aggregate, Shape};
+    pub use crate::execution::fanout::plan::{
+        page_rows, read_plan, PlanView, MAX_ROWS_PER_PAGE, SUPPORTED_QUERY_FEATURES,
+    };
+}
+
 use std::sync::Arc;
 
 use serde_json::Value;

@@ -15,6 +15,7 @@ pub mod execution;
 mod headers;
 mod partition_key;
 mod pk_ranges;
+mod query;
 mod reader;
 mod recording;
 mod session;
@@ -28,12 +29,13 @@ pub use execution::{execution, ExecutionReport};
 pub use headers::response_headers;
 pub use partition_key::partition_key;
 pub use pk_ranges::pk_ranges;
+pub use query::{feed_token, query_page, query_plan};
 pub use reader::{ByteReader, ByteWriter};
 pub use recording::recording;
 pub use session::session_token;
 
 /// The target names, as the `fuzz/` crate and the `fuzz/corpus/<target>/` folders spell them.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 11] = [
     "response_headers",
     "account_properties",
     "session_token",
@@ -42,6 +44,9 @@ pub const TARGETS: [&str; 8] = [
     "environment",
     "execution",
     "recording",
+    "query_plan",
+    "query_page",
+    "feed_token",
 ];
 
 /// A property a target checks did not hold.
@@ -93,6 +98,9 @@ pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violatio
         "environment" => environment(data),
         "execution" => execution::execution(data, base).map(|_| ()),
         "recording" => recording(data, base),
+        "query_plan" => query_plan(data),
+        "query_page" => query_page(data),
+        "feed_token" => feed_token(data),
         _ => return None,
     })
 }

@@ -107,6 +107,21 @@ fn execution_corpus() {
 }
 
 #[test]
+fn query_plan_corpus() {
+    replay("query_plan");
+}
+
+#[test]
+fn query_page_corpus() {
+    replay("query_page");
+}
+
+#[test]
+fn feed_token_corpus() {
+    replay("feed_token");
+}
+
+#[test]
 fn recording_corpus() {
     replay("recording");
 }
@@ -325,7 +340,92 @@ fn seeds() -> Vec<Seed> {
     for (name, setup, events) in execution_seeds() {
         add("execution", name, encode(&setup, &events));
     }
+    for (name, text) in QUERY_PLAN_SEEDS {
+        add("query_plan", name, text.as_bytes().to_vec());
+    }
+    for (name, text) in QUERY_PAGE_SEEDS {
+        add("query_page", name, text.as_bytes().to_vec());
+    }
+    for (name, text) in feed_token_seeds() {
+        add("feed_token", name, text.into_bytes());
+    }
     out
+}
+
+/// Plans in the gateway's shapes (PROTOCOL.md §7.3, §7.4), one per merge shape, plus odd ones.
+const QUERY_PLAN_SEEDS: &[(&str, &str)] = &[
+    (
+        "parallel",
+        r##"{"partitionedQueryExecutionInfoVersion":2,"queryInfo":{"distinctType":"None","top":null,"orderBy":[],"rewrittenQuery":"","hasSelectValue":false},"queryRanges":[{"min":"","max":"FF","isMinInclusive":true,"isMaxInclusive":false}]}"##,
+    ),
+    (
+        "order-by",
+        r##"{"queryInfo":{"orderBy":["Ascending","Descending"],"orderByExpressions":["c.a","c.b"],"rewrittenQuery":"SELECT c._rid, [{\"item\": c.a}, {\"item\": c.b}] AS orderByItems, c AS payload\nFROM c\nWHERE ({documentdb-formattableorderbyquery-filter})\nORDER BY c.a, c.b DESC"},"queryRanges":[{"min":"","max":"FF"}]}"##,
+    ),
+    (
+        "avg",
+        r##"{"queryInfo":{"aggregates":["Average"],"hasSelectValue":1,"rewrittenQuery":"SELECT VALUE [{\"item\": {\"sum\": SUM(c.n), \"count\": COUNT(c.n)}}]\nFROM c"},"queryRanges":[{"min":"05C1","max":"05C1","isMinInclusive":1,"isMaxInclusive":1}]}"##,
+    ),
+    (
+        "distinct-offset",
+        r##"{"queryInfo":{"distinctType":"Unordered","offset":1,"limit":2},"queryRanges":[{"min":"","max":"FF"}]}"##,
+    ),
+    (
+        "group-by",
+        r##"{"queryInfo":{"groupByExpressions":["c.a"],"groupByAliases":["a"]},"queryRanges":[]}"##,
+    ),
+    (
+        "bad-direction",
+        r##"{"queryInfo":{"orderBy":["Sideways"]},"queryRanges":[]}"##,
+    ),
+];
+
+/// Page bodies: plain rows, ORDER BY rows, aggregate partials, and malformed ones.
+const QUERY_PAGE_SEEDS: &[(&str, &str)] = &[
+    (
+        "plain",
+        r##"{"_rid":"x","Documents":[{"id":"a"},{"id":"b"}],"_count":2}"##,
+    ),
+    (
+        "order-by",
+        r##"{"Documents":[{"_rid":"r1","orderByItems":[{"item":1},{}],"payload":{"id":"a"}}]}"##,
+    ),
+    (
+        "aggregate",
+        r##"{"Documents":[[{"item":3,"item2":{"max":3,"count":2}}]]}"##,
+    ),
+    ("no-documents", r##"{"_count":0}"##),
+    ("not-json", r#"{"Documents":["#),
+];
+
+fn feed_token_seeds() -> Vec<(&'static str, String)> {
+    use sextant_core::feed::token::{fingerprint, FeedToken, ProducerPosition};
+    let fp = fingerprint(br#"{"query":"SELECT * FROM c"}"#, "");
+    let token = FeedToken {
+        fingerprint: fp,
+        producers: vec![
+            ProducerPosition {
+                min: String::new(),
+                max: "7F".into(),
+                server: Some(r#"{"token":"+RID:x#RT:1"}"#.into()),
+                skip: 2,
+                done: false,
+            },
+            ProducerPosition {
+                min: "7F".into(),
+                max: "FF".into(),
+                server: None,
+                skip: 0,
+                done: true,
+            },
+        ],
+        merge: Some(serde_json::json!({"skip": 0, "remaining": 5, "last": null})),
+    };
+    vec![
+        ("two-ranges", token.encode().expect("a small token encodes")),
+        ("no-prefix", "abc".into()),
+        ("bad-base64", "sx1.!!".into()),
+    ]
 }
 
 const HEADER_SEEDS: [(&str, &[u8]); 6] = [

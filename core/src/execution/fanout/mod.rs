@@ -13,9 +13,9 @@
 #![allow(clippy::result_large_err)]
 
 mod children;
-mod merge;
-mod order;
-mod plan;
+pub(crate) mod merge;
+pub(crate) mod order;
+pub(crate) mod plan;
 mod state;
 
 use std::time::Instant;

@@ -416,3 +416,6 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
