@@ -70,7 +70,7 @@ impl Execution {
         };
         self.capture_session(d, a.purpose, &headers);
         let body = response.body;
-        self.bytes_received = self.bytes_received.saturating_add(body.len() as u64);
+        self.report.bytes_received = self.report.bytes_received.saturating_add(body.len() as u64);
         match (a.purpose, decide(signal, self.class_for(a.purpose))) {
             (Purpose::AccountRead, Reaction::Success) => {
                 self.release_account_lease(d, a.id);
@@ -106,12 +106,12 @@ impl Execution {
             (Purpose::Operation, Reaction::Fail) if self.is_own_earlier_success(status) => {
                 // A retry of a write that may already have been applied was answered 409/412:
                 // read the item back and compare tracking ids before reporting a failure.
-                self.tracking_failure = Some(Failure::Service {
+                self.tracked.failure = Some(Failure::Service {
                     status,
                     headers,
                     body,
                 });
-                self.check_pending = true;
+                self.tracked.pending = true;
                 self.phase = Phase::Ready;
             }
             (_, _) => {
@@ -178,7 +178,8 @@ impl Execution {
         if a.purpose == Purpose::TrackingCheck {
             // The check itself failed: report the 409/412 it was checking.
             let failure = self
-                .tracking_failure
+                .tracked
+                .failure
                 .take()
                 .unwrap_or(Failure::Transport(error));
             self.finish(d, Err(failure), now.mono);
@@ -258,7 +259,7 @@ impl Execution {
             self.abort_all(d, now.mono);
             // A cancelled (dropped) operation will never deliver the token it asked for: free
             // the acquisition so the next operation does not wait for the lease to expire.
-            if let Some(holder) = self.token_holder {
+            if let Some(holder) = self.meta.token_holder {
                 d.leases.release(holder);
             }
             let diagnostics = self.diag.finish(now.mono, None, None);
@@ -316,9 +317,10 @@ impl Execution {
 
     /// True when `status` on a retried tracked write may be our own earlier success.
     fn is_own_earlier_success(&self, status: u16) -> bool {
-        self.maybe_applied
+        self.retry.maybe_applied
             && self
-                .tracking
+                .tracked
+                .check
                 .as_ref()
                 .is_some_and(|t| t.ambiguous_status == status)
     }
@@ -333,7 +335,8 @@ impl Execution {
         now: Now,
     ) {
         let ours = self
-            .tracking
+            .tracked
+            .check
             .as_ref()
             .filter(|t| status == 200 && tracking::is_ours(&body, &t.id));
         match ours {
@@ -349,7 +352,7 @@ impl Execution {
                 }));
             }
             None => {
-                let failure = self.tracking_failure.take().unwrap_or(Failure::Metadata(
+                let failure = self.tracked.failure.take().unwrap_or(Failure::Metadata(
                     "tracking check answered without the original error".into(),
                 ));
                 self.finish(d, Err(failure), now.mono);

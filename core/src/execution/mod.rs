@@ -94,48 +94,96 @@ enum Failure {
     Internal(String),
 }
 
+/// Where an operation's attempts go across regions (the state `resolve_route` keeps).
+#[derive(Debug, Default)]
+struct RegionState {
+    /// Where the last operation attempt went.
+    current: Option<RegionRoute>,
+    /// Every endpoint this execution tried (bounded by `MAX_TRIED`).
+    tried: Vec<Arc<str>>,
+    /// Where the next attempt goes, as the policy table said.
+    next: Route,
+    /// The operation goes to write regions.
+    write_regions: bool,
+    /// Regions the caller excluded.
+    excluded: Vec<String>,
+    /// The current attempt probes a partition whose circuit breaker was open.
+    probing: bool,
+    /// Send the hub-region-only header (404/1002, second retry).
+    hub_only: bool,
+}
+
+/// The retry budgets and what the retries may have applied.
+#[derive(Debug, Default)]
+struct RetryState {
+    budgets: Budgets,
+    /// An operation attempt that may have been applied was retried.
+    maybe_applied: bool,
+}
+
+/// Hedging asked for (operation option over driver option), and hedges sent.
+#[derive(Debug, Default)]
+struct HedgeState {
+    enabled: bool,
+    sent: u32,
+}
+
+/// Shared-metadata work of this execution.
+#[derive(Debug, Default)]
+struct MetaState {
+    /// The prepared `GET /`, built on first use.
+    account_read: Option<Prepared>,
+    /// Account reads this execution sent (it may retry its own refresh under its lease).
+    account_attempts: Vec<AttemptId>,
+    /// Which account-read candidate the next read goes to.
+    account_read_index: usize,
+    /// The token acquisition lease this execution took, if any.
+    token_holder: Option<AttemptId>,
+}
+
+/// Tracked writes (opt-in): how to recognise our own earlier success.
+#[derive(Debug, Default)]
+struct TrackingState {
+    check: Option<tracking::Tracking>,
+    /// The 409/412 being checked against the tracking id.
+    failure: Option<Failure>,
+    /// The read-back is due.
+    pending: bool,
+}
+
+/// What the metrics get once the outcome is known.
+#[derive(Debug, Default)]
+struct ReportState {
+    /// Recorded once.
+    metrics_recorded: bool,
+    bytes_sent: u64,
+    bytes_received: u64,
+}
+
 /// One operation in progress. Drive it with the drain loop documented at the crate root.
 #[derive(Debug)]
 pub struct Execution {
     op: Option<Prepared>,
-    account_read: Option<Prepared>,
     activity_header: http::HeaderValue,
     last_mono: Instant,
     timers: TimerTable,
     diag: DiagnosticsBuilder,
-    budgets: Budgets,
     in_flight: Vec<InFlight>,
     phase: Phase,
-    /// Where the last operation attempt went, and every endpoint this execution tried.
-    current_route: Option<RegionRoute>,
-    tried: Vec<Arc<str>>,
-    next_route: Route,
-    account_read_index: usize,
-    use_write_regions: bool,
-    excluded: Vec<String>,
-    /// Hedging asked for (operation option over driver option); armed only when eligible.
-    hedging: bool,
-    hedges_sent: u32,
-    /// Metrics: recorded once when the outcome is known.
-    metrics_recorded: bool,
-    bytes_sent: u64,
-    bytes_received: u64,
-    /// The current attempt probes a partition whose circuit breaker was open.
-    probing: bool,
-    /// The token acquisition lease this execution took, if any.
-    token_holder: Option<AttemptId>,
+    /// Where the operation's attempts go across regions.
+    regions: RegionState,
+    /// The retry budgets and what the retries may have applied.
+    retry: RetryState,
+    /// Hedging asked for, and hedges sent.
+    hedge: HedgeState,
+    /// Account metadata and token fetches this execution made.
+    meta: MetaState,
     /// Partition routing of an item operation.
     routing: routing::RoutingState,
     /// Tracked write (opt-in): how to recognise our own earlier success.
-    tracking: Option<tracking::Tracking>,
-    /// An operation attempt that may have been applied was retried.
-    maybe_applied: bool,
-    /// The 409/412 being checked against the tracking id.
-    tracking_failure: Option<Failure>,
-    check_pending: bool,
-    /// Account reads this execution sent (it may retry its own refresh under its lease).
-    account_attempts: Vec<AttemptId>,
-    hub_only: bool,
+    tracked: TrackingState,
+    /// What is reported to metrics once the outcome is known.
+    report: ReportState,
     pending: VecDeque<Action>,
     outcome: Option<Result<CosmosResponse, CosmosError>>,
     attempts: u64,
@@ -174,34 +222,25 @@ impl Execution {
         let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
         let mut e = Execution {
             op: None,
-            account_read: None,
             activity_header: activity_id.header_value(),
             last_mono: now.mono,
             timers: TimerTable::default(),
             diag: DiagnosticsBuilder::new(activity_id, now.mono),
-            budgets: Budgets::default(),
             in_flight: Vec::new(),
             phase: Phase::Ready,
-            current_route: None,
-            tried: Vec::new(),
-            next_route: Route::SameRegion,
-            account_read_index: 0,
-            use_write_regions: false,
-            excluded: opts.excluded_regions.clone(),
-            account_attempts: Vec::new(),
-            token_holder: None,
-            probing: false,
-            metrics_recorded: false,
-            bytes_sent: 0,
-            bytes_received: 0,
+            regions: RegionState {
+                excluded: opts.excluded_regions.clone(),
+                ..RegionState::default()
+            },
+            retry: RetryState::default(),
+            hedge: HedgeState {
+                enabled: opts.hedging.unwrap_or(d.eff.hedging.enabled),
+                sent: 0,
+            },
+            meta: MetaState::default(),
             routing: routing::RoutingState::default(),
-            tracking: None,
-            maybe_applied: false,
-            tracking_failure: None,
-            check_pending: false,
-            hedging: opts.hedging.unwrap_or(d.eff.hedging.enabled),
-            hedges_sent: 0,
-            hub_only: false,
+            tracked: TrackingState::default(),
+            report: ReportState::default(),
             pending: VecDeque::new(),
             outcome: None,
             attempts: 0,
@@ -229,9 +268,9 @@ impl Execution {
         }
         match prepared {
             Ok((p, tracking)) => {
-                e.use_write_regions = p.uses_write_regions();
+                e.regions.write_regions = p.uses_write_regions();
                 e.op = Some(p);
-                e.tracking = tracking;
+                e.tracked.check = tracking;
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }
@@ -275,7 +314,7 @@ impl Execution {
         let activity = parent.diag.activity_id();
         let mut child = Execution::new(d, op, opts, activity, now);
         child.recorded = false;
-        child.metrics_recorded = true;
+        child.report.metrics_recorded = true;
         if let Some(deadline) = parent.timers.get(Timer::Operation) {
             child.timers.set(Timer::Operation, deadline);
             child.end_to_end = parent.end_to_end;
@@ -350,8 +389,8 @@ impl Execution {
             }
             if let Some(out) = &self.outcome {
                 let out = out.clone();
-                if !self.metrics_recorded {
-                    self.metrics_recorded = true;
+                if !self.report.metrics_recorded {
+                    self.report.metrics_recorded = true;
                     self.record_metrics(d, &out, now.mono);
                 }
                 return Action::Done(out);
@@ -448,7 +487,7 @@ impl Execution {
         let have_props = d.metadata.props.is_some();
         if !have_props || d.metadata.stale {
             // Free, expired, or ours (our own refresh attempt failed and is being retried).
-            let lease_free = d.leases.account_free(now.mono, &self.account_attempts);
+            let lease_free = d.leases.account_free(now.mono, &self.meta.account_attempts);
             if lease_free {
                 return self.send(d, Purpose::AccountRead, now);
             }
@@ -462,8 +501,8 @@ impl Execution {
             return Some(a);
         }
         // 4. A tracked write answered 409/412 after a possibly applied attempt: read it back.
-        if self.check_pending {
-            self.check_pending = false;
+        if self.tracked.pending {
+            self.tracked.pending = false;
             return self.send(d, Purpose::TrackingCheck, now);
         }
         // 5. The operation itself.
@@ -496,7 +535,7 @@ impl Execution {
                 // stop metadata refreshes).
                 let candidates = d.locations.account_read_candidates();
                 let route = candidates
-                    .get(self.account_read_index % candidates.len().max(1))
+                    .get(self.meta.account_read_index % candidates.len().max(1))
                     .cloned()
                     .unwrap_or_else(|| d.locations.global().clone());
                 let ctx = if self.attempts == 0 {
@@ -504,13 +543,13 @@ impl Execution {
                 } else {
                     ExecutionContext::Retry
                 };
-                let timeout = metadata_timeout(d, self.account_attempts.len());
+                let timeout = metadata_timeout(d, self.meta.account_attempts.len());
                 (route, ctx, timeout)
             }
             Purpose::Operation => {
                 let route = self.resolve_route(d, now.mono);
                 let ctx = self.context_for(&route);
-                let ctx = if self.probing {
+                let ctx = if self.regions.probing {
                     ExecutionContext::CircuitBreakerProbe
                 } else {
                     ctx
@@ -519,7 +558,8 @@ impl Execution {
             }
             Purpose::TrackingCheck => {
                 let route = self
-                    .current_route
+                    .regions
+                    .current
                     .clone()
                     .unwrap_or_else(|| d.locations.global().clone());
                 (route, ExecutionContext::Retry, d.eff.request_timeout)
@@ -527,7 +567,9 @@ impl Execution {
             Purpose::ContainerRead | Purpose::PkRangeRead => {
                 // Routing reads walk the read regions on failure like operations do, but keep
                 // their own state: they do not move the operation.
-                let route = self.routing.resolve_route(d, &self.excluded, now.mono);
+                let route = self
+                    .routing
+                    .resolve_route(d, &self.regions.excluded, now.mono);
                 let ctx = if self.routing.attempts.is_empty() {
                     ExecutionContext::Initial
                 } else {
@@ -553,24 +595,24 @@ impl Execution {
     /// Sends a hedge to the next region this execution has not tried, if the operation is
     /// eligible, under its per-operation limit and the driver's concurrency budget.
     fn send_hedge(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
-        if self.hedges_sent >= d.eff.hedging.max_hedges_per_operation {
+        if self.hedge.sent >= d.eff.hedging.max_hedges_per_operation {
             return None;
         }
-        let candidates = d
-            .locations
-            .candidates(self.use_write_regions, &self.excluded, now.mono);
+        let candidates =
+            d.locations
+                .candidates(self.regions.write_regions, &self.regions.excluded, now.mono);
         let busy: Vec<&Arc<str>> = self.in_flight.iter().map(|a| &a.endpoint).collect();
         let route = candidates
             .iter()
-            .find(|r| !self.tried.contains(&r.endpoint) && !busy.contains(&&r.endpoint))?
+            .find(|r| !self.regions.tried.contains(&r.endpoint) && !busy.contains(&&r.endpoint))?
             .clone();
         if !d.hedge_budget_available(now.mono) {
             return None;
         }
-        if self.tried.len() < MAX_TRIED {
-            self.tried.push(route.endpoint.clone());
+        if self.regions.tried.len() < MAX_TRIED {
+            self.regions.tried.push(route.endpoint.clone());
         }
-        self.hedges_sent += 1;
+        self.hedge.sent += 1;
         self.timers
             .set(Timer::Hedge, instant_after(now.mono, d.eff.hedging.step));
         self.emit(
@@ -587,11 +629,11 @@ impl Execution {
     /// Arms the hedge timer after an operation's first attempt when hedging applies.
     fn arm_hedging(&mut self, d: &Driver, now: Instant) {
         let Some(p) = &self.op else { return };
-        let eligible = self.hedging
+        let eligible = self.hedge.enabled
             && (p.class.read_only
                 || (d.eff.hedging.writes_on_multi_write && d.locations.multi_write()))
             && d.locations
-                .has_alternatives(self.use_write_regions, &self.excluded);
+                .has_alternatives(self.regions.write_regions, &self.regions.excluded);
         if eligible {
             self.timers
                 .set(Timer::Hedge, instant_after(now, d.eff.hedging.threshold));
@@ -615,7 +657,7 @@ impl Execution {
         let missing = match purpose {
             Purpose::AccountRead => false,
             Purpose::Operation => self.op.is_none(),
-            Purpose::TrackingCheck => self.tracking.is_none(),
+            Purpose::TrackingCheck => self.tracked.check.is_none(),
             Purpose::ContainerRead | Purpose::PkRangeRead => self.routing.meta.is_none(),
         };
         if missing {
@@ -631,7 +673,7 @@ impl Execution {
                 holder: id,
                 until: instant_after(now.mono, d.eff.metadata_request_timeout),
             });
-            self.account_attempts.push(id);
+            self.meta.account_attempts.push(id);
         }
         if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
             if let Some(link) = self
@@ -651,6 +693,7 @@ impl Execution {
             Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
                 &*self
+                    .meta
                     .account_read
                     .get_or_insert_with(|| Prepared::account_read(d, activity))
             }
@@ -659,7 +702,7 @@ impl Execution {
                 Some(p) => p,
                 None => return self.internal(d, "operation vanished".into(), now),
             },
-            Purpose::TrackingCheck => match &self.tracking {
+            Purpose::TrackingCheck => match &self.tracked.check {
                 Some(t) => &t.check,
                 None => return self.internal(d, "tracking check vanished".into(), now),
             },
@@ -671,7 +714,7 @@ impl Execution {
         let url = prepared.url(&route);
         let tentative =
             purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
-        let hub_only = self.hub_only && purpose == Purpose::Operation;
+        let hub_only = self.regions.hub_only && purpose == Purpose::Operation;
         let range = if purpose == Purpose::Operation {
             self.routing.range.as_ref()
         } else {
@@ -734,7 +777,7 @@ impl Execution {
                 until: deadline,
             });
         }
-        self.bytes_sent = self.bytes_sent.saturating_add(body.len() as u64);
+        self.report.bytes_sent = self.report.bytes_sent.saturating_add(body.len() as u64);
         self.attempts += 1;
         self.phase = Phase::InFlight;
         Some(Action::Send(Box::new(OutgoingRequest {
@@ -781,8 +824,8 @@ impl Execution {
         let options = &d.eff.diagnostics;
         let mut summary = OperationSummary::from_diagnostics(diagnostics, point);
         // The bodies this execution sent and received (every attempt), for the payload rule.
-        summary.request_payload_bytes = self.bytes_sent;
-        summary.response_payload_bytes = self.bytes_received;
+        summary.request_payload_bytes = self.report.bytes_sent;
+        summary.response_payload_bytes = self.report.bytes_received;
         if !options.thresholds().exceeds(&summary) {
             return None;
         }
@@ -824,8 +867,8 @@ impl Execution {
             range,
             point,
         );
-        sample.bytes_sent = self.bytes_sent;
-        sample.bytes_received = self.bytes_received;
+        sample.bytes_sent = self.report.bytes_sent;
+        sample.bytes_received = self.report.bytes_received;
         d.metrics.record(&sample, now);
     }
 }
@@ -854,32 +897,33 @@ impl Execution {
     /// every region before coming back), or the first write region.
     fn resolve_route(&mut self, d: &mut Driver, now: Instant) -> RegionRoute {
         let candidates = self.partition_candidates(d, now);
-        let pick = match self.next_route {
+        let pick = match self.regions.next {
             Route::SameRegion => self
-                .current_route
+                .regions
+                .current
                 .clone()
                 .filter(|r| candidates.contains(r))
                 .or_else(|| candidates.first().cloned()),
             Route::NextRegion => candidates
                 .iter()
-                .find(|r| !self.tried.contains(&r.endpoint))
+                .find(|r| !self.regions.tried.contains(&r.endpoint))
                 .cloned()
                 .or_else(|| {
-                    self.tried.clear();
+                    self.regions.tried.clear();
                     candidates.first().cloned()
                 }),
             Route::WriteRegion => candidates.first().cloned(),
         }
         .unwrap_or_else(|| d.locations.global().clone());
-        if !self.tried.contains(&pick.endpoint) && self.tried.len() < MAX_TRIED {
-            self.tried.push(pick.endpoint.clone());
+        if !self.regions.tried.contains(&pick.endpoint) && self.regions.tried.len() < MAX_TRIED {
+            self.regions.tried.push(pick.endpoint.clone());
         }
-        self.next_route = Route::SameRegion;
-        self.probing = false;
+        self.regions.next = Route::SameRegion;
+        self.regions.probing = false;
         if let Some(key) = self.breaker_key(&pick.endpoint) {
             if d.breaker.state(&key, now) == BreakerState::ProbeAllowed {
                 d.breaker.probe_started(&key);
-                self.probing = true;
+                self.regions.probing = true;
             }
         }
         pick
@@ -897,9 +941,9 @@ impl Execution {
     /// automatic failover, a single-write account's writes for a partition whose write region
     /// is open may go to the other regions.
     fn partition_candidates(&self, d: &Driver, now: Instant) -> Vec<RegionRoute> {
-        let mut candidates = d
-            .locations
-            .candidates(self.use_write_regions, &self.excluded, now);
+        let mut candidates =
+            d.locations
+                .candidates(self.regions.write_regions, &self.regions.excluded, now);
         if !d.eff.circuit_breaker.enabled || self.routing.range.is_none() || d.breaker.is_empty() {
             return candidates;
         }
@@ -910,12 +954,12 @@ impl Execution {
         let ppaf = d
             .account_properties()
             .is_some_and(|p| p.per_partition_failover);
-        if self.use_write_regions
+        if self.regions.write_regions
             && !d.locations.multi_write()
             && ppaf
             && candidates.first().is_some_and(open)
         {
-            candidates = d.locations.candidates(false, &self.excluded, now);
+            candidates = d.locations.candidates(false, &self.regions.excluded, now);
         }
         let (closed, opened): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|r| !open(r));
         let mut out = closed;
@@ -925,12 +969,12 @@ impl Execution {
 
     /// Initial for the first attempt, region failover when the endpoint changed, else retry.
     fn context_for(&mut self, route: &RegionRoute) -> ExecutionContext {
-        let ctx = match &self.current_route {
+        let ctx = match &self.regions.current {
             None => ExecutionContext::Initial,
             Some(prev) if prev.endpoint != route.endpoint => ExecutionContext::RegionFailover,
             Some(_) => ExecutionContext::Retry,
         };
-        self.current_route = Some(route.clone());
+        self.regions.current = Some(route.clone());
         ctx
     }
 }

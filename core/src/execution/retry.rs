@@ -19,7 +19,7 @@ impl Execution {
         let purpose = attempt.purpose;
         if purpose == Purpose::TrackingCheck {
             // The read-back failed: report the 409/412 it was checking, never replay the write.
-            let original = self.tracking_failure.take().unwrap_or(failure);
+            let original = self.tracked.failure.take().unwrap_or(failure);
             self.finish(d, Err(original), now.mono);
             return;
         }
@@ -83,13 +83,14 @@ impl Execution {
             Floor::EveryRegionOnce => {
                 let regions = d
                     .locations
-                    .candidates(self.use_write_regions, &self.excluded, now.mono)
+                    .candidates(self.regions.write_regions, &self.regions.excluded, now.mono)
                     .len();
                 u32::try_from(regions.saturating_sub(1)).unwrap_or(u32::MAX)
             }
         };
         if past_deadline
             || !self
+                .retry
                 .budgets
                 .try_take_at_least(budget, wait, &d.limits, floor)
         {
@@ -98,23 +99,23 @@ impl Execution {
         }
         self.apply_effects(d, effects, &attempt.endpoint, now.mono);
         if purpose == Purpose::AccountRead && route == Route::NextRegion {
-            self.account_read_index = self.account_read_index.wrapping_add(1);
+            self.meta.account_read_index = self.meta.account_read_index.wrapping_add(1);
         }
         if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
             self.routing.next_route = Some(route);
         }
         if purpose == Purpose::Operation {
             // Remember that an attempt we are about to replay may already have been applied.
-            self.maybe_applied |= decision.may_have_applied;
+            self.retry.maybe_applied |= decision.may_have_applied;
             if route == Route::WriteRegion {
-                self.use_write_regions = true;
+                self.regions.write_regions = true;
             }
-            self.next_route = route;
+            self.regions.next = route;
             if effects
                 .hub_region_only_from
-                .is_some_and(|n| self.budgets.used(budget) >= n)
+                .is_some_and(|n| self.retry.budgets.used(budget) >= n)
             {
-                self.hub_only = true;
+                self.regions.hub_only = true;
             }
         }
         // Nothing left to hedge until the retry starts (it re-arms hedging for itself).
@@ -181,7 +182,7 @@ impl Execution {
         rule: DelayRule,
         retry_after: Option<Duration>,
     ) -> Duration {
-        let n = self.budgets.used(budget);
+        let n = self.retry.budgets.used(budget);
         match rule {
             DelayRule::None => Duration::ZERO,
             DelayRule::RetryAfter => {

@@ -17,7 +17,7 @@ impl Execution {
             let holder = d.next_attempt_id();
             let until = instant_after(now.mono, d.eff.metadata_request_timeout);
             d.leases.take_token(Lease { holder, until });
-            self.token_holder = Some(holder);
+            self.meta.token_holder = Some(holder);
             let scopes = d.token_scopes();
             if have_valid {
                 // Refresh in the background of this operation; the valid token is used meanwhile.

@@ -72,9 +72,10 @@ pub struct OpClass {
 }
 
 /// Where the next attempt goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Route {
-    /// The region of the failed attempt.
+    /// The region of the failed attempt (and of a first attempt: the first candidate).
+    #[default]
     SameRegion,
     /// The next region in preference order.
     NextRegion,

@@ -136,8 +136,8 @@ impl Execution {
             }
             if let Some(out) = &self.outcome {
                 let out = out.clone();
-                if !self.metrics_recorded {
-                    self.metrics_recorded = true;
+                if !self.report.metrics_recorded {
+                    self.report.metrics_recorded = true;
                     self.record_metrics(d, &out, now.mono);
                 }
                 return Action::Done(out);
@@ -205,10 +205,14 @@ impl Execution {
                 finished
             };
             if let Some((child, outcome)) = finished {
-                self.bytes_sent = self.bytes_sent.saturating_add(child.exec.bytes_sent);
-                self.bytes_received = self
+                self.report.bytes_sent = self
+                    .report
+                    .bytes_sent
+                    .saturating_add(child.exec.report.bytes_sent);
+                self.report.bytes_received = self
+                    .report
                     .bytes_received
-                    .saturating_add(child.exec.bytes_received);
+                    .saturating_add(child.exec.report.bytes_received);
                 let diag = match &outcome {
                     Ok(r) => r.diagnostics().clone(),
                     Err(e) => e.diagnostics().clone(),
