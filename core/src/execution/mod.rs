@@ -318,21 +318,27 @@ impl Execution {
         }
     }
 
+    /// What every poll returns first: a queued action (an abort, a background token request),
+    /// else the sticky outcome (recording metrics the first time).
+    fn queued_or_done(&mut self, d: &mut Driver, now: Instant) -> Option<Action> {
+        if let Some(a) = self.pending.pop_front() {
+            return Some(a);
+        }
+        let out = self.outcome.clone()?;
+        if !self.report.metrics_recorded {
+            self.report.metrics_recorded = true;
+            self.record_metrics(d, &out, now);
+        }
+        Some(Action::Done(out))
+    }
+
     fn poll_inner(&mut self, d: &mut Driver, now: Now) -> Action {
         let now = self.clamp(now);
         // Each turn either returns or makes progress (removes an attempt, clears a timer,
         // changes phase), so the loop is bounded.
         loop {
-            if let Some(a) = self.pending.pop_front() {
+            if let Some(a) = self.queued_or_done(d, now.mono) {
                 return a;
-            }
-            if let Some(out) = &self.outcome {
-                let out = out.clone();
-                if !self.report.metrics_recorded {
-                    self.report.metrics_recorded = true;
-                    self.record_metrics(d, &out, now.mono);
-                }
-                return Action::Done(out);
             }
             if self.timers.expired(Timer::Operation, now.mono) {
                 let msg = format!(

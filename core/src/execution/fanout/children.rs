@@ -67,6 +67,15 @@ impl Execution {
         Ok((child, next))
     }
 
+    /// The link of the container the query reads (`dbs/d/colls/c`).
+    fn fanout_container_link(&self) -> Result<String, Failure> {
+        self.fanout
+            .as_ref()
+            .and_then(|f| f.op.container.as_ref())
+            .map(|(link, _)| link.clone())
+            .ok_or_else(|| Failure::Internal("query without a container".into()))
+    }
+
     fn fanout_state(&self) -> Result<&FanoutState, Failure> {
         self.fanout
             .as_ref()
@@ -110,12 +119,7 @@ impl Execution {
     ) -> Result<(), Failure> {
         let plan = plan::read_plan(response.response_bytes())
             .map_err(|why| Failure::Config(crate::error::ConfigError::InvalidOperation(why)))?;
-        let link = self
-            .fanout
-            .as_ref()
-            .and_then(|f| f.op.container.as_ref())
-            .map(|(link, _)| link.clone())
-            .ok_or_else(|| Failure::Internal("query without a container".into()))?;
+        let link = self.fanout_container_link()?;
         let ranges = d
             .containers
             .get(&link)
@@ -148,12 +152,7 @@ impl Execution {
         i: usize,
         _now: Now,
     ) -> Result<(), Failure> {
-        let link = self
-            .fanout
-            .as_ref()
-            .and_then(|f| f.op.container.as_ref())
-            .map(|(link, _)| link.clone())
-            .ok_or_else(|| Failure::Internal("query without a container".into()))?;
+        let link = self.fanout_container_link()?;
         let f = self
             .fanout
             .as_mut()

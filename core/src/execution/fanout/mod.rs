@@ -131,16 +131,8 @@ impl Execution {
     pub(super) fn fanout_poll(&mut self, d: &mut Driver, now: Now) -> Action {
         let now = self.clamp(now);
         loop {
-            if let Some(a) = self.pending.pop_front() {
+            if let Some(a) = self.queued_or_done(d, now.mono) {
                 return a;
-            }
-            if let Some(out) = &self.outcome {
-                let out = out.clone();
-                if !self.report.metrics_recorded {
-                    self.report.metrics_recorded = true;
-                    self.record_metrics(d, &out, now.mono);
-                }
-                return Action::Done(out);
             }
             if self.timers.expired(super::Timer::Operation, now.mono) {
                 let msg = format!(
