@@ -571,6 +571,9 @@ pub fn refused_write_region_after_failover_moves_writes(factory: &dyn ClientFact
 
     env.proxy.set_write_regions(&["East", "West"]);
     env.proxy.set_fault("West", Fault::Refuse);
+    // A write sent on a connection to West that was pooled before the refusals began may fail
+    // ambiguously (the proxy closes it: "may have been applied", so never replayed); the
+    // refused connections that follow must move writes to East at once.
     let mut failed = 0;
     let mut moved = None;
     for i in 0..5 {
@@ -581,6 +584,11 @@ pub fn refused_write_region_after_failover_moves_writes(factory: &dyn ClientFact
             }
             Err(e) => {
                 failed += 1;
+                assert_eq!(
+                    e.kind(),
+                    sextant_core::ErrorKind::Transport,
+                    "only a pooled connection's close may fail a write: {e}"
+                );
                 eprintln!("[{}] create {i} failed: {e}", factory.name());
             }
         }
@@ -593,9 +601,9 @@ pub fn refused_write_region_after_failover_moves_writes(factory: &dyn ClientFact
         )
     });
     let diag = transcript(r.diagnostics());
-    assert_eq!(
-        failed, 0,
-        "the first write after the failover succeeds\n{diag}"
+    assert!(
+        failed <= 1,
+        "writes moved to East after at most one ambiguous failure ({failed})\n{diag}"
     );
     assert_eq!(
         served_by(r.diagnostics()).as_deref(),
