@@ -384,14 +384,14 @@ fn concurrency_is_bounded() {
 #[test]
 fn a_plan_this_client_cannot_run_is_a_typed_error() {
     let world = World::new(&[1, 1, 1]);
-    world.borrow_mut().plan = plan(json!({"groupByExpressions": ["c.n"]}), &[("", "FF")]);
+    world.borrow_mut().plan = plan(json!({"dCountInfo": {"dCountAlias": "d"}}), &[("", "FF")]);
     let mut s = sim(&world, 7);
     let mut pager = QueryPager::new(op(&s), OperationOptions::new()).unwrap();
     let mut exec = pager.start_page(&mut s.driver, s.now).unwrap();
     let w = world.clone();
     let outcome = s.drive(&mut exec, &mut |_, req| w.borrow_mut().serve(req));
     let e = pager.finish_page(&mut exec, outcome).unwrap_err();
-    assert!(e.to_string().contains("GROUP BY"), "{e}");
+    assert!(e.to_string().contains("DCOUNT"), "{e}");
 }
 
 #[test]

@@ -73,8 +73,13 @@ fn dataset(ranges: usize, per: usize) -> Vec<Vec<Value>> {
 /// or aggregate partials, or plain documents.
 #[derive(Clone)]
 enum Query {
-    OrderBy { desc_k: bool, desc_j: bool },
+    OrderBy {
+        desc_k: bool,
+        desc_j: bool,
+    },
     Aggregate(&'static str),
+    /// `SELECT c.j, COUNT(1) AS n, AVG(c.k) AS a FROM c GROUP BY c.j`
+    GroupBy,
     Plain,
 }
 
@@ -125,6 +130,26 @@ impl World {
                             None => json!({}),
                         };
                         json!({"_rid": d["id"], "orderByItems": [item(k), item(j)], "payload": d})
+                    })
+                    .collect()
+            }
+            Query::GroupBy => {
+                // Per range: one row per j, with partial COUNT and AVG (sum/count of numeric k).
+                let mut js: Vec<i64> = docs.iter().map(|d| d["j"].as_i64().unwrap()).collect();
+                js.sort();
+                js.dedup();
+                js.into_iter()
+                    .map(|j| {
+                        let group: Vec<&Value> = docs.iter().filter(|d| d["j"] == json!(j)).collect();
+                        let nums: Vec<f64> = group.iter().filter_map(|d| d["k"].as_f64()).collect();
+                        json!({
+                            "groupByItems": [{"item": j}],
+                            "payload": {
+                                "j": j,
+                                "n": {"item": group.len()},
+                                "a": {"item": {"sum": nums.iter().sum::<f64>(), "count": nums.len()}}
+                            }
+                        })
                     })
                     .collect()
             }
@@ -403,4 +428,44 @@ fn value_aggregates_fold_across_ranges() {
         plan: plan_for(json!({"aggregates": ["Average"], "hasSelectValue": 1})),
     }));
     assert!(run_all(&w, 10, false).is_empty());
+}
+
+#[test]
+fn group_by_with_aggregates_folds_partials_across_ranges() {
+    let w = world(
+        Query::GroupBy,
+        json!({
+            "groupByExpressions": ["c.j"],
+            "groupByAliases": ["j", "n", "a"],
+            "groupByAliasToAggregateType": {"j": null, "n": "Count", "a": "Average"}
+        }),
+    );
+    // Model: group every document by j.
+    let docs = all_docs(&w);
+    let mut js: Vec<i64> = docs.iter().map(|d| d["j"].as_i64().unwrap()).collect();
+    js.sort();
+    js.dedup();
+    for size in [1, 100] {
+        let mut got = run_all(&w, size, false);
+        got.sort_by_key(|g| g["j"].as_i64());
+        assert_eq!(got.len(), js.len(), "one result per group");
+        for (g, j) in got.iter().zip(&js) {
+            let group: Vec<&Value> = docs.iter().filter(|d| d["j"] == json!(j)).collect();
+            let nums: Vec<f64> = group.iter().filter_map(|d| d["k"].as_f64()).collect();
+            assert_eq!(g["j"], json!(j));
+            assert_eq!(g["n"], json!(group.len()), "COUNT of group {j}");
+            if nums.is_empty() {
+                assert!(
+                    g.get("a").is_none(),
+                    "AVG of nothing is undefined and left out"
+                );
+            } else {
+                let avg = nums.iter().sum::<f64>() / nums.len() as f64;
+                assert!(
+                    (g["a"].as_f64().unwrap() - avg).abs() < 1e-9,
+                    "AVG of group {j}"
+                );
+            }
+        }
+    }
 }

@@ -91,8 +91,9 @@ impl HttpClient {
             max_response_bytes,
             ..
         } = *req;
-        // Named in every error, like the other transports' messages.
-        let target = format!("{method} {uri}");
+        // Named in every error, like the other transports' messages (formatted only on error).
+        let (m, u) = (method.clone(), uri.clone());
+        let target = move || format!("{m} {u}");
         let no_body =
             body.is_empty() && matches!(method, Method::GET | Method::HEAD | Method::DELETE);
         let head = Head {
@@ -105,14 +106,14 @@ impl HttpClient {
         } else {
             self.run(head, &body[..], timeout)
         }
-        .map_err(|e| error_map::in_phase(error_map::before_response(e), &target, None))?;
+        .map_err(|e| error_map::in_phase(error_map::before_response(e), &target(), None))?;
         on_headers(now());
 
         let (parts, mut body) = response.into_parts();
         let limit = u64::try_from(max_response_bytes).unwrap_or(u64::MAX);
         let bytes = body.with_config().limit(limit).read_to_vec().map_err(|e| {
             let e = error_map::reading_body(e, max_response_bytes);
-            error_map::in_phase(e, &target, Some("reading the response body"))
+            error_map::in_phase(e, &target(), Some("reading the response body"))
         })?;
         Ok(Response {
             status: parts.status.as_u16(),

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::merge::{Aggregate, Shape};
 
-/// What the plan request advertises (PROTOCOL.md §7.2): only what the merge runs. No GROUP BY,
-/// non-VALUE or multiple aggregates, DCOUNT or non-streaming (vector) ORDER BY yet.
-pub const SUPPORTED_QUERY_FEATURES: &str =
-    "Aggregate,CompositeAggregate,Distinct,MultipleOrderBy,OffsetAndLimit,OrderBy,Top";
+/// What the plan request advertises (PROTOCOL.md §7.2): only what the merge runs. No multiple
+/// VALUE aggregates, DCOUNT or non-streaming (vector) ORDER BY yet.
+pub const SUPPORTED_QUERY_FEATURES: &str = "Aggregate,CompositeAggregate,Distinct,GroupBy,\
+MultipleOrderBy,NonValueAggregate,OffsetAndLimit,OrderBy,Top";
 
 /// Largest page of rows accepted from one range (the service caps pages by size; this bounds
 /// memory if a server ignores `x-ms-max-item-count`).
@@ -60,11 +60,7 @@ pub fn read_plan(body: &[u8]) -> Result<PlanView, String> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| format!("query plan is not JSON: {e}"))?;
     let info = v.get("queryInfo").cloned().unwrap_or(Value::Null);
-    let unsupported = [
-        ("groupByExpressions", "GROUP BY"),
-        ("groupByAliasToAggregateType", "non-VALUE aggregates"),
-        ("dCountInfo", "DCOUNT"),
-    ];
+    let unsupported = [("dCountInfo", "DCOUNT")];
     for (field, what) in unsupported {
         if non_empty(info.get(field)) {
             return Err(format!(
@@ -108,26 +104,33 @@ pub fn read_plan(body: &[u8]) -> Result<PlanView, String> {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let shape = match (order.is_empty(), aggregates.as_slice()) {
-        (true, []) => Shape::Parallel,
-        (false, []) => Shape::OrderBy(order),
-        (true, [one]) if as_bool(info.get("hasSelectValue")) => Shape::Aggregate(match *one {
-            "Count" => Aggregate::Count,
-            "Sum" => Aggregate::Sum,
-            "Min" => Aggregate::Min,
-            "Max" => Aggregate::Max,
-            "Average" => Aggregate::Average,
-            other => {
-                return Err(format!(
-                    "the query needs the {other} aggregate, which this client does not run yet"
-                ))
+    let grouped = non_empty(info.get("groupByExpressions"))
+        || non_empty(info.get("groupByAliasToAggregateType"));
+    let shape =
+        if grouped {
+            if !order.is_empty() {
+                return Err(
+                    "the query combines GROUP BY and ORDER BY, which this client does not run yet"
+                        .into(),
+                );
             }
-        }),
-        _ => return Err(
-            "the query needs several or non-VALUE aggregates, which this client does not run yet"
-                .into(),
-        ),
-    };
+            Shape::GroupBy {
+                aliases: group_aliases(&info)?,
+                value: as_bool(info.get("hasSelectValue")),
+            }
+        } else {
+            match (order.is_empty(), aggregates.as_slice()) {
+                (true, []) => Shape::Parallel,
+                (false, []) => Shape::OrderBy(order),
+                (true, [one]) if as_bool(info.get("hasSelectValue")) => {
+                    Shape::Aggregate(aggregate(one)?)
+                }
+                _ => return Err(
+                    "the query needs several VALUE aggregates, which this client does not run yet"
+                        .into(),
+                ),
+            }
+        };
     let rewritten = info
         .get("rewrittenQuery")
         .and_then(Value::as_str)
@@ -174,6 +177,55 @@ pub fn read_plan(body: &[u8]) -> Result<PlanView, String> {
     })
 }
 
+/// The payload aliases of a GROUP BY plan in order, each with its aggregate (`None`: a grouped
+/// value kept as is), from `groupByAliases` and `groupByAliasToAggregateType`.
+fn group_aliases(info: &Value) -> Result<Vec<(String, Option<Aggregate>)>, String> {
+    let types = info
+        .get("groupByAliasToAggregateType")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut names: Vec<String> = info
+        .get("groupByAliases")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for k in types.keys() {
+        if !names.contains(k) {
+            names.push(k.clone());
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let agg = match types.get(&name).and_then(Value::as_str) {
+                None => None,
+                Some(t) => Some(aggregate(t)?),
+            };
+            Ok((name, agg))
+        })
+        .collect()
+}
+
+fn aggregate(name: &str) -> Result<Aggregate, String> {
+    Ok(match name {
+        "Count" => Aggregate::Count,
+        "Sum" => Aggregate::Sum,
+        "Min" => Aggregate::Min,
+        "Max" => Aggregate::Max,
+        "Average" => Aggregate::Average,
+        other => {
+            return Err(format!(
+                "the query needs the {other} aggregate, which this client does not run yet"
+            ))
+        }
+    })
+}
+
 /// The rows of a per-range page body (`{"Documents": [...]}`), bounded.
 pub fn page_rows(body: &[u8]) -> Result<Vec<Value>, String> {
     let mut v: Value =
@@ -209,7 +261,11 @@ mod tests {
             read_plan(avg).unwrap().shape,
             Shape::Aggregate(Aggregate::Average)
         ));
-        let group = br#"{"queryInfo":{"groupByExpressions":["c.a"]},"queryRanges":[]}"#;
-        assert!(read_plan(group).unwrap_err().contains("GROUP BY"));
+        let group = br#"{"queryInfo":{"groupByExpressions":["c.a"],"groupByAliases":["a","n"],"groupByAliasToAggregateType":{"a":null,"n":"Count"}},"queryRanges":[]}"#;
+        assert!(
+            matches!(read_plan(group).unwrap().shape, Shape::GroupBy { ref aliases, value: false } if aliases.len() == 2 && aliases[1].1 == Some(Aggregate::Count))
+        );
+        let dcount = br#"{"queryInfo":{"dCountInfo":{"dCountAlias":"d"}},"queryRanges":[]}"#;
+        assert!(read_plan(dcount).unwrap_err().contains("DCOUNT"));
     }
 }

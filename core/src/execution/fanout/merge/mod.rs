@@ -13,12 +13,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::order::{canonical, compare};
+
+mod fold;
 use super::plan::PlanView;
+use fold::Fold;
 
 /// Most distinct values remembered for an unordered DISTINCT. Precedent: the .NET SDK keeps
 /// every hash (unbounded); a bound turns a runaway set into a named error instead of memory
 /// exhaustion.
 pub const MAX_DISTINCT_VALUES: usize = 100_000;
+
+/// Most groups a GROUP BY may hold (every group is buffered until all ranges are drained).
+/// Precedent: the same bound as DISTINCT; the SDKs keep every group (unbounded).
+pub const MAX_GROUPS: usize = 100_000;
 
 /// A VALUE aggregate of the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +51,22 @@ pub enum Shape {
     OrderBy(Vec<bool>),
     /// `SELECT VALUE <aggregate>`: each range returns one `[{"item": partial}]` row.
     Aggregate(Aggregate),
+    /// GROUP BY and non-VALUE aggregates: rows `{groupByItems: [{item}], payload}` grouped by
+    /// their items; each payload alias kept (`None`) or folded with its aggregate. `value`: the
+    /// query selects one VALUE (the payload itself, first per group).
+    GroupBy {
+        /// Payload aliases and how each is combined.
+        aliases: Vec<(String, Option<Aggregate>)>,
+        /// `SELECT VALUE`.
+        value: bool,
+    },
+}
+
+/// One group of a GROUP BY: its first payload and the folds of its aggregate aliases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Group {
+    first: Value,
+    folds: Vec<Fold>,
 }
 
 /// One buffered row: its ORDER BY keys (undefined = `None`) and what it yields.
@@ -67,10 +90,12 @@ pub struct Merge {
     distinct: Option<bool>,
     last: Option<String>,
     seen: BTreeSet<String>,
-    /// Aggregate partials folded so far, and whether the result went out.
-    partial: Option<Value>,
-    count: u64,
+    /// The VALUE aggregate folded so far, and whether the result went out.
+    fold: Fold,
     emitted: bool,
+    /// GROUP BY: groups by canonical key, in the order first seen, and results not yet returned.
+    groups: Vec<(String, Group)>,
+    ready: VecDeque<Value>,
 }
 
 impl Merge {
@@ -89,9 +114,10 @@ impl Merge {
             distinct: plan.distinct,
             last: None,
             seen: BTreeSet::new(),
-            partial: None,
-            count: 0,
+            fold: Fold::default(),
             emitted: false,
+            groups: Vec::new(),
+            ready: VecDeque::new(),
         }
     }
 
@@ -208,82 +234,69 @@ impl Merge {
                 }
                 for i in 0..self.buffers.len() {
                     while let Some(row) = self.buffers[i].pop_front() {
-                        self.fold(kind, row.value)?;
+                        self.fold.add(kind, &row.value)?;
                     }
                 }
                 if self.done.iter().any(|d| !d) {
                     return Ok(None);
                 }
                 self.emitted = true;
-                let result = match kind {
-                    Aggregate::Average => match (&self.partial, self.count) {
-                        (Some(Value::Number(sum)), n) if n > 0 => {
-                            serde_json::Number::from_f64(sum.as_f64().unwrap_or(0.0) / n as f64)
-                                .map(Value::Number)
-                        }
-                        _ => None,
-                    },
-                    Aggregate::Count => Some(self.partial.clone().unwrap_or(Value::from(0))),
-                    _ => self.partial.clone(),
-                };
                 // An undefined aggregate (AVG or MIN of nothing) yields no row, as the service.
-                Ok(result.map(|v| (None, v)))
+                Ok(self.fold.result(kind).map(|v| (None, v)))
+            }
+            Shape::GroupBy { aliases, value } => {
+                if let Some(v) = self.ready.pop_front() {
+                    return Ok(Some((None, v)));
+                }
+                if self.emitted {
+                    return Ok(None);
+                }
+                for i in 0..self.buffers.len() {
+                    while let Some(row) = self.buffers[i].pop_front() {
+                        self.group(&aliases, row)?;
+                    }
+                }
+                if self.done.iter().any(|d| !d) {
+                    return Ok(None);
+                }
+                // Every range is drained: the groups are final (GROUP BY does not stream).
+                self.emitted = true;
+                for (_, g) in std::mem::take(&mut self.groups) {
+                    self.ready.push_back(finish_group(&aliases, value, g));
+                }
+                Ok(self.ready.pop_front().map(|v| (None, v)))
             }
         }
     }
 
-    fn fold(&mut self, kind: Aggregate, row: Value) -> Result<(), String> {
-        // A range's row: `{"item": partial}` (and `item2` for MIN/MAX: `{min|max, count}`).
-        let item = row.get("item").cloned();
-        match kind {
-            Aggregate::Count | Aggregate::Sum => {
-                if let Some(Value::Number(n)) = &item {
-                    let add = n.as_f64().unwrap_or(0.0);
-                    let total = match &self.partial {
-                        Some(Value::Number(t)) => t.as_f64().unwrap_or(0.0) + add,
-                        _ => add,
-                    };
-                    self.partial = number(total, n.is_i64() || n.is_u64());
-                } else if kind == Aggregate::Sum && item.is_some() {
-                    return Err("SUM over a non-number partial".into());
+    /// Adds one GROUP BY row to its group.
+    fn group(&mut self, aliases: &[(String, Option<Aggregate>)], row: Row) -> Result<(), String> {
+        let key = canonical(&Value::Array(
+            row.keys
+                .into_iter()
+                .map(|k| k.unwrap_or(Value::Null))
+                .collect(),
+        ));
+        let pos = match self.groups.iter().position(|(k, _)| *k == key) {
+            Some(p) => p,
+            None => {
+                if self.groups.len() >= MAX_GROUPS {
+                    return Err(format!("GROUP BY with more than {MAX_GROUPS} groups"));
                 }
+                self.groups.push((
+                    key,
+                    Group {
+                        first: row.value.clone(),
+                        folds: vec![Fold::default(); aliases.len()],
+                    },
+                ));
+                self.groups.len() - 1
             }
-            Aggregate::Min | Aggregate::Max => {
-                let count = row
-                    .get("item2")
-                    .and_then(|i| i.get("count"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(u64::from(item.is_some()));
-                if count == 0 {
-                    return Ok(()); // an empty range: no candidate
-                }
-                let better = match &self.partial {
-                    None => true,
-                    Some(p) => {
-                        let o = compare(item.as_ref(), Some(p));
-                        if kind == Aggregate::Min {
-                            o.is_lt()
-                        } else {
-                            o.is_gt()
-                        }
-                    }
-                };
-                if better {
-                    self.partial = item;
-                }
-            }
-            Aggregate::Average => {
-                let part = item.unwrap_or(Value::Null);
-                let sum = part.get("sum").and_then(Value::as_f64);
-                let count = part.get("count").and_then(Value::as_u64).unwrap_or(0);
-                if let Some(s) = sum {
-                    let total = match &self.partial {
-                        Some(Value::Number(t)) => t.as_f64().unwrap_or(0.0) + s,
-                        _ => s,
-                    };
-                    self.partial = number(total, false);
-                }
-                self.count = self.count.saturating_add(count);
+        };
+        let group = &mut self.groups[pos].1;
+        for (i, (alias, agg)) in aliases.iter().enumerate() {
+            if let (Some(kind), Some(part)) = (agg, row.value.get(alias)) {
+                group.folds[i].add(*kind, part)?;
             }
         }
         Ok(())
@@ -296,6 +309,7 @@ impl Merge {
         }
         match self.shape {
             Shape::Aggregate(_) => self.emitted,
+            Shape::GroupBy { .. } => self.emitted && self.ready.is_empty(),
             _ => self
                 .done
                 .iter()
@@ -323,8 +337,13 @@ impl Merge {
         if self.distinct == Some(true) && !self.seen.is_empty() {
             return Err("an unordered DISTINCT query cannot be resumed from a token (its seen values are not bounded); keep the pager".into());
         }
-        if matches!(self.shape, Shape::Aggregate(_)) && !self.emitted && self.partial.is_some() {
-            return Err("an aggregate query cannot be resumed mid-way".into());
+        let folding = match self.shape {
+            Shape::Aggregate(_) => !self.emitted && self.fold.started(),
+            Shape::GroupBy { .. } => !self.groups.is_empty() || !self.ready.is_empty(),
+            _ => false,
+        };
+        if folding {
+            return Err("an aggregate or GROUP BY query cannot be resumed from a token mid-way; keep the pager".into());
         }
         Ok(serde_json::json!({
             "skip": self.skip,
@@ -349,13 +368,6 @@ impl Merge {
             self.last = Some(l.to_string());
         }
     }
-}
-
-fn number(v: f64, integral: bool) -> Option<Value> {
-    if integral && v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
-        return Some(Value::from(v as i64));
-    }
-    serde_json::Number::from_f64(v).map(Value::Number)
 }
 
 fn order_keys(a: &[Option<Value>], b: &[Option<Value>], desc: &[bool]) -> std::cmp::Ordering {
@@ -402,6 +414,23 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
                 .unwrap_or(Value::Null);
             Ok(Row { keys, value })
         }
+        Shape::GroupBy { .. } => {
+            let mut row = row;
+            let keys = match row.get_mut("groupByItems").map(Value::take) {
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|mut i| i.get_mut("item").map(Value::take))
+                    .collect(),
+                // Non-VALUE aggregates without GROUP BY: one group.
+                None => Vec::new(),
+                Some(_) => return Err("groupByItems is not an array".into()),
+            };
+            let value = row
+                .get_mut("payload")
+                .map(Value::take)
+                .unwrap_or(Value::Null);
+            Ok(Row { keys, value })
+        }
         Shape::Aggregate(_) => {
             // `SELECT VALUE [{"item": ...}]` returns the array itself as the row.
             let value = match row {
@@ -419,3 +448,30 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// A group's result: the payload (VALUE), or an object of its aliases, aggregates folded and
+/// undefined ones left out.
+fn finish_group(aliases: &[(String, Option<Aggregate>)], value: bool, g: Group) -> Value {
+    if value && aliases.is_empty() {
+        return g.first;
+    }
+    let mut out = serde_json::Map::new();
+    for (i, (alias, agg)) in aliases.iter().enumerate() {
+        let v = match agg {
+            Some(kind) => g.folds.get(i).and_then(|f| f.result(*kind)),
+            None => g.first.get(alias).cloned(),
+        };
+        if let Some(v) = v {
+            out.insert(alias.clone(), v);
+        }
+    }
+    if value {
+        // `SELECT VALUE AGG(..) ... GROUP BY`: the single alias's value.
+        return out
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or(Value::Null);
+    }
+    Value::Object(out)
+}
