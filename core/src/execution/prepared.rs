@@ -83,6 +83,22 @@ impl Prepared {
                     );
                     h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
                 }
+                QueryRole::SubRange(id, min, max) => {
+                    let value = |v: &str| {
+                        HeaderValue::from_str(v).map_err(|_| {
+                            ConfigError::InvalidOperation(format!(
+                                "feed range bound {v:?} is not a valid header value"
+                            ))
+                        })
+                    };
+                    h.insert(names::PARTITION_KEY_RANGE_ID, value(id)?);
+                    h.insert(
+                        names::READ_KEY_TYPE,
+                        HeaderValue::from_static("EffectivePartitionKeyRange"),
+                    );
+                    h.insert(names::START_EPK, value(min)?);
+                    h.insert(names::END_EPK, value(max)?);
+                }
                 QueryRole::Range(id) => {
                     let v = HeaderValue::from_str(id).map_err(|_| {
                         ConfigError::InvalidOperation(format!(

@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+pub mod range;
 pub mod token;
 
 /// The gateway's query plan as the fan-out reads it, exposed so callers (and the fuzzers) can
@@ -38,6 +39,7 @@ use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
 use crate::response::CosmosResponse;
 
+pub use range::FeedRange;
 pub use token::{FeedToken, ProducerPosition, MAX_TOKEN_BYTES};
 
 /// Most items one page may carry, whatever the caller asks. Precedent: the service caps

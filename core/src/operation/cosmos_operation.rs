@@ -31,6 +31,8 @@ pub struct CosmosOperation {
     pub(crate) container: Option<(String, String)>,
     /// For queries: the SQL and its parameters (the body is its JSON form).
     pub(crate) query: Option<QuerySpec>,
+    /// For cross-partition queries: only this slice of the key space.
+    pub(crate) feed_range: Option<crate::feed::FeedRange>,
 }
 
 impl CosmosOperation {
@@ -52,6 +54,7 @@ impl CosmosOperation {
             problem: None,
             container: None,
             query: None,
+            feed_range: None,
         }
     }
 
@@ -138,6 +141,28 @@ impl CosmosOperation {
         }
         op.query = Some(spec);
         op
+    }
+
+    /// Scopes a query to one feed range ([`crate::feed::FeedRange`], e.g. one of
+    /// `FeedRange::from_partition_key_ranges`): only the partition key ranges overlapping it are
+    /// queried, and a range that extends past it is read with effective-partition-key bounds.
+    pub fn with_feed_range(mut self, range: crate::feed::FeedRange) -> Self {
+        self.feed_range = Some(range);
+        self
+    }
+
+    /// Reads the container's partition key ranges (`GET …/pkranges`, one page); turn the body
+    /// into feed ranges with `FeedRange::from_partition_key_ranges`.
+    pub fn read_partition_key_ranges(container: ContainerReference) -> Self {
+        let path = format!("{}/pkranges", container.path());
+        Self::new(
+            OperationKind::ReadFeed,
+            ResourceType::PartitionKeyRange,
+            container.account(),
+            container.link().to_string(),
+            path,
+        )
+        .checked(&Self::container_names(&container))
     }
 
     /// The query of a [`CosmosOperation::query`].

@@ -54,6 +54,8 @@ pub(crate) enum QueryRole {
     Plan,
     /// One partition key range's page (§7.5).
     Range(String),
+    /// Part of one partition key range: its id and the `[min, max)` EPK bounds (§7.5).
+    SubRange(String, String, String),
 }
 
 impl OperationOptions {

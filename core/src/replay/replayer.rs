@@ -249,6 +249,7 @@ fn rebuild_operation(
         problem: r.problem.clone().map(ConfigError::InvalidOperation),
         container: r.container.clone(),
         query,
+        feed_range: None,
     })
 }
 

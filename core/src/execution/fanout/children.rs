@@ -37,22 +37,29 @@ impl Execution {
         i: usize,
         now: Now,
     ) -> Result<(Execution, Option<String>), Failure> {
-        let (range_id, parents, next, rewritten) = {
+        let (range_id, parents, next, rewritten, role) = {
             let state = self.fanout_state()?;
             let p = state
                 .producers
                 .get(i)
                 .ok_or_else(|| Failure::Internal(format!("no producer {i}")))?;
             let rewritten = state.plan.as_ref().and_then(|p| p.rewritten.clone());
+            // A producer that covers part of its range (a feed-range scope) reads with bounds.
+            let role = if p.partial {
+                QueryRole::SubRange(p.range_id.clone(), p.min.clone(), p.max.clone())
+            } else {
+                QueryRole::Range(p.range_id.clone())
+            };
             (
                 p.range_id.clone(),
                 p.parents.clone(),
                 p.next.clone(),
                 rewritten,
+                role,
             )
         };
         let mut opts = self.child_options();
-        opts.query_role = QueryRole::Range(range_id.clone());
+        opts.query_role = role;
         opts.continuation = next.clone();
         let op = self
             .child_operation(rewritten)

@@ -17,6 +17,10 @@ use crate::partition::PartitionKeyRange;
 pub(crate) struct Producer {
     pub range_id: String,
     pub parents: Vec<String>,
+    /// The producer covers only part of its physical range (a feed-range scope): its requests
+    /// carry EPK bounds.
+    #[serde(default)]
+    pub partial: bool,
     pub min: String,
     pub max: String,
     /// The server continuation of this producer's next page (`None`: from the start).
@@ -40,13 +44,21 @@ pub(crate) struct FanoutState {
     merge: Option<Merge>,
     /// Positions from a continuation token, applied once the producers are known.
     resume: Option<FeedToken>,
+    /// The caller's feed range, if the query is scoped to one.
+    #[serde(skip)]
+    scope: Option<crate::feed::FeedRange>,
 }
 
 impl FanoutState {
     /// A fresh state for `op`, resuming from `opts`' continuation token when it has one.
     pub fn new(op: &CosmosOperation, opts: &OperationOptions) -> Result<FanoutState, ConfigError> {
         let body = op.body.clone().unwrap_or_default();
-        let fp = fingerprint(&body, "");
+        let scope = op
+            .feed_range
+            .as_ref()
+            .map(|r| r.to_json_string())
+            .unwrap_or_default();
+        let fp = fingerprint(&body, &scope);
         let resume = match &opts.continuation {
             Some(t) => Some(FeedToken::decode(t, &fp)?),
             None => None,
@@ -57,6 +69,7 @@ impl FanoutState {
             producers: Vec::new(),
             merge: None,
             resume,
+            scope: op.feed_range.clone(),
         })
     }
 
@@ -71,16 +84,32 @@ impl FanoutState {
                         && r.min_inclusive.as_str() < max.as_str()
                 })
             })
-            .map(|r| Producer {
-                range_id: r.id.clone(),
-                parents: r.parents.clone(),
-                min: r.min_inclusive.clone(),
-                max: r.max_exclusive.clone(),
-                next: None,
-                page_token: None,
-                consumed: 0,
-                skip: 0,
-                done: false,
+            .filter(|r| {
+                self.scope
+                    .as_ref()
+                    .is_none_or(|f| f.overlaps(&r.min_inclusive, &r.max_exclusive))
+            })
+            .map(|r| {
+                // A scoped query reads only the part of each range inside its feed range.
+                let (min, max) = match &self.scope {
+                    Some(f) => (
+                        r.min_inclusive.as_str().max(f.min()).to_owned(),
+                        r.max_exclusive.as_str().min(f.max()).to_owned(),
+                    ),
+                    None => (r.min_inclusive.clone(), r.max_exclusive.clone()),
+                };
+                Producer {
+                    range_id: r.id.clone(),
+                    parents: r.parents.clone(),
+                    partial: min != r.min_inclusive || max != r.max_exclusive,
+                    min,
+                    max,
+                    next: None,
+                    page_token: None,
+                    consumed: 0,
+                    skip: 0,
+                    done: false,
+                }
             })
             .collect();
         let mut merge = Merge::new(&plan, producers.len());
@@ -184,11 +213,18 @@ impl FanoutState {
         }
         let new: Vec<Producer> = children
             .iter()
+            .filter(|r| {
+                parent.max.as_str() > r.min_inclusive.as_str()
+                    && r.max_exclusive.as_str() > parent.min.as_str()
+            })
             .map(|r| Producer {
                 range_id: r.id.clone(),
                 parents: r.parents.clone(),
-                min: r.min_inclusive.clone(),
-                max: r.max_exclusive.clone(),
+                partial: parent.partial
+                    || r.min_inclusive.as_str() < parent.min.as_str()
+                    || r.max_exclusive.as_str() > parent.max.as_str(),
+                min: r.min_inclusive.as_str().max(parent.min.as_str()).to_owned(),
+                max: r.max_exclusive.as_str().min(parent.max.as_str()).to_owned(),
                 next: parent.next.clone(),
                 page_token: parent.page_token.clone(),
                 consumed: 0,
