@@ -8,9 +8,15 @@ const MIN_EPK = "";
 const MAX_EPK = "FF";
 const EPK_DIGITS = 32;
 
-/** Boundary i of n even splits of the 128-bit space, as 32 upper-case hex digits. */
+/**
+ * Boundary i of n even splits of the space V2 hashes occupy, as 32 upper-case hex digits.
+ * The SDK's `hashV2PartitionKey` masks the first byte with 0x3F (`reverseBuff[0] &= 63` in
+ * @azure/cosmos dist/commonjs/utils/hashing/v2.js), so V2 EPKs lie in [0, 2^126): splitting the
+ * full 128-bit space would put every key in the first quarter of the ranges. The outer bounds
+ * stay "" and "FF" like the service's.
+ */
 function boundary(i, n) {
-  const full = 1n << 128n;
+  const full = 1n << 126n;
   const v = (full * BigInt(i)) / BigInt(n);
   return v.toString(16).toUpperCase().padStart(EPK_DIGITS, "0");
 }

@@ -41,6 +41,15 @@ test("V2 hashes match the SDK-generated vectors in shared/vectors", t => {
   assert.ok(checked > 0, "no usable vectors");
 });
 
+test("keys spread over every range (V2 EPKs lie below 0x40...)", () => {
+  for (const n of [3, 8]) {
+    const rs = initialRanges(n);
+    const hit = new Set();
+    for (let i = 0; i < 400; i++) hit.add(rangeFor(rs, epkOf([`key-${i}`], { kind: "Hash", version: 2, paths: ["/pk"] }).epk).id);
+    assert.strictEqual(hit.size, n, `only ${[...hit]} of ${n} ranges hit`);
+  }
+});
+
 test("bad pk headers get typed errors", () => {
   assert.match(epkOf("x", {}).error, /JSON array/);
   assert.match(epkOf(["a", "b"], { kind: "Hash", paths: ["/pk"] }).error, /expected 1/);
