@@ -7,8 +7,8 @@
 // Exits when stdin closes (unless --no-stdin-watch) or on SIGTERM/SIGINT.
 //
 // Status (see docs/BEHAVIOUR-CHANGES.md): control-plane fan-out, GET /, pkranges (etag/304),
-// point operations routed by EPK, admin topology/requests. Query plans, per-range query
-// translation, read feed across ranges and splits are not implemented yet.
+// point operations routed by EPK, splits (POST /_gateway/split, 410/1002 for the old range id),
+// admin topology/requests. Query plans, per-range queries and read feed are not implemented yet.
 "use strict";
 
 const http = require("http");
@@ -16,6 +16,7 @@ const { createStore, dispatch } = require("./lib/store");
 const { initialRanges, rangeFor } = require("./lib/topology");
 const { epkOf, parsePkHeader } = require("./lib/routing");
 const { pkrangesResponse } = require("./lib/pkranges");
+const { split } = require("./lib/admin");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -62,7 +63,7 @@ function createGateway(n) {
     if (t) return t;
     const r = await dispatch(stores[0], { method: "GET", url: `/dbs/${db}/colls/${coll}`, headers: {} });
     if (r.status !== 200 || !r.body) return undefined;
-    t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey };
+    t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey, nextId: n, gone: new Set() };
     gw.colls.set(key, t);
     return t;
   }
@@ -89,7 +90,26 @@ function createGateway(n) {
       }
       return r;
     }
+    if (path === "/_gateway/split" && req.method === "POST") {
+      let a;
+      try {
+        a = JSON.parse(body || "");
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `split body is not JSON {db, coll, range}: ${e.message}` } };
+      }
+      const t = a && (await topologyOf(a.db, a.coll));
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${a && a.db}/${a && a.coll} not found` } };
+      return split(gw, t, a.db, a.coll, a.range);
+    }
     const m = COLL_RE.exec(path);
+    // A range id that no longer exists (split) is gone: 410 with substatus 1002, like the service.
+    const rangeHeader = h["x-ms-documentdb-partitionkeyrangeid"];
+    if (m && rangeHeader !== undefined) {
+      const t = await topologyOf(m[1], m[2]);
+      if (t && !t.ranges.some(r => r.id === rangeHeader)) {
+        return { status: 410, headers: { "x-ms-substatus": "1002" }, body: { code: "Gone", message: `partition key range ${rangeHeader} is gone (split)` } };
+      }
+    }
     if (m && PKRANGES_RE.test(path)) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };

@@ -73,3 +73,36 @@ test("pkranges lists N ranges and answers 304 to the current etag", async () => 
     child.kill();
   }
 });
+
+test("split: children with parents, new etag, 410/1002 for the old id, documents keep _rid", async () => {
+  const { child, endpoint } = await start(2);
+  try {
+    await call(endpoint, "POST", "/dbs", {}, { id: "db1" });
+    await call(endpoint, "POST", "/dbs/db1/colls", {}, { id: "c1", partitionKey: { paths: ["/pk"], kind: "Hash", version: 2 } });
+    const rids = {};
+    for (let i = 0; i < 20; i++) {
+      const r = await call(endpoint, "POST", "/dbs/db1/colls/c1/docs", { "x-ms-documentdb-partitionkey": JSON.stringify([`k${i}`]) }, { id: `d${i}`, pk: `k${i}` });
+      rids[i] = r.body._rid;
+    }
+    const before = await call(endpoint, "GET", "/dbs/db1/colls/c1/pkranges");
+    const s = await call(endpoint, "POST", "/_gateway/split", {}, { db: "db1", coll: "c1", range: "0" });
+    assert.strictEqual(s.status, 200);
+    assert.deepStrictEqual(s.body.children, ["2", "3"]);
+    assert.ok(s.body.moved > 0, "some documents moved to the new store");
+    const after = await call(endpoint, "GET", "/dbs/db1/colls/c1/pkranges", { "a-im": "Incremental Feed", "if-none-match": before.headers.get("etag") });
+    assert.strictEqual(after.status, 200);
+    assert.notStrictEqual(after.headers.get("etag"), before.headers.get("etag"));
+    const kids = after.body.PartitionKeyRanges.filter(r => r.parents.includes("0"));
+    assert.deepStrictEqual(kids.map(r => r.id), ["2", "3"]);
+    const gone = await call(endpoint, "POST", "/dbs/db1/colls/c1/docs", { "x-ms-documentdb-partitionkeyrangeid": "0", "x-ms-documentdb-isquery": "True" }, { query: "SELECT * FROM c" });
+    assert.strictEqual(gone.status, 410);
+    assert.strictEqual(gone.headers.get("x-ms-substatus"), "1002");
+    for (let i = 0; i < 20; i++) {
+      const r = await call(endpoint, "GET", `/dbs/db1/colls/c1/docs/d${i}`, { "x-ms-documentdb-partitionkey": JSON.stringify([`k${i}`]) });
+      assert.strictEqual(r.status, 200, `d${i} readable after the split`);
+      assert.strictEqual(r.body._rid, rids[i]);
+    }
+  } finally {
+    child.kill();
+  }
+});
