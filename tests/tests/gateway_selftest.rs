@@ -76,3 +76,44 @@ fn three_partitions_route_like_the_core() {
 fn eight_partitions_route_like_the_core() {
     routes_like_the_core(8);
 }
+
+#[test]
+fn split_answers_410_1002_then_children() {
+    let gw = TestGateway::start(3);
+    assert_eq!(gw.http("POST", "/dbs", &[], Some(r#"{"id":"db1"}"#)).0, 201);
+    let coll = r#"{"id":"c1","partitionKey":{"paths":["/pk"],"kind":"Hash","version":2}}"#;
+    assert_eq!(gw.http("POST", "/dbs/db1/colls", &[], Some(coll)).0, 201);
+    let (status, body) = gw.split("db1", "c1", "1");
+    assert_eq!(status, 200, "{body}");
+    let (status, headers, _) = gw.http_full(
+        "POST",
+        "/dbs/db1/colls/c1/docs",
+        &[
+            ("x-ms-documentdb-partitionkeyrangeid", "1"),
+            ("x-ms-documentdb-isquery", "True"),
+        ],
+        Some(r#"{"query":"SELECT * FROM c"}"#),
+    );
+    assert_eq!(status, 410);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-ms-substatus" && v == "1002"));
+    let (_, feed) = gw.http("GET", "/dbs/db1/colls/c1/pkranges", &[], None);
+    let ranges = feed["PartitionKeyRanges"].as_array().expect("ranges");
+    let children: Vec<&str> = ranges
+        .iter()
+        .filter(|r| {
+            r["parents"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|x| x == "1"))
+        })
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(children, vec!["3", "4"]);
+    assert_eq!(
+        gw.topology()["collections"]["db1/c1"]["ranges"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+}
