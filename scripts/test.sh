@@ -5,5 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-server.sh
+bash scripts/install-test-gateway.sh
+# The test gateway's own self-test (node's test runner prints a summary line).
+node --test tests/gateway/test/*.test.js
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 cargo test --workspace --locked "$@"

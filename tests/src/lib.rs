@@ -7,6 +7,7 @@
 
 pub mod failover;
 pub mod fault_proxy;
+pub mod gateway;
 pub mod recording;
 pub mod scenarios;
 pub mod server;

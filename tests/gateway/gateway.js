@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// Multi-partition loopback test gateway: N in-process @vercel/cosmosdb-server stores served as N
+// partition key ranges behind one HTTP endpoint on 127.0.0.1 (ephemeral port).
+//
+// Usage: node tests/gateway/gateway.js [--partitions N] [--no-stdin-watch]
+// Output: exactly one JSON line once listening: {"http":"http://127.0.0.1:PORT/","partitions":N}
+// Exits when stdin closes (unless --no-stdin-watch) or on SIGTERM/SIGINT.
+//
+// Status (see docs/BEHAVIOUR-CHANGES.md): control-plane fan-out, GET /, pkranges (etag/304),
+// point operations routed by EPK, splits (POST /_gateway/split, 410/1002 for the old range id),
+// admin topology/requests. Query plans, per-range queries and read feed are not implemented yet.
+"use strict";
+
+const http = require("http");
+const { createStore, dispatch } = require("./lib/store");
+const { initialRanges, rangeFor } = require("./lib/topology");
+const { epkOf, parsePkHeader } = require("./lib/routing");
+const { pkrangesResponse } = require("./lib/pkranges");
+const { split } = require("./lib/admin");
+
+const HOST = "127.0.0.1";
+// Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
+const KEEP_ALIVE_TIMEOUT_MS = 120 * 1000;
+
+function parseArgs(argv) {
+  const opts = { partitions: 1, stdinWatch: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--partitions") opts.partitions = Number(argv[++i]);
+    else if (a.startsWith("--partitions=")) opts.partitions = Number(a.slice(13));
+    else if (a === "--no-stdin-watch") opts.stdinWatch = false;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(opts.partitions) || opts.partitions < 1) {
+    throw new Error(`--partitions must be an integer >= 1, got ${opts.partitions}`);
+  }
+  return opts;
+}
+
+const COLL_RE = /^\/dbs\/([^/]+)\/colls\/([^/]+)/i;
+const PKRANGES_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/pkranges\/?$/i;
+const DOC_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/[^/]+\/?$/i;
+const DOCS_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/?$/i;
+
+/** Creates the gateway state and its request handler. */
+function createGateway(n) {
+  const stores = [];
+  const gw = {
+    stores,
+    colls: new Map(), // "db/coll" -> {ranges, version, rid, pkDef}
+    counts: {},
+    endpoint: ""
+  };
+  const count = (range, kind) => {
+    const k = `${range}`;
+    gw.counts[k] = gw.counts[k] || {};
+    gw.counts[k][kind] = (gw.counts[k][kind] || 0) + 1;
+  };
+
+  async function topologyOf(db, coll) {
+    const key = `${db}/${coll}`;
+    let t = gw.colls.get(key);
+    if (t) return t;
+    const r = await dispatch(stores[0], { method: "GET", url: `/dbs/${db}/colls/${coll}`, headers: {} });
+    if (r.status !== 200 || !r.body) return undefined;
+    t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey, nextId: n, gone: new Set() };
+    gw.colls.set(key, t);
+    return t;
+  }
+
+  async function handle(req, body) {
+    const url = req.url;
+    const path = url.split("?")[0].replace(/\/+$/, "") || "/";
+    const h = req.headers;
+    if (path === "/_gateway/topology" && req.method === "GET") {
+      const out = {};
+      for (const [k, t] of gw.colls) out[k] = { version: t.version, ranges: t.ranges };
+      return { status: 200, body: { partitions: n, collections: out } };
+    }
+    if (path === "/_gateway/requests" && req.method === "GET") return { status: 200, body: gw.counts };
+    if (path === "/_gateway/requests/reset" && req.method === "POST") {
+      gw.counts = {};
+      return { status: 204 };
+    }
+    if (path === "/" && req.method === "GET") {
+      const r = await dispatch(stores[0], { method: "GET", url, headers: h });
+      // The server advertises its own https address; point every location at the gateway.
+      for (const key of ["writableLocations", "readableLocations"]) {
+        if (r.body) r.body[key] = [{ name: "Local", databaseAccountEndpoint: gw.endpoint }];
+      }
+      return r;
+    }
+    if (path === "/_gateway/split" && req.method === "POST") {
+      let a;
+      try {
+        a = JSON.parse(body || "");
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `split body is not JSON {db, coll, range}: ${e.message}` } };
+      }
+      const t = a && (await topologyOf(a.db, a.coll));
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${a && a.db}/${a && a.coll} not found` } };
+      return split(gw, t, a.db, a.coll, a.range);
+    }
+    const m = COLL_RE.exec(path);
+    // A range id that no longer exists (split) is gone: 410 with substatus 1002, like the service.
+    const rangeHeader = h["x-ms-documentdb-partitionkeyrangeid"];
+    if (m && rangeHeader !== undefined) {
+      const t = await topologyOf(m[1], m[2]);
+      if (t && !t.ranges.some(r => r.id === rangeHeader)) {
+        return { status: 410, headers: { "x-ms-substatus": "1002" }, body: { code: "Gone", message: `partition key range ${rangeHeader} is gone (split)` } };
+      }
+    }
+    if (m && PKRANGES_RE.test(path)) {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      count("all", "pkranges");
+      return pkrangesResponse(t, h);
+    }
+    if (m && (DOC_RE.test(path) || (DOCS_RE.test(path) && req.method === "POST" && !h["x-ms-documentdb-isquery"]))) {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      const text = h["x-ms-documentdb-partitionkey"];
+      if (typeof text !== "string") {
+        return { status: 400, body: { code: "BadRequest", message: "x-ms-documentdb-partitionkey header is required for point operations" } };
+      }
+      const p = parsePkHeader(text);
+      const e = p.error ? p : epkOf(p.values, t.pkDef);
+      if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
+      const range = rangeFor(t.ranges, e.epk);
+      count(range.id, "point");
+      return dispatch(stores[range.store], { method: req.method, url, headers: h, body });
+    }
+    if (m && DOCS_RE.test(path)) {
+      return { status: 501, body: { code: "NotImplemented", message: "queries and read feed are not implemented by the test gateway yet" } };
+    }
+    // Control plane (databases, collections): fan writes to every store, answer with store 0's.
+    let first;
+    for (const s of stores) {
+      const r = await dispatch(s, { method: req.method, url, headers: h, body });
+      if (!first) first = r;
+    }
+    return first;
+  }
+
+  for (let i = 0; i < n; i++) stores.push(createStore(HOST, 0));
+  gw.handle = handle;
+  return gw;
+}
+
+function serve(opts) {
+  const gw = createGateway(opts.partitions);
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", c => chunks.push(c));
+    req.on("end", async () => {
+      let r;
+      try {
+        r = await gw.handle(req, chunks.length ? Buffer.concat(chunks).toString("utf8") : undefined);
+      } catch (err) {
+        r = { status: 500, body: { code: "InternalServerError", message: String(err && err.message) } };
+      }
+      res.statusCode = r.status;
+      for (const [k, v] of Object.entries(r.headers || {})) res.setHeader(k, v);
+      if (r.body !== undefined && r.status !== 304 && r.status !== 204) {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(r.body));
+      } else res.end();
+    });
+  });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5000;
+  server.listen(0, HOST, () => {
+    gw.endpoint = `http://${HOST}:${server.address().port}/`;
+    process.stdout.write(JSON.stringify({ http: gw.endpoint, partitions: opts.partitions }) + "\n");
+  });
+  const stop = () => { server.close(); process.exit(0); };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  if (opts.stdinWatch) {
+    process.stdin.on("end", stop);
+    process.stdin.on("close", stop);
+    process.stdin.resume();
+  }
+  return { gw, server };
+}
+
+if (require.main === module) {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`gateway.js: ${e.message}\n`);
+    process.exit(2);
+  }
+  serve(opts);
+}
+
+module.exports = { createGateway, parseArgs, serve };

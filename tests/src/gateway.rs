@@ -1,0 +1,259 @@
+//! Launcher for the multi-partition test gateway (`tests/gateway/gateway.js`): N in-process
+//! `@vercel/cosmosdb-server` stores served as N partition key ranges on 127.0.0.1.
+//!
+//! Mirrors [`crate::server`]: installs the gateway's npm dependencies with
+//! `scripts/install-test-gateway.sh` (once per process, serialized across processes by a lock
+//! file), starts the gateway on an ephemeral port, reads its one JSON line with a bounded wait,
+//! fails loudly, and stops it on drop (closing its stdin, then killing it).
+
+use std::fs::{self, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long the gateway may take to print its JSON line (same bound as the server launcher's).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `npm ci` of the gateway may take (same order as the server's install bound).
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+/// Bound on one admin HTTP exchange with the gateway (loopback; generous for a loaded machine).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running test gateway; stopped on drop.
+pub struct TestGateway {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    endpoint: String,
+    partitions: usize,
+}
+
+impl std::fmt::Debug for TestGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestGateway")
+            .field("endpoint", &self.endpoint)
+            .field("partitions", &self.partitions)
+            .finish()
+    }
+}
+
+impl TestGateway {
+    /// Starts a gateway with `partitions` ranges (≥ 1).
+    ///
+    /// # Panics
+    /// If Node is missing, the install fails, or the gateway does not come up within 30 s.
+    pub fn start(partitions: usize) -> TestGateway {
+        match Self::try_start(partitions) {
+            Ok(gateway) => gateway,
+            Err(e) => panic!("could not start the test gateway: {e}"),
+        }
+    }
+
+    fn try_start(partitions: usize) -> Result<TestGateway, String> {
+        let root = repo_root();
+        ensure_installed(&root)?;
+        let script = root.join("tests").join("gateway").join("gateway.js");
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg("--partitions")
+            .arg(partitions.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("spawning node {}: {e}", script.display()))?;
+        let stdin = child.stdin.take();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("gateway stdout was not captured")?;
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = tx.send(result);
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(line)) if !line.trim().is_empty() => line,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no JSON line from the gateway within {START_TIMEOUT:?}: {other:?}"
+                ));
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(line.trim())
+            .map_err(|e| format!("bad JSON line {line:?}: {e}"))?;
+        let endpoint = value["http"]
+            .as_str()
+            .ok_or_else(|| format!("JSON line {line:?} has no \"http\""))?
+            .to_string();
+        Ok(TestGateway {
+            child,
+            stdin,
+            endpoint,
+            partitions,
+        })
+    }
+
+    /// The gateway's HTTP endpoint, `http://127.0.0.1:PORT/`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Splits range `range` of `db`/`coll` (`POST /_gateway/split`); returns the status and body.
+    pub fn split(&self, db: &str, coll: &str, range: &str) -> (u16, serde_json::Value) {
+        let body = serde_json::json!({ "db": db, "coll": coll, "range": range }).to_string();
+        self.http("POST", "/_gateway/split", &[], Some(&body))
+    }
+
+    /// Per-range request counts by kind (`GET /_gateway/requests`).
+    pub fn requests(&self) -> serde_json::Value {
+        self.http("GET", "/_gateway/requests", &[], None).1
+    }
+
+    /// The current topology of every collection (`GET /_gateway/topology`).
+    pub fn topology(&self) -> serde_json::Value {
+        self.http("GET", "/_gateway/topology", &[], None).1
+    }
+
+    /// One raw HTTP/1.1 exchange with the gateway (`Connection: close`, bounded by a timeout).
+    /// Returns the status, and the JSON body (`Null` when empty). Panics on I/O errors: tests only.
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let (status, _, body) = self.http_full(method, path, headers, body);
+        (status, body)
+    }
+
+    /// Like [`TestGateway::http`], also returning the response headers (lower-case names).
+    pub fn http_full(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Vec<(String, String)>, serde_json::Value) {
+        let authority = self
+            .endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let mut stream = TcpStream::connect(&authority).expect("connect to the gateway");
+        stream
+            .set_read_timeout(Some(HTTP_TIMEOUT))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(HTTP_TIMEOUT))
+            .expect("write timeout");
+        let body = body.unwrap_or("");
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        stream.write_all(req.as_bytes()).expect("write request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP response head");
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("HTTP status line");
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+        let body_text = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
+        let json = if body_text.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&body_text).expect("JSON body")
+        };
+        (status, headers, json)
+    }
+}
+
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        // Closing stdin makes the gateway exit by itself; kill in case it does not.
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Runs `scripts/install-test-gateway.sh` once per process, under a cross-process lock file.
+fn ensure_installed(root: &Path) -> Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED.get_or_init(|| install(root)).clone()
+}
+
+fn install(root: &Path) -> Result<(), String> {
+    let dir = root.join("tests").join("gateway");
+    let lock = dir.join(".install.lock");
+    let deadline = Instant::now() + INSTALL_TIMEOUT;
+    // create_new is atomic: the process that creates the file installs, the others wait.
+    loop {
+        match OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => break,
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(200)),
+            Err(e) => {
+                return Err(format!(
+                    "timed out waiting for the install lock {} ({e}); delete it if no install is running",
+                    lock.display()
+                ))
+            }
+        }
+    }
+    let script = root.join("scripts").join("install-test-gateway.sh");
+    let status = Command::new("bash").arg(&script).status();
+    let _ = fs::remove_file(&lock);
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("{} failed with {s}", script.display())),
+        Err(e) => Err(format!("running {}: {e}", script.display())),
+    }
+}
