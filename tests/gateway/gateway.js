@@ -6,9 +6,10 @@
 // Output: exactly one JSON line once listening: {"http":"http://127.0.0.1:PORT/","partitions":N}
 // Exits when stdin closes (unless --no-stdin-watch) or on SIGTERM/SIGINT.
 //
-// Status (see docs/BEHAVIOUR-CHANGES.md): control-plane fan-out, GET /, pkranges (etag/304),
-// point operations routed by EPK, splits (POST /_gateway/split, 410/1002 for the old range id),
-// admin topology/requests. Query plans, per-range queries and read feed are not implemented yet.
+// What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
+// EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
+// per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
+// views of the topology, request counts and the query log.
 "use strict";
 
 const http = require("http");
@@ -17,6 +18,8 @@ const { initialRanges, rangeFor } = require("./lib/topology");
 const { epkOf, parsePkHeader } = require("./lib/routing");
 const { pkrangesResponse } = require("./lib/pkranges");
 const { split } = require("./lib/admin");
+const { plan } = require("./lib/plan");
+const { runQuery } = require("./lib/query");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -42,6 +45,9 @@ const PKRANGES_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/pkranges\/?$/i;
 const DOC_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/[^/]+\/?$/i;
 const DOCS_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/?$/i;
 
+/** Header booleans are compared case-insensitively to "true", like the server (LOCAL_SERVER.md §1.1). */
+const isTrue = v => typeof v === "string" && v.toLowerCase() === "true";
+
 /** Creates the gateway state and its request handler. */
 function createGateway(n) {
   const stores = [];
@@ -49,6 +55,8 @@ function createGateway(n) {
     stores,
     colls: new Map(), // "db/coll" -> {ranges, version, rid, pkDef}
     counts: {},
+    // Every per-range query request: {range, continuation, bounded}; proves no page is fetched twice.
+    queryLog: [],
     endpoint: ""
   };
   const count = (range, kind) => {
@@ -68,6 +76,49 @@ function createGateway(n) {
     return t;
   }
 
+  /** A query request: a plan, one range's page, or a partition-key-scoped query. */
+  async function query(t, db, coll, req, url, body) {
+    const h = req.headers;
+    const fail = e => ({ status: e.status || 500, body: { code: e.status === 400 ? "BadRequest" : "InternalServerError", message: e.message } });
+    if (isTrue(h["x-ms-cosmos-is-query-plan-request"])) {
+      count("all", "plan");
+      try {
+        const spec = JSON.parse(body || "");
+        return { status: 200, body: plan(spec.query, spec.parameters || [], t.pkDef, h["x-ms-cosmos-supported-query-features"]) };
+      } catch (e) {
+        return fail(e.status ? e : Object.assign(e, { status: 400 }));
+      }
+    }
+    const docsUrl = `/dbs/${db}/colls/${coll}/docs`;
+    const ctx = { url: docsUrl, body, headers: h, pkDef: t.pkDef, db, coll };
+    const rangeId = h["x-ms-documentdb-partitionkeyrangeid"];
+    let range;
+    if (rangeId !== undefined) {
+      range = t.ranges.find(r => r.id === rangeId);
+      if (String(h["x-ms-read-key-type"] || "") === "EffectivePartitionKeyRange") {
+        ctx.start = String(h["x-ms-start-epk"] || "");
+        ctx.end = String(h["x-ms-end-epk"] || "FF");
+      }
+    } else if (typeof h["x-ms-documentdb-partitionkey"] === "string") {
+      const p = parsePkHeader(h["x-ms-documentdb-partitionkey"]);
+      const e = p.error ? p : epkOf(p.values, t.pkDef, { prefix: true });
+      if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
+      range = rangeFor(t.ranges, e.epk);
+      ctx.pkValues = p.values;
+      ctx.single = true;
+    } else {
+      return { status: 400, headers: { "x-ms-substatus": "1004" }, body: { code: "BadRequest", message: "The provided cross partition query can not be directly served by the gateway. This is a first chance (internal) exception that all newer clients will know how to handle gracefully. (test gateway: ask for a query plan)" } };
+    }
+    ctx.store = stores[range.store];
+    count(range.id, "query");
+    gw.queryLog.push({ range: range.id, continuation: h["x-ms-continuation"] || null, bounded: ctx.start !== undefined, single: !!ctx.single });
+    try {
+      return await runQuery(ctx);
+    } catch (e) {
+      return fail(e);
+    }
+  }
+
   async function handle(req, body) {
     const url = req.url;
     const path = url.split("?")[0].replace(/\/+$/, "") || "/";
@@ -78,8 +129,10 @@ function createGateway(n) {
       return { status: 200, body: { partitions: n, collections: out } };
     }
     if (path === "/_gateway/requests" && req.method === "GET") return { status: 200, body: gw.counts };
+    if (path === "/_gateway/query-log" && req.method === "GET") return { status: 200, body: gw.queryLog };
     if (path === "/_gateway/requests/reset" && req.method === "POST") {
       gw.counts = {};
+      gw.queryLog = [];
       return { status: 204 };
     }
     if (path === "/" && req.method === "GET") {
@@ -116,7 +169,21 @@ function createGateway(n) {
       count("all", "pkranges");
       return pkrangesResponse(t, h);
     }
-    if (m && (DOC_RE.test(path) || (DOCS_RE.test(path) && req.method === "POST" && !h["x-ms-documentdb-isquery"]))) {
+    const isQuery = req.method === "POST" && (isTrue(h["x-ms-documentdb-isquery"]) || isTrue(h["x-ms-cosmos-is-query-plan-request"]) || String(h["content-type"] || "").startsWith("application/query+json"));
+    if (m && DOCS_RE.test(path) && isQuery) {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      return query(t, m[1], m[2], req, url, body);
+    }
+    if (m && DOCS_RE.test(path) && req.method === "GET") {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      const range = t.ranges.find(r => r.id === rangeHeader);
+      if (!range) return { status: 400, body: { code: "BadRequest", message: "a read feed through the test gateway needs x-ms-documentdb-partitionkeyrangeid" } };
+      count(range.id, "feed");
+      return dispatch(stores[range.store], { method: "GET", url, headers: h });
+    }
+    if (m && (DOC_RE.test(path) || (DOCS_RE.test(path) && req.method === "POST"))) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
       const text = h["x-ms-documentdb-partitionkey"];
@@ -129,9 +196,6 @@ function createGateway(n) {
       const range = rangeFor(t.ranges, e.epk);
       count(range.id, "point");
       return dispatch(stores[range.store], { method: req.method, url, headers: h, body });
-    }
-    if (m && DOCS_RE.test(path)) {
-      return { status: 501, body: { code: "NotImplemented", message: "queries and read feed are not implemented by the test gateway yet" } };
     }
     // Control plane (databases, collections): fan writes to every store, answer with store 0's.
     let first;

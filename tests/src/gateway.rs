@@ -7,8 +7,7 @@
 //! fails loudly, and stops it on drop (closing its stdin, then killing it).
 
 use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
@@ -141,72 +140,23 @@ impl TestGateway {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> (u16, Vec<(String, String)>, serde_json::Value) {
-        let authority = self
-            .endpoint
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        let mut stream = TcpStream::connect(&authority).expect("connect to the gateway");
-        stream
-            .set_read_timeout(Some(HTTP_TIMEOUT))
-            .expect("read timeout");
-        stream
-            .set_write_timeout(Some(HTTP_TIMEOUT))
-            .expect("write timeout");
-        let body = body.unwrap_or("");
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        stream.write_all(req.as_bytes()).expect("write request");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read response");
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP response head");
-        let mut lines = head.lines();
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .expect("HTTP status line");
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let chunked = headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-        let body_text = if chunked {
-            dechunk(rest)
-        } else {
-            rest.to_string()
-        };
-        let json = if body_text.trim().is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&body_text).expect("JSON body")
-        };
-        (status, headers, json)
+        crate::raw_http::exchange(&self.endpoint, method, path, headers, body, HTTP_TIMEOUT)
     }
-}
 
-/// Decodes an HTTP/1.1 chunked body.
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
+    /// Every per-range query request since the last reset (`GET /_gateway/query-log`):
+    /// `{range, continuation, bounded, single}` each.
+    pub fn query_log(&self) -> Vec<serde_json::Value> {
+        match self.http("GET", "/_gateway/query-log", &[], None).1 {
+            serde_json::Value::Array(a) => a,
+            other => panic!("query log is not a list: {other}"),
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
     }
-    out
+
+    /// Clears the request counts and the query log (`POST /_gateway/requests/reset`).
+    pub fn reset_requests(&self) {
+        let (status, _) = self.http("POST", "/_gateway/requests/reset", &[], None);
+        assert_eq!(status, 204, "reset the gateway's request counts");
+    }
 }
 
 impl Drop for TestGateway {

@@ -8,6 +8,7 @@
 pub mod failover;
 pub mod fault_proxy;
 pub mod gateway;
+pub mod raw_http;
 pub mod recording;
 pub mod scenarios;
 pub mod server;

@@ -166,6 +166,50 @@ impl QueryClient {
     }
 }
 
+/// A pager of one transport, stepped one page at a time from the test thread.
+pub struct Pages<'a> {
+    client: &'a QueryClient,
+    pager: Option<PagerOf>,
+}
+
+enum PagerOf {
+    Tokio(sextant_tokio::QueryPager),
+    Blocking(sextant_blocking::QueryPager),
+    AsyncStd(sextant_async_std::QueryPager),
+}
+
+impl Pages<'_> {
+    /// The next page (`None` when the query is done); a refused query is its first page's error.
+    pub fn next_page(&mut self) -> Option<Result<QueryPage, CosmosError>> {
+        match (self.pager.as_mut()?, &self.client.inner) {
+            (PagerOf::Tokio(p), Inner::Tokio(rt, _)) => rt
+                .block_on(async { tokio::time::timeout(BOUND, p.next_page()).await })
+                .expect("bounded"),
+            (PagerOf::Blocking(p), _) => p.next_page(),
+            (PagerOf::AsyncStd(p), _) => smol_bounded(p.next_page()),
+            _ => unreachable!("a pager of another transport"),
+        }
+    }
+}
+
+impl QueryClient {
+    /// A pager for `op` whose pages the caller steps (to act between pages).
+    ///
+    /// # Panics
+    /// If the query is refused before any request.
+    pub fn pager(&self, op: CosmosOperation, opts: OperationOptions) -> Pages<'_> {
+        let pager = match &self.inner {
+            Inner::Tokio(_, d) => PagerOf::Tokio(d.query(op, Some(opts)).expect("query")),
+            Inner::Blocking(d) => PagerOf::Blocking(d.query(op, Some(opts)).expect("query")),
+            Inner::AsyncStd(d) => PagerOf::AsyncStd(d.query(op, Some(opts)).expect("query")),
+        };
+        Pages {
+            client: self,
+            pager: Some(pager),
+        }
+    }
+}
+
 impl Client for QueryClient {
     fn execute(
         &self,
