@@ -291,6 +291,7 @@ impl QueryPager {
                 server,
                 skip: 0,
                 done: false,
+                mark: None,
             }],
             merge: None,
         }

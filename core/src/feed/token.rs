@@ -4,7 +4,8 @@
 //! Wire form: `sx1.` followed by base64url (no padding) of a JSON document
 //! `{"q": "<query fingerprint>", "p": [{"min", "max", "c", "s"}], "m": <merge state>}`:
 //! per producer (partition key range, in EPK order) the server continuation of the page being
-//! consumed (`null`: from the start) and how many rows of that page were already returned;
+//! consumed (`null`: from the start), how many rows of that page were already returned, and for
+//! ORDER BY which ones by value (`k`, used when the range split since);
 //! `m` is the merge pipeline's resumption state, when it has one. Rows buffered in memory are
 //! never in the token: a resumed query fetches their page again and skips what was returned.
 
@@ -41,6 +42,10 @@ pub struct ProducerPosition {
     /// The range has no more pages.
     #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
     pub done: bool,
+    /// ORDER BY: where the producer stands in that page by value (sort keys and `_rid`s
+    /// returned), so a range that split since resumes on each child without loss or repeats.
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<serde_json::Value>,
 }
 
 /// A decoded continuation token.
@@ -145,6 +150,7 @@ mod tests {
                     server: Some("{\"token\":\"+RID:x#RT:1\"}".into()),
                     skip: 3,
                     done: false,
+                    mark: None,
                 },
                 ProducerPosition {
                     min: "7F".into(),
@@ -152,6 +158,7 @@ mod tests {
                     server: None,
                     skip: 0,
                     done: true,
+                    mark: None,
                 },
             ],
             merge: None,

@@ -410,6 +410,7 @@ fn feed_token_seeds() -> Vec<(&'static str, String)> {
                 server: Some(r#"{"token":"+RID:x#RT:1"}"#.into()),
                 skip: 2,
                 done: false,
+                mark: Some(serde_json::json!({"k": [[3]], "r": ["x"]})),
             },
             ProducerPosition {
                 min: "7F".into(),
@@ -417,6 +418,7 @@ fn feed_token_seeds() -> Vec<(&'static str, String)> {
                 server: None,
                 skip: 0,
                 done: true,
+                mark: None,
             },
         ],
         merge: Some(serde_json::json!({"skip": 0, "remaining": 5, "last": null})),

@@ -370,9 +370,12 @@ impl Execution {
         let Some(state) = f.state.as_ref() else {
             return false;
         };
+        let room = f.page_size.saturating_sub(f.page.len());
         state.plan.is_some()
             && f.children.is_empty()
-            && (f.page.len() >= f.page_size || state.merge_done())
+            && (f.page.len() >= f.page_size
+                || state.merge_done()
+                || !state.next_fits(room, f.page.is_empty()))
     }
 
     fn fanout_finish(&mut self, d: &mut Driver, now: Now) {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::merge::Merge;
+use super::merge::{Mark, Merge, Returned};
 use super::plan::PlanView;
 use crate::error::ConfigError;
 use crate::feed::token::{fingerprint, FeedToken, ProducerPosition};
@@ -31,6 +31,10 @@ pub(crate) struct Producer {
     pub consumed: u32,
     /// Rows to drop from the next page fetched (a resumed producer re-reads its page).
     pub skip: u32,
+    /// ORDER BY rows to drop from the next page fetched, by value: set instead of `skip` when
+    /// the token's range split since (each child holds a different part of the page).
+    #[serde(default)]
+    pub resume_mark: Option<Mark>,
     /// No more pages.
     pub done: bool,
 }
@@ -108,6 +112,7 @@ impl FanoutState {
                     page_token: None,
                     consumed: 0,
                     skip: 0,
+                    resume_mark: None,
                     done: false,
                 }
             })
@@ -133,11 +138,23 @@ impl FanoutState {
                 p.next = pos.server.clone();
                 p.skip = pos.skip;
                 p.done = pos.done;
+                let split_since = pos.min != p.min || pos.max != p.max;
+                if split_since && pos.skip > 0 {
+                    // A count of rows points at different rows on a child: resume by value.
+                    let mark = pos.mark.as_ref().and_then(Mark::from_json).ok_or_else(|| {
+                        format!(
+                            "the continuation token points inside a page of range [{:?}, {:?}), which split since; this query shape can only resume there by value (ORDER BY)",
+                            pos.min, pos.max
+                        )
+                    })?;
+                    p.resume_mark = Some(mark);
+                    p.skip = 0;
+                }
             }
         }
         for (i, p) in producers.iter().enumerate() {
             if p.done {
-                merge.push_page(i, Vec::new(), true)?;
+                merge.push_page(i, Vec::new(), true, Returned::Count(0))?;
             }
         }
         self.merge = Some(merge);
@@ -157,24 +174,38 @@ impl FanoutState {
         i: usize,
         sent: Option<String>,
         next: Option<String>,
-        mut rows: Vec<Value>,
+        rows: Vec<Value>,
     ) -> Result<(), String> {
         let p = self
             .producers
             .get_mut(i)
             .ok_or_else(|| format!("page for unknown producer {i}"))?;
-        let skip = (p.skip as usize).min(rows.len());
-        rows.drain(..skip);
-        p.consumed = p.skip;
+        let returned = match p.resume_mark.take() {
+            Some(mark) => Returned::Mark(mark),
+            None => Returned::Count(p.skip),
+        };
         p.skip = 0;
         p.page_token = sent;
         p.done = next.is_none();
         p.next = next;
         let done = p.done;
-        self.merge
+        let dropped = self
+            .merge
             .as_mut()
             .ok_or("a page before the plan")?
-            .push_page(i, rows, done)
+            .push_page(i, rows, done, returned)?;
+        if let Some(p) = self.producers.get_mut(i) {
+            p.consumed = dropped;
+        }
+        Ok(())
+    }
+
+    /// False when the merge holds the result page here: the next server page to return does not
+    /// fit in `room` (a parallel merge returns server pages whole).
+    pub fn next_fits(&self, room: usize, page_empty: bool) -> bool {
+        self.merge
+            .as_ref()
+            .is_none_or(|m| m.next_fits(room, page_empty))
     }
 
     /// Up to `max` result items, in order.
@@ -229,6 +260,7 @@ impl FanoutState {
                 page_token: parent.page_token.clone(),
                 consumed: 0,
                 skip: 0,
+                resume_mark: None,
                 done: false,
             })
             .collect();
@@ -268,12 +300,17 @@ impl FanoutState {
                 } else {
                     (p.next.clone(), 0)
                 };
+                let mark = match (skip > 0, self.merge.as_ref()) {
+                    (true, Some(m)) => m.mark(i).map(Mark::to_json),
+                    _ => None,
+                };
                 ProducerPosition {
                     min: p.min.clone(),
                     max: p.max.clone(),
                     server,
                     skip,
                     done: p.done && buffered == 0,
+                    mark,
                 }
             })
             .collect();

@@ -15,8 +15,10 @@ use serde_json::Value;
 use super::order::{canonical, compare};
 
 mod fold;
+mod mark;
 use super::plan::PlanView;
 use fold::Fold;
+pub use mark::Mark;
 
 /// Most distinct values remembered for an unordered DISTINCT. Precedent: the .NET SDK keeps
 /// every hash (unbounded); a bound turns a runaway set into a named error instead of memory
@@ -69,11 +71,24 @@ struct Group {
     folds: Vec<Fold>,
 }
 
-/// One buffered row: its ORDER BY keys (undefined = `None`) and what it yields.
+/// One buffered row: its ORDER BY keys (undefined = `None`), its `_rid` (ORDER BY rows carry
+/// it), and what it yields.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
     keys: Vec<Option<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rid: Option<String>,
     value: Value,
+}
+
+/// Which rows of a producer's page were already returned (by an earlier process, or before a
+/// split): the first `n`, or, by value, those the mark covers.
+#[derive(Debug, Clone)]
+pub enum Returned {
+    /// The first `n` rows.
+    Count(u32),
+    /// ORDER BY rows sorting before the mark, or equal to it and listed in it.
+    Mark(Mark),
 }
 
 /// The merge state, kept between pages (and in recordings).
@@ -96,6 +111,12 @@ pub struct Merge {
     /// GROUP BY: groups by canonical key, in the order first seen, and results not yet returned.
     groups: Vec<(String, Group)>,
     ready: VecDeque<Value>,
+    /// Per producer: where ORDER BY stands in its current page, by value.
+    #[serde(default)]
+    marks: Vec<Option<Mark>>,
+    /// Per producer: no row of its buffered page was returned yet.
+    #[serde(default)]
+    fresh: Vec<bool>,
 }
 
 impl Merge {
@@ -118,6 +139,8 @@ impl Merge {
             emitted: false,
             groups: Vec::new(),
             ready: VecDeque::new(),
+            marks: vec![None; producers],
+            fresh: vec![false; producers],
         }
     }
 
@@ -131,17 +154,83 @@ impl Merge {
             .collect()
     }
 
-    /// A page of producer `i`'s rows.
-    pub fn push_page(&mut self, i: usize, rows: Vec<Value>, done: bool) -> Result<(), String> {
+    /// A page of producer `i`'s rows, less those already `returned`; how many were dropped.
+    pub fn push_page(
+        &mut self,
+        i: usize,
+        rows: Vec<Value>,
+        done: bool,
+        returned: Returned,
+    ) -> Result<u32, String> {
         let shape = self.shape.clone();
-        let (Some(buffer), Some(d)) = (self.buffers.get_mut(i), self.done.get_mut(i)) else {
-            return Err(format!("page for unknown producer {i}"));
+        let desc = match &shape {
+            Shape::OrderBy(d) => d.clone(),
+            _ => Vec::new(),
         };
-        for row in rows {
-            buffer.push_back(parse_row(&shape, row)?);
+        if i >= self.buffers.len() {
+            return Err(format!("page for unknown producer {i}"));
         }
-        *d = done;
-        Ok(())
+        self.marks.resize(self.buffers.len(), None);
+        self.fresh.resize(self.buffers.len(), false);
+        self.marks[i] = None;
+        let mut dropped = 0u32;
+        for row in rows {
+            let row = parse_row(&shape, row)?;
+            let drop = match &returned {
+                Returned::Count(n) => dropped < *n,
+                Returned::Mark(m) => match order_keys(&row.keys, &m.keys(), &desc) {
+                    std::cmp::Ordering::Less => true,
+                    std::cmp::Ordering::Equal => m.returned(row.rid.as_deref()),
+                    std::cmp::Ordering::Greater => false,
+                },
+            };
+            if drop {
+                dropped += 1;
+                if matches!(shape, Shape::OrderBy(_)) {
+                    Mark::note(&mut self.marks[i], &row.keys, row.rid.as_deref());
+                }
+                continue;
+            }
+            self.buffers[i].push_back(row);
+        }
+        if let (Returned::Mark(m), true) = (&returned, dropped > 0) {
+            // The children of a split keep the parent's mark: it covers what they dropped.
+            self.marks[i] = Some(m.clone());
+        }
+        self.fresh[i] = dropped == 0;
+        self.done[i] = done;
+        Ok(dropped)
+    }
+
+    /// Producer `i`'s ORDER BY mark in its current page (`None`: nothing returned from it).
+    pub fn mark(&self, i: usize) -> Option<&Mark> {
+        self.marks.get(i).and_then(Option::as_ref)
+    }
+
+    /// A parallel (range-order) merge returns a producer's page whole or not at all in one
+    /// result page: `false` when the next page to start is larger than `room` and the result
+    /// page already holds items. So a token never points inside a server page, and a range that
+    /// split since resumes on its children from the server continuation alone.
+    pub fn next_fits(&self, room: usize, page_empty: bool) -> bool {
+        if page_empty || !matches!(self.shape, Shape::Parallel) {
+            return true;
+        }
+        for i in 0..self.buffers.len() {
+            if !self.buffers[i].is_empty() {
+                if !self.fresh.get(i).copied().unwrap_or(false) {
+                    return true;
+                }
+                let need = self.buffers[i].len().min(
+                    self.remaining
+                        .map_or(usize::MAX, |r| usize::try_from(r).unwrap_or(usize::MAX)),
+                );
+                return need <= room;
+            }
+            if !self.done[i] {
+                return true;
+            }
+        }
+        true
     }
 
     /// Rows buffered from producer `i`.
@@ -155,6 +244,9 @@ impl Merge {
         let mut out = Vec::new();
         let mut taken = Vec::new();
         while out.len() < max && self.remaining != Some(0) {
+            if !self.next_fits(max - out.len(), out.is_empty()) {
+                break;
+            }
             let Some((from, value)) = self.next_row()? else {
                 break;
             };
@@ -198,6 +290,9 @@ impl Merge {
             Shape::Parallel => {
                 for i in 0..self.buffers.len() {
                     if let Some(row) = self.buffers[i].pop_front() {
+                        if let Some(f) = self.fresh.get_mut(i) {
+                            *f = false;
+                        }
                         return Ok(Some((Some(i), row.value)));
                     }
                     if !self.done[i] {
@@ -226,7 +321,16 @@ impl Merge {
                         }
                     }
                 }
-                Ok(best.and_then(|i| self.buffers[i].pop_front().map(|r| (Some(i), r.value))))
+                let Some(i) = best else {
+                    return Ok(None);
+                };
+                let Some(row) = self.buffers[i].pop_front() else {
+                    return Ok(None);
+                };
+                if let Some(m) = self.marks.get_mut(i) {
+                    Mark::note(m, &row.keys, row.rid.as_deref());
+                }
+                Ok(Some((Some(i), row.value)))
             }
             Shape::Aggregate(kind) => {
                 if self.emitted {
@@ -329,6 +433,10 @@ impl Merge {
         }
         self.buffers.splice(i..=i, vec![VecDeque::new(); children]);
         self.done.splice(i..=i, vec![false; children]);
+        self.marks.resize(self.done.len() - children + 1, None);
+        self.marks.splice(i..=i, vec![None; children]);
+        self.fresh.resize(self.done.len() - children + 1, false);
+        self.fresh.splice(i..=i, vec![false; children]);
         Ok(())
     }
 
@@ -389,6 +497,7 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
     match shape {
         Shape::Parallel => Ok(Row {
             keys: Vec::new(),
+            rid: None,
             value: row,
         }),
         Shape::OrderBy(desc) => {
@@ -408,11 +517,12 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
                 .into_iter()
                 .map(|mut i| i.get_mut("item").map(Value::take))
                 .collect();
+            let rid = row.get("_rid").and_then(Value::as_str).map(str::to_owned);
             let value = row
                 .get_mut("payload")
                 .map(Value::take)
                 .unwrap_or(Value::Null);
-            Ok(Row { keys, value })
+            Ok(Row { keys, rid, value })
         }
         Shape::GroupBy { .. } => {
             let mut row = row;
@@ -429,7 +539,11 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
                 .get_mut("payload")
                 .map(Value::take)
                 .unwrap_or(Value::Null);
-            Ok(Row { keys, value })
+            Ok(Row {
+                keys,
+                rid: None,
+                value,
+            })
         }
         Shape::Aggregate(_) => {
             // `SELECT VALUE [{"item": ...}]` returns the array itself as the row.
@@ -440,6 +554,7 @@ fn parse_row(shape: &Shape, row: Value) -> Result<Row, String> {
             };
             Ok(Row {
                 keys: Vec::new(),
+                rid: None,
                 value,
             })
         }

@@ -133,7 +133,8 @@ proptest! {
             let end = (start + c.page).min(served[p].len());
             let rows = served[p][start..end].iter().map(|(k, _, _)| row(k)).collect();
             cursor[p] = end;
-            m.push_page(p, rows, end == served[p].len()).unwrap();
+            m.push_page(p, rows, end == served[p].len(), Returned::Count(0))
+                .unwrap();
         }
         prop_assert!(m.is_done(), "the merge finished");
         prop_assert_eq!(out, model);
@@ -147,7 +148,8 @@ proptest! {
         let run = |kind: Aggregate, row: &dyn Fn(&[i64]) -> Value| -> Vec<Value> {
             let mut m = Merge::new(&plan(Shape::Aggregate(kind)), parts.len());
             for (i, p) in parts.iter().enumerate() {
-                m.push_page(i, vec![json!([row(p)])], true).unwrap();
+                m.push_page(i, vec![json!([row(p)])], true, Returned::Count(0))
+                    .unwrap();
             }
             m.pop(10).unwrap().0
         };
@@ -164,4 +166,91 @@ proptest! {
         let want: Vec<f64> = if all.is_empty() { vec![] } else { vec![all.iter().sum::<i64>() as f64 / all.len() as f64] };
         prop_assert_eq!(avg.iter().map(|v| v.as_f64().unwrap()).collect::<Vec<_>>(), want);
     }
+}
+
+fn order_row(n: i64, rid: &str) -> Value {
+    json!({"_rid": rid, "orderByItems": [{"item": n}], "payload": {"n": n}})
+}
+
+/// A split since the token: each child drops, by value, exactly the rows of the parent's page
+/// that were returned (a count would drop different rows on each child).
+#[test]
+fn a_mark_drops_exactly_the_returned_rows_on_each_child() {
+    let plan = PlanView {
+        rewritten: None,
+        ranges: Vec::new(),
+        top: None,
+        offset: None,
+        limit: None,
+        distinct: None,
+        shape: Shape::OrderBy(vec![false]),
+    };
+    // The parent's page: 1, 2, 2, 3 (ties by rid); 1 and the first 2 were returned.
+    let mut parent = Merge::new(&plan, 1);
+    let rows = vec![
+        order_row(1, "a"),
+        order_row(2, "b"),
+        order_row(2, "c"),
+        order_row(3, "d"),
+    ];
+    parent.push_page(0, rows, true, Returned::Count(0)).unwrap();
+    let (out, _) = parent.pop(2).unwrap();
+    assert_eq!(out, vec![json!({"n": 1}), json!({"n": 2})]);
+    let mark = parent.mark(0).cloned().unwrap();
+    let mark = Mark::from_json(&mark.to_json()).unwrap();
+    // The children hold {1, 2c} and {2b, 3}.
+    let mut child = Merge::new(&plan, 2);
+    let left = child
+        .push_page(
+            0,
+            vec![order_row(1, "a"), order_row(2, "c")],
+            true,
+            Returned::Mark(mark.clone()),
+        )
+        .unwrap();
+    let right = child
+        .push_page(
+            1,
+            vec![order_row(2, "b"), order_row(3, "d")],
+            true,
+            Returned::Mark(mark),
+        )
+        .unwrap();
+    assert_eq!((left, right), (1, 1));
+    let (out, _) = child.pop(10).unwrap();
+    assert_eq!(out, vec![json!({"n": 2}), json!({"n": 3})]);
+}
+
+/// A parallel merge returns a server page whole: the result page ends early rather than split
+/// one, so a token never points inside a server page.
+#[test]
+fn a_parallel_merge_does_not_split_a_server_page() {
+    let plan = PlanView {
+        rewritten: None,
+        ranges: Vec::new(),
+        top: None,
+        offset: None,
+        limit: None,
+        distinct: None,
+        shape: Shape::Parallel,
+    };
+    let mut m = Merge::new(&plan, 2);
+    m.push_page(0, vec![json!(1), json!(2)], true, Returned::Count(0))
+        .unwrap();
+    m.push_page(
+        1,
+        vec![json!(3), json!(4), json!(5)],
+        true,
+        Returned::Count(0),
+    )
+    .unwrap();
+    let (out, _) = m.pop(4).unwrap();
+    assert_eq!(
+        out,
+        vec![json!(1), json!(2)],
+        "producer 1's page of 3 does not fit in 2"
+    );
+    assert!(!m.next_fits(2, false) && m.next_fits(4, true));
+    let (out, _) = m.pop(4).unwrap();
+    assert_eq!(out, vec![json!(3), json!(4), json!(5)]);
 }

@@ -1,0 +1,283 @@
+//! Cross-partition queries against the multi-partition test gateway, on every transport:
+//! a split in the middle of a paged ORDER BY query and of a plain query (nothing lost or
+//! repeated, with the pager kept and when resumed from a token on a fresh driver), and request
+//! counting at the gateway (no page fetched twice; fan-out only to the ranges a partition key
+//! filter, a feed range or a partition key scope overlaps).
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+use sextant_core::feed::FeedRange;
+use sextant_core::models::{
+    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, PartitionKey,
+    PartitionKeyDefinition,
+};
+use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
+use sextant_tests::gateway::TestGateway;
+use sextant_tests::scenarios::Client;
+use sextant_tests::server::EMULATOR_KEY;
+use support::query_clients::{QueryClient, Transport, ALL};
+
+const DOCS: usize = 60;
+
+/// A container in its own database on the gateway, loaded with `DOCS` items
+/// `{id: dNN, pk: p(i % 12), n: i}`.
+fn loaded(client: &QueryClient, account: &AccountReference, db: &str) -> ContainerReference {
+    let r = client
+        .execute(
+            CosmosOperation::create_database(account.clone(), db),
+            OperationOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let dbref = DatabaseReference::from_name(account.clone(), db);
+    let props = ContainerProperties::new("items", PartitionKeyDefinition::hash("/pk"));
+    let r = client
+        .execute(
+            CosmosOperation::create_container(dbref.clone(), &props),
+            OperationOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let container = ContainerReference::in_database(&dbref, "items");
+    for i in 0..DOCS {
+        let pk = format!("p{}", i % 12);
+        let op = CosmosOperation::create(container.clone())
+            .with_partition_key(PartitionKey::from(pk.as_str()))
+            .with_body(json!({"id": format!("d{i:02}"), "pk": pk, "n": i}).to_string());
+        assert_eq!(
+            client
+                .execute(op, OperationOptions::new())
+                .unwrap()
+                .status(),
+            201
+        );
+    }
+    container
+}
+
+fn ns(items: &[Value]) -> Vec<i64> {
+    items.iter().map(|i| i["n"].as_i64().unwrap()).collect()
+}
+
+fn current_ranges(g: &TestGateway, db: &str) -> Vec<String> {
+    g.topology()["collections"][format!("{db}/items")]["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Splits every current range of `db/items` (each split must succeed).
+fn split_all(g: &TestGateway, db: &str) {
+    for id in current_ranges(g, db) {
+        let (status, body) = g.split(db, "items", &id);
+        assert_eq!(status, 200, "split {id}: {body}");
+    }
+}
+
+/// A split after the second page of a paged ORDER BY query and of a plain query: the pager
+/// continues on the children, and a fresh driver resumes from the token taken before a second
+/// split; either way every item comes exactly once (in order for ORDER BY).
+#[test]
+fn a_split_mid_query_loses_and_repeats_nothing() {
+    let g = TestGateway::start(2);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    for transport in ALL {
+        for (qi, (sql, ordered)) in [
+            ("SELECT * FROM c ORDER BY c.n DESC", true),
+            ("SELECT * FROM c", false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let db = format!("split{qi}{transport:?}").to_lowercase();
+            let client = QueryClient::new(transport, &account);
+            let container = loaded(&client, &account, &db);
+            let op = CosmosOperation::query(container, QuerySpec::new(sql));
+            let opts = OperationOptions::new().with_max_item_count(5);
+
+            // With the pager kept across the split.
+            let mut seen = Vec::new();
+            let mut token = None;
+            let mut pages = client.pager(op.clone(), opts.clone());
+            for page in 0.. {
+                let Some(p) = pages.next_page() else { break };
+                let p = p.unwrap_or_else(|e| panic!("{transport:?} {sql}: {e}"));
+                seen.extend(ns(p.items()));
+                if page == 1 {
+                    split_all(&g, &db);
+                }
+                if page == 3 {
+                    token = p.continuation().map(str::to_owned);
+                }
+            }
+            check(&seen, ordered, &format!("{transport:?} {sql} (pager)"));
+
+            // From a token on a fresh driver, after another split.
+            let token = token.expect("a token after page 4");
+            let before: Vec<i64> = seen[..20].to_vec();
+            split_all(&g, &db);
+            let fresh = QueryClient::new(transport, &account);
+            let rest = fresh
+                .all_pages(op.clone(), opts.clone().with_continuation(token))
+                .unwrap_or_else(|e| panic!("{transport:?} {sql} resumed: {e}"));
+            let mut all = before;
+            all.extend(rest.iter().flat_map(|p| ns(p.items())));
+            check(&all, ordered, &format!("{transport:?} {sql} (token)"));
+        }
+    }
+}
+
+fn check(seen: &[i64], ordered: bool, ctx: &str) {
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), DOCS, "{ctx}: {seen:?}");
+    assert_eq!(unique.len(), DOCS, "{ctx}: repeated items in {seen:?}");
+    if ordered {
+        let mut sorted = seen.to_vec();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(seen, sorted, "{ctx}: ORDER BY order");
+    }
+}
+
+/// Every per-range request of a paged cross-partition query asks for a page no other request
+/// asked for (range, continuation), and fan-out reaches only the ranges a query can touch.
+#[test]
+fn the_gateway_sees_each_page_once_and_only_overlapping_ranges() {
+    let g = TestGateway::start(8);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    for transport in ALL {
+        let db = format!("count{transport:?}").to_lowercase();
+        let client = QueryClient::new(transport, &account);
+        let container = loaded(&client, &account, &db);
+        let ranges = current_ranges(&g, &db);
+        assert_eq!(ranges.len(), 8);
+
+        for sql in ["SELECT * FROM c ORDER BY c.n", "SELECT c.id FROM c"] {
+            g.reset_requests();
+            let op = CosmosOperation::query(container.clone(), QuerySpec::new(sql));
+            let pages = client
+                .all_pages(op, OperationOptions::new().with_max_item_count(4))
+                .unwrap();
+            let items: usize = pages.iter().map(|p| p.items().len()).sum();
+            assert_eq!(items, DOCS, "{transport:?} {sql}");
+            let log = g.query_log();
+            let mut asked = BTreeSet::new();
+            for r in &log {
+                let key = (r["range"].to_string(), r["continuation"].to_string());
+                assert!(
+                    asked.insert(key.clone()),
+                    "{transport:?} {sql}: page {key:?} fetched twice"
+                );
+            }
+            // Every range was read to its end: one request more than its continuations.
+            let touched: BTreeSet<String> = log
+                .iter()
+                .map(|r| r["range"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(
+                touched.len(),
+                8,
+                "{transport:?} {sql}: every range holds items"
+            );
+            assert_eq!(
+                g.requests()["all"]["plan"],
+                json!(1),
+                "{transport:?} {sql}: one plan per query"
+            );
+        }
+
+        // A partition key equality: the plan's point range touches exactly one range.
+        g.reset_requests();
+        let op = CosmosOperation::query(
+            container.clone(),
+            QuerySpec::new("SELECT * FROM c WHERE c.pk = @pk").with_parameter("@pk", "p5"),
+        );
+        let pages = client.all_pages(op, OperationOptions::new()).unwrap();
+        let items: Vec<Value> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
+        assert_eq!(items.len(), DOCS / 12, "{transport:?}");
+        assert!(items.iter().all(|i| i["pk"] == "p5"));
+        let touched: BTreeSet<String> = g
+            .query_log()
+            .iter()
+            .map(|r| r["range"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            touched.len(),
+            1,
+            "{transport:?}: a pk filter fans out to one range, got {touched:?}"
+        );
+
+        // A feed range of one physical range: only that range, without EPK bounds.
+        let (status, pkranges) =
+            g.http("GET", &format!("/dbs/{db}/colls/items/pkranges"), &[], None);
+        assert_eq!(status, 200);
+        let feed = FeedRange::from_partition_key_ranges(pkranges.to_string().as_bytes()).unwrap();
+        let mut total = 0;
+        for (i, f) in feed.iter().enumerate() {
+            g.reset_requests();
+            let op =
+                CosmosOperation::query(container.clone(), QuerySpec::new("SELECT c.id FROM c"))
+                    .with_feed_range(f.clone());
+            let pages = client
+                .all_pages(op, OperationOptions::new().with_max_item_count(3))
+                .unwrap();
+            total += pages.iter().map(|p| p.items().len()).sum::<usize>();
+            let log = g.query_log();
+            assert!(
+                log.iter()
+                    .all(|r| r["range"] == json!(ranges[i]) && r["bounded"] == json!(false)),
+                "{transport:?}: feed range {i} read {log:?}"
+            );
+        }
+        assert_eq!(
+            total, DOCS,
+            "{transport:?}: the feed ranges cover the container once"
+        );
+
+        // The feed range of one partition key: part of one range, read with EPK bounds.
+        g.reset_requests();
+        let pk = PartitionKey::from("p7");
+        let f = FeedRange::for_partition_key(&pk, &PartitionKeyDefinition::hash("/pk")).unwrap();
+        let op = CosmosOperation::query(container.clone(), QuerySpec::new("SELECT * FROM c"))
+            .with_feed_range(f);
+        let pages = client.all_pages(op, OperationOptions::new()).unwrap();
+        let items: Vec<Value> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
+        assert_eq!(items.len(), DOCS / 12, "{transport:?}");
+        assert!(
+            items.iter().all(|i| i["pk"] == "p7"),
+            "{transport:?}: {items:?}"
+        );
+        let log = g.query_log();
+        assert!(
+            !log.is_empty() && log.iter().all(|r| r["bounded"] == json!(true)),
+            "{log:?}"
+        );
+
+        // A partition key scope: one request to the owning range, none elsewhere.
+        g.reset_requests();
+        let op = CosmosOperation::query(
+            container.clone(),
+            QuerySpec::new("SELECT * FROM c ORDER BY c.n DESC"),
+        )
+        .with_partition_key(PartitionKey::from("p2"));
+        let pages = client.all_pages(op, OperationOptions::new()).unwrap();
+        let got: Vec<i64> = pages.iter().flat_map(|p| ns(p.items())).collect();
+        let want: Vec<i64> = (0..DOCS as i64).rev().filter(|n| n % 12 == 2).collect();
+        assert_eq!(
+            got, want,
+            "{transport:?}: the scope filters to one partition key"
+        );
+        let log = g.query_log();
+        assert!(log.len() == 1 && log[0]["single"] == json!(true), "{log:?}");
+        assert_eq!(
+            g.requests()["all"]["plan"],
+            Value::Null,
+            "a scoped query needs no plan"
+        );
+        let _ = Transport::Tokio;
+    }
+}
