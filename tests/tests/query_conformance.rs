@@ -419,6 +419,22 @@ fn cases() -> Vec<Case> {
         )
         .unresumable(),
         case(
+            "SELECT c.mixed, COUNT(1) AS n FROM c GROUP BY c.mixed",
+            Model(|docs| {
+                // null and undefined (a missing property) are different groups.
+                groups(
+                    docs,
+                    |d| json!([d.get("mixed").cloned().map_or(vec![], |v| vec![v])]),
+                    |k, m| match k[0].as_array().and_then(|a| a.first()) {
+                        Some(v) => json!({"mixed": v, "n": m.len()}),
+                        None => json!({"n": m.len()}),
+                    },
+                )
+            }),
+            Multiset,
+        )
+        .unresumable(),
+        case(
             "SELECT c.cat, COUNT(1) AS n FROM c WHERE c.n > 1000 GROUP BY c.cat",
             Model(|_| Vec::new()),
             Multiset,

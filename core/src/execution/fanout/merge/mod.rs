@@ -375,10 +375,11 @@ impl Merge {
 
     /// Adds one GROUP BY row to its group.
     fn group(&mut self, aliases: &[(String, Option<Aggregate>)], row: Row) -> Result<(), String> {
+        // Undefined and null are different groups: each key is `[]` (undefined) or `[value]`.
         let key = canonical(&Value::Array(
             row.keys
                 .into_iter()
-                .map(|k| k.unwrap_or(Value::Null))
+                .map(|k| Value::Array(k.into_iter().collect()))
                 .collect(),
         ));
         let pos = match self.groups.iter().position(|(k, _)| *k == key) {
