@@ -190,6 +190,22 @@ fn the_gateway_sees_each_page_once_and_only_overlapping_ranges() {
             );
         }
 
+        // The plan is cached per query text and parameters: the same query again needs none,
+        // other parameters need their own.
+        g.reset_requests();
+        for (min, plans) in [(0, 1), (0, 1), (5, 2)] {
+            let op = CosmosOperation::query(
+                container.clone(),
+                QuerySpec::new("SELECT c.id FROM c WHERE c.n >= @min").with_parameter("@min", min),
+            );
+            client.all_pages(op, OperationOptions::new()).unwrap();
+            assert_eq!(
+                g.requests()["all"]["plan"],
+                json!(plans),
+                "{transport:?}: plan requests after the query with @min = {min}"
+            );
+        }
+
         // A partition key equality: the plan's point range touches exactly one range.
         g.reset_requests();
         let op = CosmosOperation::query(

@@ -9,6 +9,15 @@ use crate::partition::{PartitionKeyRange, RoutingMap, RoutingMapError};
 /// Containers remembered per driver; the least recently fetched is evicted beyond this.
 pub const MAX_CACHED_CONTAINERS: usize = 1024;
 
+/// Query plans remembered per driver, across containers. Precedent: the Java SDK's query plan
+/// cache (`Constants.QUERYPLAN_CACHE_SIZE`, 5,000 entries, cleared whole when full); ours is
+/// smaller because it keeps every query shape, keyed by text and parameters.
+pub const MAX_CACHED_QUERY_PLANS: usize = 1000;
+
+/// Largest plan body kept (a plan echoes the rewritten query; the service caps query text at
+/// 30 KiB, `maxSqlQueryInputLength`), so the plan cache stays under about 64 MiB.
+pub const MAX_CACHED_PLAN_BYTES: usize = 64 * 1024;
+
 /// What is known about one container.
 #[derive(Debug, Clone)]
 pub struct ContainerEntry {
@@ -21,6 +30,9 @@ pub struct ContainerEntry {
     /// A 410 topology change asked for a refresh of the ranges.
     pub ranges_stale: bool,
     fetched_seq: u64,
+    /// Gateway query plan bodies by query fingerprint (text and parameters): a plan depends on
+    /// the query and the partition key definition, not on the ranges.
+    plans: BTreeMap<String, bytes::Bytes>,
 }
 
 /// Per-driver container metadata, keyed by the container's name-based link (`dbs/d/colls/c`).
@@ -31,6 +43,8 @@ pub struct ContainerCache {
     /// unrouted meanwhile instead of retrying the metadata on every operation.
     unroutable: BTreeMap<String, Instant>,
     seq: u64,
+    /// Query plans held across every entry.
+    plan_count: usize,
 }
 
 /// How long a container whose routing metadata failed is left unrouted: long enough that broken
@@ -61,6 +75,11 @@ impl ContainerCache {
         let seq = self.seq;
         match self.entries.get_mut(link) {
             Some(e) => {
+                if e.partition_key != partition_key {
+                    // Plans (point ranges, rewrites) were made for the old key definition.
+                    self.plan_count = self.plan_count.saturating_sub(e.plans.len());
+                    e.plans.clear();
+                }
                 e.partition_key = partition_key;
                 e.fetched_seq = seq;
             }
@@ -74,6 +93,7 @@ impl ContainerCache {
                         ranges_etag: None,
                         ranges_stale: false,
                         fetched_seq: seq,
+                        plans: BTreeMap::new(),
                     },
                 );
             }
@@ -152,8 +172,33 @@ impl ContainerCache {
 
     /// The container was recreated (410/1000, 400/1024): forget everything about it.
     pub(crate) fn remove(&mut self, link: &str) {
-        self.entries.remove(link);
+        if let Some(e) = self.entries.remove(link) {
+            self.plan_count = self.plan_count.saturating_sub(e.plans.len());
+        }
         self.unroutable.remove(link);
+    }
+
+    /// The cached query plan body of `link` for the query with fingerprint `key`.
+    pub(crate) fn plan(&self, link: &str, key: &str) -> Option<bytes::Bytes> {
+        self.entries.get(link)?.plans.get(key).cloned()
+    }
+
+    /// Remembers a query plan body; the whole plan cache is cleared when it is full (as Java's).
+    pub(crate) fn store_plan(&mut self, link: &str, key: String, body: bytes::Bytes) {
+        if body.len() > MAX_CACHED_PLAN_BYTES || !self.entries.contains_key(link) {
+            return;
+        }
+        if self.plan_count >= MAX_CACHED_QUERY_PLANS {
+            for e in self.entries.values_mut() {
+                e.plans.clear();
+            }
+            self.plan_count = 0;
+        }
+        if let Some(e) = self.entries.get_mut(link) {
+            if e.plans.insert(key, body).is_none() {
+                self.plan_count += 1;
+            }
+        }
     }
 
     fn evict_if_full(&mut self) {
@@ -164,7 +209,9 @@ impl ContainerCache {
                 .min_by_key(|(_, e)| e.fetched_seq)
                 .map(|(k, _)| k.clone());
             if let Some(k) = oldest {
-                self.entries.remove(&k);
+                if let Some(e) = self.entries.remove(&k) {
+                    self.plan_count = self.plan_count.saturating_sub(e.plans.len());
+                }
             }
         }
     }
@@ -173,6 +220,36 @@ impl ContainerCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_plans_are_bounded_and_forgotten_with_their_container_or_key_definition() {
+        let mut c = ContainerCache::default();
+        let body = bytes::Bytes::from_static(b"{}");
+        c.store_plan("dbs/d/colls/none", "q".into(), body.clone());
+        assert!(
+            c.plan("dbs/d/colls/none", "q").is_none(),
+            "no entry, no plan"
+        );
+        c.set_properties("dbs/d/colls/c", PartitionKeyDefinition::hash("/pk"));
+        for i in 0..MAX_CACHED_QUERY_PLANS {
+            c.store_plan("dbs/d/colls/c", format!("q{i}"), body.clone());
+        }
+        assert!(c.plan("dbs/d/colls/c", "q0").is_some());
+        c.store_plan("dbs/d/colls/c", "one more".into(), body.clone());
+        assert!(c.plan("dbs/d/colls/c", "q0").is_none(), "cleared when full");
+        assert_eq!(c.plan_count, 1);
+        let big = bytes::Bytes::from(vec![b' '; MAX_CACHED_PLAN_BYTES + 1]);
+        c.store_plan("dbs/d/colls/c", "big".into(), big);
+        assert!(c.plan("dbs/d/colls/c", "big").is_none());
+        c.set_properties("dbs/d/colls/c", PartitionKeyDefinition::hash("/other"));
+        assert!(
+            c.plan("dbs/d/colls/c", "one more").is_none(),
+            "new key definition"
+        );
+        c.store_plan("dbs/d/colls/c", "q".into(), body);
+        c.remove("dbs/d/colls/c");
+        assert_eq!(c.plan_count, 0);
+    }
 
     fn range(id: &str, min: &str, max: &str) -> PartitionKeyRange {
         PartitionKeyRange::new(id, min, max)

@@ -127,9 +127,55 @@ impl Execution {
         let plan = plan::read_plan(response.response_bytes())
             .map_err(|why| Failure::Config(crate::error::ConfigError::InvalidOperation(why)))?;
         let link = self.fanout_container_link()?;
-        let ranges = d
+        let key = self.fanout_plan_key()?;
+        d.containers.store_plan(
+            &link,
+            key,
+            bytes::Bytes::copy_from_slice(response.response_bytes()),
+        );
+        self.fanout_set_plan(d, &link, plan)
+    }
+
+    /// The plan cache's key of this query: its text and parameters (not its feed range or
+    /// continuation, which the plan does not depend on).
+    fn fanout_plan_key(&self) -> Result<String, Failure> {
+        let body = self
+            .fanout
+            .as_ref()
+            .and_then(|f| f.op.body.clone())
+            .ok_or_else(|| Failure::Internal("query without a body".into()))?;
+        Ok(crate::feed::token::fingerprint(&body, ""))
+    }
+
+    /// Uses a cached plan when the container's routing map is current: the page needs no plan
+    /// request. Returns whether it did.
+    pub(super) fn fanout_cached_plan(&mut self, d: &mut Driver) -> Result<bool, Failure> {
+        let link = self.fanout_container_link()?;
+        let key = self.fanout_plan_key()?;
+        let current = d
             .containers
             .get(&link)
+            .is_some_and(|e| e.routing.is_some() && !e.ranges_stale);
+        let Some(body) = current.then(|| d.containers.plan(&link, &key)).flatten() else {
+            return Ok(false);
+        };
+        let Ok(plan) = plan::read_plan(&body) else {
+            return Ok(false);
+        };
+        self.fanout_set_plan(d, &link, plan)?;
+        Ok(true)
+    }
+
+    /// The producers of `plan` from the routing map of `link`.
+    fn fanout_set_plan(
+        &mut self,
+        d: &mut Driver,
+        link: &str,
+        plan: plan::PlanView,
+    ) -> Result<(), Failure> {
+        let ranges = d
+            .containers
+            .get(link)
             .and_then(|e| e.routing.as_ref())
             .map(|m| m.ranges().to_vec())
             .ok_or_else(|| {

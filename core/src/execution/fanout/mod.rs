@@ -242,6 +242,12 @@ impl Execution {
 
     /// Starts the children the page needs: the plan first, then pages of wanted producers.
     fn fanout_schedule(&mut self, d: &mut Driver, now: Now) -> Result<(), Failure> {
+        let planless = self.fanout.as_ref().is_some_and(|f| {
+            f.children.is_empty() && f.state.as_ref().is_some_and(|s| s.plan.is_none())
+        });
+        if planless {
+            self.fanout_cached_plan(d)?;
+        }
         let (need_plan, wanted) = {
             let Some(f) = self.fanout.as_mut() else {
                 return Ok(());
@@ -256,7 +262,10 @@ impl Execution {
             }
             if state.plan.is_none() {
                 (f.children.is_empty(), Vec::new())
-            } else if f.page.len() >= f.page_size || state.merge_done() {
+            } else if f.page.len() >= f.page_size
+                || state.merge_done()
+                || !state.next_fits(f.page_size.saturating_sub(f.page.len()), f.page.is_empty())
+            {
                 // The page is full: let what is in flight finish, start nothing new.
                 (false, Vec::new())
             } else {
