@@ -124,6 +124,25 @@ pub fn create_database_and_container(
     (db.clone(), ContainerReference::in_database(&db, &c_name))
 }
 
+/// Creates each document of `docs` in `container`, partitioned by its `pk` string property;
+/// every create must answer 201.
+pub fn create_items(
+    client: &dyn Client,
+    container: &ContainerReference,
+    docs: impl IntoIterator<Item = Value>,
+) {
+    for d in docs {
+        let pk = d["pk"].as_str().expect("a string pk property").to_string();
+        let op = CosmosOperation::create(container.clone())
+            .with_partition_key(PartitionKey::from(pk.as_str()))
+            .with_body(d.to_string());
+        let r = client
+            .execute(op, OperationOptions::new())
+            .unwrap_or_else(|e| panic!("create {}: {e}", d["id"]));
+        assert_eq!(r.status(), 201, "create {}", d["id"]);
+    }
+}
+
 /// Database, container and item CRUD with awkward ids, 409, 412 and not-found.
 pub fn crud_suite(client: &dyn Client, account: &AccountReference) {
     let (db, container) = create_database_and_container(client, account);

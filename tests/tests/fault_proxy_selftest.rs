@@ -100,16 +100,7 @@ impl Raw {
             }
         };
         let head = String::from_utf8(self.buf.drain(..end + 4).collect()).expect("UTF-8 head");
-        let mut lines = head.trim_end().split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
+        let (status, headers) = sextant_tests::raw_http::parse_head(&head);
         let len: usize = headers
             .iter()
             .find(|(n, _)| n == "content-length")

@@ -26,7 +26,7 @@ use sextant_core::models::{
 use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
 use sextant_tests::gateway::TestGateway;
 use sextant_tests::raw_http;
-use sextant_tests::scenarios::Client;
+use sextant_tests::scenarios::{create_items, Client};
 use sextant_tests::server::{TestServer, EMULATOR_KEY};
 use support::query_clients::{QueryClient, Transport};
 
@@ -587,19 +587,7 @@ fn load(client: &QueryClient, account: &AccountReference) {
         )
         .unwrap();
     assert_eq!(r.status(), 201);
-    for d in dataset() {
-        let pk = d["pk"].as_str().unwrap().to_string();
-        let op = CosmosOperation::create(container(account))
-            .with_partition_key(sextant_core::models::PartitionKey::from(pk.as_str()))
-            .with_body(d.to_string());
-        assert_eq!(
-            client
-                .execute(op, OperationOptions::new())
-                .unwrap()
-                .status(),
-            201
-        );
-    }
+    create_items(client, &container(account), dataset());
 }
 
 /// Runs `sql` on the plain server itself (raw HTTP, every page): the ground truth.

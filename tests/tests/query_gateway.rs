@@ -16,7 +16,7 @@ use sextant_core::models::{
 };
 use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
 use sextant_tests::gateway::TestGateway;
-use sextant_tests::scenarios::Client;
+use sextant_tests::scenarios::{create_items, Client};
 use sextant_tests::server::EMULATOR_KEY;
 use support::query_clients::{QueryClient, Transport, ALL};
 
@@ -42,19 +42,11 @@ fn loaded(client: &QueryClient, account: &AccountReference, db: &str) -> Contain
         .unwrap();
     assert_eq!(r.status(), 201);
     let container = ContainerReference::in_database(&dbref, "items");
-    for i in 0..DOCS {
-        let pk = format!("p{}", i % 12);
-        let op = CosmosOperation::create(container.clone())
-            .with_partition_key(PartitionKey::from(pk.as_str()))
-            .with_body(json!({"id": format!("d{i:02}"), "pk": pk, "n": i}).to_string());
-        assert_eq!(
-            client
-                .execute(op, OperationOptions::new())
-                .unwrap()
-                .status(),
-            201
-        );
-    }
+    create_items(
+        client,
+        &container,
+        (0..DOCS).map(|i| json!({"id": format!("d{i:02}"), "pk": format!("p{}", i % 12), "n": i})),
+    );
     container
 }
 

@@ -168,6 +168,19 @@ proptest! {
     }
 }
 
+/// A plan of `shape` with no TOP, OFFSET/LIMIT or DISTINCT.
+fn plain_plan(shape: Shape) -> PlanView {
+    PlanView {
+        rewritten: None,
+        ranges: Vec::new(),
+        top: None,
+        offset: None,
+        limit: None,
+        distinct: None,
+        shape,
+    }
+}
+
 fn order_row(n: i64, rid: &str) -> Value {
     json!({"_rid": rid, "orderByItems": [{"item": n}], "payload": {"n": n}})
 }
@@ -176,15 +189,7 @@ fn order_row(n: i64, rid: &str) -> Value {
 /// that were returned (a count would drop different rows on each child).
 #[test]
 fn a_mark_drops_exactly_the_returned_rows_on_each_child() {
-    let plan = PlanView {
-        rewritten: None,
-        ranges: Vec::new(),
-        top: None,
-        offset: None,
-        limit: None,
-        distinct: None,
-        shape: Shape::OrderBy(vec![false]),
-    };
+    let plan = plain_plan(Shape::OrderBy(vec![false]));
     // The parent's page: 1, 2, 2, 3 (ties by rid); 1 and the first 2 were returned.
     let mut parent = Merge::new(&plan, 1);
     let rows = vec![
@@ -225,15 +230,7 @@ fn a_mark_drops_exactly_the_returned_rows_on_each_child() {
 /// one, so a token never points inside a server page.
 #[test]
 fn a_parallel_merge_does_not_split_a_server_page() {
-    let plan = PlanView {
-        rewritten: None,
-        ranges: Vec::new(),
-        top: None,
-        offset: None,
-        limit: None,
-        distinct: None,
-        shape: Shape::Parallel,
-    };
+    let plan = plain_plan(Shape::Parallel);
     let mut m = Merge::new(&plan, 2);
     m.push_page(0, vec![json!(1), json!(2)], true, Returned::Count(0))
         .unwrap();
