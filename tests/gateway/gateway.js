@@ -9,7 +9,8 @@
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
 // per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
-// views of the topology, request counts and the query log.
+// views of the topology, request counts and the query log; POST /_gateway/config
+// {"pkrangesPageSize": N} pages the pkranges feed like the service does.
 "use strict";
 
 const http = require("http");
@@ -57,6 +58,8 @@ function createGateway(n) {
     counts: {},
     // Every per-range query request: {range, continuation, bounded}; proves no page is fetched twice.
     queryLog: [],
+    // Ranges per page of the pkranges feed (0: one page), set by POST /_gateway/config.
+    pkrangesPageSize: 0,
     endpoint: ""
   };
   const count = (range, kind) => {
@@ -130,6 +133,19 @@ function createGateway(n) {
     }
     if (path === "/_gateway/requests" && req.method === "GET") return { status: 200, body: gw.counts };
     if (path === "/_gateway/query-log" && req.method === "GET") return { status: 200, body: gw.queryLog };
+    if (path === "/_gateway/config" && req.method === "POST") {
+      let c;
+      try {
+        c = JSON.parse(body || "");
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `config body is not JSON: ${e.message}` } };
+      }
+      if (c.pkrangesPageSize !== undefined) {
+        if (!Number.isInteger(c.pkrangesPageSize) || c.pkrangesPageSize < 0) return { status: 400, body: { code: "BadRequest", message: "pkrangesPageSize must be an integer >= 0" } };
+        gw.pkrangesPageSize = c.pkrangesPageSize;
+      }
+      return { status: 200, body: { pkrangesPageSize: gw.pkrangesPageSize } };
+    }
     if (path === "/_gateway/requests/reset" && req.method === "POST") {
       gw.counts = {};
       gw.queryLog = [];
@@ -167,7 +183,7 @@ function createGateway(n) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
       count("all", "pkranges");
-      return pkrangesResponse(t, h);
+      return pkrangesResponse(t, h, gw.pkrangesPageSize);
     }
     const isQuery = req.method === "POST" && (isTrue(h["x-ms-documentdb-isquery"]) || isTrue(h["x-ms-cosmos-is-query-plan-request"]) || String(h["content-type"] || "").startsWith("application/query+json"));
     if (m && DOCS_RE.test(path) && isQuery) {

@@ -78,6 +78,14 @@ fn split_all(g: &TestGateway, db: &str) {
 fn a_split_mid_query_loses_and_repeats_nothing() {
     let g = TestGateway::start(2);
     let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    // One range per pkranges page: every routing-map read and refresh follows continuations.
+    let (status, _) = g.http(
+        "POST",
+        "/_gateway/config",
+        &[],
+        Some(r#"{"pkrangesPageSize": 1}"#),
+    );
+    assert_eq!(status, 200);
     for transport in ALL {
         for (qi, (sql, ordered)) in [
             ("SELECT * FROM c ORDER BY c.n DESC", true),
@@ -89,7 +97,7 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
             let db = format!("split{qi}{transport:?}").to_lowercase();
             let client = QueryClient::new(transport, &account);
             let container = loaded(&client, &account, &db);
-            let op = CosmosOperation::query(container, QuerySpec::new(sql));
+            let op = CosmosOperation::query(container.clone(), QuerySpec::new(sql));
             let opts = OperationOptions::new().with_max_item_count(5);
 
             // With the pager kept across the split.
@@ -108,6 +116,12 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
                 }
             }
             check(&seen, ordered, &format!("{transport:?} {sql} (pager)"));
+            let ranges = current_ranges(&g, &db).len();
+            assert_eq!(
+                client.read_feed_ranges(container.clone()).unwrap().len(),
+                ranges,
+                "{transport:?}: the feed ranges follow the split"
+            );
 
             // From a token on a fresh driver, after another split.
             let token = token.expect("a token after page 4");
@@ -219,11 +233,19 @@ fn the_gateway_sees_each_page_once_and_only_overlapping_ranges() {
             "{transport:?}: a pk filter fans out to one range, got {touched:?}"
         );
 
-        // A feed range of one physical range: only that range, without EPK bounds.
-        let (status, pkranges) =
-            g.http("GET", &format!("/dbs/{db}/colls/items/pkranges"), &[], None);
+        // A feed range of one physical range: only that range, without EPK bounds. The range
+        // feed is read in pages of 3 (as the service pages it), every page followed.
+        let (status, _) = g.http(
+            "POST",
+            "/_gateway/config",
+            &[],
+            Some(r#"{"pkrangesPageSize": 3}"#),
+        );
         assert_eq!(status, 200);
-        let feed = FeedRange::from_partition_key_ranges(pkranges.to_string().as_bytes()).unwrap();
+        let feed = client.read_feed_ranges(container.clone()).unwrap();
+        assert_eq!(feed.len(), 8, "{transport:?}: one feed range per range");
+        assert!(feed.windows(2).all(|w| w[0].max() == w[1].min()));
+        assert_eq!((feed[0].min(), feed[7].max()), ("", "FF"));
         let mut total = 0;
         for (i, f) in feed.iter().enumerate() {
             g.reset_requests();

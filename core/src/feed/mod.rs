@@ -15,6 +15,7 @@
 //! ```
 
 pub mod range;
+pub mod ranges_read;
 pub mod token;
 
 /// The gateway's query plan as the fan-out reads it, exposed so callers (and the fuzzers) can
@@ -40,6 +41,7 @@ use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
 use crate::response::CosmosResponse;
 
 pub use range::FeedRange;
+pub use ranges_read::FeedRangesRead;
 pub use token::{FeedToken, ProducerPosition, MAX_TOKEN_BYTES};
 
 /// Most items one page may carry, whatever the caller asks. Precedent: the service caps

@@ -193,6 +193,22 @@ impl Pages<'_> {
 }
 
 impl QueryClient {
+    /// The container's feed ranges (`read_feed_ranges` of the transport).
+    pub fn read_feed_ranges(
+        &self,
+        container: sextant_core::models::ContainerReference,
+    ) -> Result<Vec<sextant_core::feed::FeedRange>, CosmosError> {
+        match &self.inner {
+            Inner::Tokio(rt, d) => rt
+                .block_on(async {
+                    tokio::time::timeout(BOUND, d.read_feed_ranges(container)).await
+                })
+                .expect("bounded"),
+            Inner::Blocking(d) => d.read_feed_ranges(container),
+            Inner::AsyncStd(d) => smol_bounded(d.read_feed_ranges(container)),
+        }
+    }
+
     /// A pager for `op` whose pages the caller steps (to act between pages).
     ///
     /// # Panics

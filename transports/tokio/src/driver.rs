@@ -61,6 +61,21 @@ impl CosmosDriver {
         execute::run(&inner.shared, send, operation, options.unwrap_or_default()).await
     }
 
+    /// The container's feed ranges, one per physical partition key range, in EPK order: the
+    /// unit a caller parallelises a query (or, later, the change feed) over with
+    /// `CosmosOperation::with_feed_range`. Reads every page of the range feed.
+    pub async fn read_feed_ranges(
+        &self,
+        container: sextant_core::models::ContainerReference,
+    ) -> Result<Vec<sextant_core::feed::FeedRange>, CosmosError> {
+        let mut read = sextant_core::feed::FeedRangesRead::new(container);
+        while let Some((op, opts)) = read.next_request() {
+            let response = self.execute_operation(op, Some(opts)).await?;
+            read.take_page(&response)?;
+        }
+        read.finish()
+    }
+
     /// The pages of a query ([`CosmosOperation::query`]): call
     /// [`QueryPager::next_page`] until it returns `None`. Options apply to every page;
     /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
