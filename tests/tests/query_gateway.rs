@@ -311,3 +311,92 @@ fn the_gateway_sees_each_page_once_and_only_overlapping_ranges() {
         let _ = Transport::Tokio;
     }
 }
+
+/// A query scoped to a prefix of a hierarchical key returns exactly that prefix's items, over
+/// the key range the prefix spans (EPK-bounded requests), whether the driver knew the key
+/// definition before the first page or learned it then; its token resumes on a fresh driver.
+#[test]
+fn a_hierarchical_prefix_scopes_a_query_to_its_key_range() {
+    let g = TestGateway::start(8);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    for transport in ALL {
+        let db = format!("prefix{transport:?}").to_lowercase();
+        let client = QueryClient::new(transport, &account);
+        client
+            .execute(
+                CosmosOperation::create_database(account.clone(), &db),
+                OperationOptions::new(),
+            )
+            .unwrap();
+        let dbref = DatabaseReference::from_name(account.clone(), &db);
+        let props = ContainerProperties::new(
+            "items",
+            PartitionKeyDefinition::hierarchical(["/tenant", "/user"]),
+        );
+        client
+            .execute(
+                CosmosOperation::create_container(dbref.clone(), &props),
+                OperationOptions::new(),
+            )
+            .unwrap();
+        let container = ContainerReference::in_database(&dbref, "items");
+        for i in 0..48 {
+            let (tenant, user) = (format!("t{}", i % 4), format!("u{}", i % 6));
+            let pk =
+                PartitionKey::hierarchical([tenant.as_str().into(), user.as_str().into()]).unwrap();
+            let op = CosmosOperation::create(container.clone())
+                .with_partition_key(pk)
+                .with_body(
+                    json!({"id": format!("d{i:02}"), "tenant": tenant, "user": user, "n": i})
+                        .to_string(),
+                );
+            assert_eq!(
+                client
+                    .execute(op, OperationOptions::new())
+                    .unwrap()
+                    .status(),
+                201
+            );
+        }
+        let prefix = PartitionKey::hierarchical(["t1".into()]).unwrap();
+        let want: Vec<i64> = (0..48).filter(|i| i % 4 == 1).collect();
+        // A fresh driver learns the definition on the first page; the loading driver knows it.
+        for fresh in [true, false] {
+            let reader = QueryClient::new(transport, &account);
+            if !fresh {
+                // Teach this driver the definition with a point read first.
+                let item = sextant_core::models::ItemReference::in_container(&container, "d01");
+                let pk = PartitionKey::hierarchical(["t1".into(), "u1".into()]).unwrap();
+                reader
+                    .execute(
+                        CosmosOperation::read(item).with_partition_key(pk),
+                        OperationOptions::new(),
+                    )
+                    .unwrap();
+            }
+            g.reset_requests();
+            let op = CosmosOperation::query(
+                container.clone(),
+                QuerySpec::new("SELECT * FROM c ORDER BY c.n"),
+            )
+            .with_partition_key(prefix.clone());
+            let pages = reader
+                .all_pages(op.clone(), OperationOptions::new().with_max_item_count(5))
+                .unwrap_or_else(|e| panic!("{transport:?} fresh={fresh}: {e}"));
+            let got: Vec<i64> = pages.iter().flat_map(|p| ns(p.items())).collect();
+            assert_eq!(got, want, "{transport:?} fresh={fresh}");
+            let log = g.query_log();
+            assert!(
+                !log.is_empty() && log.iter().all(|r| r["bounded"] == json!(true)),
+                "{transport:?} fresh={fresh}: the prefix is read as an EPK range: {log:?}"
+            );
+            // Page by page from tokens on yet another driver.
+            let other = QueryClient::new(transport, &account);
+            let pages = other
+                .all_pages_by_token(op, OperationOptions::new().with_max_item_count(5))
+                .unwrap_or_else(|e| panic!("{transport:?} by token: {e}"));
+            let got: Vec<i64> = pages.iter().flat_map(|p| ns(p.items())).collect();
+            assert_eq!(got, want, "{transport:?} fresh={fresh} by token");
+        }
+    }
+}

@@ -129,6 +129,9 @@ pub struct Execution {
     end_to_end: Option<Duration>,
     /// A multi-request operation (a cross-partition query page): its children (ADR 0005).
     fanout: Option<Box<fanout::Fanout>>,
+    /// A partition-key-scoped query's first page (operation, options, token fingerprint): once
+    /// routing knows the key definition, a prefix of a hierarchical key becomes a fan-out.
+    prefix_check: Option<Box<(CosmosOperation, OperationOptions, String)>>,
     /// Inputs and polls go to the replay recorder (false for a fan-out's children, which
     /// replay reproduces from their parent's).
     recorded: bool,
@@ -158,6 +161,11 @@ impl Execution {
         } else {
             None
         };
+        // The first page of a pk-scoped query may turn out to be a hierarchical-key prefix.
+        let prefix_check = opts
+            .prefix_check
+            .clone()
+            .map(|fp| Box::new((op.clone(), opts.clone(), fp)));
         let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
         let mut e = Execution {
             op: None,
@@ -185,6 +193,7 @@ impl Execution {
             attempts: 0,
             end_to_end,
             fanout: None,
+            prefix_check,
             recorded: true,
         };
         match fanout {
@@ -278,6 +287,36 @@ impl Execution {
     }
 
     /// After `Done` of a cross-partition query page: the state for the next page.
+    /// The operation of a fan-out that started as a partition-key-scoped query (a
+    /// hierarchical-key prefix found by routing), scoped to the prefix's feed range.
+    pub(crate) fn fanout_operation(&self) -> Option<CosmosOperation> {
+        let f = self.fanout.as_ref()?;
+        f.op.feed_range.as_ref()?;
+        Some(f.op.clone())
+    }
+
+    /// After routing read the key definition: a prefix key turns this execution into the
+    /// fan-out over the prefix's range (nothing was sent for the query itself yet).
+    fn prefix_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
+        let (op, opts, fp) = *self.prefix_check.take()?;
+        let link = op.container.as_ref().map(|(l, _)| l.clone())?;
+        let def = d.containers.get(&link)?.partition_key.clone();
+        let scoped = crate::feed::prefix_scoped(&op, &def)?;
+        let mut opts = opts;
+        opts.prefix_check = None;
+        opts.continuation = None;
+        match fanout::FanoutState::with_fingerprint(&scoped, &opts, fp) {
+            Ok(state) => {
+                self.fanout = Some(Box::new(fanout::Fanout::new(scoped, opts, Box::new(state))));
+                Some(self.fanout_poll(d, now))
+            }
+            Err(c) => {
+                self.finish(d, Err(Failure::Config(c)), now.mono);
+                None
+            }
+        }
+    }
+
     pub(crate) fn take_fanout_state(&mut self) -> Option<Box<fanout::FanoutState>> {
         self.fanout.as_mut()?.state.take()
     }
@@ -443,6 +482,10 @@ impl Execution {
         }
         // 3. Partition routing (container properties and pk ranges) for item operations.
         if let Some(a) = self.routing_step(d, now) {
+            return Some(a);
+        }
+        // 3b. A query scoped to a hierarchical-key prefix spans a key range: fan out over it.
+        if let Some(a) = self.prefix_step(d, now) {
             return Some(a);
         }
         // 4. A tracked write answered 409/412 after a possibly applied attempt: read it back.

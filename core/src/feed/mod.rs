@@ -160,10 +160,23 @@ impl QueryPager {
         let body = op.body.clone().unwrap_or_default();
         let fingerprint = token::fingerprint(&body, &scope);
         let mut done = false;
+        let mut op = op;
         let state = if op.partition_key.is_none() {
             // The fan-out decodes (and checks) the token itself.
             let state = FanoutState::new(&op, &opts)?;
             opts.continuation = None;
+            State::Fanout(Some(Box::new(state)))
+        } else if let Some(scoped) = opts
+            .continuation
+            .as_deref()
+            .map(|t| FeedToken::decode(t, &fingerprint))
+            .transpose()?
+            .and_then(|t| prefix_scope_of_token(&op, &t))
+        {
+            // A token of a hierarchical-key prefix's fan-out: resume the fan-out.
+            let state = FanoutState::with_fingerprint(&scoped, &opts, fingerprint.clone())?;
+            opts.continuation = None;
+            op = scoped;
             State::Fanout(Some(Box::new(state)))
         } else {
             let resume = match opts.continuation.take() {
@@ -204,6 +217,27 @@ impl QueryPager {
         }
         self.in_page = true;
         let mut opts = self.opts.clone();
+        if let State::Single(Single { server: None }) = self.state {
+            // The first page of a partition-key-scoped query: a prefix of a hierarchical key
+            // spans a key range and fans out over it (known definition), or the execution
+            // checks once routing has read the definition.
+            match prefix_scope(d, &self.op) {
+                Some(Some(scoped)) => {
+                    match FanoutState::with_fingerprint(&scoped, &opts, self.fingerprint.clone()) {
+                        Ok(state) => {
+                            self.op = scoped;
+                            self.state = State::Fanout(Some(Box::new(state)));
+                        }
+                        Err(e) => {
+                            // Unreachable without a continuation; surface it as the page's error.
+                            opts.problem = Some(e);
+                        }
+                    }
+                }
+                Some(None) => {}
+                None => opts.prefix_check = Some(self.fingerprint.clone()),
+            }
+        }
         match &mut self.state {
             State::Single(s) => {
                 opts.continuation = s.server.clone();
@@ -228,6 +262,11 @@ impl QueryPager {
         outcome: Result<CosmosResponse, CosmosError>,
     ) -> Result<QueryPage, CosmosError> {
         self.in_page = false;
+        if let (State::Single(_), Some(scoped)) = (&self.state, exec.fanout_operation()) {
+            // The first page found a hierarchical-key prefix and fanned out over its range.
+            self.op = scoped;
+            self.state = State::Fanout(None);
+        }
         if let State::Fanout(slot) = &mut self.state {
             let taken = exec.take_fanout_state();
             if outcome.is_ok() {
@@ -311,6 +350,45 @@ impl QueryPager {
             State::Fanout(_) => self.last_token.clone(),
         }
     }
+}
+
+/// For a query scoped to a partition key: `Some(Some(op))` when the key is a prefix of the
+/// container's hierarchical key (`op` is the query scoped to the prefix's feed range instead),
+/// `Some(None)` when it is a whole key, `None` while the key definition is unknown.
+fn prefix_scope(d: &Driver, op: &CosmosOperation) -> Option<Option<CosmosOperation>> {
+    let (link, _) = op.container.as_ref()?;
+    let def = &d.containers.get(link)?.partition_key;
+    Some(prefix_scoped(op, def))
+}
+
+/// `op` scoped to the feed range of its partition key when that key is a prefix of `def`.
+pub(crate) fn prefix_scoped(
+    op: &CosmosOperation,
+    def: &crate::models::PartitionKeyDefinition,
+) -> Option<CosmosOperation> {
+    let pk = op.partition_key.as_ref()?;
+    if pk.components().len() >= def.paths.len() {
+        return None;
+    }
+    let range = FeedRange::for_partition_key(pk, def).ok()?;
+    let mut scoped = op.clone();
+    scoped.partition_key = None;
+    scoped.feed_range = Some(range);
+    Some(scoped)
+}
+
+/// The prefix fan-out a token of a partition-key-scoped query came from: `None` for a
+/// single-partition token (one producer over the whole key space).
+fn prefix_scope_of_token(op: &CosmosOperation, t: &FeedToken) -> Option<CosmosOperation> {
+    let (first, last) = (t.producers.first()?, t.producers.last()?);
+    if t.producers.len() == 1 && first.min.is_empty() && first.max == "FF" {
+        return None;
+    }
+    let range = FeedRange::new(first.min.clone(), last.max.clone()).ok()?;
+    let mut scoped = op.clone();
+    scoped.partition_key = None;
+    scoped.feed_range = Some(range);
+    Some(scoped)
 }
 
 /// The `Documents` array of a query page body, as the service returns it.

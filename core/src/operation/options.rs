@@ -42,6 +42,10 @@ pub struct OperationOptions {
     pub(crate) populate_index_metrics: bool,
     /// Set by the core on the sub-requests of a cross-partition query (ADR 0005).
     pub(crate) query_role: QueryRole,
+    /// Set by the query pager on the first page of a partition-key-scoped query whose key
+    /// definition is not known yet: once routing has read it, a prefix of a hierarchical key
+    /// turns the execution into a fan-out over the prefix's range, with this token fingerprint.
+    pub(crate) prefix_check: Option<String>,
 }
 
 /// What a query request is, inside a cross-partition query (set by the core only).

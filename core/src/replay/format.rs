@@ -195,6 +195,9 @@ pub struct RecordedOptions {
     /// Queries: index metrics asked for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub populate_index_metrics: bool,
+    /// The query pager's hierarchical-prefix check of a first page (its token fingerprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_check: Option<String>,
 }
 
 /// What an action returned by `poll` is compared on. Contains no secret: the `authorization`

@@ -85,6 +85,7 @@ impl RecordedStart {
             max_concurrency: o.max_concurrency,
             populate_query_metrics: o.populate_query_metrics,
             populate_index_metrics: o.populate_index_metrics,
+            prefix_check: o.prefix_check.clone(),
         };
         RecordedStart {
             op: op_rec,

@@ -285,6 +285,7 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
         populate_query_metrics: r.populate_query_metrics,
         populate_index_metrics: r.populate_index_metrics,
         query_role: Default::default(),
+        prefix_check: r.prefix_check.clone(),
     })
 }
 

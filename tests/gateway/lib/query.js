@@ -61,19 +61,18 @@ function scope(p, params, { pkValues, start, end, pkDef, store, db, coll }) {
     });
   }
   if (start !== undefined) {
-    if (paths.length !== 1) throw bad("the test gateway filters EPK sub-ranges only for single-path keys");
+    // The store's documents whose EPK lies in [start, end), named by `_rid` (unique per store).
     const docs = store.database(db).collection(coll).documents;
-    const inside = new Map();
+    const s = start.toUpperCase();
+    const e = end.toUpperCase();
+    const rids = [];
     for (const item of docs._data.values()) {
       const doc = item.read();
-      const vals = pkValuesOf(doc, pkDef);
-      const { epk } = epkOf(vals, pkDef);
-      const s = start.toUpperCase();
-      const e = end.toUpperCase();
-      if (epk !== undefined && epk >= s && (e === "FF" || e === "" || epk < e) && vals[0] !== undefined) inside.set(JSON.stringify(vals[0]), vals[0]);
+      const { epk } = epkOf(pkValuesOf(doc, pkDef), pkDef);
+      if (epk !== undefined && epk >= s && (e === "FF" || e === "" || epk < e)) rids.push(doc._rid);
     }
-    params.push({ name: "@__gwepk", value: [...inside.values()] });
-    andWhere(p, `ARRAY_CONTAINS(@__gwepk, ${pathExpr(p.rootAlias, paths[0])})`);
+    params.push({ name: "@__gwepk", value: rids });
+    andWhere(p, `ARRAY_CONTAINS(@__gwepk, ${p.rootAlias}._rid)`);
   }
 }
 

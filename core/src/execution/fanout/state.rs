@@ -62,7 +62,16 @@ impl FanoutState {
             .as_ref()
             .map(|r| r.to_json_string())
             .unwrap_or_default();
-        let fp = fingerprint(&body, &scope);
+        FanoutState::with_fingerprint(op, opts, fingerprint(&body, &scope))
+    }
+
+    /// Like [`FanoutState::new`], with the fingerprint tokens are checked against given: a query
+    /// scoped to a hierarchical-key prefix keeps the fingerprint of its partition key scope.
+    pub fn with_fingerprint(
+        op: &CosmosOperation,
+        opts: &OperationOptions,
+        fp: String,
+    ) -> Result<FanoutState, ConfigError> {
         let resume = match &opts.continuation {
             Some(t) => Some(FeedToken::decode(t, &fp)?),
             None => None,
