@@ -333,6 +333,26 @@ fn cases() -> Vec<Case> {
         case("SELECT VALUE MIN(c.v) FROM c", Same, Exact).unresumable(),
         case("SELECT VALUE MAX(c.n) FROM c WHERE c.n > 1000", Same, Exact).unresumable(),
         case("SELECT VALUE COUNT(c.v) FROM c", Same, Exact).unresumable(),
+        // Undefined semantics: SUM and AVG over values with a non-number are undefined as a
+        // whole, even when only some ranges saw one.
+        case("SELECT VALUE SUM(c.mixed) FROM c", Same, Exact).unresumable(),
+        case("SELECT VALUE AVG(c.mixed) FROM c", Same, Exact).unresumable(),
+        case(
+            "SELECT VALUE SUM(c.mixed) FROM c WHERE IS_NUMBER(c.mixed)",
+            Same,
+            Exact,
+        )
+        .unresumable(),
+        case(
+            "SELECT c.cat, SUM(c.mixed) AS s, COUNT(1) AS n FROM c GROUP BY c.cat",
+            Model(|docs| {
+                // Every category holds a non-number `mixed` (null, a boolean or a string), so each
+                // group's SUM is undefined and left out.
+                groups(docs, |d| d["cat"].clone(), |k, m| json!({"cat": k, "n": m.len()}))
+            }),
+            Multiset,
+        )
+        .unresumable(),
         case("SELECT VALUE COUNT(1) FROM c WHERE c.pk = 'p4'", Same, Exact).unresumable(),
         // Non-VALUE aggregates (the plain server runs these at the top level).
         case(
