@@ -161,7 +161,10 @@ pub use feed::{QueryPage, QueryPager};
 pub use headers::ResponseHeaders;
 pub use ids::{ActivityId, AttemptId};
 pub use now::Now;
-pub use operation::{CosmosOperation, OperationKind, OperationOptions, QuerySpec, ResourceType};
+pub use operation::{
+    CosmosOperation, OperationKind, OperationOptions, PatchBuilder, PatchOperation, QuerySpec,
+    ResourceType,
+};
 pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;

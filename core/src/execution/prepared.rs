@@ -121,6 +121,12 @@ impl Prepared {
             if opts.populate_index_metrics {
                 h.insert(names::POPULATE_INDEX_METRICS, TRUE);
             }
+        } else if op.kind == OperationKind::Patch {
+            // PROTOCOL.md §8.1: the JSON Patch media type (Python's spelling, RFC 6902's).
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json-patch+json"),
+            );
         } else if op.body.is_some() {
             h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
         }
@@ -169,8 +175,18 @@ impl Prepared {
         let conditional = opts.if_match.is_some()
             && matches!(
                 op.kind,
-                OperationKind::Upsert | OperationKind::Replace | OperationKind::Delete
+                OperationKind::Upsert
+                    | OperationKind::Replace
+                    | OperationKind::Delete
+                    | OperationKind::Patch
             );
+        // A patch that gives the same document applied twice (only set, replace, add to a key).
+        let conditional = conditional
+            || (op.kind == OperationKind::Patch
+                && op
+                    .body
+                    .as_deref()
+                    .is_some_and(crate::operation::patch::is_idempotent));
         let opted_in = opts
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);

@@ -130,6 +130,23 @@ impl CosmosOperation {
         Self::item(OperationKind::Delete, &item)
     }
 
+    /// Partially updates one item (`PATCH`, PROTOCOL.md §8.1): the service applies every
+    /// operation of `patch` or none. Needs a partition key. A patch that is not idempotent
+    /// (increments, moves, removals, array inserts) is never replayed after an ambiguous
+    /// failure unless `if-match` makes it conditional or the caller opted in.
+    pub fn patch(item: ItemReference, patch: crate::operation::PatchBuilder) -> Self {
+        let mut op = Self::item(OperationKind::Patch, &item);
+        match patch.validate() {
+            Ok(()) => op.body = Some(Bytes::from(patch.to_body())),
+            Err(e) => {
+                if op.problem.is_none() {
+                    op.problem = Some(e);
+                }
+            }
+        }
+        op
+    }
+
     /// Queries the items of `container` with SQL (one page per execution). Scope it to one
     /// logical partition with [`CosmosOperation::with_partition_key`]; without one it runs
     /// across every partition. Results are the raw JSON items (`{"Documents": [...]}`).

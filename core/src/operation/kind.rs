@@ -18,6 +18,8 @@ pub enum OperationKind {
     ReadFeed,
     /// POST a SQL query (`x-ms-documentdb-isquery`): one page of results.
     Query,
+    /// PATCH one item with partial-update operations (PROTOCOL.md §8.1).
+    Patch,
 }
 
 impl OperationKind {
@@ -44,6 +46,7 @@ impl OperationKind {
             OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
+            OperationKind::Patch => http::Method::PATCH,
         }
     }
 
@@ -57,6 +60,7 @@ impl OperationKind {
             OperationKind::Delete => "delete",
             OperationKind::ReadFeed => "read_feed",
             OperationKind::Query => "query",
+            OperationKind::Patch => "patch",
         }
     }
 }

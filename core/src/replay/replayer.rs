@@ -145,6 +145,7 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "create" => OperationKind::Create,
         "read" => OperationKind::Read,
         "replace" => OperationKind::Replace,
+        "patch" => OperationKind::Patch,
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,

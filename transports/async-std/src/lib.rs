@@ -78,7 +78,7 @@ mod tls;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
-pub use sextant_core::{QueryPage, QuerySpec};
+pub use sextant_core::{PatchBuilder, PatchOperation, QueryPage, QuerySpec};
 
 pub use sextant_core as core;
 pub use sextant_core::{

@@ -69,4 +69,4 @@ pub use sextant_core::{
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
-pub use sextant_core::{QueryPage, QuerySpec};
+pub use sextant_core::{PatchBuilder, PatchOperation, QueryPage, QuerySpec};
