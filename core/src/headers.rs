@@ -38,6 +38,14 @@ pub mod names {
     pub const PARTITION_KEY: HeaderName = HeaderName::from_static("x-ms-documentdb-partitionkey");
     /// `x-ms-documentdb-is-upsert`
     pub const IS_UPSERT: HeaderName = HeaderName::from_static("x-ms-documentdb-is-upsert");
+    /// `x-ms-cosmos-is-batch-request` (§8.2)
+    pub const IS_BATCH_REQUEST: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-is-batch-request");
+    /// `x-ms-cosmos-batch-atomic` (§8.2)
+    pub const BATCH_ATOMIC: HeaderName = HeaderName::from_static("x-ms-cosmos-batch-atomic");
+    /// `x-ms-cosmos-batch-continue-on-error` (§8.2)
+    pub const BATCH_CONTINUE_ON_ERROR: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-batch-continue-on-error");
     /// `x-ms-consistency-level`
     pub const CONSISTENCY_LEVEL: HeaderName = HeaderName::from_static("x-ms-consistency-level");
     /// `prefer`

@@ -122,6 +122,7 @@
 
 pub mod action;
 pub mod auth;
+pub mod batch;
 pub mod credential;
 pub mod diagnostics;
 pub mod drain;
@@ -151,6 +152,7 @@ pub mod shared;
 pub mod transport;
 
 pub use action::Action;
+pub use batch::{BatchOperationResult, BatchResponse, TransactionalBatch};
 pub use credential::{AccessToken, Credential, CredentialError, TokenCredential};
 pub use diagnostics::{CosmosDiagnostics, ExecutionContext, RequestDiagnostics};
 pub use drain::{Drained, Input, Turn};

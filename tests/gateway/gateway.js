@@ -8,7 +8,7 @@
 //
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
-// per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
+// atomic transactional batches (lib/batch.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
 // views of the topology, request counts and the query log; POST /_gateway/config
 // {"pkrangesPageSize": N} pages the pkranges feed like the service does.
 "use strict";
@@ -21,6 +21,7 @@ const { pkrangesResponse } = require("./lib/pkranges");
 const { split } = require("./lib/admin");
 const { plan } = require("./lib/plan");
 const { runQuery } = require("./lib/query");
+const { runBatch } = require("./lib/batch");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -191,6 +192,19 @@ function createGateway(n) {
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
       return query(t, m[1], m[2], req, url, body);
     }
+    if (m && DOCS_RE.test(path) && req.method === "POST" && isTrue(h["x-ms-cosmos-is-batch-request"])) {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      if (!isTrue(h["x-ms-cosmos-batch-atomic"])) {
+        return { status: 501, body: { code: "NotImplemented", message: "the test gateway runs atomic (transactional) batches only so far" } };
+      }
+      const p = parsePkHeader(String(h["x-ms-documentdb-partitionkey"] || ""));
+      const e = p.error ? p : epkOf(p.values, t.pkDef);
+      if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
+      const range = rangeFor(t.ranges, e.epk);
+      count(range.id, "batch");
+      return runBatch(stores[range.store], m[1], m[2], t.pkDef, h, body);
+    }
     if (m && DOCS_RE.test(path) && req.method === "GET") {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
@@ -211,7 +225,10 @@ function createGateway(n) {
       if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
       const range = rangeFor(t.ranges, e.epk);
       count(range.id, "point");
-      return dispatch(stores[range.store], { method: req.method, url, headers: h, body });
+      // The store answers 500 for a missing item unless the cross-partition header is present
+      // (LOCAL_SERVER.md §1.4, 2:P8); the service answers 404.
+      const hh = req.method === "GET" ? { ...h, "x-ms-documentdb-query-enablecrosspartition": "True" } : h;
+      return dispatch(stores[range.store], { method: req.method, url, headers: hh, body });
     }
     // Control plane (databases, collections): fan writes to every store, answer with store 0's.
     let first;

@@ -146,6 +146,15 @@ impl Prepared {
         if op.kind == OperationKind::Upsert {
             h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
         }
+        if op.kind == OperationKind::Batch {
+            // PROTOCOL.md §8.2: an atomic batch stops at the first failure.
+            h.insert(names::IS_BATCH_REQUEST, TRUE);
+            h.insert(names::BATCH_ATOMIC, TRUE);
+            h.insert(
+                names::BATCH_CONTINUE_ON_ERROR,
+                HeaderValue::from_static("False"),
+            );
+        }
         if let Some(v) = &opts.if_match {
             h.insert(names::IF_MATCH, v.clone());
         }

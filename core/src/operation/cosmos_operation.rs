@@ -130,6 +130,26 @@ impl CosmosOperation {
         Self::item(OperationKind::Delete, &item)
     }
 
+    /// A transactional batch on one partition key of `container` (PROTOCOL.md §8.2): every
+    /// operation commits or none does. The request is checked before sending (at most 100
+    /// operations, 2 MB, valid ids and patches). Read the outcome with
+    /// `BatchResponse::from_response(&response, batch.operations().len())`: a failed batch is
+    /// a 207 response whose failing operation carries its status, the others 424. A sent batch
+    /// is a write: it is not replayed after an ambiguous failure unless the caller opted in.
+    pub fn batch(container: ContainerReference, batch: &crate::batch::TransactionalBatch) -> Self {
+        let mut op = Self::item_feed(OperationKind::Batch, &container);
+        op.partition_key = Some(batch.partition_key().clone());
+        match batch.to_body() {
+            Ok(body) => op.body = Some(Bytes::from(body)),
+            Err(e) => {
+                if op.problem.is_none() {
+                    op.problem = Some(e);
+                }
+            }
+        }
+        op
+    }
+
     /// Partially updates one item (`PATCH`, PROTOCOL.md §8.1): the service applies every
     /// operation of `patch` or none. Needs a partition key. A patch that is not idempotent
     /// (increments, moves, removals, array inserts) is never replayed after an ambiguous

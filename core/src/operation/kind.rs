@@ -20,6 +20,8 @@ pub enum OperationKind {
     Query,
     /// PATCH one item with partial-update operations (PROTOCOL.md §8.1).
     Patch,
+    /// POST a transactional batch (`x-ms-cosmos-is-batch-request`, PROTOCOL.md §8.2).
+    Batch,
 }
 
 impl OperationKind {
@@ -40,9 +42,10 @@ impl OperationKind {
     /// The HTTP method.
     pub fn method(self) -> http::Method {
         match self {
-            OperationKind::Create | OperationKind::Upsert | OperationKind::Query => {
-                http::Method::POST
-            }
+            OperationKind::Create
+            | OperationKind::Upsert
+            | OperationKind::Query
+            | OperationKind::Batch => http::Method::POST,
             OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
@@ -61,6 +64,7 @@ impl OperationKind {
             OperationKind::ReadFeed => "read_feed",
             OperationKind::Query => "query",
             OperationKind::Patch => "patch",
+            OperationKind::Batch => "batch",
         }
     }
 }

@@ -146,6 +146,7 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "read" => OperationKind::Read,
         "replace" => OperationKind::Replace,
         "patch" => OperationKind::Patch,
+        "batch" => OperationKind::Batch,
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,

@@ -78,7 +78,10 @@ mod tls;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
-pub use sextant_core::{PatchBuilder, PatchOperation, QueryPage, QuerySpec};
+pub use sextant_core::{
+    BatchOperationResult, BatchResponse, PatchBuilder, PatchOperation, QueryPage, QuerySpec,
+    TransactionalBatch,
+};
 
 pub use sextant_core as core;
 pub use sextant_core::{

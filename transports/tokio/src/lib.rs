@@ -64,4 +64,7 @@ pub use sextant_core::{
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
-pub use sextant_core::{PatchBuilder, PatchOperation, QueryPage, QuerySpec};
+pub use sextant_core::{
+    BatchOperationResult, BatchResponse, PatchBuilder, PatchOperation, QueryPage, QuerySpec,
+    TransactionalBatch,
+};
