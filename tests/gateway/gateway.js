@@ -18,7 +18,7 @@ const { createStore, dispatch } = require("./lib/store");
 const { initialRanges, rangeFor } = require("./lib/topology");
 const { epkOf, parsePkHeader } = require("./lib/routing");
 const { pkrangesResponse } = require("./lib/pkranges");
-const { split } = require("./lib/admin");
+const { split, pkValuesOf } = require("./lib/admin");
 const { plan } = require("./lib/plan");
 const { runQuery } = require("./lib/query");
 const { runBatch } = require("./lib/batch");
@@ -46,6 +46,7 @@ const COLL_RE = /^\/dbs\/([^/]+)\/colls\/([^/]+)/i;
 const PKRANGES_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/pkranges\/?$/i;
 const DOC_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/[^/]+\/?$/i;
 const DOCS_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/docs\/?$/i;
+const PK_DELETE_RE = /^\/dbs\/[^/]+\/colls\/[^/]+\/operations\/partitionkeydelete\/?$/i;
 
 /** Header booleans are compared case-insensitively to "true", like the server (LOCAL_SERVER.md §1.1). */
 const isTrue = v => typeof v === "string" && v.toLowerCase() === "true";
@@ -123,6 +124,32 @@ function createGateway(n) {
     }
   }
 
+  /**
+   * Deletes every item of the partition key in the header (the service does it in the
+   * background; here it is done before answering). A prefix of a hierarchical key is refused,
+   * as the service refuses it.
+   */
+  async function deletePartitionKey(t, db, coll, h) {
+    const text = h["x-ms-documentdb-partitionkey"];
+    const p = parsePkHeader(String(text || ""));
+    const e = p.error ? p : epkOf(p.values, t.pkDef);
+    if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
+    const paths = (t.pkDef && t.pkDef.paths) || [];
+    if (p.values.length !== paths.length) {
+      return { status: 400, body: { code: "BadRequest", message: "delete by partition key needs the whole key, not a prefix" } };
+    }
+    const range = rangeFor(t.ranges, e.epk);
+    count(range.id, "pkdelete");
+    const store = stores[range.store];
+    const items = store.database(db).collection(coll).documents;
+    const victims = [...items._data.values()].map(i => i.read()).filter(d => epkOf(pkValuesOf(d, t.pkDef), t.pkDef).epk === e.epk);
+    for (const d of victims) {
+      const r = await dispatch(store, { method: "DELETE", url: `/dbs/${db}/colls/${coll}/docs/${encodeURIComponent(d.id)}`, headers: { "x-ms-documentdb-partitionkey": text } });
+      if (r.status >= 400) return { status: 500, body: { code: "InternalServerError", message: `deleting ${d.id}: ${r.status}` } };
+    }
+    return { status: 200, body: {} };
+  }
+
   async function handle(req, body) {
     const url = req.url;
     const path = url.split("?")[0].replace(/\/+$/, "") || "/";
@@ -191,6 +218,11 @@ function createGateway(n) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
       return query(t, m[1], m[2], req, url, body);
+    }
+    if (m && PK_DELETE_RE.test(path) && req.method === "POST") {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      return deletePartitionKey(t, m[1], m[2], h);
     }
     if (m && DOCS_RE.test(path) && req.method === "POST" && isTrue(h["x-ms-cosmos-is-batch-request"])) {
       const t = await topologyOf(m[1], m[2]);

@@ -189,8 +189,10 @@ impl Prepared {
                     | OperationKind::Delete
                     | OperationKind::Patch
             );
-        // A patch that gives the same document applied twice (only set, replace, add to a key).
+        // A patch that gives the same document applied twice (only set, replace, add to a key),
+        // and deleting a partition key's items, leave the same state when repeated.
         let conditional = conditional
+            || op.kind == OperationKind::DeletePartitionKey
             || (op.kind == OperationKind::Patch
                 && op
                     .body

@@ -327,6 +327,27 @@ impl CosmosOperation {
         .checked(&Self::container_names(&container))
     }
 
+    /// Deletes every item of `partition_key` in `container` (`POST …/operations/partitionkeydelete`,
+    /// as the JS/.NET/Java SDKs send it). The service runs it in the background with a bounded
+    /// share of the container's throughput, on accounts with the `DeleteAllItemsByPartitionKey`
+    /// capability, and refuses a prefix of a hierarchical key. Deleting twice leaves the same
+    /// state, so it is retried like an idempotent write.
+    pub fn delete_all_items_by_partition_key(
+        container: ContainerReference,
+        partition_key: impl Into<PartitionKey>,
+    ) -> Self {
+        let mut op = Self::new(
+            OperationKind::DeletePartitionKey,
+            ResourceType::Container,
+            container.account(),
+            container.link().into(),
+            format!("{}/operations/partitionkeydelete", container.path()),
+        )
+        .checked(&Self::container_names(&container));
+        op.partition_key = Some(partition_key.into());
+        op
+    }
+
     /// Lists the containers of `database` (one page).
     pub fn list_containers(database: DatabaseReference) -> Self {
         Self::new(

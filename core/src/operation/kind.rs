@@ -22,6 +22,8 @@ pub enum OperationKind {
     Patch,
     /// POST a transactional batch (`x-ms-cosmos-is-batch-request`, PROTOCOL.md §8.2).
     Batch,
+    /// POST `…/operations/partitionkeydelete`: delete every item of one partition key.
+    DeletePartitionKey,
 }
 
 impl OperationKind {
@@ -45,7 +47,8 @@ impl OperationKind {
             OperationKind::Create
             | OperationKind::Upsert
             | OperationKind::Query
-            | OperationKind::Batch => http::Method::POST,
+            | OperationKind::Batch
+            | OperationKind::DeletePartitionKey => http::Method::POST,
             OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
@@ -65,6 +68,7 @@ impl OperationKind {
             OperationKind::Query => "query",
             OperationKind::Patch => "patch",
             OperationKind::Batch => "batch",
+            OperationKind::DeletePartitionKey => "delete_partition_key",
         }
     }
 }

@@ -147,6 +147,7 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "replace" => OperationKind::Replace,
         "patch" => OperationKind::Patch,
         "batch" => OperationKind::Batch,
+        "delete_partition_key" => OperationKind::DeletePartitionKey,
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,
