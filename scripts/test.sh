@@ -10,3 +10,6 @@ bash scripts/install-test-gateway.sh
 node --test tests/gateway/test/*.test.js
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 cargo test --workspace --locked "$@"
+# Examples that check their own results against the local server (quickstarts run as README's
+# first command).
+cargo run --locked -q -p sextant-examples --bin soft_delete
