@@ -86,6 +86,17 @@ impl Answer {
         }
     }
 
+    /// A 200 with `body`, after 3 ms.
+    pub fn ok_with(body: &'static str) -> Answer {
+        Answer::Status {
+            status: 200,
+            sub_status: None,
+            retry_after_ms: None,
+            body,
+            latency: Duration::from_millis(3),
+        }
+    }
+
     /// An error status with a sub-status.
     pub fn status(status: u16, sub_status: u32) -> Answer {
         Answer::Status {

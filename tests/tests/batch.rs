@@ -193,13 +193,7 @@ fn a_sent_batch_is_not_replayed_after_an_ambiguous_failure() {
             if sent == 1 {
                 Answer::fail(TransportErrorKind::Io, RequestSent::Unknown)
             } else {
-                Answer::Status {
-                    status: 200,
-                    sub_status: None,
-                    retry_after_ms: None,
-                    body: r#"[{"statusCode":201,"requestCharge":1.5}]"#,
-                    latency: std::time::Duration::from_millis(3),
-                }
+                Answer::ok_with(r#"[{"statusCode":201,"requestCharge":1.5}]"#)
             }
         });
         assert_eq!((sent, r.is_ok()), (attempts, ok));

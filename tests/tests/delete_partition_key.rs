@@ -70,13 +70,7 @@ fn deleting_a_partition_key_is_retried_after_an_ambiguous_failure() {
             if i == 0 {
                 Answer::fail(TransportErrorKind::Io, RequestSent::Unknown)
             } else {
-                Answer::Status {
-                    status: 200,
-                    sub_status: None,
-                    retry_after_ms: None,
-                    body: "{}",
-                    latency: std::time::Duration::from_millis(3),
-                }
+                Answer::ok_with("{}")
             }
         },
     );

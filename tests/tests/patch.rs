@@ -131,13 +131,7 @@ fn sim_patch(s: &Sim, p: PatchBuilder) -> CosmosOperation {
 }
 
 fn ok_doc() -> Answer {
-    Answer::Status {
-        status: 200,
-        sub_status: None,
-        retry_after_ms: None,
-        body: r#"{"id":"a","pk":"p","n":1}"#,
-        latency: std::time::Duration::from_millis(3),
-    }
+    Answer::ok_with(r#"{"id":"a","pk":"p","n":1}"#)
 }
 
 /// The first attempt is sent and its answer lost; returns how many patch attempts were sent.
