@@ -83,8 +83,11 @@ impl Execution {
                 }
             }
             (Purpose::Operation, Reaction::Success) => {
-                if let Some(key) = self.breaker_key(&a.endpoint) {
-                    d.breaker.record_success(&key);
+                // Nothing to clear when no partition is tracked (building the key allocates).
+                if !d.breaker.is_empty() {
+                    if let Some(key) = self.breaker_key(&a.endpoint) {
+                        d.breaker.record_success(&key);
+                    }
                 }
                 self.penalize_slow_losers(d, now.mono);
                 self.abort_all(d, now.mono);
@@ -307,7 +310,7 @@ impl Execution {
         if !matches!(purpose, Purpose::Operation | Purpose::TrackingCheck) {
             return;
         }
-        let scope = self.op.as_ref().and_then(|p| p.session_scope.as_deref());
+        let scope = self.op.as_ref().and_then(|p| p.session_scope());
         if let (Some(scope), Some(token)) = (scope, headers.session_token()) {
             // A token that cannot be parsed or merged is dropped, not fatal: the write it came
             // with succeeded; the worst case is a later 404/1002 the table already handles.

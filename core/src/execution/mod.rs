@@ -158,10 +158,11 @@ impl Execution {
         } else {
             None
         };
-        let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
+        let activity_header = activity_id.header_value();
+        let prepared = Prepared::new(d, op, &opts, activity_header.clone());
         let mut e = Execution {
             op: None,
-            activity_header: activity_id.header_value(),
+            activity_header,
             last_mono: now.mono,
             timers: TimerTable::default(),
             diag: DiagnosticsBuilder::new(activity_id, now.mono),
