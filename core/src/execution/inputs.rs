@@ -109,11 +109,11 @@ impl Execution {
             (Purpose::Operation, Reaction::Fail) if self.is_own_earlier_success(status) => {
                 // A retry of a write that may already have been applied was answered 409/412:
                 // read the item back and compare tracking ids before reporting a failure.
-                self.tracked.failure = Some(Failure::Service {
+                self.tracked.failure = Some(Box::new(Failure::Service {
                     status,
                     headers,
                     body,
-                });
+                }));
                 self.tracked.pending = true;
                 self.phase = Phase::Ready;
             }
@@ -184,7 +184,7 @@ impl Execution {
                 .tracked
                 .failure
                 .take()
-                .unwrap_or(Failure::Transport(error));
+                .map_or(Failure::Transport(error), |f| *f);
             self.finish(d, Err(failure), now.mono);
             return;
         }
@@ -355,9 +355,14 @@ impl Execution {
                 }));
             }
             None => {
-                let failure = self.tracked.failure.take().unwrap_or(Failure::Metadata(
-                    "tracking check answered without the original error".into(),
-                ));
+                let failure = self.tracked.failure.take().map_or_else(
+                    || {
+                        Failure::Metadata(
+                            "tracking check answered without the original error".into(),
+                        )
+                    },
+                    |f| *f,
+                );
                 self.finish(d, Err(failure), now.mono);
             }
         }

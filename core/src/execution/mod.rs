@@ -210,7 +210,7 @@ impl Execution {
             Ok((p, tracking)) => {
                 e.regions.write_regions = p.uses_write_regions();
                 e.op = Some(p);
-                e.tracked.check = tracking;
+                e.tracked.check = tracking.map(Box::new);
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }

@@ -66,7 +66,7 @@ impl Execution {
                     self.routing.incremental = etag.is_some();
                     (Purpose::PkRangeRead, meta)
                 };
-                self.routing.meta = Some(meta);
+                self.routing.meta = Some(Box::new(meta));
                 return self.send(d, purpose, now);
             }
             if !have_props || !have_map {
@@ -197,7 +197,8 @@ pub(super) struct RoutingState {
     /// Fetch the container's routing map even without a partition key (fan-out planning).
     pub want_map: bool,
     pub range: Option<(String, Vec<String>)>,
-    pub meta: Option<Prepared>,
+    /// The metadata read being sent (boxed: rare, and the execution is moved on the hot path).
+    pub meta: Option<Box<Prepared>>,
     pub attempts: Vec<AttemptId>,
     pub incremental: bool,
     pub continuation: Option<String>,
