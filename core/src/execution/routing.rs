@@ -6,7 +6,9 @@
 //! unrouted (the gateway routes it anyway) and sends every session token of its container.
 
 use super::*;
-use crate::partition::{effective_partition_key, parse_partition_key_ranges};
+use crate::partition::{
+    check_effective_partition_key, effective_partition_key, parse_partition_key_ranges,
+};
 
 /// Pages of a pk-range feed read per refresh (a container has at most a few thousand ranges).
 const MAX_PK_RANGE_PAGES: usize = 64;
@@ -76,11 +78,19 @@ impl Execution {
             // Stale but usable: another execution is refreshing it.
         }
         if let (Some(e), Some(pk)) = (d.containers.get(link), pk) {
-            if let (Some(map), Ok(epk)) =
-                (&e.routing, effective_partition_key(pk, &e.partition_key))
-            {
-                let r = map.range_for(&epk);
-                self.routing.range = Some((r.id.clone(), r.parents.clone()));
+            if let Some(map) = &e.routing {
+                let def = &e.partition_key;
+                // A single range holds every EPK: check the key as hashing it would, and skip
+                // the hash.
+                let range = match map.ranges() {
+                    [only] => check_effective_partition_key(pk, def).ok().map(|()| only),
+                    _ => effective_partition_key(pk, def)
+                        .ok()
+                        .map(|epk| map.range_for(&epk)),
+                };
+                if let Some(r) = range {
+                    self.routing.range = Some((r.id.clone(), r.parents.clone()));
+                }
             }
         }
         self.routing.done = true;
