@@ -35,7 +35,15 @@ pub(crate) fn build_client(
 /// Endpoints whose parsed base URL is kept (an account has at most a few dozen regions).
 const MAX_BASE_URLS: usize = 64;
 
-/// The parsed base URLs (`scheme://authority/`) of the endpoints a driver sends to.
+/// The placeholder path of a cached base URL. A clone of a `String` has no spare capacity, so
+/// setting a request's path on a clone of `scheme://authority/` grew the URL's buffer twice;
+/// a clone of `scheme://authority/<placeholder>` has room for any path up to this long (item
+/// paths are usually well under it), and `set_path` replaces the placeholder.
+const PATH_ROOM: &str = "/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\
+                         0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The parsed base URLs (`scheme://authority` and a placeholder path) of the endpoints a
+/// driver sends to.
 ///
 /// Most of the cost of `Url::parse` is the scheme and the host (IDNA or IP address parsing,
 /// then serialising the host again); a driver talks to a handful of fixed endpoints. Each is
@@ -69,7 +77,7 @@ impl BaseUrls {
             Some((_, url)) => url.clone(),
             None => {
                 let key = format!("{scheme}://{authority}");
-                let url = reqwest::Url::parse(&format!("{key}/"))?;
+                let url = reqwest::Url::parse(&format!("{key}{PATH_ROOM}"))?;
                 if bases.len() < MAX_BASE_URLS {
                     bases.push((key, url.clone()));
                 }

@@ -92,7 +92,9 @@ where
     S: Fn(reqwest::Request) -> F,
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
-    let mut attempts: Vec<Attempt<F>> = Vec::new();
+    // Room for one: an attempt is large, and a first push would reserve four (a large
+    // allocation); hedges are rare.
+    let mut attempts: Vec<Attempt<F>> = Vec::with_capacity(1);
     let mut inputs: Vec<Input> = Vec::new();
     let mut sleep = pin!(None::<tokio::time::Sleep>);
     let mut t = now();
