@@ -83,8 +83,11 @@ impl Execution {
                 }
             }
             (Purpose::Operation, Reaction::Success) => {
-                if let Some(key) = self.breaker_key(&a.endpoint) {
-                    d.breaker.record_success(&key);
+                // Nothing to clear when no partition is tracked (building the key allocates).
+                if !d.breaker.is_empty() {
+                    if let Some(key) = self.breaker_key(&a.endpoint) {
+                        d.breaker.record_success(&key);
+                    }
                 }
                 self.penalize_slow_losers(d, now.mono);
                 self.abort_all(d, now.mono);
@@ -106,11 +109,11 @@ impl Execution {
             (Purpose::Operation, Reaction::Fail) if self.is_own_earlier_success(status) => {
                 // A retry of a write that may already have been applied was answered 409/412:
                 // read the item back and compare tracking ids before reporting a failure.
-                self.tracked.failure = Some(Failure::Service {
+                self.tracked.failure = Some(Box::new(Failure::Service {
                     status,
                     headers,
                     body,
-                });
+                }));
                 self.tracked.pending = true;
                 self.phase = Phase::Ready;
             }
@@ -181,7 +184,7 @@ impl Execution {
                 .tracked
                 .failure
                 .take()
-                .unwrap_or(Failure::Transport(error));
+                .map_or(Failure::Transport(error), |f| *f);
             self.finish(d, Err(failure), now.mono);
             return;
         }
@@ -307,7 +310,7 @@ impl Execution {
         if !matches!(purpose, Purpose::Operation | Purpose::TrackingCheck) {
             return;
         }
-        let scope = self.op.as_ref().and_then(|p| p.session_scope.as_deref());
+        let scope = self.op.as_ref().and_then(|p| p.session_scope());
         if let (Some(scope), Some(token)) = (scope, headers.session_token()) {
             // A token that cannot be parsed or merged is dropped, not fatal: the write it came
             // with succeeded; the worst case is a later 404/1002 the table already handles.
@@ -352,9 +355,14 @@ impl Execution {
                 }));
             }
             None => {
-                let failure = self.tracked.failure.take().unwrap_or(Failure::Metadata(
-                    "tracking check answered without the original error".into(),
-                ));
+                let failure = self.tracked.failure.take().map_or_else(
+                    || {
+                        Failure::Metadata(
+                            "tracking check answered without the original error".into(),
+                        )
+                    },
+                    |f| *f,
+                );
                 self.finish(d, Err(failure), now.mono);
             }
         }

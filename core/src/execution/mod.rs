@@ -166,10 +166,11 @@ impl Execution {
             .prefix_check
             .clone()
             .map(|fp| Box::new((op.clone(), opts.clone(), fp)));
-        let prepared = Prepared::new(d, op, &opts, activity_id.header_value());
+        let activity_header = activity_id.header_value();
+        let prepared = Prepared::new(d, op, &opts, activity_header.clone());
         let mut e = Execution {
             op: None,
-            activity_header: activity_id.header_value(),
+            activity_header,
             last_mono: now.mono,
             timers: TimerTable::default(),
             diag: DiagnosticsBuilder::new(activity_id, now.mono),
@@ -218,7 +219,7 @@ impl Execution {
             Ok((p, tracking)) => {
                 e.regions.write_regions = p.uses_write_regions();
                 e.op = Some(p);
-                e.tracked.check = tracking;
+                e.tracked.check = tracking.map(Box::new);
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }

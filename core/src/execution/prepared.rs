@@ -21,8 +21,9 @@ const TRUE: HeaderValue = HeaderValue::from_static("True");
 /// The parts of an operation that do not change between attempts.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    /// For data-plane (item) operations: the container link session tokens are kept under.
-    pub session_scope: Option<String>,
+    /// For data-plane (item) operations: session tokens are kept under the container link
+    /// (`container.0`). False for metadata reads, which neither send nor capture tokens.
+    pub session_scoped: bool,
     /// For item operations: the container's (link, encoded path).
     pub container: Option<(String, String)>,
     /// The partition key, when the operation targets one partition.
@@ -62,7 +63,8 @@ impl Prepared {
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
         h.insert(names::ACTIVITY_ID, activity_id.clone());
         if let Some(pk) = &op.partition_key {
-            let v = HeaderValue::from_str(&pk.to_header_value()).map_err(|_| {
+            // `TryFrom<String>` takes the string's buffer: no second copy.
+            let v = HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
                 ConfigError::InvalidOperation(
                     "partition key does not serialize to a valid header".into(),
                 )
@@ -202,11 +204,11 @@ impl Prepared {
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
-        let session_scope = op.container.as_ref().map(|(link, _)| link.clone());
+        let session_scoped = op.container.is_some();
         let single_partition =
             op.resource_type == ResourceType::Item && kind != OperationKind::ReadFeed;
         let routing_key = if single_partition {
-            op.partition_key.clone()
+            op.partition_key
         } else {
             None
         };
@@ -225,8 +227,8 @@ impl Prepared {
             );
         let mut prepared = Prepared {
             kind,
-            session_scope,
-            container: op.container.clone(),
+            session_scoped,
+            container: op.container,
             partition_key: routing_key,
             send_session,
             resource_type: op.resource_type,
@@ -261,7 +263,7 @@ impl Prepared {
         h.insert(names::ACTIVITY_ID, activity_id);
         Prepared {
             kind: OperationKind::Read,
-            session_scope: None,
+            session_scoped: false,
             container: None,
             partition_key: None,
             send_session: false,
@@ -275,6 +277,14 @@ impl Prepared {
                 read_only: true,
                 retry_safe: true,
             },
+        }
+    }
+
+    /// The container link session tokens of this operation are kept under, if any.
+    pub fn session_scope(&self) -> Option<&str> {
+        match &self.container {
+            Some((link, _)) if self.session_scoped => Some(link),
+            _ => None,
         }
     }
 
@@ -299,16 +309,17 @@ impl Prepared {
         tentative_writes: bool,
         range: Option<&(String, Vec<String>)>,
     ) -> Result<HeaderMap, ConfigError> {
-        let date = httpdate::fmt_http_date(wall);
+        let mut date = DateBuf::default();
+        let date = date.format(wall);
         let auth = authorization(
             d,
             &self.method,
             self.resource_type.token(),
             &self.link,
-            &date,
+            date,
         )?;
         let mut h = self.headers.clone();
-        if let Ok(v) = HeaderValue::from_str(&date) {
+        if let Ok(v) = HeaderValue::from_str(date) {
             h.insert(names::X_MS_DATE, v);
         }
         h.insert(names::AUTHORIZATION, auth);
@@ -324,18 +335,51 @@ impl Prepared {
         if self.send_session {
             // The range's token (or its nearest parent's after a split) when the range is
             // known; otherwise every token of the container.
-            let token = self.session_scope.as_deref().and_then(|c| match range {
+            let token = self.session_scope().and_then(|c| match range {
                 Some((id, parents)) => {
                     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
                     d.sessions.token_for_range_with_parents(c, id, &parents)
                 }
                 None => d.sessions.token_for(c, None),
             });
-            if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            if let Some(v) = token.and_then(|t| HeaderValue::try_from(t).ok()) {
                 h.insert(names::SESSION_TOKEN, v);
             }
         }
         Ok(h)
+    }
+}
+
+/// An `x-ms-date` value (RFC 1123, always 29 bytes) formatted on the stack instead of into a
+/// `String` that `HeaderValue` would copy again.
+#[derive(Default)]
+struct DateBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl DateBuf {
+    /// Formats `wall` as an HTTP date and returns it.
+    fn format(&mut self, wall: std::time::SystemTime) -> &str {
+        use std::fmt::Write as _;
+        self.len = 0;
+        if write!(self, "{}", httpdate::HttpDate::from(wall)).is_err() {
+            self.len = 0;
+        }
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for DateBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -368,7 +412,7 @@ fn authorization(
             encode_uri_component(&format!("type=aad&ver=1.0&sig={}", token.token))
         }
     };
-    HeaderValue::from_str(&value).map_err(|_| ConfigError::InvalidCredential {
+    HeaderValue::try_from(value).map_err(|_| ConfigError::InvalidCredential {
         reason: "the authorization value is not a valid header".into(),
     })
 }

@@ -19,7 +19,7 @@ impl Execution {
         let purpose = attempt.purpose;
         if purpose == Purpose::TrackingCheck {
             // The read-back failed: report the 409/412 it was checking, never replay the write.
-            let original = self.tracked.failure.take().unwrap_or(failure);
+            let original = self.tracked.failure.take().map_or(failure, |f| *f);
             self.finish(d, Err(original), now.mono);
             return;
         }

@@ -49,10 +49,13 @@ impl Execution {
         }
         self.regions.next = Route::SameRegion;
         self.regions.probing = false;
-        if let Some(key) = self.breaker_key(&pick.endpoint) {
-            if d.breaker.state(&key, now) == BreakerState::ProbeAllowed {
-                d.breaker.probe_started(&key);
-                self.regions.probing = true;
+        // An empty breaker has no region to probe (building the key allocates).
+        if !d.breaker.is_empty() {
+            if let Some(key) = self.breaker_key(&pick.endpoint) {
+                if d.breaker.state(&key, now) == BreakerState::ProbeAllowed {
+                    d.breaker.probe_started(&key);
+                    self.regions.probing = true;
+                }
             }
         }
         pick

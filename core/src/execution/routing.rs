@@ -6,7 +6,9 @@
 //! unrouted (the gateway routes it anyway) and sends every session token of its container.
 
 use super::*;
-use crate::partition::{effective_partition_key, parse_partition_key_ranges};
+use crate::partition::{
+    check_effective_partition_key, effective_partition_key, parse_partition_key_ranges,
+};
 
 /// Pages of a pk-range feed read per refresh (a container has at most a few thousand ranges).
 const MAX_PK_RANGE_PAGES: usize = 64;
@@ -21,23 +23,24 @@ impl Execution {
         // Item operations with a partition key route to its range; a cross-partition query's
         // plan request fetches the map for the fan-out (`want_map`) without a key.
         let want_map = self.routing.want_map;
+        // Borrowed, not cloned: the common (cached) path needs no copy of the container or key.
         let target = self.op.as_ref().and_then(|p| {
-            let pk = p.partition_key.clone();
-            (pk.is_some() || want_map).then(|| Some((p.container.clone()?, pk)))?
+            let pk = p.partition_key.as_ref();
+            (pk.is_some() || want_map).then(|| Some((p.container.as_ref()?, pk)))?
         });
         let Some((container, pk)) = target.filter(|_| d.eff.partition_routing || want_map) else {
             self.routing.done = true;
             return None;
         };
-        let link = container.0.clone();
-        if d.containers.is_unroutable(&link, now.mono) {
+        let link = container.0.as_str();
+        if d.containers.is_unroutable(link, now.mono) {
             self.routing.done = true;
             return None;
         }
         let lease_free = d
             .leases
-            .container_free(&link, now.mono, &self.routing.attempts);
-        let (have_props, have_map, stale) = match d.containers.get(&link) {
+            .container_free(link, now.mono, &self.routing.attempts);
+        let (have_props, have_map, stale) = match d.containers.get(link) {
             Some(e) => (true, e.routing.is_some(), e.ranges_stale),
             None => (false, false, false),
         };
@@ -47,38 +50,47 @@ impl Execution {
                 let (purpose, meta) = if !have_props {
                     (
                         Purpose::ContainerRead,
-                        Prepared::metadata_read(d, activity, &container, None),
+                        Prepared::metadata_read(d, activity, container, None),
                     )
                 } else {
                     let etag = d
                         .containers
-                        .get(&link)
+                        .get(link)
                         .filter(|e| e.routing.is_some())
                         .and_then(|e| e.ranges_etag.clone());
                     let cont = self.routing.continuation.clone();
                     let meta = Prepared::metadata_read(
                         d,
                         activity,
-                        &container,
+                        container,
                         Some((etag.as_deref(), cont.as_deref())),
                     );
                     self.routing.incremental = etag.is_some();
                     (Purpose::PkRangeRead, meta)
                 };
-                self.routing.meta = Some(meta);
+                self.routing.meta = Some(Box::new(meta));
                 return self.send(d, purpose, now);
             }
             if !have_props || !have_map {
-                return Some(self.wait_recheck(d.leases.container(&link), now));
+                let lease = d.leases.container(link);
+                return Some(self.wait_recheck(lease, now));
             }
             // Stale but usable: another execution is refreshing it.
         }
-        if let (Some(e), Some(pk)) = (d.containers.get(&link), pk) {
-            if let (Some(map), Ok(epk)) =
-                (&e.routing, effective_partition_key(&pk, &e.partition_key))
-            {
-                let r = map.range_for(&epk);
-                self.routing.range = Some((r.id.clone(), r.parents.clone()));
+        if let (Some(e), Some(pk)) = (d.containers.get(link), pk) {
+            if let Some(map) = &e.routing {
+                let def = &e.partition_key;
+                // A single range holds every EPK: check the key as hashing it would, and skip
+                // the hash.
+                let range = match map.ranges() {
+                    [only] => check_effective_partition_key(pk, def).ok().map(|()| only),
+                    _ => effective_partition_key(pk, def)
+                        .ok()
+                        .map(|epk| map.range_for(&epk)),
+                };
+                if let Some(r) = range {
+                    self.routing.range = Some((r.id.clone(), r.parents.clone()));
+                }
             }
         }
         self.routing.done = true;
@@ -195,7 +207,8 @@ pub(super) struct RoutingState {
     /// Fetch the container's routing map even without a partition key (fan-out planning).
     pub want_map: bool,
     pub range: Option<(String, Vec<String>)>,
-    pub meta: Option<Prepared>,
+    /// The metadata read being sent (boxed: rare, and the execution is moved on the hot path).
+    pub meta: Option<Box<Prepared>>,
     pub attempts: Vec<AttemptId>,
     pub incremental: bool,
     pub continuation: Option<String>,

@@ -172,13 +172,13 @@ impl Execution {
             }
             self.routing.attempts.push(id);
         }
-        let prepared = match purpose {
+        let prepared: &Prepared = match purpose {
             Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
                 &*self
                     .meta
                     .account_read
-                    .get_or_insert_with(|| Prepared::account_read(d, activity))
+                    .get_or_insert_with(|| Box::new(Prepared::account_read(d, activity)))
             }
             // Checked at the top: `None` cannot happen here; were it to, it ends as `Internal`.
             Purpose::Operation => match &self.op {

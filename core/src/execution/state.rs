@@ -39,8 +39,9 @@ pub(super) struct HedgeState {
 /// Shared-metadata work of this execution.
 #[derive(Debug, Default)]
 pub(super) struct MetaState {
-    /// The prepared `GET /`, built on first use.
-    pub(super) account_read: Option<Prepared>,
+    /// The prepared `GET /`, built on first use (boxed: rare, and the execution is moved
+    /// several times on the hot path).
+    pub(super) account_read: Option<Box<Prepared>>,
     /// Account reads this execution sent (it may retry its own refresh under its lease).
     pub(super) account_attempts: Vec<AttemptId>,
     /// Which account-read candidate the next read goes to.
@@ -51,10 +52,11 @@ pub(super) struct MetaState {
 
 /// Tracked writes (opt-in): how to recognise our own earlier success.
 #[derive(Debug, Default)]
+/// Boxed: opt-in and rare, and the execution is moved several times on the hot path.
 pub(super) struct TrackingState {
-    pub(super) check: Option<tracking::Tracking>,
+    pub(super) check: Option<Box<tracking::Tracking>>,
     /// The 409/412 being checked against the tracking id.
-    pub(super) failure: Option<Failure>,
+    pub(super) failure: Option<Box<Failure>>,
     /// The read-back is due.
     pub(super) pending: bool,
 }

@@ -72,7 +72,7 @@ pub(crate) fn stamp(
     }
     let check = Prepared {
         kind: OperationKind::Read,
-        session_scope: prepared.session_scope.clone(),
+        session_scoped: prepared.session_scoped,
         container: prepared.container.clone(),
         partition_key: None,
         send_session: true,

@@ -54,7 +54,12 @@ pub fn validate_resource_id(kind: ResourceIdKind, id: &str) -> Result<(), Config
         Some("it is empty".to_string())
     } else if id == "." || id == ".." {
         Some("a URL layer would read it as a relative path segment".to_string())
-    } else if let Some(c) = id.chars().find(|c| matches!(c, '/' | '\\' | '?' | '#')) {
+    } else if let Some(c) = id
+        .bytes()
+        // ASCII: in UTF-8 these bytes only ever encode these characters.
+        .find(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
+        .map(char::from)
+    {
         Some(format!(
             "it contains {c:?}, which Cosmos DB does not allow in ids"
         ))
@@ -65,7 +70,11 @@ pub fn validate_resource_id(kind: ResourceIdKind, id: &str) -> Result<(), Config
             "it is {} bytes long; the limit is {MAX_ITEM_ID_BYTES}",
             id.len()
         ))
-    } else if kind != ResourceIdKind::Item && id.chars().count() > MAX_NAME_CHARS {
+    } else if kind != ResourceIdKind::Item
+        // No more characters than bytes: count them only when the bytes exceed the limit.
+        && id.len() > MAX_NAME_CHARS
+        && id.chars().count() > MAX_NAME_CHARS
+    {
         Some(format!(
             "it is {} characters long; the limit is {MAX_NAME_CHARS}",
             id.chars().count()

@@ -175,27 +175,39 @@ pub fn effective_partition_key(
     pk: &PartitionKey,
     definition: &PartitionKeyDefinition,
 ) -> Result<EffectivePartitionKey, EpkError> {
+    check_effective_partition_key(pk, definition)?;
     let components = pk.components();
-    let paths = definition.paths.len();
-    check_component_count(components.len(), definition)?;
     let epk = match definition.kind {
-        PartitionKeyKind::MultiHash => {
-            if components.len() < paths {
-                return Err(EpkError::PartialHierarchicalKey {
-                    components: components.len(),
-                    paths,
-                });
-            }
-            multi_hash_v2(components)
-        }
+        PartitionKeyKind::MultiHash => multi_hash_v2(components),
+        // Other versions were refused by the check.
         PartitionKeyKind::Hash => match definition.version {
-            None | Some(1) => hash_v1(components),
             Some(2) => hash_v2(components),
-            Some(version) => return Err(EpkError::UnsupportedVersion { version }),
+            _ => hash_v1(components),
         },
         PartitionKeyKind::Range => range_encoding(components),
     };
     Ok(EffectivePartitionKey(epk))
+}
+
+/// What [`effective_partition_key`] checks, without computing the hash: `Ok` exactly when it
+/// returns `Ok`. For a container with a single range, which holds every EPK.
+pub(crate) fn check_effective_partition_key(
+    pk: &PartitionKey,
+    definition: &PartitionKeyDefinition,
+) -> Result<(), EpkError> {
+    let components = pk.components().len();
+    let paths = definition.paths.len();
+    check_component_count(components, definition)?;
+    match definition.kind {
+        PartitionKeyKind::MultiHash if components < paths => {
+            Err(EpkError::PartialHierarchicalKey { components, paths })
+        }
+        PartitionKeyKind::Hash => match definition.version {
+            None | Some(1) | Some(2) => Ok(()),
+            Some(version) => Err(EpkError::UnsupportedVersion { version }),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The EPK range a hierarchical key prefix covers: `[h, h + "FF")` where `h` is the

@@ -16,6 +16,7 @@ mod murmur3;
 mod range;
 mod routing_map;
 
+pub(crate) use epk::check_effective_partition_key;
 pub use epk::{
     effective_partition_key, epk_range_for_prefix, EffectivePartitionKey, EpkError, EpkRange,
     MAX_EPK_LEN, MAX_EXCLUSIVE_EPK, MIN_INCLUSIVE_EPK,

@@ -146,6 +146,14 @@ impl LocationCache {
             // Everything excluded: .NET falls back to the primary region rather than failing.
             return vec![self.hub()];
         }
+        // Usually every region is healthy: keep the order as is (no second vector).
+        if self.marks.is_empty()
+            || !ordered
+                .iter()
+                .any(|r| self.unavailable(&r.endpoint, for_writes, now))
+        {
+            return ordered;
+        }
         // Stable partition: healthy first, unhealthy after, each in preference order.
         let (mut healthy, sick): (Vec<_>, Vec<_>) = ordered
             .into_iter()

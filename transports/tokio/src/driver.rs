@@ -8,6 +8,7 @@ use sextant_core::{
     CosmosError, CosmosOperation, CosmosResponse, DriverHandle, OperationOptions, SharedDriver,
 };
 
+use crate::client::BaseUrls;
 use crate::execute;
 use crate::query::QueryPager;
 
@@ -22,6 +23,8 @@ pub(crate) struct DriverInner {
     pub(crate) shared: SharedDriver,
     pub(crate) account: AccountReference,
     pub(crate) client: reqwest::Client,
+    /// Parsed endpoint URLs, so a request's URL is not parsed from scratch.
+    pub(crate) bases: BaseUrls,
 }
 
 impl fmt::Debug for CosmosDriver {
@@ -43,6 +46,7 @@ impl CosmosDriver {
                 shared,
                 account,
                 client,
+                bases: BaseUrls::default(),
             }),
         }
     }
@@ -58,7 +62,14 @@ impl CosmosDriver {
     ) -> Result<CosmosResponse, CosmosError> {
         let inner = &*self.inner;
         let send = |r: reqwest::Request| inner.client.execute(r);
-        execute::run(&inner.shared, send, operation, options.unwrap_or_default()).await
+        execute::run(
+            &inner.shared,
+            send,
+            &inner.bases,
+            operation,
+            options.unwrap_or_default(),
+        )
+        .await
     }
 
     /// The container's feed ranges, one per physical partition key range, in EPK order: the

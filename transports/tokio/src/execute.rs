@@ -16,7 +16,7 @@ use sextant_core::{
 };
 
 use crate::attempt::{Attempt, Progress};
-use crate::client::to_reqwest;
+use crate::client::{to_reqwest, BaseUrls};
 
 type TokenFuture = Pin<Box<dyn Future<Output = Result<AccessToken, CredentialError>> + Send>>;
 
@@ -61,6 +61,7 @@ impl Drop for Guard<'_, '_> {
 pub(crate) async fn run<S, F>(
     shared: &SharedDriver,
     send: S,
+    bases: &BaseUrls,
     op: CosmosOperation,
     opts: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError>
@@ -70,7 +71,7 @@ where
 {
     let mut turn = Turn::default();
     let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, send, &mut exec, turn, drained).await
+    drive(shared, send, bases, &mut exec, turn, drained).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
@@ -82,6 +83,7 @@ where
 pub(crate) async fn drive<S, F>(
     shared: &SharedDriver,
     send: S,
+    bases: &BaseUrls,
     exec: &mut Execution,
     mut turn: Turn,
     mut drained: Drained,
@@ -90,7 +92,9 @@ where
     S: Fn(reqwest::Request) -> F,
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
-    let mut attempts: Vec<Attempt<F>> = Vec::new();
+    // Room for one: an attempt is large, and a first push would reserve four (a large
+    // allocation); hedges are rare.
+    let mut attempts: Vec<Attempt<F>> = Vec::with_capacity(1);
     let mut inputs: Vec<Input> = Vec::new();
     let mut sleep = pin!(None::<tokio::time::Sleep>);
     let mut t = now();
@@ -117,7 +121,7 @@ where
             let id = req.attempt;
             let max = req.max_response_bytes;
             let timeout = req.timeout_from(t.mono);
-            match to_reqwest(*req, timeout) {
+            match to_reqwest(*req, timeout, bases) {
                 Ok(r) => attempts.push(Attempt::new(id, send(r), max)),
                 Err(e) => inputs.push(Input::Failed(id, e, now())),
             }

@@ -30,7 +30,7 @@ impl QueryPager {
                 .shared
                 .start_turn_with(|d| core.start_page(d, now()), now(), &mut turn)?;
         let send = |r: reqwest::Request| inner.client.execute(r);
-        let outcome = drive(&inner.shared, send, &mut exec, turn, drained).await;
+        let outcome = drive(&inner.shared, send, &inner.bases, &mut exec, turn, drained).await;
         Some(self.core.finish_page(&mut exec, outcome))
     }
 
