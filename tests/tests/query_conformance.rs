@@ -716,6 +716,14 @@ fn conformance(transport: Transport) {
                 );
                 let items: Vec<Value> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
                 failures.extend(check(c, expected, &items, &format!("{ctx}, pager")).err());
+                // Every page but the last says more results follow, token or not.
+                let more: Vec<bool> = pages.iter().map(|p| p.has_more_results()).collect();
+                if more.last() == Some(&true) || more.iter().rev().skip(1).any(|m| !m) {
+                    failures.push(format!(
+                        "{ctx}: {}: has_more_results per page {more:?}",
+                        c.sql
+                    ));
+                }
                 runs += 1;
                 if c.resumable {
                     // Every page from the previous page's token, on a driver that never saw the

@@ -58,9 +58,17 @@ pub struct QueryPage {
     diagnostics: Arc<CosmosDiagnostics>,
     query_metrics: Option<String>,
     index_metrics: Option<String>,
+    more: bool,
 }
 
 impl QueryPage {
+    /// True when more results follow this page, whether or not it carries a token: a page
+    /// without a token and with more results comes from a query that cannot resume from one
+    /// mid-way (unordered DISTINCT, aggregates, GROUP BY); keep its pager.
+    pub fn has_more_results(&self) -> bool {
+        self.more
+    }
+
     /// The items, as the service returned them (raw JSON; typed access comes later).
     pub fn items(&self) -> &[Value] {
         &self.items
@@ -73,7 +81,7 @@ impl QueryPage {
 
     /// The token to resume after this page: `None` on the last page, and for queries that cannot
     /// resume from a token (an unordered DISTINCT, an aggregate) before they are done; keep the
-    /// pager for those ([`QueryPager::is_done`] tells the two apart).
+    /// pager for those ([`QueryPage::has_more_results`] tells the two apart).
     pub fn continuation(&self) -> Option<&str> {
         self.continuation.as_deref()
     }
@@ -317,6 +325,7 @@ impl QueryPager {
             diagnostics: response.diagnostics().clone(),
             query_metrics: headers.get_str(&QUERY_METRICS).map(str::to_owned),
             index_metrics: headers.get_str(&INDEX_METRICS).map(str::to_owned),
+            more: !self.done,
         })
     }
 
