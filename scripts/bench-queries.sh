@@ -3,7 +3,8 @@
 # needs Node (the test server and gateway) like the test suite.
 #   scripts/bench-queries.sh [RUNS]      cross-partition latency, 1 range vs 8 (default 30 runs)
 #   scripts/bench-queries.sh --callgrind client instructions per returned item of a
-#                                        single-partition query (needs valgrind, ~2 min)
+#                                        single-partition query, sextant-tokio and
+#                                        sextant-blocking (needs valgrind, ~4 min)
 #   scripts/bench-queries.sh --official  the same for the official SDK (azure_data_cosmos
 #                                        1.1.0-beta.1, built in tests/official-query outside
 #                                        the workspace; downloads it from crates.io)
@@ -28,8 +29,10 @@ measure() { # name binary
   echo "  => $(( (b - a) / 100 )) instructions per query, $(( (b - a) / 10000 )) per returned item"
 }
 if [ "${1:-}" = "--callgrind" ]; then
-  cargo build --quiet --release -p sextant-e2e-bench --bin query_instructions
+  cargo build --quiet --release -p sextant-e2e-bench --bin query_instructions \
+    --bin query_instructions_blocking
   measure query target/release/query_instructions
+  measure query-blocking target/release/query_instructions_blocking
   exit 0
 fi
 if [ "${1:-}" = "--official" ]; then
