@@ -15,13 +15,7 @@ const EAST_IS_WRITER: &str = r#"{"writableLocations":[{"name":"East","databaseAc
 const MULTI_WRITE: &str = r#"{"writableLocations":[{"name":"West","databaseAccountEndpoint":"https://a-west.example:443/"},{"name":"East","databaseAccountEndpoint":"https://a-east.example:443/"}],"readableLocations":[{"name":"West","databaseAccountEndpoint":"https://a-west.example:443/"},{"name":"East","databaseAccountEndpoint":"https://a-east.example:443/"}],"enableMultipleWriteLocations":true}"#;
 
 fn account(body: &'static str) -> Answer {
-    Answer::Status {
-        status: 200,
-        sub_status: None,
-        retry_after_ms: None,
-        body,
-        latency: Duration::from_millis(3),
-    }
+    Answer::ok_with(body)
 }
 
 fn sim(options: DriverOptions, body: &'static str) -> Sim {
