@@ -123,6 +123,7 @@
 pub mod action;
 pub mod auth;
 pub mod batch;
+pub mod bulk;
 pub mod credential;
 pub mod diagnostics;
 pub mod drain;
@@ -133,6 +134,7 @@ pub mod feed;
 pub mod headers;
 pub mod ids;
 mod leases;
+pub mod many;
 pub mod metrics;
 pub mod models;
 pub mod now;
@@ -153,6 +155,7 @@ pub mod transport;
 
 pub use action::Action;
 pub use batch::{BatchOperationResult, BatchResponse, TransactionalBatch};
+pub use bulk::{BulkBuilder, BulkExecutor, BulkOperation, BulkProgress, BulkResult};
 pub use credential::{AccessToken, Credential, CredentialError, TokenCredential};
 pub use diagnostics::{CosmosDiagnostics, ExecutionContext, RequestDiagnostics};
 pub use drain::{Drained, Input, Turn};
@@ -162,6 +165,7 @@ pub use execution::Execution;
 pub use feed::{QueryPage, QueryPager};
 pub use headers::ResponseHeaders;
 pub use ids::{ActivityId, AttemptId};
+pub use many::ReadManyResponse;
 pub use now::Now;
 pub use operation::{
     CosmosOperation, OperationKind, OperationOptions, PatchBuilder, PatchOperation, QuerySpec,

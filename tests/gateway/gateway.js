@@ -8,9 +8,10 @@
 //
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
-// atomic transactional batches (lib/batch.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
+// atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
 // views of the topology, request counts and the query log; POST /_gateway/config
-// {"pkrangesPageSize": N} pages the pkranges feed like the service does.
+// {"pkrangesPageSize": N} pages the pkranges feed like the service does; GET /_gateway/bulk
+// reports what bulk requests applied (writes per id, throttled operations).
 "use strict";
 
 const http = require("http");
@@ -22,6 +23,7 @@ const { split, pkValuesOf } = require("./lib/admin");
 const { plan } = require("./lib/plan");
 const { runQuery } = require("./lib/query");
 const { runBatch } = require("./lib/batch");
+const bulk = require("./lib/bulk");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -62,6 +64,8 @@ function createGateway(n) {
     queryLog: [],
     // Ranges per page of the pkranges feed (0: one page), set by POST /_gateway/config.
     pkrangesPageSize: 0,
+    // Bulk (non-atomic batch) fault settings and what bulk requests applied (lib/bulk.js).
+    bulk: bulk.createBulkState(),
     endpoint: ""
   };
   const count = (range, kind) => {
@@ -161,6 +165,7 @@ function createGateway(n) {
     }
     if (path === "/_gateway/requests" && req.method === "GET") return { status: 200, body: gw.counts };
     if (path === "/_gateway/query-log" && req.method === "GET") return { status: 200, body: gw.queryLog };
+    if (path === "/_gateway/bulk" && req.method === "GET") return { status: 200, body: bulk.report(gw.bulk) };
     if (path === "/_gateway/config" && req.method === "POST") {
       let c;
       try {
@@ -168,15 +173,18 @@ function createGateway(n) {
       } catch (e) {
         return { status: 400, body: { code: "BadRequest", message: `config body is not JSON: ${e.message}` } };
       }
+      const bulkError = bulk.configure(gw.bulk, c);
+      if (bulkError) return { status: 400, body: { code: "BadRequest", message: bulkError } };
       if (c.pkrangesPageSize !== undefined) {
         if (!Number.isInteger(c.pkrangesPageSize) || c.pkrangesPageSize < 0) return { status: 400, body: { code: "BadRequest", message: "pkrangesPageSize must be an integer >= 0" } };
         gw.pkrangesPageSize = c.pkrangesPageSize;
       }
-      return { status: 200, body: { pkrangesPageSize: gw.pkrangesPageSize } };
+      return { status: 200, body: { pkrangesPageSize: gw.pkrangesPageSize, bulkThrottleRate: gw.bulk.throttleRate, bulkRetryAfterMs: gw.bulk.retryAfterMs } };
     }
     if (path === "/_gateway/requests/reset" && req.method === "POST") {
       gw.counts = {};
       gw.queryLog = [];
+      bulk.reset(gw.bulk);
       return { status: 204 };
     }
     if (path === "/" && req.method === "GET") {
@@ -228,7 +236,11 @@ function createGateway(n) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
       if (!isTrue(h["x-ms-cosmos-batch-atomic"])) {
-        return { status: 501, body: { code: "NotImplemented", message: "the test gateway runs atomic (transactional) batches only so far" } };
+        // Bulk: a non-atomic batch to one range (the gone check above answered a split range).
+        const range = t.ranges.find(r => r.id === rangeHeader);
+        if (!range) return { status: 400, body: { code: "BadRequest", message: "a non-atomic batch needs x-ms-documentdb-partitionkeyrangeid" } };
+        count(range.id, "bulk");
+        return bulk.runBulk(gw.bulk, stores[range.store], range, m[1], m[2], t.pkDef, body);
       }
       const p = parsePkHeader(String(h["x-ms-documentdb-partitionkey"] || ""));
       const e = p.error ? p : epkOf(p.values, t.pkDef);
@@ -289,6 +301,9 @@ function serve(opts) {
         r = { status: 500, body: { code: "InternalServerError", message: String(err && err.message) } };
       }
       res.statusCode = r.status;
+      // Every answer costs 1 RU unless the handler said otherwise, as on the plain server
+      // (its HTTP layer sets the header; in-process dispatch skips that layer).
+      res.setHeader("x-ms-request-charge", "1");
       for (const [k, v] of Object.entries(r.headers || {})) res.setHeader(k, v);
       if (r.body !== undefined && r.status !== 304 && r.status !== 204) {
         res.setHeader("content-type", "application/json");

@@ -61,7 +61,7 @@ pub enum BatchOperation {
 }
 
 impl BatchOperation {
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut o = Map::new();
         let mut put = |k: &str, v: Value| {
             o.insert(k.into(), v);
@@ -111,7 +111,40 @@ impl BatchOperation {
         Value::Object(o)
     }
 
-    fn if_match_mut(&mut self) -> Option<&mut Option<String>> {
+    /// Checks the operation alone: item bodies are JSON objects with a valid string `id`
+    /// (equal to the addressed id for a replace), ids are valid, patches are valid.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let body_id = |body: &Value| -> Result<String, String> {
+            let id = body
+                .as_object()
+                .and_then(|o| o.get("id"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| "the item must be a JSON object with a string \"id\"".to_string())?;
+            validate_resource_id(ResourceIdKind::Item, id).map_err(|e| e.to_string())?;
+            Ok(id.to_owned())
+        };
+        let valid =
+            |id: &str| validate_resource_id(ResourceIdKind::Item, id).map_err(|e| e.to_string());
+        match self {
+            BatchOperation::Create { body } | BatchOperation::Upsert { body, .. } => {
+                body_id(body).map(|_| ())
+            }
+            BatchOperation::Replace { id, body, .. } => {
+                valid(id)?;
+                if body_id(body)? != *id {
+                    return Err(format!("the item's id differs from {id:?}"));
+                }
+                Ok(())
+            }
+            BatchOperation::Read { id } | BatchOperation::Delete { id, .. } => valid(id),
+            BatchOperation::Patch { id, patch, .. } => {
+                valid(id)?;
+                patch.validate().map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    pub(crate) fn if_match_mut(&mut self) -> Option<&mut Option<String>> {
         match self {
             BatchOperation::Upsert { if_match, .. }
             | BatchOperation::Replace { if_match, .. }
@@ -121,7 +154,7 @@ impl BatchOperation {
         }
     }
 
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             BatchOperation::Create { .. } => "create",
             BatchOperation::Upsert { .. } => "upsert",
@@ -274,42 +307,8 @@ impl TransactionalBatch {
             )));
         }
         for (i, op) in self.operations.iter().enumerate() {
-            let name = op.name();
-            let body_id = |body: &Value| -> Result<String, ConfigError> {
-                let id = body
-                    .as_object()
-                    .and_then(|o| o.get("id"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "operation {i} ({name}): the item must be a JSON object with a string \"id\""
-                        ))
-                    })?;
-                validate_resource_id(ResourceIdKind::Item, id)?;
-                Ok(id.to_owned())
-            };
-            match op {
-                BatchOperation::Create { body } | BatchOperation::Upsert { body, .. } => {
-                    body_id(body)?;
-                }
-                BatchOperation::Replace { id, body, .. } => {
-                    validate_resource_id(ResourceIdKind::Item, id)?;
-                    if body_id(body)? != *id {
-                        return Err(bad(format!(
-                            "operation {i} (replace): the item's id differs from {id:?}"
-                        )));
-                    }
-                }
-                BatchOperation::Read { id } | BatchOperation::Delete { id, .. } => {
-                    validate_resource_id(ResourceIdKind::Item, id)?;
-                }
-                BatchOperation::Patch { id, patch, .. } => {
-                    validate_resource_id(ResourceIdKind::Item, id)?;
-                    patch
-                        .validate()
-                        .map_err(|e| bad(format!("operation {i} (patch): {e}")))?;
-                }
-            }
+            op.check()
+                .map_err(|e| bad(format!("operation {i} ({}): {e}", op.name())))?;
         }
         let body = Value::Array(
             self.operations

@@ -132,6 +132,8 @@ pub struct Execution {
     /// A partition-key-scoped query's first page (operation, options, token fingerprint): once
     /// routing knows the key definition, a prefix of a hierarchical key becomes a fan-out.
     prefix_check: Option<Box<(CosmosOperation, OperationOptions, String)>>,
+    /// A ReadMany or bulk window: after routing it becomes a fan-out parent (`job_step`).
+    job_op: Option<Box<(CosmosOperation, OperationOptions)>>,
     /// Inputs and polls go to the replay recorder (false for a fan-out's children, which
     /// replay reproduces from their parent's).
     recorded: bool,
@@ -166,6 +168,7 @@ impl Execution {
             .prefix_check
             .clone()
             .map(|fp| Box::new((op.clone(), opts.clone(), fp)));
+        let job_op = fanout::job::is_job(op.kind).then(|| Box::new((op.clone(), opts.clone())));
         let activity_header = activity_id.header_value();
         let prepared = Prepared::new(d, op, &opts, activity_header.clone());
         let mut e = Execution {
@@ -186,7 +189,11 @@ impl Execution {
                 sent: 0,
             },
             meta: MetaState::default(),
-            routing: routing::RoutingState::default(),
+            routing: routing::RoutingState {
+                // A job groups its items by range: it needs the routing map.
+                want_map: job_op.is_some(),
+                ..routing::RoutingState::default()
+            },
             tracked: TrackingState::default(),
             report: ReportState::default(),
             pending: VecDeque::new(),
@@ -195,6 +202,7 @@ impl Execution {
             end_to_end,
             fanout: None,
             prefix_check,
+            job_op,
             recorded: true,
         };
         match fanout {
@@ -315,6 +323,14 @@ impl Execution {
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 None
             }
+        }
+    }
+
+    /// After `Done` of a bulk window: its per-operation results and congestion state.
+    pub(crate) fn take_bulk(&mut self) -> Option<crate::bulk::executor::WindowOutcome> {
+        match self.fanout.as_mut()?.job.as_deref_mut()? {
+            fanout::job::Job::Bulk(j) => Some(j.take_outcome()),
+            fanout::job::Job::ReadMany(_) => None,
         }
     }
 
@@ -488,6 +504,13 @@ impl Execution {
         // 3b. A query scoped to a hierarchical-key prefix spans a key range: fan out over it.
         if let Some(a) = self.prefix_step(d, now) {
             return Some(a);
+        }
+        // 3c. A ReadMany or bulk window: its children are per-range requests.
+        if let Some(a) = self.job_step(d, now) {
+            return Some(a);
+        }
+        if self.outcome.is_some() {
+            return None; // the prefix or job could not start: the outcome is the error
         }
         // 4. A tracked write answered 409/412 after a possibly applied attempt: read it back.
         if self.tracked.pending {

@@ -50,7 +50,7 @@ impl Prepared {
         if let Some(p) = &opts.problem {
             return Err(p.clone());
         }
-        op.validate()?;
+        op.validate(matches!(opts.query_role, QueryRole::Range(_)))?;
         if !op.account.same_account(&d.account) {
             return Err(ConfigError::AccountMismatch {
                 operation: op.account.endpoint().to_string(),
@@ -149,13 +149,26 @@ impl Prepared {
             h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
         }
         if op.kind == OperationKind::Batch {
-            // PROTOCOL.md §8.2: an atomic batch stops at the first failure.
             h.insert(names::IS_BATCH_REQUEST, TRUE);
-            h.insert(names::BATCH_ATOMIC, TRUE);
-            h.insert(
-                names::BATCH_CONTINUE_ON_ERROR,
-                HeaderValue::from_static("False"),
-            );
+            if let QueryRole::Range(id) = &opts.query_role {
+                // PROTOCOL.md §8.3: a bulk batch targets a range; each operation carries its
+                // own partition key and fails alone.
+                let v = HeaderValue::from_str(id).map_err(|_| {
+                    ConfigError::InvalidOperation(format!(
+                        "partition key range id {id:?} is not a valid header value"
+                    ))
+                })?;
+                h.insert(names::PARTITION_KEY_RANGE_ID, v);
+                h.insert(names::BATCH_ATOMIC, HeaderValue::from_static("False"));
+                h.insert(names::BATCH_CONTINUE_ON_ERROR, TRUE);
+            } else {
+                // PROTOCOL.md §8.2: an atomic batch stops at the first failure.
+                h.insert(names::BATCH_ATOMIC, TRUE);
+                h.insert(
+                    names::BATCH_CONTINUE_ON_ERROR,
+                    HeaderValue::from_static("False"),
+                );
+            }
         }
         if let Some(v) = &opts.if_match {
             h.insert(names::IF_MATCH, v.clone());

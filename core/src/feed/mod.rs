@@ -149,7 +149,7 @@ impl QueryPager {
                 op.kind.as_str()
             )));
         }
-        op.validate()?;
+        op.validate(false)?;
         if let Some(p) = &opts.problem {
             return Err(p.clone());
         }

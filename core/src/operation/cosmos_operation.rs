@@ -79,7 +79,7 @@ impl CosmosOperation {
         ]
     }
 
-    fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
+    pub(crate) fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
         let path = format!("{}/docs", container.path());
         let mut op = Self::new(
             kind,
@@ -422,12 +422,15 @@ impl CosmosOperation {
         &self.path
     }
 
-    /// Checks the operation can be sent: partition key and body where needed.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the operation can be sent: partition key and body where needed. A request
+    /// targeted at a partition key range (a bulk batch) carries its keys per operation.
+    pub(crate) fn validate(&self, range_targeted: bool) -> Result<(), ConfigError> {
         if let Some(p) = &self.problem {
             return Err(p.clone());
         }
-        let needs_pk = self.resource_type == ResourceType::Item && !self.kind.is_feed();
+        let needs_pk = self.resource_type == ResourceType::Item
+            && !self.kind.is_feed()
+            && !(range_targeted && self.kind == OperationKind::Batch);
         if needs_pk && self.partition_key.is_none() {
             return Err(ConfigError::InvalidOperation(format!(
                 "item {} needs a partition key (with_partition_key)",

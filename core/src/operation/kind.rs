@@ -24,6 +24,10 @@ pub enum OperationKind {
     Batch,
     /// POST `…/operations/partitionkeydelete`: delete every item of one partition key.
     DeletePartitionKey,
+    /// Read many items by (id, partition key): point reads and per-range queries (§8).
+    ReadMany,
+    /// A window of bulk item operations: non-atomic batches per partition key range (§8.3).
+    Bulk,
 }
 
 impl OperationKind {
@@ -31,14 +35,24 @@ impl OperationKind {
     pub fn is_read_only(self) -> bool {
         matches!(
             self,
-            OperationKind::Read | OperationKind::ReadFeed | OperationKind::Query
+            OperationKind::Read
+                | OperationKind::ReadFeed
+                | OperationKind::Query
+                | OperationKind::ReadMany
         )
     }
 
-    /// True for operations that return a page of a feed (read feed, query) rather than one
-    /// resource: they are not point operations in metrics, diagnostics and alerts.
+    /// True for operations that return many items (a page of a feed or query, ReadMany, a
+    /// bulk window) rather than one resource: they are not point operations in metrics,
+    /// diagnostics and alerts.
     pub fn is_feed(self) -> bool {
-        matches!(self, OperationKind::ReadFeed | OperationKind::Query)
+        matches!(
+            self,
+            OperationKind::ReadFeed
+                | OperationKind::Query
+                | OperationKind::ReadMany
+                | OperationKind::Bulk
+        )
     }
 
     /// The HTTP method.
@@ -48,7 +62,9 @@ impl OperationKind {
             | OperationKind::Upsert
             | OperationKind::Query
             | OperationKind::Batch
-            | OperationKind::DeletePartitionKey => http::Method::POST,
+            | OperationKind::DeletePartitionKey
+            | OperationKind::ReadMany
+            | OperationKind::Bulk => http::Method::POST,
             OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
@@ -69,6 +85,8 @@ impl OperationKind {
             OperationKind::Patch => "patch",
             OperationKind::Batch => "batch",
             OperationKind::DeletePartitionKey => "delete_partition_key",
+            OperationKind::ReadMany => "read_many",
+            OperationKind::Bulk => "bulk",
         }
     }
 }

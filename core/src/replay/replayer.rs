@@ -148,6 +148,8 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "patch" => OperationKind::Patch,
         "batch" => OperationKind::Batch,
         "delete_partition_key" => OperationKind::DeletePartitionKey,
+        "read_many" => OperationKind::ReadMany,
+        "bulk" => OperationKind::Bulk,
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,

@@ -106,4 +106,4 @@ async function runBatch(store, db, coll, pkDef, headers, body) {
   return { status: 200, headers: { "x-ms-request-charge": String(results.length) }, body: results };
 }
 
-module.exports = { runBatch, MAX_OPERATIONS, MAX_BYTES };
+module.exports = { runBatch, runOne, MAX_OPERATIONS, MAX_BYTES };

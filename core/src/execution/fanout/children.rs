@@ -75,7 +75,7 @@ impl Execution {
     }
 
     /// The link of the container the query reads (`dbs/d/colls/c`).
-    fn fanout_container_link(&self) -> Result<String, Failure> {
+    pub(super) fn fanout_container_link(&self) -> Result<String, Failure> {
         self.fanout
             .as_ref()
             .and_then(|f| f.op.container.as_ref())
@@ -90,7 +90,7 @@ impl Execution {
             .ok_or_else(|| Failure::Internal("fan-out without state".into()))
     }
 
-    fn child_options(&self) -> crate::operation::OperationOptions {
+    pub(super) fn child_options(&self) -> crate::operation::OperationOptions {
         let mut opts = self
             .fanout
             .as_ref()

@@ -12,10 +12,13 @@
 // would only add an allocation to the error path of every point operation too.
 #![allow(clippy::result_large_err)]
 
+mod bulk;
 mod children;
+pub(crate) mod job;
 pub(crate) mod merge;
 pub(crate) mod order;
 pub(crate) mod plan;
+mod read_many;
 mod state;
 
 use std::time::Instant;
@@ -52,6 +55,10 @@ pub const DEFAULT_PAGE_ITEMS: usize = 100;
 /// touches at most a few ranges' splits.
 const MAX_SPLITS_PER_PAGE: u32 = 64;
 
+/// Turns of one poll spent on a due job timer: each starts a child, so more than the
+/// concurrency bound allows means the job and its timer disagree (a bug, reported).
+const MAX_JOB_TURNS: u32 = 100_000;
+
 #[derive(Debug)]
 enum Role {
     /// The plan request (also resolves the routing map).
@@ -61,6 +68,8 @@ enum Role {
         producer: usize,
         sent: Option<String>,
     },
+    /// A child of a ReadMany or bulk job.
+    Job(job::JobRole),
 }
 
 #[derive(Debug)]
@@ -94,10 +103,18 @@ pub(crate) struct Fanout {
     splits: u32,
     query_metrics: Option<String>,
     index_metrics: Option<String>,
+    /// A ReadMany or bulk job instead of a query page (`state` is then `None`).
+    pub(crate) job: Option<Box<job::Job>>,
 }
 
 impl Fanout {
-    pub fn new(op: CosmosOperation, mut opts: OperationOptions, state: Box<FanoutState>) -> Fanout {
+    pub fn new(op: CosmosOperation, opts: OperationOptions, state: Box<FanoutState>) -> Fanout {
+        let mut f = Fanout::new_empty(op, opts);
+        f.state = Some(state);
+        f
+    }
+
+    fn new_empty(op: CosmosOperation, mut opts: OperationOptions) -> Fanout {
         let page_size = opts
             .max_item_count
             .map_or(DEFAULT_PAGE_ITEMS, |n| n as usize);
@@ -106,7 +123,7 @@ impl Fanout {
         Fanout {
             op,
             opts,
-            state: Some(state),
+            state: None,
             children: Vec::new(),
             next_child: 0,
             owners: Vec::new(),
@@ -117,7 +134,12 @@ impl Fanout {
             splits: 0,
             query_metrics: None,
             index_metrics: None,
+            job: None,
         }
+    }
+
+    fn is_job(&self) -> bool {
+        self.job.is_some()
     }
 
     fn owner(&self, attempt: AttemptId) -> Option<usize> {
@@ -130,6 +152,7 @@ impl Execution {
     /// `poll` of a fan-out parent.
     pub(super) fn fanout_poll(&mut self, d: &mut Driver, now: Now) -> Action {
         let now = self.clamp(now);
+        let mut job_turns = 0u32;
         loop {
             if let Some(a) = self.queued_or_done(d, now.mono) {
                 return a;
@@ -142,11 +165,21 @@ impl Execution {
                 self.fanout_fail(d, Failure::Timeout(msg, None), now);
                 continue;
             }
-            if let Err(f) = self.fanout_schedule(d, now) {
+            let job = self.fanout.as_ref().is_some_and(|f| f.is_job());
+            let scheduled = if job {
+                self.job_schedule(d, now)
+            } else {
+                self.fanout_schedule(d, now)
+            };
+            if let Err(f) = scheduled {
                 self.fanout_fail(d, f, now);
                 continue;
             }
-            if self.fanout_page_complete() {
+            if job && self.job_complete() {
+                self.job_finish(now);
+                continue;
+            }
+            if !job && self.fanout_page_complete() {
                 self.fanout_finish(d, now);
                 continue;
             }
@@ -216,8 +249,23 @@ impl Execution {
                 continue;
             }
             let deadline = self.timers.get(super::Timer::Operation);
+            // A job's own timer (a throttled bulk operation's retry-after) counts only when a
+            // child could start: with every slot busy, a child's end polls again anyway.
+            let room = self
+                .fanout
+                .as_ref()
+                .is_some_and(|f| f.children.len() < f.max_concurrency);
+            let job_wake = if room { self.job_wake() } else { None };
+            if job_wake.is_some_and(|at| at <= now.mono) {
+                // Due: `job_schedule` starts it on the next turn (it uses the same test).
+                job_turns += 1;
+                if job_turns > MAX_JOB_TURNS {
+                    return self.internal_action(d, "a due job timer started nothing", now);
+                }
+                continue;
+            }
             return Action::Wait {
-                until: min_opt(earliest, deadline),
+                until: min_opt(earliest, min_opt(job_wake, deadline)),
             };
         }
     }
@@ -274,7 +322,7 @@ impl Execution {
                     .iter()
                     .filter_map(|c| match c.role {
                         Role::Page { producer, .. } => Some(producer),
-                        Role::Plan => None,
+                        Role::Plan | Role::Job(_) => None,
                     })
                     .collect();
                 let room = f.max_concurrency.saturating_sub(busy.len());
@@ -321,6 +369,7 @@ impl Execution {
         now: Now,
     ) -> Result<(), Failure> {
         match role {
+            Role::Job(r) => self.job_child_done(d, r, outcome, now),
             Role::Plan => {
                 let response = outcome.map_err(child_failure)?;
                 self.fanout_take_plan(d, &response)
