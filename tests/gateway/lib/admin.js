@@ -51,6 +51,10 @@ async function split(gw, t, db, coll, rangeId) {
     moved++;
   }
 
+  // New items of the right child's store must not reuse a moved item's `_rid` (the store keys
+  // items by `_rid`, so a reused one would overwrite the moved item).
+  to._ridCount = Math.max(to._ridCount, from._ridCount);
+
   const left = { id: String(t.nextId++), minInclusive: parent.minInclusive, maxExclusive: mid, parents: [...parent.parents, parent.id], store: parent.store };
   const right = { id: String(t.nextId++), minInclusive: mid, maxExclusive: parent.maxExclusive, parents: [...parent.parents, parent.id], store: storeIndex };
   t.ranges.splice(i, 1, left, right);

@@ -243,3 +243,56 @@ impl Client for QueryClient {
         }
     }
 }
+
+impl QueryClient {
+    /// Runs a bulk run to the end on this transport; `between(n)` runs after window `n`.
+    #[allow(dead_code)] // used by the bulk tests only
+    pub fn bulk<I>(
+        &self,
+        builder: sextant_core::BulkBuilder,
+        ops: I,
+        mut between: impl FnMut(usize),
+    ) -> (
+        Vec<sextant_core::BulkResult<usize>>,
+        sextant_core::BulkProgress,
+    )
+    where
+        I: IntoIterator<Item = (usize, sextant_core::BulkOperation)>,
+    {
+        let mut out = Vec::new();
+        let mut window = 0;
+        let progress = match &self.inner {
+            Inner::Tokio(rt, d) => {
+                let mut run = d.bulk(builder, ops);
+                while let Some(r) = rt
+                    .block_on(async { tokio::time::timeout(BOUND, run.next_results()).await })
+                    .expect("bounded")
+                {
+                    out.extend(r);
+                    between(window);
+                    window += 1;
+                }
+                run.progress()
+            }
+            Inner::Blocking(d) => {
+                let mut run = d.bulk(builder, ops);
+                while let Some(r) = run.next_results() {
+                    out.extend(r);
+                    between(window);
+                    window += 1;
+                }
+                run.progress()
+            }
+            Inner::AsyncStd(d) => {
+                let mut run = d.bulk(builder, ops);
+                while let Some(r) = smol_bounded(run.next_results()) {
+                    out.extend(r);
+                    between(window);
+                    window += 1;
+                }
+                run.progress()
+            }
+        };
+        (out, progress)
+    }
+}

@@ -62,6 +62,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bulk;
 mod client;
 mod connection;
 mod connector;
@@ -75,12 +76,13 @@ mod query;
 mod runtime;
 mod tls;
 
+pub use bulk::BulkRun;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
-    BatchOperationResult, BatchResponse, PatchBuilder, PatchOperation, QueryPage, QuerySpec,
-    TransactionalBatch,
+    BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
+    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
 };
 
 pub use sextant_core as core;

@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod background;
+mod bulk;
 mod client;
 mod driver;
 mod error_map;
@@ -66,10 +67,11 @@ pub use sextant_core::{
     TokenCredential, TransportError, TransportErrorKind,
 };
 
+pub use bulk::BulkRun;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
-    BatchOperationResult, BatchResponse, PatchBuilder, PatchOperation, QueryPage, QuerySpec,
-    TransactionalBatch,
+    BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
+    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
 };

@@ -100,6 +100,22 @@ impl CosmosDriver {
         Ok(QueryPager::new(self.clone(), core))
     }
 
+    /// Runs many item operations as a bulk run on `builder`'s container: each `(correlation
+    /// id, operation)` of `operations` (any iterator, read lazily) is grouped by partition key
+    /// range and sent in non-atomic batches; call [`crate::BulkRun::next_results`] until it
+    /// returns `None`. Throttled operations are retried one by one after their retry-after;
+    /// at most `max_in_flight` operations are held at once.
+    pub fn bulk<C, I>(
+        &self,
+        builder: sextant_core::BulkBuilder,
+        operations: I,
+    ) -> crate::BulkRun<C, I::IntoIter>
+    where
+        I: IntoIterator<Item = (C, sextant_core::BulkOperation)>,
+    {
+        crate::BulkRun::new(self.clone(), builder.build(), operations.into_iter())
+    }
+
     pub(crate) fn inner(&self) -> &DriverInner {
         &self.inner
     }

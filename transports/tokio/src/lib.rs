@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod attempt;
+mod bulk;
 mod client;
 mod driver;
 mod error_map;
@@ -61,10 +62,11 @@ pub use sextant_core::{
     ResourceType, ResponseHeaders, TokenCredential, TransportError, TransportErrorKind,
 };
 
+pub use bulk::BulkRun;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
-    BatchOperationResult, BatchResponse, PatchBuilder, PatchOperation, QueryPage, QuerySpec,
-    TransactionalBatch,
+    BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
+    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
 };
