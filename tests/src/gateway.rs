@@ -98,6 +98,11 @@ impl TestGateway {
         })
     }
 
+    /// The gateway process's id (benchmarks read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The gateway's HTTP endpoint, `http://127.0.0.1:PORT/`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
