@@ -13,3 +13,4 @@ cargo test --workspace --locked "$@"
 # Examples that check their own results against the local server (quickstarts run as README's
 # first command).
 cargo run --locked -q -p sextant-examples --bin soft_delete
+cargo run --locked -q -p sextant-examples --bin bulk_import

@@ -215,7 +215,10 @@ async fn bulk(
 ) -> Result<(), BoxError> {
     let ops = (0..items).map(|i| {
         let (pk, body) = doc(i);
-        (i, BulkOperation::create(PartitionKey::from(pk.as_str()), body))
+        (
+            i,
+            BulkOperation::create(PartitionKey::from(pk.as_str()), body),
+        )
     });
     let mut run = driver.bulk(BulkBuilder::new(container.clone()), ops);
     let mut done = 0;
