@@ -63,8 +63,19 @@ impl SharedDriver {
         now: Now,
         turn: &mut Turn,
     ) -> (Execution, Drained) {
+        self.start_turn_of(|d| d.start(op, opts, now), now, turn)
+    }
+
+    /// Starts the execution `start` returns (a bulk window, say) and runs its first turn under
+    /// the same lock.
+    pub fn start_turn_of(
+        &self,
+        start: impl FnOnce(&mut Driver) -> Execution,
+        now: Now,
+        turn: &mut Turn,
+    ) -> (Execution, Drained) {
         let mut d = self.lock();
-        let mut exec = d.start(op, opts, now);
+        let mut exec = start(&mut d);
         let drained = exec.turn(&mut d, &mut Vec::new(), now, turn);
         (exec, drained)
     }

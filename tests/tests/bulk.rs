@@ -334,3 +334,61 @@ fn a_simulated_bulk_run_is_a_pure_function_of_its_seed() {
     let (t3, _, _) = simulated_run(12);
     assert_ne!(t1, t3, "another seed throttles other operations");
 }
+
+#[test]
+fn bulk_from_an_async_stream_on_the_async_transports() {
+    use futures_lite::stream;
+    let g = TestGateway::start(3);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    let loader = QueryClient::new(ALL[0], &account);
+    let (_db, c) = create_database_and_container(&loader, &account);
+    let count = |results: &[sextant_core::BulkResult<usize>]| {
+        results
+            .iter()
+            .filter(|r| r.outcome.as_ref().is_ok_and(|o| o.status == 201))
+            .count()
+    };
+    // tokio: 3,000 creates from a stream, windows of 1,000.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (windows, created) = rt.block_on(async {
+        let driver = sextant_tokio::CosmosDriverRuntime::builder()
+            .environment(Default::default())
+            .build()
+            .await
+            .unwrap()
+            .get_or_create_driver(account.clone(), None)
+            .await
+            .unwrap();
+        let ops = stream::iter((0..3_000).map(item));
+        let mut run = driver.bulk_stream(BulkBuilder::new(c.clone()).max_in_flight(1_000), ops);
+        let (mut windows, mut created) = (0, 0);
+        while let Some(results) = run.next_results().await {
+            windows += 1;
+            created += count(&results);
+        }
+        (windows, created)
+    });
+    assert_eq!((windows, created), (3, 3_000), "tokio");
+    // async-std: the next 3,000 from a stream.
+    let (windows, created) = smol::block_on(async {
+        let driver = sextant_async_std::CosmosDriverRuntime::builder()
+            .environment(Default::default())
+            .build()
+            .await
+            .unwrap()
+            .get_or_create_driver(account.clone(), None)
+            .await
+            .unwrap();
+        let ops = stream::iter((3_000..6_000).map(item));
+        let mut run = driver.bulk_stream(BulkBuilder::new(c.clone()).max_in_flight(1_000), ops);
+        let (mut windows, mut created) = (0, 0);
+        while let Some(results) = run.next_results().await {
+            windows += 1;
+            created += count(&results);
+        }
+        assert_eq!(run.progress().operations_done, 3_000);
+        (windows, created)
+    });
+    assert_eq!((windows, created), (3, 3_000), "async-std");
+    assert_eq!(count_items(&loader, &c), 6_000);
+}

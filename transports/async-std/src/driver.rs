@@ -75,6 +75,20 @@ impl CosmosDriver {
         crate::BulkRun::new(self.clone(), builder.build(), operations.into_iter())
     }
 
+    /// [`CosmosDriver::bulk`] fed by an async stream of `(correlation id, operation)`: a window
+    /// starts as soon as an operation is ready and takes what is ready (up to
+    /// `max_in_flight`); call [`crate::BulkStreamRun::next_results`] until it returns `None`.
+    pub fn bulk_stream<C, S>(
+        &self,
+        builder: sextant_core::BulkBuilder,
+        operations: S,
+    ) -> crate::BulkStreamRun<C, S>
+    where
+        S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
+    {
+        crate::BulkStreamRun::new(self.clone(), builder.build(), operations)
+    }
+
     pub(crate) fn client(&self) -> &Arc<HttpClient> {
         &self.client
     }

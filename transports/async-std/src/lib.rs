@@ -76,7 +76,7 @@ mod query;
 mod runtime;
 mod tls;
 
-pub use bulk::BulkRun;
+pub use bulk::{BulkRun, BulkStreamRun};
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};

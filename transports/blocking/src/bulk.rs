@@ -48,11 +48,11 @@ impl<C, I: Iterator<Item = (C, BulkOperation)>> BulkRun<C, I> {
         let driver = &self.driver;
         let core = &mut self.core;
         let mut turn = Turn::default();
-        let (mut exec, drained) = driver.inner().shared.start_turn_with(
-            |d| Some(core.start_window(d, window, now())),
+        let (mut exec, drained) = driver.inner().shared.start_turn_of(
+            |d| core.start_window(d, window, now()),
             now(),
             &mut turn,
-        )?;
+        );
         let inner = driver.inner();
         let outcome = drive(
             &inner.shared,

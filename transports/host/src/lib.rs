@@ -52,9 +52,55 @@ pub fn fresh_seed() -> u64 {
     h.finish()
 }
 
+/// The operations of a bulk window from an async stream: waits for the first, then takes what
+/// is ready without waiting, up to `max`. Empty once the stream has ended. So a window starts
+/// as soon as there is work, and a slow producer never holds finished work back.
+pub async fn take_ready<S>(stream: &mut S, max: usize) -> Vec<S::Item>
+where
+    S: futures_lite::Stream + Unpin,
+{
+    use futures_lite::StreamExt;
+    let mut out = Vec::new();
+    let Some(first) = stream.next().await else {
+        return out;
+    };
+    out.push(first);
+    while out.len() < max {
+        match futures_lite::future::poll_once(stream.next()).await {
+            Some(Some(item)) => out.push(item),
+            _ => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn take_ready_stops_at_the_bound_and_at_a_pending_item() {
+        use futures_lite::{future, stream, StreamExt};
+        let mut s = stream::iter(0..10);
+        assert_eq!(future::block_on(take_ready(&mut s, 4)), vec![0, 1, 2, 3]);
+        assert_eq!(
+            future::block_on(take_ready(&mut s, 100)),
+            vec![4, 5, 6, 7, 8, 9]
+        );
+        assert!(future::block_on(take_ready(&mut s, 4)).is_empty());
+        // Two ready items, then one that is not ready yet: the window takes the two.
+        let mut pending_once = false;
+        let mut s = stream::iter(0..2).chain(stream::poll_fn(move |cx| {
+            if pending_once {
+                std::task::Poll::Ready(None)
+            } else {
+                pending_once = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }));
+        assert_eq!(future::block_on(take_ready(&mut s, 10)), vec![0, 1]);
+    }
 
     #[test]
     fn seeds_differ() {

@@ -44,22 +44,74 @@ impl<C, I: Iterator<Item = (C, BulkOperation)>> BulkRun<C, I> {
         if window.is_empty() {
             return None;
         }
-        let driver = &self.driver;
-        let core = &mut self.core;
-        let mut turn = Turn::default();
-        let (mut exec, drained) = driver.inner().shared.start_turn_with(
-            |d| Some(core.start_window(d, window, now())),
-            now(),
-            &mut turn,
-        )?;
-        let inner = driver.inner();
-        let send = |r: reqwest::Request| inner.client.execute(r);
-        let outcome = drive(&inner.shared, send, &inner.bases, &mut exec, turn, drained).await;
-        Some(self.core.finish_window(&mut exec, outcome))
+        Some(self.run_window(window).await)
     }
 
     /// What the run has done so far (updated as each window ends).
     pub fn progress(&self) -> BulkProgress {
         self.core.progress()
+    }
+}
+
+impl<C, I> BulkRun<C, I> {
+    /// Runs one window of operations to its end.
+    async fn run_window(&mut self, window: Vec<(C, BulkOperation)>) -> Vec<BulkResult<C>> {
+        let driver = &self.driver;
+        let core = &mut self.core;
+        let mut turn = Turn::default();
+        let (mut exec, drained) = driver.inner().shared.start_turn_of(
+            |d| core.start_window(d, window, now()),
+            now(),
+            &mut turn,
+        );
+        let inner = driver.inner();
+        let send = |r: reqwest::Request| inner.client.execute(r);
+        let outcome = drive(&inner.shared, send, &inner.bases, &mut exec, turn, drained).await;
+        self.core.finish_window(&mut exec, outcome)
+    }
+}
+
+/// A bulk run fed by an async stream (see [`CosmosDriver::bulk_stream`]): like [`BulkRun`], but
+/// a window starts as soon as the stream has an operation ready and takes what is ready, up to
+/// `max_in_flight`, so a slow producer never holds finished work back.
+pub struct BulkStreamRun<C, S> {
+    run: BulkRun<C, ()>,
+    input: S,
+}
+
+impl<C, S> fmt::Debug for BulkStreamRun<C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.run.fmt(f)
+    }
+}
+
+impl<C, S> BulkStreamRun<C, S>
+where
+    S: futures_lite::Stream<Item = (C, BulkOperation)> + Unpin,
+{
+    pub(crate) fn new(driver: CosmosDriver, core: BulkExecutor<C>, input: S) -> Self {
+        BulkStreamRun {
+            run: BulkRun {
+                driver,
+                core,
+                input: (),
+            },
+            input,
+        }
+    }
+
+    /// The results of the next window, in the order the operations came (each with the
+    /// caller's correlation id), or `None` once the stream has ended.
+    pub async fn next_results(&mut self) -> Option<Vec<BulkResult<C>>> {
+        let window = sextant_host::take_ready(&mut self.input, self.run.core.window_size()).await;
+        if window.is_empty() {
+            return None;
+        }
+        Some(self.run.run_window(window).await)
+    }
+
+    /// What the run has done so far (updated as each window ends).
+    pub fn progress(&self) -> BulkProgress {
+        self.run.core.progress()
     }
 }

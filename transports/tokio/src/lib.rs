@@ -62,7 +62,7 @@ pub use sextant_core::{
     ResourceType, ResponseHeaders, TokenCredential, TransportError, TransportErrorKind,
 };
 
-pub use bulk::BulkRun;
+pub use bulk::{BulkRun, BulkStreamRun};
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
