@@ -392,3 +392,71 @@ fn bulk_from_an_async_stream_on_the_async_transports() {
     assert_eq!((windows, created), (3, 3_000), "async-std");
     assert_eq!(count_items(&loader, &c), 6_000);
 }
+
+/// The most batches in flight at once in a simulated transcript (SEND #n ... RECV #n).
+fn max_in_flight(transcript: &[String]) -> usize {
+    let mut open = 0usize;
+    let mut most = 0;
+    for line in transcript {
+        if line.contains(" SEND #") && line.contains("/docs ") {
+            open += 1;
+            most = most.max(open);
+        } else if line.contains(" RECV #") || line.contains(" ERR #") {
+            open = open.saturating_sub(1);
+        }
+    }
+    most
+}
+
+/// One window of `n` creates on a single-range container; `throttle(k)` says whether the k-th
+/// operation answered is throttled. Returns the transcript.
+fn simulated_window(n: usize, mut throttle: impl FnMut(usize) -> bool) -> Vec<String> {
+    let mut sim = Sim::new(5, DriverOptions::default());
+    let c = ContainerReference::from_name(sim.account.clone(), "db", "c");
+    let mut core = BulkBuilder::new(c)
+        .max_in_flight(n)
+        .max_throttle_retries(1_000)
+        .build::<usize>();
+    let mut exec = core.start_window(&mut sim.driver, (0..n).map(item).collect(), sim.now);
+    let mut answered = 0;
+    let mut script = |_: usize, req: &sextant_core::OutgoingRequest| {
+        let ops: Vec<Value> = serde_json::from_slice(&req.body).unwrap();
+        let results: Vec<Value> = ops
+            .iter()
+            .map(|_| {
+                answered += 1;
+                if throttle(answered) {
+                    json!({"statusCode": 429, "requestCharge": 0, "retryAfterMilliseconds": 5})
+                } else {
+                    json!({"statusCode": 201, "requestCharge": 1.0})
+                }
+            })
+            .collect();
+        Answer::Full {
+            status: 200,
+            headers: vec![],
+            body: Value::Array(results).to_string(),
+            latency: std::time::Duration::from_millis(10),
+        }
+    };
+    let outcome = sim.drive(&mut exec, &mut script);
+    let results = core.finish_window(&mut exec, outcome);
+    assert!(results
+        .iter()
+        .all(|r| r.outcome.as_ref().is_ok_and(|o| o.status == 201)));
+    sim.transcript
+}
+
+#[test]
+fn congestion_control_adds_concurrency_when_quiet_and_holds_it_down_under_throttling() {
+    // 60,000 operations = 600 batches of 100 at 10 ms: several seconds of virtual time.
+    let quiet = simulated_window(60_000, |_| false);
+    let most = max_in_flight(&quiet);
+    assert!(
+        most >= 3,
+        "one more batch in flight per quiet second: at most {most}"
+    );
+    // Every answer throttles a tenth of its operations: the range stays at one batch in flight.
+    let throttled = simulated_window(20_000, |k| k % 10 == 0);
+    assert_eq!(max_in_flight(&throttled), 1);
+}
