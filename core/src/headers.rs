@@ -58,6 +58,11 @@ pub mod names {
         HeaderName::from_static("x-ms-cosmos-allow-tentative-writes");
     /// `a-im` (`Incremental Feed` for change feeds, including the pk-range feed)
     pub const A_IM: HeaderName = HeaderName::from_static("a-im");
+    /// `if-modified-since` (a change feed's point-in-time start)
+    pub const IF_MODIFIED_SINCE: HeaderName = http::header::IF_MODIFIED_SINCE;
+    /// `x-ms-cosmos-changefeed-wire-format-version` (all-versions-and-deletes envelopes)
+    pub const CHANGE_FEED_WIRE_FORMAT: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-changefeed-wire-format-version");
     /// `x-ms-max-item-count`
     pub const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
     /// `x-ms-documentdb-isquery` (PROTOCOL.md §7.1)

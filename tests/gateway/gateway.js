@@ -8,7 +8,7 @@
 //
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
-// atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
+// a per-range change feed from a write log (lib/changefeed.js), atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
 // views of the topology, request counts and the query log; POST /_gateway/config
 // {"pkrangesPageSize": N} pages the pkranges feed like the service does; GET /_gateway/bulk
 // reports what bulk requests applied (writes per id, throttled operations).
@@ -24,6 +24,7 @@ const { plan } = require("./lib/plan");
 const { runQuery } = require("./lib/query");
 const { runBatch } = require("./lib/batch");
 const bulk = require("./lib/bulk");
+const changefeed = require("./lib/changefeed");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -80,7 +81,7 @@ function createGateway(n) {
     if (t) return t;
     const r = await dispatch(stores[0], { method: "GET", url: `/dbs/${db}/colls/${coll}`, headers: {} });
     if (r.status !== 200 || !r.body) return undefined;
-    t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey, nextId: n, gone: new Set() };
+    t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey, nextId: n, gone: new Set(), log: changefeed.createLog() };
     gw.colls.set(key, t);
     return t;
   }
@@ -150,6 +151,7 @@ function createGateway(n) {
     for (const d of victims) {
       const r = await dispatch(store, { method: "DELETE", url: `/dbs/${db}/colls/${coll}/docs/${encodeURIComponent(d.id)}`, headers: { "x-ms-documentdb-partitionkey": text } });
       if (r.status >= 400) return { status: 500, body: { code: "InternalServerError", message: `deleting ${d.id}: ${r.status}` } };
+      changefeed.record(t.log, "delete", d.id, e.epk, p.values, undefined);
     }
     return { status: 200, body: {} };
   }
@@ -240,14 +242,36 @@ function createGateway(n) {
         const range = t.ranges.find(r => r.id === rangeHeader);
         if (!range) return { status: 400, body: { code: "BadRequest", message: "a non-atomic batch needs x-ms-documentdb-partitionkeyrangeid" } };
         count(range.id, "bulk");
-        return bulk.runBulk(gw.bulk, stores[range.store], range, m[1], m[2], t.pkDef, body);
+        return bulk.runBulk(gw.bulk, stores[range.store], range, m[1], m[2], t.pkDef, body, t.log);
       }
       const p = parsePkHeader(String(h["x-ms-documentdb-partitionkey"] || ""));
       const e = p.error ? p : epkOf(p.values, t.pkDef);
       if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
       const range = rangeFor(t.ranges, e.epk);
       count(range.id, "batch");
-      return runBatch(stores[range.store], m[1], m[2], t.pkDef, h, body);
+      return runBatch(stores[range.store], m[1], m[2], t.pkDef, h, body, t.log);
+    }
+    if (m && DOCS_RE.test(path) && req.method === "GET" && h["a-im"] !== undefined) {
+      const t = await topologyOf(m[1], m[2]);
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
+      let inScope;
+      let counted;
+      if (rangeHeader !== undefined) {
+        const range = t.ranges.find(r => r.id === rangeHeader);
+        const bounded = String(h["x-ms-read-key-type"] || "") === "EffectivePartitionKeyRange";
+        inScope = changefeed.rangeScope(range, bounded ? String(h["x-ms-start-epk"] || "") : undefined, bounded ? String(h["x-ms-end-epk"] || "FF") : undefined);
+        counted = range.id;
+      } else if (typeof h["x-ms-documentdb-partitionkey"] === "string") {
+        const p = parsePkHeader(h["x-ms-documentdb-partitionkey"]);
+        const e = p.error ? p : epkOf(p.values, t.pkDef, { prefix: true });
+        if (e.error) return { status: 400, body: { code: "BadRequest", message: e.error } };
+        inScope = epk => epk === e.epk || (epk !== undefined && epk.startsWith(e.epk) && p.values.length < ((t.pkDef && t.pkDef.paths) || []).length);
+        counted = rangeFor(t.ranges, e.epk).id;
+      } else {
+        return { status: 400, body: { code: "BadRequest", message: "a change feed through the test gateway needs x-ms-documentdb-partitionkeyrangeid or a partition key" } };
+      }
+      count(counted, "changefeed");
+      return changefeed.serveChangeFeed(t.log, t.pkDef, h, inScope);
     }
     if (m && DOCS_RE.test(path) && req.method === "GET") {
       const t = await topologyOf(m[1], m[2]);
@@ -272,7 +296,13 @@ function createGateway(n) {
       // The store answers 500 for a missing item unless the cross-partition header is present
       // (LOCAL_SERVER.md §1.4, 2:P8); the service answers 404.
       const hh = req.method === "GET" ? { ...h, "x-ms-documentdb-query-enablecrosspartition": "True" } : h;
-      return dispatch(stores[range.store], { method: req.method, url, headers: hh, body });
+      const r = await dispatch(stores[range.store], { method: req.method, url, headers: hh, body });
+      if (req.method !== "GET" && r.status < 400) {
+        // The change log (lib/changefeed.js) hears every applied point write.
+        const id = req.method === "POST" ? r.body && r.body.id : decodeURIComponent(path.split("/").pop());
+        changefeed.record(t.log, req.method === "DELETE" ? "delete" : "write", id, e.epk, p.values, r.body);
+      }
+      return r;
     }
     // Control plane (databases, collections): fan writes to every store, answer with store 0's.
     let first;

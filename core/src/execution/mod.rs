@@ -168,7 +168,9 @@ impl Execution {
             .prefix_check
             .clone()
             .map(|fp| Box::new((op.clone(), opts.clone(), fp)));
-        let job_op = fanout::job::is_job(op.kind).then(|| Box::new((op.clone(), opts.clone())));
+        // A change-feed page is a job; its per-range requests (with change-feed headers) are not.
+        let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
+            .then(|| Box::new((op.clone(), opts.clone())));
         let activity_header = activity_id.header_value();
         let prepared = Prepared::new(d, op, &opts, activity_header.clone());
         let mut e = Execution {
@@ -330,7 +332,7 @@ impl Execution {
     pub(crate) fn take_bulk(&mut self) -> Option<crate::bulk::executor::WindowOutcome> {
         match self.fanout.as_mut()?.job.as_deref_mut()? {
             fanout::job::Job::Bulk(j) => Some(j.take_outcome()),
-            fanout::job::Job::ReadMany(_) => None,
+            fanout::job::Job::ReadMany(_) | fanout::job::Job::ChangeFeed(_) => None,
         }
     }
 

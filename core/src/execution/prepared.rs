@@ -148,6 +148,46 @@ impl Prepared {
         if op.kind == OperationKind::Upsert {
             h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
         }
+        if let Some(cf) = opts.change_feed.as_deref() {
+            // PROTOCOL.md §9.1: one range (or one partition key) of a change-feed page.
+            let value = |what: &str, v: &str| {
+                HeaderValue::from_str(v).map_err(|_| {
+                    ConfigError::InvalidOperation(format!(
+                        "change feed {what} {v:?} is not a valid header value"
+                    ))
+                })
+            };
+            if cf.full_fidelity {
+                h.insert(names::A_IM, HeaderValue::from_static("Full-Fidelity Feed"));
+                h.insert(
+                    names::CHANGE_FEED_WIRE_FORMAT,
+                    HeaderValue::from_static("2021-09-15"),
+                );
+            } else {
+                h.insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));
+            }
+            if let Some(e) = &cf.if_none_match {
+                h.insert(names::IF_NONE_MATCH, value("etag", e)?);
+            }
+            if let Some(t) = &cf.if_modified_since {
+                h.insert(names::IF_MODIFIED_SINCE, value("start time", t)?);
+            }
+            match &opts.query_role {
+                QueryRole::Range(id) => {
+                    h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
+                }
+                QueryRole::SubRange(id, min, max) => {
+                    h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
+                    h.insert(
+                        names::READ_KEY_TYPE,
+                        HeaderValue::from_static("EffectivePartitionKeyRange"),
+                    );
+                    h.insert(names::START_EPK, value("range bound", min)?);
+                    h.insert(names::END_EPK, value("range bound", max)?);
+                }
+                QueryRole::Plain | QueryRole::Plan => {}
+            }
+        }
         if op.kind == OperationKind::Batch {
             h.insert(names::IS_BATCH_REQUEST, TRUE);
             if let QueryRole::Range(id) = &opts.query_role {

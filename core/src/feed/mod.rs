@@ -401,7 +401,7 @@ fn prefix_scope_of_token(op: &CosmosOperation, t: &FeedToken) -> Option<CosmosOp
 }
 
 /// The `Documents` array of a query page body, as the service returns it.
-fn page_items(response: &CosmosResponse) -> Result<Vec<Value>, CosmosError> {
+pub(crate) fn page_items(response: &CosmosResponse) -> Result<Vec<Value>, CosmosError> {
     let malformed = |why: String| {
         CosmosError::new(
             crate::error::ErrorKind::Service,

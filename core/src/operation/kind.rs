@@ -28,6 +28,8 @@ pub enum OperationKind {
     ReadMany,
     /// A window of bulk item operations: non-atomic batches per partition key range (§8.3).
     Bulk,
+    /// A page of the change feed (§9): `GET …/docs` with `A-IM` per range.
+    ChangeFeed,
 }
 
 impl OperationKind {
@@ -39,6 +41,7 @@ impl OperationKind {
                 | OperationKind::ReadFeed
                 | OperationKind::Query
                 | OperationKind::ReadMany
+                | OperationKind::ChangeFeed
         )
     }
 
@@ -52,6 +55,7 @@ impl OperationKind {
                 | OperationKind::Query
                 | OperationKind::ReadMany
                 | OperationKind::Bulk
+                | OperationKind::ChangeFeed
         )
     }
 
@@ -65,7 +69,9 @@ impl OperationKind {
             | OperationKind::DeletePartitionKey
             | OperationKind::ReadMany
             | OperationKind::Bulk => http::Method::POST,
-            OperationKind::Read | OperationKind::ReadFeed => http::Method::GET,
+            OperationKind::Read | OperationKind::ReadFeed | OperationKind::ChangeFeed => {
+                http::Method::GET
+            }
             OperationKind::Replace => http::Method::PUT,
             OperationKind::Delete => http::Method::DELETE,
             OperationKind::Patch => http::Method::PATCH,
@@ -87,6 +93,7 @@ impl OperationKind {
             OperationKind::DeletePartitionKey => "delete_partition_key",
             OperationKind::ReadMany => "read_many",
             OperationKind::Bulk => "bulk",
+            OperationKind::ChangeFeed => "change_feed",
         }
     }
 }

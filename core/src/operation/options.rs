@@ -46,6 +46,8 @@ pub struct OperationOptions {
     /// definition is not known yet: once routing has read it, a prefix of a hierarchical key
     /// turns the execution into a fan-out over the prefix's range, with this token fingerprint.
     pub(crate) prefix_check: Option<String>,
+    /// Set by the core on the per-range requests of a change-feed page (PROTOCOL.md §9.1).
+    pub(crate) change_feed: Option<Box<ChangeFeedHeaders>>,
 }
 
 /// What a query request is, inside a cross-partition query (set by the core only).
@@ -60,6 +62,17 @@ pub(crate) enum QueryRole {
     Range(String),
     /// Part of one partition key range: its id and the `[min, max)` EPK bounds (§7.5).
     SubRange(String, String, String),
+}
+
+/// The change-feed headers of one range's request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChangeFeedHeaders {
+    /// All versions and deletes (`Full-Fidelity Feed`) instead of latest version.
+    pub full_fidelity: bool,
+    /// `If-None-Match`: the range's etag, or `*` for "from now".
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`: a point-in-time start (HTTP date).
+    pub if_modified_since: Option<String>,
 }
 
 impl OperationOptions {

@@ -150,6 +150,7 @@ fn parse_kind(s: &str) -> Option<OperationKind> {
         "delete_partition_key" => OperationKind::DeletePartitionKey,
         "read_many" => OperationKind::ReadMany,
         "bulk" => OperationKind::Bulk,
+        "change_feed" => OperationKind::ChangeFeed,
         "upsert" => OperationKind::Upsert,
         "delete" => OperationKind::Delete,
         "read_feed" => OperationKind::ReadFeed,
@@ -291,6 +292,7 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
         populate_index_metrics: r.populate_index_metrics,
         query_role: Default::default(),
         prefix_check: r.prefix_check.clone(),
+        change_feed: None,
     })
 }
 

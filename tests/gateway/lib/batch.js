@@ -9,6 +9,7 @@
 const { dispatch } = require("./store");
 const { epkOf, parsePkHeader } = require("./routing");
 const { pkValuesOf } = require("./admin");
+const { record } = require("./changefeed");
 
 const MAX_OPERATIONS = 100;
 const MAX_BYTES = 2 * 1024 * 1024;
@@ -24,8 +25,11 @@ function restore(items, s) {
   items._ridCount = s.ridCount;
 }
 
-/** One operation as a request on the store; resolves to its batch result element. */
-async function runOne(store, docsUrl, pkHeader, pkDef, headerEpk, op) {
+/**
+ * Runs one batch operation as a request on the store; resolves to its batch result element.
+ * `onApplied(kind, id, doc)` hears each applied write ("write" or "delete"), for the change log.
+ */
+async function runOne(store, docsUrl, pkHeader, pkDef, headerEpk, op, onApplied) {
   const h = { "x-ms-documentdb-partitionkey": pkHeader };
   if (op.ifMatch) h["if-match"] = op.ifMatch;
   const url = id => `${docsUrl}/${encodeURIComponent(id)}`;
@@ -60,6 +64,10 @@ async function runOne(store, docsUrl, pkHeader, pkDef, headerEpk, op) {
       return { statusCode: 400, requestCharge: 0, message: `unknown operationType ${op.operationType}` };
   }
   const out = { statusCode: r.status, requestCharge: 1 };
+  if (r.status < 400 && onApplied && op.operationType !== "Read") {
+    const id = op.id !== undefined ? op.id : r.body && r.body.id;
+    onApplied(op.operationType === "Delete" ? "delete" : "write", id, r.body);
+  }
   if (r.status < 400) {
     if (r.body && r.body._etag) out.eTag = r.body._etag;
     if (r.body && op.operationType !== "Delete") out.resourceBody = r.body;
@@ -68,23 +76,34 @@ async function runOne(store, docsUrl, pkHeader, pkDef, headerEpk, op) {
 }
 
 /**
- * Runs an atomic batch request (`body`: the JSON text) against `store` for collection
- * `db`/`coll` with partition key definition `pkDef`. Returns `{status, headers, body}`.
+ * Checks a batch body (atomic or bulk) against the service's limits: at most 2 MB, a JSON
+ * array of 1 to 100 operations. Returns `{ops}` or `{error: response}`.
  */
-async function runBatch(store, db, coll, pkDef, headers, body) {
+function parseBatchBody(body) {
   if (Buffer.byteLength(body || "", "utf8") > MAX_BYTES) {
-    return { status: 413, body: { code: "RequestEntityTooLarge", message: `Request size is too large (over ${MAX_BYTES} bytes)` } };
+    return { error: { status: 413, body: { code: "RequestEntityTooLarge", message: `Request size is too large (over ${MAX_BYTES} bytes)` } } };
   }
   let ops;
   try {
     ops = JSON.parse(body || "");
   } catch (e) {
-    return { status: 400, body: { code: "BadRequest", message: `batch body is not JSON: ${e.message}` } };
+    return { error: { status: 400, body: { code: "BadRequest", message: `batch body is not JSON: ${e.message}` } } };
   }
-  if (!Array.isArray(ops) || ops.length === 0) return { status: 400, body: { code: "BadRequest", message: "a batch body is a non-empty JSON array" } };
+  if (!Array.isArray(ops) || ops.length === 0) return { error: { status: 400, body: { code: "BadRequest", message: "a batch body is a non-empty JSON array" } } };
   if (ops.length > MAX_OPERATIONS) {
-    return { status: 400, body: { code: "BadRequest", message: `Batch request has more operations (${ops.length}) than the ${MAX_OPERATIONS} supported` } };
+    return { error: { status: 400, body: { code: "BadRequest", message: `Batch request has more operations (${ops.length}) than the ${MAX_OPERATIONS} supported` } } };
   }
+  return { ops };
+}
+
+/**
+ * Runs an atomic batch request (`body`: the JSON text) against `store` for collection
+ * `db`/`coll` with partition key definition `pkDef`. Returns `{status, headers, body}`.
+ */
+async function runBatch(store, db, coll, pkDef, headers, body, log) {
+  const parsed = parseBatchBody(body);
+  if (parsed.error) return parsed.error;
+  const ops = parsed.ops;
   const pkHeader = headers["x-ms-documentdb-partitionkey"];
   const p = parsePkHeader(String(pkHeader || ""));
   const e = p.error ? p : epkOf(p.values, pkDef);
@@ -93,8 +112,11 @@ async function runBatch(store, db, coll, pkDef, headers, body) {
   const before = snapshot(items);
   const docsUrl = `/dbs/${db}/colls/${coll}/docs`;
   const results = [];
+  // Writes reach the change log only if the whole batch commits.
+  const applied = [];
+  const onApplied = (kind, id, doc) => applied.push([kind, id, doc]);
   for (const op of ops) {
-    const r = await runOne(store, docsUrl, pkHeader, pkDef, e.epk, op || {});
+    const r = await runOne(store, docsUrl, pkHeader, pkDef, e.epk, op || {}, onApplied);
     results.push(r);
     if (r.statusCode >= 400) {
       restore(items, before);
@@ -103,7 +125,8 @@ async function runBatch(store, db, coll, pkDef, headers, body) {
       return { status: 207, headers: { "x-ms-request-charge": String(results.length) }, body: out };
     }
   }
+  if (log) for (const [kind, id, doc] of applied) record(log, kind, id, e.epk, p.values, doc);
   return { status: 200, headers: { "x-ms-request-charge": String(results.length) }, body: results };
 }
 
-module.exports = { runBatch, runOne, MAX_OPERATIONS, MAX_BYTES };
+module.exports = { runBatch, runOne, parseBatchBody, MAX_OPERATIONS, MAX_BYTES };

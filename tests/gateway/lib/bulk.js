@@ -6,9 +6,10 @@
 // seeded generator, so a run is reproducible; a throttled operation is not applied.
 "use strict";
 
-const { runOne, MAX_OPERATIONS, MAX_BYTES } = require("./batch");
+const { runOne, parseBatchBody } = require("./batch");
 const { epkOf, parsePkHeader } = require("./routing");
 const { cmpEpk } = require("./topology");
+const { record } = require("./changefeed");
 
 /** mulberry32: a small seeded PRNG (the gateway must not depend on Math.random for faults). */
 function prng(seed) {
@@ -64,21 +65,11 @@ const WRITES = new Set(["Create", "Upsert", "Replace", "Delete", "Patch"]);
  * Runs a bulk batch request (`body`: JSON text) against range `range` (`{minInclusive,
  * maxExclusive, store}`) of `db`/`coll`. Returns `{status, headers, body}`.
  */
-async function runBulk(state, store, range, db, coll, pkDef, body) {
+async function runBulk(state, store, range, db, coll, pkDef, body, log) {
   state.requests++;
-  if (Buffer.byteLength(body || "", "utf8") > MAX_BYTES) {
-    return { status: 413, body: { code: "RequestEntityTooLarge", message: `Request size is too large (over ${MAX_BYTES} bytes)` } };
-  }
-  let ops;
-  try {
-    ops = JSON.parse(body || "");
-  } catch (e) {
-    return { status: 400, body: { code: "BadRequest", message: `batch body is not JSON: ${e.message}` } };
-  }
-  if (!Array.isArray(ops) || ops.length === 0) return { status: 400, body: { code: "BadRequest", message: "a batch body is a non-empty JSON array" } };
-  if (ops.length > MAX_OPERATIONS) {
-    return { status: 400, body: { code: "BadRequest", message: `Batch request has more operations (${ops.length}) than the ${MAX_OPERATIONS} supported` } };
-  }
+  const parsed = parseBatchBody(body);
+  if (parsed.error) return parsed.error;
+  const ops = parsed.ops;
   const docsUrl = `/dbs/${db}/colls/${coll}/docs`;
   const results = [];
   let charge = 0;
@@ -103,7 +94,8 @@ async function runBulk(state, store, range, db, coll, pkDef, body) {
       results.push({ statusCode: 429, subStatusCode: 3200, requestCharge: 0, retryAfterMilliseconds: state.retryAfterMs });
       continue;
     }
-    const r = await runOne(store, docsUrl, o.partitionKey, pkDef, e.epk, o);
+    const onApplied = (kind, id, doc) => log && record(log, kind, id, e.epk, p.values, doc);
+    const r = await runOne(store, docsUrl, o.partitionKey, pkDef, e.epk, o, onApplied);
     if (r.statusCode < 400 && WRITES.has(o.operationType)) {
       state.applied++;
       const id = o.id !== undefined ? o.id : o.resourceBody && o.resourceBody.id;

@@ -296,3 +296,35 @@ impl QueryClient {
         (out, progress)
     }
 }
+
+impl QueryClient {
+    /// One change-feed page from a fresh pager resumed from `token` (so every page proves the
+    /// token alone is enough, on this transport).
+    #[allow(dead_code)] // used by the change-feed tests only
+    pub fn change_feed_page(
+        &self,
+        op: CosmosOperation,
+        token: Option<String>,
+        max_items: Option<u32>,
+    ) -> Result<sextant_core::ChangeFeedPage, CosmosError> {
+        let mut opts = OperationOptions::new();
+        if let Some(t) = token {
+            opts = opts.with_continuation(t);
+        }
+        if let Some(n) = max_items {
+            opts = opts.with_max_item_count(n);
+        }
+        match &self.inner {
+            Inner::Tokio(rt, d) => {
+                let mut pager = d.change_feed(op, Some(opts))?;
+                rt.block_on(async { tokio::time::timeout(BOUND, pager.next_page()).await })
+                    .expect("bounded")
+            }
+            Inner::Blocking(d) => d.change_feed(op, Some(opts))?.next_page(),
+            Inner::AsyncStd(d) => {
+                let mut pager = d.change_feed(op, Some(opts))?;
+                smol_bounded(pager.next_page())
+            }
+        }
+    }
+}

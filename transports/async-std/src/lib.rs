@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod bulk;
+mod change_feed;
 mod client;
 mod connection;
 mod connector;
@@ -77,12 +78,14 @@ mod runtime;
 mod tls;
 
 pub use bulk::{BulkRun, BulkStreamRun};
+pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
-    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
+    ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
+    QuerySpec, ReadManyResponse, TransactionalBatch,
 };
 
 pub use sextant_core as core;

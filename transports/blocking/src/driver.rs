@@ -87,6 +87,19 @@ impl CosmosDriver {
         crate::BulkRun::new(self.clone(), builder.build(), operations.into_iter())
     }
 
+    /// The pages of a change feed ([`CosmosOperation::change_feed`]): call
+    /// [`crate::ChangeFeedPager::next_page`] as often as new changes are wanted. Options apply
+    /// to every page; `OperationOptions::with_continuation` resumes from a token.
+    pub fn change_feed(
+        &self,
+        operation: CosmosOperation,
+        options: Option<OperationOptions>,
+    ) -> Result<crate::ChangeFeedPager, CosmosError> {
+        let core = sextant_core::ChangeFeedPager::new(operation, options.unwrap_or_default())
+            .map_err(CosmosError::from)?;
+        Ok(crate::ChangeFeedPager::new(self.clone(), core))
+    }
+
     pub(crate) fn inner(&self) -> &DriverInner {
         &self.inner
     }

@@ -45,6 +45,7 @@
 
 mod background;
 mod bulk;
+mod change_feed;
 mod client;
 mod driver;
 mod error_map;
@@ -68,10 +69,12 @@ pub use sextant_core::{
 };
 
 pub use bulk::BulkRun;
+pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
-    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
+    ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
+    QuerySpec, ReadManyResponse, TransactionalBatch,
 };

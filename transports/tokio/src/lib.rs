@@ -46,6 +46,7 @@
 
 mod attempt;
 mod bulk;
+mod change_feed;
 mod client;
 mod driver;
 mod error_map;
@@ -63,10 +64,12 @@ pub use sextant_core::{
 };
 
 pub use bulk::{BulkRun, BulkStreamRun};
+pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
-    PatchBuilder, PatchOperation, QueryPage, QuerySpec, ReadManyResponse, TransactionalBatch,
+    ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
+    QuerySpec, ReadManyResponse, TransactionalBatch,
 };

@@ -7,6 +7,7 @@
 
 use super::super::{Execution, Failure};
 use super::bulk::{BatchRole, BulkJob};
+use super::change_feed::{ChangeFeedJob, FeedRead};
 use super::read_many::{ReadManyJob, Work};
 use super::{Fanout, Role};
 use crate::action::Action;
@@ -22,6 +23,7 @@ use crate::response::CosmosResponse;
 pub(crate) enum Job {
     ReadMany(ReadManyJob),
     Bulk(BulkJob),
+    ChangeFeed(ChangeFeedJob),
 }
 
 /// What a job's child is for.
@@ -31,11 +33,16 @@ pub(crate) enum JobRole {
     Read(Work),
     /// A bulk batch to one range.
     Batch(BatchRole),
+    /// One range's (or one partition key's) change-feed request.
+    Feed(FeedRead),
 }
 
 /// The operation kinds that run as a job once routing is settled.
 pub(crate) fn is_job(kind: OperationKind) -> bool {
-    matches!(kind, OperationKind::ReadMany | OperationKind::Bulk)
+    matches!(
+        kind,
+        OperationKind::ReadMany | OperationKind::Bulk | OperationKind::ChangeFeed
+    )
 }
 
 /// The container an item-feed operation addresses, rebuilt from its link (`dbs/d/colls/c`;
@@ -67,6 +74,10 @@ impl Execution {
             match op.kind {
                 OperationKind::ReadMany => {
                     ReadManyJob::new(container, body, map, def).map(Job::ReadMany)
+                }
+                OperationKind::ChangeFeed => {
+                    ChangeFeedJob::new(container, body, op.partition_key.clone(), map)
+                        .map(Job::ChangeFeed)
                 }
                 _ => BulkJob::new(container, body, &opts, map, def).map(Job::Bulk),
             }
@@ -101,6 +112,7 @@ impl Execution {
             let next = match self.job_mut() {
                 Some(Job::ReadMany(j)) => j.next_work().map(JobRole::Read),
                 Some(Job::Bulk(j)) => j.next_batch(now.mono).map(JobRole::Batch),
+                Some(Job::ChangeFeed(j)) => j.next_read().map(JobRole::Feed),
                 None => None,
             };
             let Some(role) = next else { return Ok(()) };
@@ -119,6 +131,7 @@ impl Execution {
         let built = match (self.fanout.as_ref().and_then(|f| f.job.as_deref()), role) {
             (Some(Job::ReadMany(j)), JobRole::Read(w)) => j.child(w, opts),
             (Some(Job::Bulk(j)), JobRole::Batch(b)) => j.child(b, opts),
+            (Some(Job::ChangeFeed(j)), JobRole::Feed(r)) => j.child(r, opts),
             _ => None,
         };
         let (op, opts, range) =
@@ -158,6 +171,12 @@ impl Execution {
                 j.take(b, outcome, d, &link, splits, now.mono);
                 Ok(())
             }
+            (Some(Job::ChangeFeed(j)), JobRole::Feed(r)) => {
+                j.take(r, outcome, d, &link, splits).map_err(|e| match e {
+                    Ok(failure) => failure,
+                    Err(error) => super::child_failure(error),
+                })
+            }
             _ => Err(Failure::Internal("a job child without its job".into())),
         }
     }
@@ -171,6 +190,7 @@ impl Execution {
             && match f.job.as_deref() {
                 Some(Job::ReadMany(j)) => j.is_done(),
                 Some(Job::Bulk(j)) => j.is_done(),
+                Some(Job::ChangeFeed(j)) => j.is_done(),
                 None => false,
             }
     }
@@ -179,7 +199,7 @@ impl Execution {
     pub(super) fn job_wake(&self) -> Option<std::time::Instant> {
         match self.fanout.as_ref()?.job.as_deref()? {
             Job::Bulk(j) => j.wake(),
-            Job::ReadMany(_) => None,
+            Job::ReadMany(_) | Job::ChangeFeed(_) => None,
         }
     }
 
@@ -188,10 +208,17 @@ impl Execution {
         let Some(f) = self.fanout.as_mut() else {
             return;
         };
-        let (body, count) = match f.job.as_deref_mut() {
-            Some(Job::ReadMany(j)) => j.body(),
-            Some(Job::Bulk(j)) => j.body(),
-            None => (Vec::new(), 0),
+        let (body, count, continuation) = match f.job.as_deref_mut() {
+            Some(Job::ReadMany(j)) => {
+                let (b, n) = j.body();
+                (b, n, None)
+            }
+            Some(Job::Bulk(j)) => {
+                let (b, n) = j.body();
+                (b, n, None)
+            }
+            Some(Job::ChangeFeed(j)) => j.body(),
+            None => (Vec::new(), 0, None),
         };
         let mut raw = http::HeaderMap::new();
         if let Ok(v) = http::HeaderValue::from_str(&format!("{}", self.diag.total_charge())) {
@@ -201,6 +228,9 @@ impl Execution {
             crate::headers::names::ITEM_COUNT,
             http::HeaderValue::from(count),
         );
+        if let Some(v) = continuation.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+            raw.insert(crate::headers::names::CONTINUATION, v);
+        }
         let diagnostics = self.diag.finish(now.mono, Some(200), None);
         self.outcome = Some(Ok(CosmosResponse {
             status: 200,

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 mod bulk;
+mod change_feed;
 mod children;
 pub(crate) mod job;
 pub(crate) mod merge;
