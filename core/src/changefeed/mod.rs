@@ -11,6 +11,7 @@
 
 pub(crate) mod operation;
 mod pager;
+pub mod processor;
 pub(crate) mod state;
 
 pub use operation::{ChangeFeedMode, ChangeFeedStart};
