@@ -73,6 +73,7 @@ mod error_map;
 mod execute;
 mod io;
 mod pool;
+mod processor;
 mod query;
 mod runtime;
 mod tls;
@@ -80,6 +81,7 @@ mod tls;
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
+pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{

@@ -100,6 +100,19 @@ impl CosmosDriver {
         Ok(crate::ChangeFeedPager::new(self.clone(), core))
     }
 
+    /// One host of a change-feed processor on `monitored`, with its leases in `leases` (a
+    /// container partitioned by `/id`). Run it with [`crate::ChangeFeedProcessor::run`]; any
+    /// number of hosts with distinct `options.host` names share the leases fairly.
+    pub fn change_feed_processor(
+        &self,
+        monitored: sextant_core::models::ContainerReference,
+        leases: sextant_core::models::ContainerReference,
+        options: sextant_core::changefeed::processor::ProcessorOptions,
+    ) -> crate::ChangeFeedProcessor {
+        let seed = sextant_host::fresh_seed();
+        crate::ChangeFeedProcessor::new(self.clone(), monitored, leases, options, seed)
+    }
+
     pub(crate) fn inner(&self) -> &DriverInner {
         &self.inner
     }

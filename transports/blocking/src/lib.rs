@@ -50,6 +50,7 @@ mod client;
 mod driver;
 mod error_map;
 mod execute;
+mod processor;
 mod query;
 mod resolver;
 mod runtime;
@@ -71,6 +72,7 @@ pub use sextant_core::{
 pub use bulk::BulkRun;
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
+pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{

@@ -51,6 +51,7 @@ mod client;
 mod driver;
 mod error_map;
 mod execute;
+mod processor;
 mod query;
 mod runtime;
 
@@ -66,6 +67,7 @@ pub use sextant_core::{
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
+pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{

@@ -14,6 +14,7 @@
 mod balance;
 mod lease;
 mod machine;
+pub mod requests;
 
 pub use balance::leases_to_take;
 pub use lease::{lease_token, Lease};

@@ -1,0 +1,234 @@
+//! Three change-feed processor hosts (issue 13), one on each transport, sharing the leases of
+//! a 4-range container on the multi-partition test gateway: every change is handled, the
+//! leases end up spread 1-2 per host, and stopping releases them.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sextant_core::changefeed::processor::{Lease, ProcessorOptions};
+use sextant_core::models::{
+    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, PartitionKey,
+    PartitionKeyDefinition,
+};
+use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
+use sextant_tests::gateway::TestGateway;
+use sextant_tests::server::EMULATOR_KEY;
+
+const ITEMS: usize = 300;
+
+fn options(host: &str) -> ProcessorOptions {
+    let mut o = ProcessorOptions::new(host, "proc");
+    o.renew_interval = Duration::from_millis(1_000);
+    o.acquire_interval = Duration::from_millis(700);
+    o.expiration = Duration::from_secs(4);
+    o.poll_delay = Duration::from_millis(200);
+    o.max_items = Some(25);
+    o
+}
+
+fn leases_now(d: &sextant_blocking::CosmosDriver, leases: &ContainerReference) -> Vec<Lease> {
+    let op = CosmosOperation::query(leases.clone(), QuerySpec::new("SELECT * FROM c"));
+    let mut out = Vec::new();
+    for page in d.query(op, None).unwrap() {
+        out.extend(page.unwrap().items().iter().filter_map(Lease::from_json));
+    }
+    out
+}
+
+#[test]
+fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
+    let g = TestGateway::start(4);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    let env = std::collections::BTreeMap::new();
+    let blocking = sextant_blocking::CosmosDriverRuntime::builder()
+        .environment(env.clone())
+        .build()
+        .unwrap()
+        .get_or_create_driver(account.clone(), None)
+        .unwrap();
+    blocking
+        .execute_operation(
+            CosmosOperation::create_database(account.clone(), "cfp"),
+            None,
+        )
+        .unwrap();
+    let db = DatabaseReference::from_name(account.clone(), "cfp");
+    for (name, path) in [("items", "/pk"), ("leases", "/id")] {
+        let props = ContainerProperties::new(name, PartitionKeyDefinition::hash(path));
+        blocking
+            .execute_operation(CosmosOperation::create_container(db.clone(), &props), None)
+            .unwrap();
+    }
+    let items = ContainerReference::in_database(&db, "items");
+    let leases = ContainerReference::in_database(&db, "leases");
+
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let record = |seen: &Arc<Mutex<Vec<(String, String)>>>, host: &str, changes: &[Value]| {
+        let mut s = seen.lock().unwrap();
+        for c in changes {
+            s.push((host.to_string(), c["id"].as_str().unwrap_or("").to_string()));
+        }
+    };
+
+    let mut threads = Vec::new();
+    {
+        // Host 1: blocking (a closure handler).
+        let (d, items, leases, seen, stop) = (
+            blocking.clone(),
+            items.clone(),
+            leases.clone(),
+            seen.clone(),
+            stop.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let mut p = d.change_feed_processor(items, leases, options("blocking"));
+            p.run(
+                |_lease: String, changes: Vec<Value>| {
+                    record(&seen, "blocking", &changes);
+                    Ok::<(), String>(())
+                },
+                || stop.load(Ordering::Relaxed),
+            );
+        }));
+    }
+    {
+        // Host 2: tokio (an async handler).
+        let (account, items, leases, seen, stop, env) = (
+            account.clone(),
+            items.clone(),
+            leases.clone(),
+            seen.clone(),
+            stop.clone(),
+            env.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let d = sextant_tokio::CosmosDriverRuntime::builder()
+                    .environment(env)
+                    .build()
+                    .await
+                    .unwrap()
+                    .get_or_create_driver(account, None)
+                    .await
+                    .unwrap();
+                let mut p = d.change_feed_processor(items, leases, options("tokio"));
+                p.run(
+                    |_lease: String, changes: Vec<Value>| {
+                        let seen = seen.clone();
+                        async move {
+                            record(&seen, "tokio", &changes);
+                            Ok::<(), String>(())
+                        }
+                    },
+                    || stop.load(Ordering::Relaxed),
+                )
+                .await;
+            });
+        }));
+    }
+    {
+        // Host 3: async-std (smol).
+        let (account, items, leases, seen, stop, env) = (
+            account.clone(),
+            items.clone(),
+            leases.clone(),
+            seen.clone(),
+            stop.clone(),
+            env.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            smol::block_on(async move {
+                let d = sextant_async_std::CosmosDriverRuntime::builder()
+                    .environment(env)
+                    .build()
+                    .await
+                    .unwrap()
+                    .get_or_create_driver(account, None)
+                    .await
+                    .unwrap();
+                let mut p = d.change_feed_processor(items, leases, options("async-std"));
+                p.run(
+                    |_lease: String, changes: Vec<Value>| {
+                        let seen = seen.clone();
+                        async move {
+                            record(&seen, "async-std", &changes);
+                            Ok::<(), String>(())
+                        }
+                    },
+                    || stop.load(Ordering::Relaxed),
+                )
+                .await;
+            });
+        }));
+    }
+
+    // Writes while the hosts start and balance.
+    for i in 0..ITEMS {
+        let doc = json!({"id": format!("i{i}"), "pk": format!("p{}", i % 37)}).to_string();
+        blocking
+            .execute_operation(
+                CosmosOperation::create(items.clone())
+                    .with_partition_key(PartitionKey::from(format!("p{}", i % 37)))
+                    .with_body(doc),
+                Some(OperationOptions::new()),
+            )
+            .unwrap();
+        if i % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // Every change handled, and the leases spread over the three hosts.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let spread = loop {
+        let handled: BTreeSet<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect();
+        let owners: Vec<Option<String>> = leases_now(&blocking, &leases)
+            .into_iter()
+            .map(|l| l.owner)
+            .collect();
+        let per_host: Vec<usize> = ["blocking", "tokio", "async-std"]
+            .iter()
+            .map(|h| owners.iter().filter(|o| o.as_deref() == Some(*h)).count())
+            .collect();
+        if handled.len() == ITEMS
+            && owners.len() == 4
+            && per_host.iter().all(|n| (1..=2).contains(n))
+        {
+            break per_host;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "handled {} of {ITEMS}, leases per host {per_host:?}",
+            handled.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(spread.iter().sum::<usize>(), 4);
+    let hosts: BTreeSet<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, _)| h.clone())
+        .collect();
+    assert_eq!(hosts.len(), 3, "every host handled changes: {hosts:?}");
+
+    // Stopping releases every lease.
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let owners: Vec<Option<String>> = leases_now(&blocking, &leases)
+        .into_iter()
+        .map(|l| l.owner)
+        .collect();
+    assert!(owners.iter().all(Option::is_none), "released: {owners:?}");
+}
