@@ -122,6 +122,7 @@
 
 pub mod action;
 pub mod auth;
+pub mod backup;
 pub mod batch;
 pub mod bulk;
 pub mod changefeed;

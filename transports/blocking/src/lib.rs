@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod background;
+mod backup;
 mod bulk;
 mod change_feed;
 mod client;

@@ -333,28 +333,11 @@ fn component_json(v: &PartitionKeyValue) -> Value {
 
 /// The header form of a row's partition key, read at the container's key paths.
 fn row_key(row: &Value, paths: &[String]) -> Option<String> {
-    let mut parts = Vec::with_capacity(paths.len());
-    for path in paths {
-        let mut v = Some(row);
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let seg = seg
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
-                .unwrap_or(seg);
-            v = v.and_then(|x| x.get(seg));
-        }
-        parts.push(match v {
-            None => PartitionKeyValue::Undefined,
-            Some(Value::String(s)) => PartitionKeyValue::String(s.clone()),
-            Some(Value::Number(n)) => PartitionKeyValue::Number(n.as_f64()?),
-            Some(Value::Bool(b)) => PartitionKeyValue::Bool(*b),
-            Some(Value::Null) => PartitionKeyValue::Null,
-            Some(_) => return None,
-        });
-    }
-    PartitionKey::hierarchical(parts)
-        .ok()
-        .map(|k| k.to_header_value())
+    let def = PartitionKeyDefinition {
+        paths: paths.to_vec(),
+        ..PartitionKeyDefinition::hash("/")
+    };
+    crate::backup::partition_key_of(row, &def).map(|k| k.to_header_value())
 }
 
 #[cfg(test)]
