@@ -221,6 +221,20 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
         .collect();
     assert_eq!(hosts.len(), 3, "every host handled changes: {hosts:?}");
 
+    // Nothing is pending once every change was handled and checkpointed.
+    let estimator =
+        blocking.change_feed_processor(items.clone(), leases.clone(), options("estimator"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lags = estimator.estimate().unwrap();
+        assert_eq!(lags.len(), 4);
+        if lags.iter().all(|l| l.pending == 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still pending: {lags:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Stopping releases every lease.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -231,4 +245,58 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
         .map(|l| l.owner)
         .collect();
     assert!(owners.iter().all(Option::is_none), "released: {owners:?}");
+}
+
+#[test]
+fn the_estimator_counts_what_is_not_checkpointed_and_a_failing_handler_checkpoints_nothing() {
+    let g = TestGateway::start(3);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    let d = sextant_blocking::CosmosDriverRuntime::builder()
+        .environment(Default::default())
+        .build()
+        .unwrap()
+        .get_or_create_driver(account.clone(), None)
+        .unwrap();
+    d.execute_operation(
+        CosmosOperation::create_database(account.clone(), "est"),
+        None,
+    )
+    .unwrap();
+    let db = DatabaseReference::from_name(account, "est");
+    for (name, path) in [("items", "/pk"), ("leases", "/id")] {
+        let props = ContainerProperties::new(name, PartitionKeyDefinition::hash(path));
+        d.execute_operation(CosmosOperation::create_container(db.clone(), &props), None)
+            .unwrap();
+    }
+    let items = ContainerReference::in_database(&db, "items");
+    let leases = ContainerReference::in_database(&db, "leases");
+    for i in 0..120 {
+        let doc = json!({"id": format!("i{i}"), "pk": format!("p{}", i % 11)}).to_string();
+        d.execute_operation(
+            CosmosOperation::create(items.clone())
+                .with_partition_key(PartitionKey::from(format!("p{}", i % 11)))
+                .with_body(doc),
+            None,
+        )
+        .unwrap();
+    }
+    // A host whose handler always fails: it creates and holds the leases, checkpoints nothing.
+    let mut host = d.change_feed_processor(items.clone(), leases.clone(), options("failing"));
+    let calls = std::cell::Cell::new(0);
+    let started = Instant::now();
+    host.run(
+        |_lease: String, _changes: Vec<Value>| {
+            calls.set(calls.get() + 1);
+            Err::<(), _>("the handler failed")
+        },
+        || started.elapsed() > Duration::from_secs(2),
+    );
+    assert!(calls.get() >= 3, "the handler was called on each lease");
+    let lags = host.estimate().unwrap();
+    assert_eq!(lags.len(), 3);
+    assert_eq!(lags.iter().map(|l| l.pending).sum::<u64>(), 120, "{lags:?}");
+    assert!(
+        lags.iter().all(|l| l.owner.is_none() && !l.capped),
+        "released: {lags:?}"
+    );
 }

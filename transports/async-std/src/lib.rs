@@ -81,7 +81,7 @@ mod tls;
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
-pub use processor::ChangeFeedProcessor;
+pub use processor::{ChangeFeedProcessor, LeaseLag, ESTIMATE_CAP};
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{

@@ -8,8 +8,26 @@ use sextant_core::changefeed::processor::{
 };
 use sextant_core::models::ContainerReference;
 
+use sextant_core::CosmosError;
+
 use crate::driver::CosmosDriver;
 use crate::execute::now;
+
+/// Most pending changes the estimator counts per lease.
+pub const ESTIMATE_CAP: u64 = 100_000;
+
+/// One lease's pending work (see [`ChangeFeedProcessor::estimate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseLag {
+    /// The lease's document id.
+    pub lease: String,
+    /// Its owner, if any.
+    pub owner: Option<String>,
+    /// Changes after its checkpoint.
+    pub pending: u64,
+    /// The count stopped at [`ESTIMATE_CAP`].
+    pub capped: bool,
+}
 
 /// Longest sleep between checks of `should_stop`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -84,6 +102,49 @@ impl ChangeFeedProcessor {
                 }
             }
         }
+    }
+
+    /// The estimator: each lease's pending changes (not yet checkpointed), read from its
+    /// checkpoint without handling them, up to `ESTIMATE_CAP` per lease (`capped` beyond).
+    pub async fn estimate(&self) -> Result<Vec<LeaseLag>, CosmosError> {
+        let options = self.core.options();
+        let op = requests::list_leases(&self.leases, &options.lease_prefix);
+        let mut leases = Vec::new();
+        let mut pager = self.driver.query(op, None)?;
+        while let Some(page) = pager.next_page().await {
+            leases.extend(requests::leases_of(page?.items()));
+        }
+        let mut out = Vec::with_capacity(leases.len());
+        for lease in leases {
+            let (op, opts) = requests::read_changes(
+                &self.monitored,
+                &lease.min,
+                &lease.max,
+                lease.continuation.as_deref(),
+                options.start,
+                Some(1_000),
+            )
+            .map_err(CosmosError::from)?;
+            let mut feed = self.driver.change_feed(op, Some(opts))?;
+            let mut pending = 0u64;
+            let capped = loop {
+                let page = feed.next_page().await?;
+                if page.is_caught_up() {
+                    break false;
+                }
+                pending += page.items().len() as u64;
+                if pending >= ESTIMATE_CAP {
+                    break true;
+                }
+            };
+            out.push(LeaseLag {
+                lease: lease.id,
+                owner: lease.owner,
+                pending,
+                capped,
+            });
+        }
+        Ok(out)
     }
 
     async fn execute(&self, command: Command) -> Outcome {

@@ -73,7 +73,7 @@ pub use sextant_core::{
 pub use bulk::BulkRun;
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
-pub use processor::ChangeFeedProcessor;
+pub use processor::{ChangeFeedProcessor, LeaseLag, ESTIMATE_CAP};
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::{
