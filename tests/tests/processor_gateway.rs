@@ -1,6 +1,7 @@
 //! Three change-feed processor hosts (issue 13), one on each transport, sharing the leases of
 //! a 4-range container on the multi-partition test gateway: every change is handled, the
-//! leases end up spread 1-2 per host, and stopping releases them.
+//! leases end up spread 1-2 per host, a range split splits its lease, the estimator reads
+//! nothing pending at the end, and stopping releases every lease.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -213,6 +214,47 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(spread.iter().sum::<usize>(), 4);
+
+    // A range splits: the lease reading it splits into two child leases, which the hosts
+    // share out, and the changes written after it are handled too.
+    let (status, body) = g.split("cfp", "items", "0");
+    assert_eq!(status, 200, "{body}");
+    for i in ITEMS..ITEMS + 100 {
+        let doc = json!({"id": format!("i{i}"), "pk": format!("p{}", i % 37)}).to_string();
+        blocking
+            .execute_operation(
+                CosmosOperation::create(items.clone())
+                    .with_partition_key(PartitionKey::from(format!("p{}", i % 37)))
+                    .with_body(doc),
+                None,
+            )
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let handled: BTreeSet<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect();
+        let now_leases = leases_now(&blocking, &leases);
+        let owned = now_leases.iter().filter(|l| l.owner.is_some()).count();
+        if handled.len() == ITEMS + 100 && now_leases.len() == 5 && owned == 5 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the split: handled {} of {}, leases {:?}",
+            handled.len(),
+            ITEMS + 100,
+            now_leases
+                .iter()
+                .map(|l| (&l.min, &l.max, &l.owner))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let hosts: BTreeSet<String> = seen
         .lock()
         .unwrap()
@@ -227,7 +269,7 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let lags = estimator.estimate().unwrap();
-        assert_eq!(lags.len(), 4);
+        assert_eq!(lags.len(), 5);
         if lags.iter().all(|l| l.pending == 0) {
             break;
         }

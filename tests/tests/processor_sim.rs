@@ -1,8 +1,9 @@
 //! The change-feed processor (issue 13) in a deterministic simulation: 1 to 5 hosts over a
 //! lease store and a change feed modelled in memory, with crashes, pauses past the lease
-//! expiry and rejoining hosts, over thousands of seeded scenarios. Checked after every event
-//! and at the end: no lease is held by two hosts at once, checkpoints never move backwards,
-//! every change is handled at least once, and ownership converges to fair shares.
+//! expiry, rejoining hosts and range splits (which split the leases), over 2,000 seeded
+//! scenarios. Checked after every event and at the end: no lease is held by two hosts at once
+//! (beyond a stolen lease's grace), checkpoints never move backwards, every change is handled
+//! at least once, the leases tile the key space, and ownership converges to fair shares.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
@@ -13,8 +14,8 @@ use sextant_core::changefeed::processor::{
 };
 use sextant_core::{ChangeFeedStart, Now};
 
-/// Scenarios per run (each is about 2 virtual minutes).
-const SCENARIOS: u64 = 1_000;
+/// Scenarios per run (each is 150 virtual seconds).
+const SCENARIOS: u64 = 2_000;
 
 struct Rng(u64);
 impl Rng {
@@ -89,6 +90,14 @@ impl Model {
                 *stored = w.clone();
                 Outcome::Written(w)
             }
+            Command::DeleteLease(l) => match self.leases.get(&l.id) {
+                Some((stored, _)) if stored.etag == l.etag => {
+                    self.leases.remove(&l.id);
+                    self.written.insert(l.id.clone(), self.now);
+                    Outcome::Deleted
+                }
+                _ => Outcome::Conflict,
+            },
             Command::ReadChanges {
                 min,
                 max,
@@ -113,9 +122,24 @@ impl Model {
                     .last()
                     .and_then(|i| i["_lsn"].as_u64())
                     .unwrap_or(after);
+                let continuation = format!("lsn:{last}");
+                // After a split the lease's range spans several physical ranges: its parts.
+                let parts: Vec<(String, String, String)> = self
+                    .ranges
+                    .iter()
+                    .filter(|(lo, hi)| lo.as_str() < max.as_str() && min.as_str() < hi.as_str())
+                    .map(|(lo, hi)| {
+                        (
+                            lo.as_str().max(min.as_str()).to_string(),
+                            hi.as_str().min(max.as_str()).to_string(),
+                            continuation.clone(),
+                        )
+                    })
+                    .collect();
                 Outcome::Changes {
                     items,
-                    continuation: format!("lsn:{last}"),
+                    continuation,
+                    parts: if parts.len() > 1 { parts } else { Vec::new() },
                 }
             }
             Command::Deliver { items, .. } => {
@@ -152,7 +176,7 @@ fn options(name: &str) -> ProcessorOptions {
     o
 }
 
-fn scenario(seed: u64) {
+fn scenario(seed: u64) -> (u64, usize) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let t0 = Instant::now();
     let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -196,6 +220,7 @@ fn scenario(seed: u64) {
     let mut next_write = t0;
     let mut next_chaos = t0 + Duration::from_secs(2 + rng.below(6));
     let mut lsn = 0;
+    let mut splits = 0;
     let mut now = t0;
     for _ in 0..2_000_000 {
         // The next event: a write, a chaos event, a host's command completing or wake-up.
@@ -225,6 +250,25 @@ fn scenario(seed: u64) {
         }
         if now < chaos_end && now >= next_chaos {
             next_chaos = now + Duration::from_secs(2 + rng.below(6));
+            if rng.chance(25) {
+                // A physical range splits at its midpoint (the leases follow by themselves).
+                let k = rng.below(model.ranges.len() as u64) as usize;
+                let (lo, hi) = model.ranges[k].clone();
+                let num = |s: &str| {
+                    if s.is_empty() {
+                        0
+                    } else {
+                        u32::from_str_radix(s, 16).unwrap_or(255)
+                    }
+                };
+                let (a, b) = (num(&lo), if hi == "FF" { 255 } else { num(&hi) });
+                if b > a + 1 {
+                    let mid = format!("{:02X}", (a + b) / 2);
+                    model.ranges.splice(k..=k, [(lo, mid.clone()), (mid, hi)]);
+                    splits += 1;
+                }
+                continue;
+            }
             let i = rng.below(hosts.len() as u64) as usize;
             let live = hosts.iter().filter(|h| h.p.is_some()).count();
             match (rng.below(3), hosts[i].p.is_some()) {
@@ -331,7 +375,24 @@ fn scenario(seed: u64) {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
-    // Ownership converged to fair shares among the live hosts.
+    // The leases tile the key space (splits finished: children made, parents retired), and
+    // their ownership converged to fair shares among the live hosts.
+    let mut bounds: Vec<(String, String)> = model
+        .leases
+        .values()
+        .map(|(l, _)| (l.min.clone(), l.max.clone()))
+        .collect();
+    bounds.sort();
+    let mut at = String::new();
+    for (lo, hi) in &bounds {
+        assert_eq!(
+            lo, &at,
+            "seed {seed}: leases {bounds:?} do not tile the key space ({splits} splits)"
+        );
+        at = hi.clone();
+    }
+    assert_eq!(at, "FF", "seed {seed}: leases {bounds:?}");
+    let n_leases = bounds.len();
     let live: Vec<&Host> = hosts.iter().filter(|h| h.p.is_some()).collect();
     let counts: Vec<usize> = live
         .iter()
@@ -339,20 +400,40 @@ fn scenario(seed: u64) {
         .collect();
     let total: usize = counts.iter().sum();
     assert_eq!(
-        total, n_ranges,
+        total, n_leases,
         "seed {seed}: every lease owned at the end: {counts:?}"
     );
-    let (lo, hi) = (n_ranges / live.len(), n_ranges.div_ceil(live.len()));
+    let (lo, hi) = (n_leases / live.len(), n_leases.div_ceil(live.len()));
     assert!(
         counts.iter().all(|c| *c >= lo && *c <= hi),
-        "seed {seed}: shares {counts:?} for {n_ranges} leases over {} hosts",
+        "seed {seed}: shares {counts:?} for {n_leases} leases over {} hosts",
         live.len()
+    );
+    (splits, n_leases - n_ranges)
+}
+
+fn scenarios(seeds: std::ops::RangeInclusive<u64>) {
+    let (mut splits, mut split_leases) = (0, 0);
+    let n = seeds.clone().count() as u64;
+    for seed in seeds {
+        let (s, l) = scenario(seed);
+        splits += s;
+        split_leases += l;
+    }
+    assert!(splits > n, "the scenarios split ranges ({splits} splits)");
+    assert!(
+        split_leases as u64 > n,
+        "leases were split into children ({split_leases} more leases)"
     );
 }
 
+// Two halves of the seeds, so the test harness runs them on two threads.
 #[test]
-fn processor_hosts_share_leases_fairly_and_handle_every_change_across_crashes_and_pauses() {
-    for seed in 1..=SCENARIOS {
-        scenario(seed);
-    }
+fn processor_hosts_share_leases_fairly_and_handle_every_change_seeds_1_to_1000() {
+    scenarios(1..=SCENARIOS / 2);
+}
+
+#[test]
+fn processor_hosts_share_leases_fairly_and_handle_every_change_seeds_1001_to_2000() {
+    scenarios(SCENARIOS / 2 + 1..=SCENARIOS);
 }

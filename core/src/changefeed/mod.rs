@@ -17,3 +17,10 @@ pub(crate) mod state;
 pub use operation::{ChangeFeedMode, ChangeFeedStart};
 pub use pager::{ChangeFeedPage, ChangeFeedPager};
 pub use state::CHANGE_FEED_TOKEN_PREFIX;
+
+/// The physical parts of a change-feed token: `(min, max, token scoped to that range)` per
+/// range it reads (more than one after its range split). Empty for a token this version cannot
+/// read.
+pub fn token_parts(token: &str) -> Vec<(String, String, String)> {
+    state::FeedState::parts(token)
+}

@@ -123,6 +123,38 @@ impl FeedState {
         Ok(state)
     }
 
+    /// The physical parts of a token's feed: one `(min, max, token)` per position, each token
+    /// scoped to its position's range (a lease split hands them to its child leases). Empty
+    /// for a token this version cannot read.
+    pub fn parts(token: &str) -> Vec<(String, String, String)> {
+        let Some(body) = token.strip_prefix(CHANGE_FEED_TOKEN_PREFIX) else {
+            return Vec::new();
+        };
+        let Some(state) = URL_SAFE_NO_PAD
+            .decode(body)
+            .ok()
+            .and_then(|j| serde_json::from_slice::<FeedState>(&j).ok())
+        else {
+            return Vec::new();
+        };
+        state
+            .ranges
+            .iter()
+            .filter_map(|p| {
+                let part = FeedState {
+                    container: state.container.clone(),
+                    mode: state.mode,
+                    scope: Scope::Range {
+                        min: p.min.clone(),
+                        max: p.max.clone(),
+                    },
+                    ranges: vec![p.clone()],
+                };
+                Some((p.min.clone(), p.max.clone(), part.encode().ok()?))
+            })
+            .collect()
+    }
+
     /// Positions for the current routing map: the first read lists the scope's ranges; a
     /// position whose range split since is replaced by one per child, each with its etag.
     pub fn align(&mut self, map: &RoutingMap) {

@@ -183,6 +183,10 @@ impl ChangeFeedProcessor {
                 let (op, opts) = requests::replace_lease(&self.leases, &lease);
                 requests::write_outcome(d.execute_operation(op, Some(opts)).await)
             }
+            Command::DeleteLease(lease) => {
+                let (op, opts) = requests::delete_lease(&self.leases, &lease);
+                requests::delete_outcome(d.execute_operation(op, Some(opts)).await)
+            }
             Command::ReadChanges {
                 min,
                 max,

@@ -182,6 +182,10 @@ impl ChangeFeedProcessor {
                 let (op, opts) = requests::replace_lease(&self.leases, &lease);
                 requests::write_outcome(d.execute_operation(op, Some(opts)))
             }
+            Command::DeleteLease(lease) => {
+                let (op, opts) = requests::delete_lease(&self.leases, &lease);
+                requests::delete_outcome(d.execute_operation(op, Some(opts)))
+            }
             Command::ReadChanges {
                 min,
                 max,

@@ -64,6 +64,9 @@ pub enum Command {
     /// Replace this lease document if its etag is still `lease.etag` (412 or 404 is a
     /// [`Outcome::Conflict`]).
     ReplaceLease(Lease),
+    /// Delete this lease document if its etag is still `lease.etag` (after a split created
+    /// its children; 412 or 404 is a [`Outcome::Conflict`]).
+    DeleteLease(Lease),
     /// Read one page of the lease's feed range from `continuation` (or from `start`).
     ReadChanges {
         /// The lease's document id.
@@ -105,7 +108,12 @@ pub enum Outcome {
         items: Vec<Value>,
         /// Where the page ended.
         continuation: String,
+        /// When the lease's range now spans several physical ranges (it split): each part's
+        /// bounds and token (`crate::changefeed::token_parts`); empty otherwise.
+        parts: Vec<(String, String, String)>,
     },
+    /// The lease document was deleted.
+    Deleted,
     /// The handler finished without error.
     Delivered,
     /// Anything else: the command failed (the handler's error, a service error); it is tried
@@ -129,6 +137,10 @@ enum Next {
     Read,
     Deliver(Vec<Value>, String),
     Checkpoint(String),
+    /// Create these child leases (then delete this one).
+    Split(Vec<Lease>),
+    /// Children created: delete this lease.
+    Retire,
 }
 
 #[derive(Debug)]
@@ -141,6 +153,8 @@ struct Owned {
     next_read: Instant,
     next: Next,
     busy: bool,
+    /// The last read showed the range split into these parts (split after the checkpoint).
+    parts: Vec<(String, String, String)>,
 }
 
 #[derive(Debug)]
@@ -154,6 +168,20 @@ enum Pending {
     Deliver(String, String),
     Checkpoint(String, String),
     Release(String),
+    SplitCreate(String),
+    Retire(String),
+}
+
+/// The child leases of a split lease: one per part, unowned, from the part's checkpoint.
+fn children_of(prefix: &str, parts: &[(String, String, String)]) -> Vec<Lease> {
+    parts
+        .iter()
+        .map(|(min, max, token)| {
+            let mut l = Lease::new(prefix, min, max);
+            l.continuation = Some(token.clone());
+            l
+        })
+        .collect()
 }
 
 /// One processor host, sans IO (issue 13): lists and balances leases, renews what it owns,
@@ -320,6 +348,24 @@ impl Processor {
                         now,
                     );
                 }
+                Next::Split(_) => {
+                    let Next::Split(mut children) = std::mem::replace(&mut o.next, Next::Retire)
+                    else {
+                        continue;
+                    };
+                    let Some(child) = children.pop() else {
+                        // Every child exists: retire this lease on the next turn.
+                        return Step::Wait(Some(now.mono));
+                    };
+                    o.next = Next::Split(children);
+                    o.busy = true;
+                    return self.issue(Pending::SplitCreate(id), Command::CreateLease(child), now);
+                }
+                Next::Retire => {
+                    o.busy = true;
+                    let l = o.lease.clone();
+                    return self.issue(Pending::Retire(id), Command::DeleteLease(l), now);
+                }
                 Next::Read => {}
             }
             if now.mono >= o.next_renew {
@@ -407,6 +453,31 @@ impl Processor {
             Pending::Create => {
                 self.creating = self.creating.saturating_sub(1);
             }
+            Pending::SplitCreate(lease) => {
+                if let Some(o) = self.owned.get_mut(&lease) {
+                    o.busy = false;
+                    // A child that exists already (409) is as good as one created now.
+                    if matches!(outcome, Outcome::Failed(_)) {
+                        o.next = Next::Split(children_of(&self.options.lease_prefix, &o.parts));
+                        o.next_read = now.mono + poll;
+                    }
+                }
+            }
+            Pending::Retire(lease) => {
+                match outcome {
+                    Outcome::Failed(_) => {
+                        if let Some(o) = self.owned.get_mut(&lease) {
+                            o.busy = false;
+                            o.next = Next::Retire;
+                        }
+                    }
+                    // Deleted, or changed by another host: either way it is not ours now.
+                    _ => {
+                        self.owned.remove(&lease);
+                        self.next_acquire = now.mono;
+                    }
+                }
+            }
             Pending::Acquire => {
                 self.listing = false;
                 if let Outcome::Written(l) = outcome {
@@ -419,6 +490,7 @@ impl Processor {
                             next_read: now.mono,
                             next: Next::Read,
                             busy: false,
+                            parts: Vec::new(),
                         },
                     );
                 }
@@ -451,13 +523,18 @@ impl Processor {
                         Outcome::Changes {
                             items,
                             continuation,
+                            parts,
                         } => {
+                            o.parts = if parts.len() > 1 { parts } else { Vec::new() };
                             if !items.is_empty() {
                                 o.next = Next::Deliver(items, continuation);
                             } else if o.lease.continuation.as_deref() != Some(&continuation) {
                                 // A first read from "now" fixed the position: keep it.
                                 o.next = Next::Checkpoint(continuation);
                                 o.next_read = now.mono + poll;
+                            } else if !o.parts.is_empty() {
+                                o.next =
+                                    Next::Split(children_of(&self.options.lease_prefix, &o.parts));
                             } else {
                                 o.next_read = now.mono + poll;
                             }
@@ -484,7 +561,12 @@ impl Processor {
                         o.lease = l;
                         o.renewed_at = issued;
                         o.next_renew = now.mono + renew;
-                        o.next = Next::Read;
+                        o.next = if o.parts.is_empty() {
+                            Next::Read
+                        } else {
+                            // The range split: hand the checkpoint to child leases, one per part.
+                            Next::Split(children_of(&self.options.lease_prefix, &o.parts))
+                        };
                         o.next_read = now.mono;
                     }
                 }

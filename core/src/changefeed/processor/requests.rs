@@ -50,6 +50,29 @@ pub fn replace_lease(
     (op, opts)
 }
 
+/// Deleting a lease document if its etag is still the one the lease carries.
+pub fn delete_lease(
+    leases: &ContainerReference,
+    lease: &Lease,
+) -> (CosmosOperation, OperationOptions) {
+    let op = CosmosOperation::delete(ItemReference::in_container(leases, &lease.id))
+        .with_partition_key(PartitionKey::from(lease.id.as_str()));
+    let mut opts = OperationOptions::new();
+    if let Some(e) = &lease.etag {
+        opts = opts.with_if_match(e);
+    }
+    (op, opts)
+}
+
+/// The outcome of a lease delete.
+pub fn delete_outcome(result: Result<CosmosResponse, CosmosError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Deleted,
+        Err(e) if matches!(e.status(), Some(412 | 404)) => Outcome::Conflict,
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
 /// The outcome of a lease create or replace: the lease as written, or a conflict (409, 412,
 /// 404: another host wrote it first).
 pub fn write_outcome(result: Result<CosmosResponse, CosmosError>) -> Outcome {
@@ -93,9 +116,11 @@ pub fn changes_outcome(page: Result<ChangeFeedPage, CosmosError>) -> Outcome {
     match page {
         Ok(p) => {
             let continuation = p.continuation().to_string();
+            let parts = crate::changefeed::token_parts(&continuation);
             Outcome::Changes {
                 items: p.into_items(),
                 continuation,
+                parts: if parts.len() > 1 { parts } else { Vec::new() },
             }
         }
         Err(e) => Outcome::Failed(e.to_string()),
