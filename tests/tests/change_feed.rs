@@ -332,6 +332,46 @@ fn point_in_time_partition_key_and_feed_range_scopes() {
     assert_eq!(all.len(), 82);
     once_in_order(&all);
 
+    // Half of one range (what a lease keeps reading after its range merged into a bigger
+    // one): EPK-bounded requests, only the changes of that half.
+    let first = clients[0].read_feed_ranges(c.clone()).unwrap()[0].clone();
+    let (lo, hi) = (first.min().to_string(), first.max().to_string());
+    let mid = format!("{:X}", u128::from_str_radix(&hi, 16).unwrap() / 2);
+    let mid = format!("{mid:0>32}");
+    let mut halves = Vec::new();
+    for (a, b) in [(lo.as_str(), mid.as_str()), (mid.as_str(), hi.as_str())] {
+        let op = CosmosOperation::change_feed(
+            c.clone(),
+            ChangeFeedMode::LatestVersion,
+            ChangeFeedStart::Beginning,
+        )
+        .with_feed_range(sextant_core::feed::FeedRange::new(a, b).unwrap());
+        halves.push(drain(&clients, &op, None, Some(5)).0);
+    }
+    let whole_op = CosmosOperation::change_feed(
+        c.clone(),
+        ChangeFeedMode::LatestVersion,
+        ChangeFeedStart::Beginning,
+    )
+    .with_feed_range(first);
+    let whole = drain(&clients, &whole_op, None, None).0;
+    assert!(
+        !halves[0].is_empty() && !halves[1].is_empty(),
+        "both halves hold changes"
+    );
+    assert_eq!(halves[0].len() + halves[1].len(), whole.len());
+    let ids = |v: &[Value]| {
+        let mut ids: Vec<String> = v
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut joined = halves.concat();
+    joined.sort_by_key(|i| i["id"].as_str().unwrap().to_string());
+    assert_eq!(ids(&joined), ids(&whole));
+
     // A token of another scope is refused by name.
     let whole = CosmosOperation::change_feed(
         c.clone(),
