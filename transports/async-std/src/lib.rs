@@ -81,9 +81,10 @@ mod tls;
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
-pub use processor::{ChangeFeedProcessor, LeaseLag, ESTIMATE_CAP};
+pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
+pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,

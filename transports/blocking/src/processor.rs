@@ -9,25 +9,10 @@ use sextant_core::changefeed::processor::{
 use sextant_core::models::ContainerReference;
 
 use crate::client::now;
+use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP, ESTIMATE_PAGE_ITEMS};
 use sextant_core::CosmosError;
 
 use crate::driver::CosmosDriver;
-
-/// Most pending changes the estimator counts per lease.
-pub const ESTIMATE_CAP: u64 = 100_000;
-
-/// One lease's pending work (see [`ChangeFeedProcessor::estimate`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseLag {
-    /// The lease's document id.
-    pub lease: String,
-    /// Its owner, if any.
-    pub owner: Option<String>,
-    /// Changes after its checkpoint.
-    pub pending: u64,
-    /// The count stopped at [`ESTIMATE_CAP`].
-    pub capped: bool,
-}
 
 /// Longest sleep between checks of `should_stop`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -121,7 +106,7 @@ impl ChangeFeedProcessor {
                 &lease.max,
                 lease.continuation.as_deref(),
                 options.start,
-                Some(1_000),
+                Some(ESTIMATE_PAGE_ITEMS),
             )
             .map_err(CosmosError::from)?;
             let mut feed = self.driver.change_feed(op, Some(opts))?;

@@ -3,7 +3,8 @@
 //! The sans-IO core never reads a clock, the environment or entropy (`sextant_core` crate docs,
 //! "What a transport must do", duties 2 and 3). Every transport has to, in the same way; this
 //! crate is that code, once, so the three transports cannot disagree. It holds no I/O library
-//! and no runtime.
+//! and no runtime. It also holds the async transports' change-feed processor loop
+//! ([`processor`]), written once over the little each driver provides.
 //!
 //! Internal: use a transport crate (`sextant-tokio`, `sextant-blocking`, `sextant-async-std`).
 #![forbid(unsafe_code)]
@@ -16,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sextant_core::Now;
+
+pub mod processor;
 
 /// Prefix of the environment variables Sextant reads.
 pub const ENV_PREFIX: &str = "AZURE_COSMOS_";

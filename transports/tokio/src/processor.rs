@@ -1,218 +1,59 @@
-//! `ChangeFeedProcessor`: runs the core's processor state machine (issue 13) on this transport.
+//! `ChangeFeedProcessor`: the core's processor state machine (issue 13) run on this transport.
+//! The loop is shared with the other async transport (`sextant_host::processor`); this file
+//! is how it reaches this driver and this runtime's timer.
 
+use std::future::Future;
 use std::time::Duration;
 
 use serde_json::Value;
-use sextant_core::changefeed::processor::{
-    requests, Command, Outcome, Processor, ProcessorOptions, Step,
-};
+use sextant_core::feed::FeedRange;
 use sextant_core::models::ContainerReference;
-
-use sextant_core::CosmosError;
+use sextant_core::{
+    ChangeFeedPage, CosmosError, CosmosOperation, CosmosResponse, OperationOptions,
+};
+use sextant_host::processor::{AsyncDriver, AsyncProcessor};
 
 use crate::driver::CosmosDriver;
-use crate::execute::now;
-
-/// Most pending changes the estimator counts per lease.
-pub const ESTIMATE_CAP: u64 = 100_000;
-
-/// One lease's pending work (see [`ChangeFeedProcessor::estimate`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseLag {
-    /// The lease's document id.
-    pub lease: String,
-    /// Its owner, if any.
-    pub owner: Option<String>,
-    /// Changes after its checkpoint.
-    pub pending: u64,
-    /// The count stopped at [`ESTIMATE_CAP`].
-    pub capped: bool,
-}
-
-/// Longest sleep between checks of `should_stop`.
-const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// One host of a change-feed processor (see [`CosmosDriver::change_feed_processor`]): the
-/// core decides which leases to hold, when to renew, read and checkpoint; this loop runs the
-/// commands and calls the handler.
-#[derive(Debug)]
-pub struct ChangeFeedProcessor {
-    driver: CosmosDriver,
-    monitored: ContainerReference,
-    leases: ContainerReference,
-    core: Processor,
-}
+/// core decides which leases to hold, when to renew, read and checkpoint;
+/// [`AsyncProcessor::run`] runs the commands and calls the async handler.
+pub type ChangeFeedProcessor = AsyncProcessor<CosmosDriver>;
 
-impl ChangeFeedProcessor {
-    pub(crate) fn new(
-        driver: CosmosDriver,
-        monitored: ContainerReference,
-        leases: ContainerReference,
-        options: ProcessorOptions,
-        seed: u64,
-    ) -> Self {
-        let core = Processor::new(options, seed, now());
-        ChangeFeedProcessor {
-            driver,
-            monitored,
-            leases,
-            core,
-        }
+impl AsyncDriver for CosmosDriver {
+    fn execute(
+        &self,
+        op: CosmosOperation,
+        opts: Option<OperationOptions>,
+    ) -> impl Future<Output = Result<CosmosResponse, CosmosError>> {
+        self.execute_operation(op, opts)
     }
 
-    /// The leases this host holds now.
-    pub fn owned_leases(&self) -> Vec<String> {
-        self.core.owned_leases(now().mono)
-    }
-
-    /// Runs the host until `should_stop` returns true, then releases its leases and returns.
-    /// `handler(lease, changes)` gets each lease's changes in feed order; a lease is
-    /// checkpointed only after its handler call succeeded, so a change may be handed over
-    /// again (after a failure, or by another host after this one stopped or lost the lease),
-    /// never lost.
-    pub async fn run<F, Fut, E>(&mut self, mut handler: F, mut should_stop: impl FnMut() -> bool)
-    where
-        F: FnMut(String, Vec<Value>) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        let mut stopping = false;
-        loop {
-            if !stopping && should_stop() {
-                stopping = true;
-                self.core.stop();
-            }
-            match self.core.poll(now()) {
-                Step::Stopped => return,
-                Step::Wait(until) => {
-                    let wait = until
-                        .map_or(STOP_CHECK, |u| u.saturating_duration_since(now().mono))
-                        .clamp(Duration::from_millis(1), STOP_CHECK);
-                    tokio::time::sleep(wait).await;
-                }
-                Step::Run(id, command) => {
-                    let outcome = match command {
-                        Command::Deliver { lease, items } => match handler(lease, items).await {
-                            Ok(()) => Outcome::Delivered,
-                            Err(e) => Outcome::Failed(e.to_string()),
-                        },
-                        other => self.execute(other).await,
-                    };
-                    self.core.complete(id, outcome, now());
-                }
-            }
-        }
-    }
-
-    /// The estimator: each lease's pending changes (not yet checkpointed), read from its
-    /// checkpoint without handling them, up to `ESTIMATE_CAP` per lease (`capped` beyond).
-    pub async fn estimate(&self) -> Result<Vec<LeaseLag>, CosmosError> {
-        let options = self.core.options();
-        let op = requests::list_leases(&self.leases, &options.lease_prefix);
-        let mut leases = Vec::new();
-        let mut pager = self.driver.query(op, None)?;
+    async fn query_items(&self, op: CosmosOperation) -> Result<Vec<Value>, CosmosError> {
+        let mut pager = self.query(op, None)?;
+        let mut items = Vec::new();
         while let Some(page) = pager.next_page().await {
-            leases.extend(requests::leases_of(page?.items()));
+            items.extend(page?.into_items());
         }
-        let mut out = Vec::with_capacity(leases.len());
-        for lease in leases {
-            let (op, opts) = requests::read_changes(
-                &self.monitored,
-                &lease.min,
-                &lease.max,
-                lease.continuation.as_deref(),
-                options.start,
-                Some(1_000),
-            )
-            .map_err(CosmosError::from)?;
-            let mut feed = self.driver.change_feed(op, Some(opts))?;
-            let mut pending = 0u64;
-            let capped = loop {
-                let page = feed.next_page().await?;
-                if page.is_caught_up() {
-                    break false;
-                }
-                pending += page.items().len() as u64;
-                if pending >= ESTIMATE_CAP {
-                    break true;
-                }
-            };
-            out.push(LeaseLag {
-                lease: lease.id,
-                owner: lease.owner,
-                pending,
-                capped,
-            });
-        }
-        Ok(out)
+        Ok(items)
     }
 
-    async fn execute(&self, command: Command) -> Outcome {
-        let d = &self.driver;
-        match command {
-            Command::ListLeases => {
-                let prefix = self.core.options().lease_prefix.clone();
-                let op = requests::list_leases(&self.leases, &prefix);
-                let mut pager = match d.query(op, None) {
-                    Ok(p) => p,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                let mut all = Vec::new();
-                while let Some(page) = pager.next_page().await {
-                    match page {
-                        Ok(p) => all.extend(requests::leases_of(p.items())),
-                        Err(e) => return Outcome::Failed(e.to_string()),
-                    }
-                }
-                Outcome::Leases(all)
-            }
-            Command::ReadFeedRanges => match d.read_feed_ranges(self.monitored.clone()).await {
-                Ok(ranges) => Outcome::FeedRanges(
-                    ranges
-                        .iter()
-                        .map(|r| (r.min().to_string(), r.max().to_string()))
-                        .collect(),
-                ),
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
-            Command::CreateLease(lease) => {
-                let op = requests::create_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute_operation(op, None).await)
-            }
-            Command::ReplaceLease(lease) => {
-                let (op, opts) = requests::replace_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute_operation(op, Some(opts)).await)
-            }
-            Command::DeleteLease(lease) => {
-                let (op, opts) = requests::delete_lease(&self.leases, &lease);
-                requests::delete_outcome(d.execute_operation(op, Some(opts)).await)
-            }
-            Command::ReadChanges {
-                min,
-                max,
-                continuation,
-                start,
-                max_items,
-                ..
-            } => {
-                let built = requests::read_changes(
-                    &self.monitored,
-                    &min,
-                    &max,
-                    continuation.as_deref(),
-                    start,
-                    max_items,
-                );
-                let (op, opts) = match built {
-                    Ok(x) => x,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                match d.change_feed(op, Some(opts)) {
-                    Ok(mut pager) => requests::changes_outcome(pager.next_page().await),
-                    Err(e) => Outcome::Failed(e.to_string()),
-                }
-            }
-            Command::Deliver { .. } => Outcome::Failed("delivery runs in the loop".into()),
-        }
+    fn feed_ranges(
+        &self,
+        container: ContainerReference,
+    ) -> impl Future<Output = Result<Vec<FeedRange>, CosmosError>> {
+        self.read_feed_ranges(container)
+    }
+
+    async fn change_feed_page(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<ChangeFeedPage, CosmosError> {
+        self.change_feed(op, Some(opts))?.next_page().await
+    }
+
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> {
+        tokio::time::sleep(d)
     }
 }

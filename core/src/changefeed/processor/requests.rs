@@ -126,3 +126,22 @@ pub fn changes_outcome(page: Result<ChangeFeedPage, CosmosError>) -> Outcome {
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
+
+/// Most pending changes the estimator counts per lease.
+pub const ESTIMATE_CAP: u64 = 100_000;
+
+/// Changes per page when the estimator counts a lease's pending work.
+pub const ESTIMATE_PAGE_ITEMS: u32 = 1_000;
+
+/// One lease's pending work (the processor's estimator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseLag {
+    /// The lease's document id.
+    pub lease: String,
+    /// Its owner, if any.
+    pub owner: Option<String>,
+    /// Changes after its checkpoint.
+    pub pending: u64,
+    /// The count stopped at [`ESTIMATE_CAP`].
+    pub capped: bool,
+}
