@@ -32,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-all=(response_headers account_properties session_token pk_ranges partition_key environment execution recording query_plan query_page feed_token)
+all=(response_headers account_properties session_token pk_ranges partition_key environment execution recording query_plan query_page feed_token change_feed_token)
 secs=${1:-60}
 shift || true
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi

@@ -10,6 +10,7 @@
 //! Not part of the driver's API: hidden from the docs, and free to change with the targets.
 
 mod account;
+mod change_feed;
 mod environment;
 pub mod execution;
 mod headers;
@@ -24,6 +25,7 @@ use std::fmt;
 use std::time::Instant;
 
 pub use account::account_properties;
+pub use change_feed::change_feed_token;
 pub use environment::environment;
 pub use execution::{execution, ExecutionReport};
 pub use headers::response_headers;
@@ -35,7 +37,7 @@ pub use recording::recording;
 pub use session::session_token;
 
 /// The target names, as the `fuzz/` crate and the `fuzz/corpus/<target>/` folders spell them.
-pub const TARGETS: [&str; 11] = [
+pub const TARGETS: [&str; 12] = [
     "response_headers",
     "account_properties",
     "session_token",
@@ -47,6 +49,7 @@ pub const TARGETS: [&str; 11] = [
     "query_plan",
     "query_page",
     "feed_token",
+    "change_feed_token",
 ];
 
 /// A property a target checks did not hold.
@@ -101,6 +104,7 @@ pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violatio
         "query_plan" => query_plan(data),
         "query_page" => query_page(data),
         "feed_token" => feed_token(data),
+        "change_feed_token" => change_feed_token(data),
         _ => return None,
     })
 }

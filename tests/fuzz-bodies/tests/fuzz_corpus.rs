@@ -122,6 +122,11 @@ fn feed_token_corpus() {
 }
 
 #[test]
+fn change_feed_token_corpus() {
+    replay("change_feed_token");
+}
+
+#[test]
 fn recording_corpus() {
     replay("recording");
 }
@@ -348,6 +353,9 @@ fn seeds() -> Vec<Seed> {
     }
     for (name, text) in feed_token_seeds() {
         add("feed_token", name, text.into_bytes());
+    }
+    for (name, text) in change_feed_token_seeds() {
+        add("change_feed_token", name, text.into_bytes());
     }
     out
 }
@@ -990,5 +998,35 @@ fn execution_seeds() -> Vec<(&'static str, Setup, Vec<Event>)> {
                 advance(600),
             ],
         ),
+    ]
+}
+
+/// Change-feed tokens: two ranges with etags, a fresh one, another container, and broken ones.
+fn change_feed_token_seeds() -> Vec<(&'static str, String)> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let token = |json: &str| format!("cf1.{}", URL_SAFE_NO_PAD.encode(json));
+    vec![
+        (
+            "two-ranges",
+            token(
+                r#"{"c":"dbs/db/colls/c","m":"LatestVersion","s":{"t":"All"},"r":[{"min":"","max":"7F","e":"\"5\""},{"min":"7F","max":"FF","e":null}]}"#,
+            ),
+        ),
+        (
+            "fresh",
+            token(r#"{"c":"dbs/db/colls/c","m":"LatestVersion","s":{"t":"All"},"r":[]}"#),
+        ),
+        (
+            "other-container",
+            token(r#"{"c":"dbs/db/colls/x","m":"LatestVersion","s":{"t":"All"},"r":[]}"#),
+        ),
+        (
+            "other-mode",
+            token(r#"{"c":"dbs/db/colls/c","m":"AllVersionsAndDeletes","s":{"t":"All"},"r":[]}"#),
+        ),
+        ("bad-base64", "cf1.%%%".to_string()),
+        ("query-token", "sx1.e30".to_string()),
+        ("not-json", token("nope")),
     ]
 }
