@@ -120,14 +120,17 @@ done
 
 if [[ $E2E == 1 ]]; then
   echo "== end to end: point read c=1 against the local server, client process only"
-  for c in ${E2E_CLIENTS:-raw tokio blocking async-std smol}; do
+  for c in ${E2E_CLIENTS:-raw raw-ureq tokio blocking async-std smol}; do
     # No re-measurement and no waiting for a quiet CPU: each run does exactly N ops.
     args=(--clients "$c" --workloads read1 --rounds 1 --warmup 200 --watchdog-secs 3600
           --noise-retries 0 --quiet-wait-secs 0)
     a=$(run "e2e-$c" "$N1" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N1")
     b=$(run "e2e-$c" "$N2" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N2")
     per_op "e2e read c=1 $c" "$a" "$b"
-    if [[ $c != raw && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
+    # sextant-blocking against raw ureq; the other transports against raw reqwest.
+    if [[ $c == blocking && -f "$OUT/e2e-raw-ureq.$N2.self.txt" ]]; then
+      perop "e2e-$c" e2e-raw-ureq
+    elif [[ $c != raw && $c != raw-ureq && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
       perop "e2e-$c" e2e-raw
     else
       perop "e2e-$c"

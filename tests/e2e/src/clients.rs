@@ -13,6 +13,8 @@ use crate::workload::{Target, Workload};
 pub enum ClientKind {
     /// reqwest with hand-signed headers, on tokio.
     Raw,
+    /// ureq with hand-signed headers, on the calling thread(s).
+    RawUreq,
     /// sextant-tokio.
     Tokio,
     /// sextant-blocking; c=32 is 32 threads sharing one driver.
@@ -25,8 +27,9 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 5] = [
+    pub const ALL: [ClientKind; 6] = [
         ClientKind::Raw,
+        ClientKind::RawUreq,
         ClientKind::Tokio,
         ClientKind::Blocking,
         ClientKind::AsyncStd,
@@ -37,6 +40,7 @@ impl ClientKind {
     pub fn parse(s: &str) -> Option<ClientKind> {
         Some(match s {
             "raw" => ClientKind::Raw,
+            "raw-ureq" => ClientKind::RawUreq,
             "tokio" => ClientKind::Tokio,
             "blocking" => ClientKind::Blocking,
             "async-std" => ClientKind::AsyncStd,
@@ -49,6 +53,7 @@ impl ClientKind {
     pub fn name(self) -> &'static str {
         match self {
             ClientKind::Raw => "raw",
+            ClientKind::RawUreq => "raw-ureq",
             ClientKind::Tokio => "tokio",
             ClientKind::Blocking => "blocking",
             ClientKind::AsyncStd => "async-std",
@@ -61,6 +66,7 @@ impl fmt::Display for ClientKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ClientKind::Raw => "raw reqwest",
+            ClientKind::RawUreq => "raw ureq",
             ClientKind::Tokio => "sextant-tokio",
             ClientKind::Blocking => "sextant-blocking",
             ClientKind::AsyncStd => "sextant-async-std (async-std)",
@@ -94,6 +100,7 @@ pub struct Plan {
 pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Window, String> {
     match client {
         ClientKind::Raw => crate::run_tokio::measure_raw(target, plan),
+        ClientKind::RawUreq => crate::run_blocking::measure_raw_ureq(target, plan),
         ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan),
         ClientKind::Blocking => crate::run_blocking::measure(target, plan),
         ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan),

@@ -1,4 +1,5 @@
-//! sextant-blocking: c=1 on the harness thread, c=32 as 32 threads sharing one driver.
+//! sextant-blocking and raw ureq: c=1 on the harness thread, c=32 as 32 threads sharing one
+//! driver (or one agent).
 
 use crate::clients::Plan;
 use crate::meter::Window;
@@ -7,10 +8,7 @@ use crate::workload::Target;
 /// sextant-blocking.
 #[cfg(feature = "blocking")]
 pub fn measure(target: &Target, plan: &Plan) -> Result<Window, String> {
-    use std::sync::Barrier;
-
-    use crate::clients::{sextant, Counter};
-    use crate::meter;
+    use crate::clients::sextant;
 
     let ops = sextant::Ops::new(target, plan)?;
     let runtime = sextant_blocking::CosmosDriverRuntime::builder()
@@ -24,6 +22,36 @@ pub fn measure(target: &Target, plan: &Plan) -> Result<Window, String> {
         .get_or_create_driver(ops.account.clone(), None)
         .map_err(|e| e.to_string())?;
     let one = |n: u64| ops.check(driver.execute_operation(ops.operation(n), None));
+    on_threads(plan, one)
+}
+
+/// Raw ureq (the blocking baseline), with the same threads as sextant-blocking.
+pub fn measure_raw_ureq(target: &Target, plan: &Plan) -> Result<Window, String> {
+    use crate::workload;
+    let raw = crate::raw_ureq::RawUreq::new(target, plan.pool_max_idle, plan.timeout)?;
+    let create = plan.workload.is_create();
+    let one = |n: u64| {
+        if create {
+            let id = workload::create_id(&plan.prefix, n);
+            let body = workload::item_body(&id, &id, n);
+            raw.create(&id, body)
+        } else {
+            raw.read(workload::READ_ITEM_ID, workload::READ_ITEM_PK)
+        }
+    };
+    on_threads(plan, one)
+}
+
+/// c=1 on the harness thread, c>1 as that many threads; warm-up, then the measured window.
+fn on_threads(
+    plan: &Plan,
+    one: impl Fn(u64) -> Result<(), String> + Sync,
+) -> Result<Window, String> {
+    use std::sync::Barrier;
+
+    use crate::clients::Counter;
+    use crate::meter;
+
     let c = plan.workload.concurrency();
     if c <= 1 {
         for n in 0..plan.warmup {

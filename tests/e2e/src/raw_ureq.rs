@@ -1,0 +1,103 @@
+//! The blocking baseline: ureq with hand-built, hand-signed headers, doing what an application
+//! would (the same headers as `raw.rs`), on an agent configured like sextant-blocking's
+//! (keep-alive pool, no redirects). Issue 9 compares sextant-blocking with it, as it compares
+//! sextant-tokio with raw reqwest.
+//!
+//! It sets **no timeout**: with any timeout, ureq 3.5's default resolver spawns a thread per
+//! request to resolve the host (`unversioned/resolver.rs` `resolve_async`, even for an IP
+//! literal), which doubles the client's CPU per read here; sextant-blocking bounds every
+//! attempt and avoids that with its own resolver. The baseline is the cheaper configuration.
+
+use std::time::{Duration, SystemTime};
+
+use sextant_core::auth::MasterKey;
+use ureq::Agent;
+
+use crate::workload::Target;
+
+/// A raw ureq client for one container.
+pub struct RawUreq {
+    agent: Agent,
+    key: MasterKey,
+    base: String,
+    container_link: String,
+}
+
+impl RawUreq {
+    /// A client for `target`'s container.
+    pub fn new(
+        target: &Target,
+        pool_max_idle: usize,
+        _timeout: Duration,
+    ) -> Result<RawUreq, String> {
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_idle_connections_per_host(pool_max_idle.max(1))
+            .max_idle_connections(pool_max_idle.max(1))
+            .user_agent("raw-ureq")
+            .build();
+        Ok(RawUreq {
+            agent: Agent::new_with_config(config),
+            key: MasterKey::parse(&target.key).map_err(|e| e.to_string())?,
+            base: target.endpoint.clone(),
+            container_link: format!("dbs/{}/colls/{}", target.database, target.container),
+        })
+    }
+
+    /// Point read, expects 200 with a body.
+    pub fn read(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("GET", "docs", &link, &date);
+        let mut resp = self
+            .agent
+            .get(format!("{}{link}", self.base))
+            .header("x-ms-date", &date)
+            .header("x-ms-version", "2020-07-15")
+            .header("authorization", &auth)
+            .header("x-ms-documentdb-partitionkey", format!("[\"{pk}\"]"))
+            .call()
+            .map_err(|e| format!("raw ureq: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("raw ureq body: {e}"))?;
+        expect(status, 200, &body)
+    }
+
+    /// Create, expects 201 with a body.
+    pub fn create(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("POST", "docs", &self.container_link, &date);
+        let mut resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("x-ms-date", &date)
+            .header("x-ms-version", "2020-07-15")
+            .header("authorization", &auth)
+            .header("x-ms-documentdb-partitionkey", format!("[\"{pk}\"]"))
+            .header("content-type", "application/json")
+            .send(body.as_bytes())
+            .map_err(|e| format!("raw ureq: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("raw ureq body: {e}"))?;
+        expect(status, 201, &body)
+    }
+}
+
+fn expect(status: u16, want: u16, body: &[u8]) -> Result<(), String> {
+    if status == want && !body.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {want}, got {status}: {}",
+            String::from_utf8_lossy(body)
+        ))
+    }
+}
