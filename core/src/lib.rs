@@ -8,7 +8,11 @@
 //! ## In scope
 //! Master-key, resource-token and Entra ID authorization; item, database and container
 //! operations; the retry/failover table (`policy::table`); end-to-end deadlines; cancellation;
-//! diagnostics; configuration from options and an environment map.
+//! diagnostics; configuration from options and an environment map. Multi-request operations run
+//! inside one execution as children (ADR 0005): cross-partition queries ([`QueryPager`]),
+//! ReadMany ([`many`]), bulk windows ([`bulk`]) and change-feed pages ([`changefeed`]); the
+//! change-feed processor is a separate sans-IO machine ([`changefeed::processor`]), and
+//! [`backup`] holds the non-I/O half of backup and restore.
 //!
 //! ## Out of scope
 //! Sockets, TLS, clocks, sleeping, spawning, environment variables and entropy. The core never
