@@ -18,9 +18,10 @@ use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
 use crate::partition::{effective_partition_key, EffectivePartitionKey, RoutingMap};
 use crate::response::CosmosResponse;
 
-/// Wait before retrying a throttled operation whose result carried no retry-after.
-/// Precedent: .NET `ResourceThrottleRetryPolicy` falls back to its backoff base of 5 ms... the
-/// service always sends one; this only keeps a malformed answer from spinning.
+/// Wait before retrying a throttled operation whose result carried no retry-after. The service
+/// always sends `retryAfterMilliseconds` with a per-operation 429 (PROTOCOL.md §8.2); no SDK
+/// default was found for its absence, so this is Sextant's own floor, there only so a malformed
+/// answer cannot make a range retry in a tight loop.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_millis(50);
 
 /// Re-routings of one operation after its range was gone (splits, merges) before the 410 is
