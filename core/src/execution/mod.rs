@@ -156,6 +156,8 @@ impl Execution {
         let end_to_end = opts.end_to_end_timeout.or(d.eff.end_to_end_timeout);
         // A query across partitions is a fan-out of per-range requests (ADR 0005).
         let fanout = if op.kind == crate::operation::OperationKind::Query
+            && op.resource_type == crate::operation::ResourceType::Item
+            && !op.raw
             && op.partition_key.is_none()
             && opts.query_role == crate::operation::options::QueryRole::Plain
         {

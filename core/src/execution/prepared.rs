@@ -114,7 +114,7 @@ impl Prepared {
             if opts.query_role != QueryRole::Plan {
                 h.insert(names::IS_QUERY, TRUE);
             }
-            if op.partition_key.is_none() {
+            if op.partition_key.is_none() && op.resource_type == ResourceType::Item {
                 h.insert(names::ENABLE_CROSS_PARTITION, TRUE);
             }
             if opts.populate_query_metrics {
@@ -232,7 +232,7 @@ impl Prepared {
         if writes && !content_on_write && op.resource_type == ResourceType::Item {
             h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
         }
-        for (n, v) in &opts.custom_headers {
+        for (n, v) in op.headers.iter().chain(&opts.custom_headers) {
             h.append(n.clone(), v.clone());
         }
         // Idempotent by construction: a conditional write cannot apply twice (PROTOCOL.md §4).
@@ -258,8 +258,9 @@ impl Prepared {
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
         let session_scoped = op.container.is_some();
-        let single_partition =
-            op.resource_type == ResourceType::Item && kind != OperationKind::ReadFeed;
+        let single_partition = op.resource_type == ResourceType::Item
+            && kind != OperationKind::ReadFeed
+            && op.container.is_some();
         let routing_key = if single_partition {
             op.partition_key
         } else {

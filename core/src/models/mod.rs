@@ -7,6 +7,9 @@ pub mod container_properties;
 pub mod partition_key;
 pub mod references;
 pub mod resource_id;
+pub mod scripts;
+pub mod security;
+pub mod throughput;
 
 pub use account_properties::{AccountProperties, AccountRegion};
 pub use account_reference::AccountReference;
@@ -19,3 +22,11 @@ pub use references::{
     ContainerReference, CosmosResourceReference, DatabaseReference, ItemReference,
 };
 pub use resource_id::{validate_resource_id, ResourceIdKind};
+pub use scripts::{
+    StoredProcedureProperties, TriggerOperation, TriggerProperties, TriggerType,
+    UserDefinedFunctionProperties,
+};
+pub use security::{PermissionMode, PermissionProperties, UserProperties};
+pub use throughput::{
+    AutoscaleSettings, Offer, OfferContent, ThroughputProperties, ThroughputPropertiesBuilder,
+};

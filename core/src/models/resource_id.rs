@@ -25,15 +25,30 @@ pub enum ResourceIdKind {
     Container,
     /// An item id.
     Item,
+    /// A user id.
+    User,
+    /// A permission id.
+    Permission,
+    /// A stored procedure, user-defined function or trigger id.
+    Script,
+    /// A conflict id.
+    Conflict,
+    /// An offer's resource id.
+    Offer,
 }
 
 impl ResourceIdKind {
-    /// `"database"`, `"container"`, `"item"`.
+    /// `"database"`, `"container"`, `"item"`, `"user"`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceIdKind::Database => "database",
             ResourceIdKind::Container => "container",
             ResourceIdKind::Item => "item",
+            ResourceIdKind::User => "user",
+            ResourceIdKind::Permission => "permission",
+            ResourceIdKind::Script => "script",
+            ResourceIdKind::Conflict => "conflict",
+            ResourceIdKind::Offer => "offer",
         }
     }
 }

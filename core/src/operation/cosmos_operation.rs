@@ -33,10 +33,15 @@ pub struct CosmosOperation {
     pub(crate) query: Option<QuerySpec>,
     /// For cross-partition queries: only this slice of the key space.
     pub(crate) feed_range: Option<crate::feed::FeedRange>,
+    /// Headers this operation adds to every attempt (throughput at creation, token expiry,
+    /// script logging, triggers, or a raw request's own).
+    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// A raw request (the escape hatch): sent as built, without the typed checks.
+    pub(crate) raw: bool,
 }
 
 impl CosmosOperation {
-    fn new(
+    pub(crate) fn new(
         kind: OperationKind,
         resource_type: ResourceType,
         account: &AccountReference,
@@ -55,12 +60,14 @@ impl CosmosOperation {
             container: None,
             query: None,
             feed_range: None,
+            headers: Vec::new(),
+            raw: false,
         }
     }
 
     /// Records the first forbidden id as the operation's problem (reported on the first poll,
     /// before anything is sent).
-    fn checked(mut self, names: &[(ResourceIdKind, &str)]) -> Self {
+    pub(crate) fn checked(mut self, names: &[(ResourceIdKind, &str)]) -> Self {
         if self.problem.is_none() {
             for (kind, id) in names {
                 if let Err(e) = validate_resource_id(*kind, id) {
@@ -72,7 +79,7 @@ impl CosmosOperation {
         self
     }
 
-    fn container_names(c: &ContainerReference) -> [(ResourceIdKind, &str); 2] {
+    pub(crate) fn container_names(c: &ContainerReference) -> [(ResourceIdKind, &str); 2] {
         [
             (ResourceIdKind::Database, c.database().name()),
             (ResourceIdKind::Container, c.name()),
@@ -360,6 +367,13 @@ impl CosmosOperation {
         .checked(&[(ResourceIdKind::Database, database.name())])
     }
 
+    /// Records `problem` unless an earlier one is already recorded (the first is reported).
+    pub(crate) fn note_problem(&mut self, problem: ConfigError) {
+        if self.problem.is_none() {
+            self.problem = Some(problem);
+        }
+    }
+
     /// Sets the partition key (required for item operations).
     pub fn with_partition_key(mut self, partition_key: impl Into<PartitionKey>) -> Self {
         self.partition_key = Some(partition_key.into());
@@ -372,7 +386,7 @@ impl CosmosOperation {
         self
     }
 
-    fn with_json_body<T: serde::Serialize>(mut self, value: &T) -> Self {
+    pub(crate) fn with_json_body<T: serde::Serialize>(mut self, value: &T) -> Self {
         match serde_json::to_vec(value) {
             Ok(v) => self.body = Some(v.into()),
             Err(e) => {
@@ -428,12 +442,21 @@ impl CosmosOperation {
         if let Some(p) = &self.problem {
             return Err(p.clone());
         }
-        let needs_pk = self.resource_type == ResourceType::Item
+        if self.raw {
+            return Ok(());
+        }
+        let needs_pk = (self.resource_type == ResourceType::Item
             && !self.kind.is_feed()
-            && !(range_targeted && self.kind == OperationKind::Batch);
+            && !(range_targeted && self.kind == OperationKind::Batch))
+            || self.kind == OperationKind::ExecuteStoredProcedure;
         if needs_pk && self.partition_key.is_none() {
             return Err(ConfigError::InvalidOperation(format!(
-                "item {} needs a partition key (with_partition_key)",
+                "{} {} needs a partition key (with_partition_key)",
+                if self.resource_type == ResourceType::Item {
+                    "item"
+                } else {
+                    "stored procedure"
+                },
                 self.kind.as_str()
             )));
         }

@@ -1,13 +1,17 @@
 //! Operations and their options.
 
+pub mod control_plane;
 pub mod cosmos_operation;
 pub mod kind;
 pub mod options;
 pub mod patch;
 pub mod query_spec;
+pub mod raw;
 
+pub use control_plane::ScriptKind;
 pub use cosmos_operation::CosmosOperation;
 pub use kind::{OperationKind, ResourceType};
 pub use options::OperationOptions;
 pub use patch::{PatchBuilder, PatchOperation};
 pub use query_spec::QuerySpec;
+pub use raw::RawRequest;

@@ -18,6 +18,33 @@ const RESERVED: &[&str] = &[
     "host",
 ];
 
+/// A caller-supplied header, checked: not one the core sets itself, a valid name, a
+/// visible-ASCII value. The error names the header.
+pub(crate) fn custom_header(
+    name: &str,
+    value: &str,
+) -> Result<(HeaderName, HeaderValue), ConfigError> {
+    let lower = name.to_ascii_lowercase();
+    if RESERVED.contains(&lower.as_str()) {
+        return Err(ConfigError::InvalidSetting {
+            name: format!("custom header {name}"),
+            value: value.into(),
+            expected: "a header the driver does not set itself".into(),
+        });
+    }
+    match (
+        HeaderName::from_bytes(lower.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        (Ok(n), Ok(v)) => Ok((n, v)),
+        _ => Err(ConfigError::InvalidSetting {
+            name: format!("custom header {name}"),
+            value: value.into(),
+            expected: "a valid header name and a visible-ASCII value".into(),
+        }),
+    }
+}
+
 /// Options for one operation. Unset fields fall back to the driver's options.
 #[derive(Debug, Clone, Default)]
 pub struct OperationOptions {
@@ -172,27 +199,9 @@ impl OperationOptions {
 
     /// Adds a header the core does not set itself. Reserved names are rejected when started.
     pub fn with_custom_header(mut self, name: &str, value: &str) -> Self {
-        let lower = name.to_ascii_lowercase();
-        if RESERVED.contains(&lower.as_str()) {
-            self.problem = Some(ConfigError::InvalidSetting {
-                name: format!("custom header {name}"),
-                value: value.into(),
-                expected: "a header the driver does not set itself".into(),
-            });
-            return self;
-        }
-        match (
-            HeaderName::from_bytes(lower.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            (Ok(n), Ok(v)) => self.custom_headers.push((n, v)),
-            _ => {
-                self.problem = Some(ConfigError::InvalidSetting {
-                    name: format!("custom header {name}"),
-                    value: value.into(),
-                    expected: "a valid header name and a visible-ASCII value".into(),
-                })
-            }
+        match custom_header(name, value) {
+            Ok(h) => self.custom_headers.push(h),
+            Err(e) => self.problem = Some(e),
         }
         self
     }

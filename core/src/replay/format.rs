@@ -153,6 +153,12 @@ pub struct RecordedOperation {
     pub problem: Option<String>,
     /// Container (link, path) of item operations.
     pub container: Option<(String, String)>,
+    /// Headers the operation itself adds (throughput, token expiry, triggers, raw requests).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// A raw (escape hatch) request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
 }
 
 /// The recorded `OperationOptions`.

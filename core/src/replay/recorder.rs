@@ -61,6 +61,12 @@ impl RecordedStart {
             body_base64: op.body.as_ref().map(|b| STANDARD.encode(b)),
             problem: op.problem.as_ref().map(|p| p.to_string()),
             container: op.container.clone(),
+            headers: op
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), header_str(v)))
+                .collect(),
+            raw: op.raw,
         };
         let options = RecordedOptions {
             if_match: o.if_match.as_ref().map(header_str),

@@ -141,33 +141,11 @@ pub fn parse_partition_key(header: &str) -> Result<PartitionKey, String> {
 }
 
 fn parse_kind(s: &str) -> Option<OperationKind> {
-    Some(match s {
-        "create" => OperationKind::Create,
-        "read" => OperationKind::Read,
-        "replace" => OperationKind::Replace,
-        "patch" => OperationKind::Patch,
-        "batch" => OperationKind::Batch,
-        "delete_partition_key" => OperationKind::DeletePartitionKey,
-        "read_many" => OperationKind::ReadMany,
-        "bulk" => OperationKind::Bulk,
-        "change_feed" => OperationKind::ChangeFeed,
-        "upsert" => OperationKind::Upsert,
-        "delete" => OperationKind::Delete,
-        "read_feed" => OperationKind::ReadFeed,
-        "query" => OperationKind::Query,
-        _ => return None,
-    })
+    OperationKind::from_name(s)
 }
 
 fn parse_resource_type(s: &str) -> Option<ResourceType> {
-    Some(match s {
-        "" => ResourceType::Account,
-        "dbs" => ResourceType::Database,
-        "colls" => ResourceType::Container,
-        "docs" => ResourceType::Item,
-        "pkranges" => ResourceType::PartitionKeyRange,
-        _ => return None,
-    })
+    ResourceType::from_token(s)
 }
 
 fn parse_consistency(s: &str) -> Option<ConsistencyLevel> {
@@ -256,6 +234,16 @@ fn rebuild_operation(
         container: r.container.clone(),
         query,
         feed_range: None,
+        headers: r
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let name = HeaderName::from_bytes(n.as_bytes())
+                    .map_err(|_| format!("invalid operation header name {n:?}"))?;
+                Ok((name, header_value(n, v)?))
+            })
+            .collect::<Result<_, String>>()?,
+        raw: r.raw,
     })
 }
 
