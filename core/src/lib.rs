@@ -157,6 +157,7 @@ pub mod rng;
 pub mod routing;
 pub mod session;
 pub mod shared;
+pub mod throughput;
 pub mod transport;
 
 pub use action::Action;

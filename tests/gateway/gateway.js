@@ -25,6 +25,9 @@ const { runQuery } = require("./lib/query");
 const { runBatch } = require("./lib/batch");
 const bulk = require("./lib/bulk");
 const changefeed = require("./lib/changefeed");
+const offers = require("./lib/offers");
+const security = require("./lib/security");
+const scripts = require("./lib/scripts");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -67,6 +70,10 @@ function createGateway(n) {
     pkrangesPageSize: 0,
     // Bulk (non-atomic batch) fault settings and what bulk requests applied (lib/bulk.js).
     bulk: bulk.createBulkState(),
+    // Control-plane resources the plain server lacks (lib/offers.js, security.js, scripts.js).
+    offers: offers.createOffers(),
+    security: security.createSecurity(),
+    scripts: scripts.createScripts(),
     endpoint: ""
   };
   const count = (range, kind) => {
@@ -156,6 +163,166 @@ function createGateway(n) {
     return { status: 200, body: {} };
   }
 
+  /** A point operation on one range's store; applied writes go to the change log. */
+  async function pointWrite(t, method, url, path, h, body, at) {
+    // The store answers 500 for a missing item unless the cross-partition header is present
+    // (LOCAL_SERVER.md §1.4, 2:P8); the service answers 404.
+    const hh = method === "GET" ? { ...h, "x-ms-documentdb-query-enablecrosspartition": "True" } : h;
+    const r = await dispatch(stores[at.store], { method, url, headers: hh, body });
+    if (method !== "GET" && r.status < 400) {
+      // The change log (lib/changefeed.js) hears every applied point write.
+      const id = method === "POST" ? r.body && r.body.id : decodeURIComponent(path.split("/").pop());
+      changefeed.record(t.log, method === "DELETE" ? "delete" : "write", id, at.epk, at.values, r.body);
+    }
+    return r;
+  }
+
+  /** The documents of one logical partition, for a script: point operations and a query. */
+  function partitionOps(t, db, coll, at) {
+    const docs = `/dbs/${db}/colls/${coll}/docs`;
+    const same = doc => JSON.stringify(pkValuesOf(doc, t.pkDef)) === JSON.stringify(at.values);
+    const hdr = { "x-ms-documentdb-partitionkey": JSON.stringify(at.values) };
+    const outside = { status: 400, body: { code: "BadRequest", message: "PartitionKey extracted from document doesn't match the one specified in the header" } };
+    const write = (method, id, doc) => {
+      if (doc !== undefined && !same(doc)) return Promise.resolve(outside);
+      const url = id === undefined ? docs : `${docs}/${encodeURIComponent(id)}`;
+      const extra = method === "UPSERT" ? { "x-ms-documentdb-is-upsert": "True" } : {};
+      return pointWrite(t, method === "UPSERT" ? "POST" : method, url, url, { ...hdr, ...extra }, doc === undefined ? undefined : JSON.stringify(doc), at);
+    };
+    return {
+      create: doc => write("POST", undefined, doc),
+      upsert: doc => write("UPSERT", undefined, doc),
+      read: id => write("GET", id),
+      replace: (id, doc) => write("PUT", id, doc),
+      remove: id => write("DELETE", id),
+      query: async spec => {
+        const r = await dispatch(stores[at.store], { method: "POST", url: docs, headers: { "x-ms-documentdb-isquery": "True", "content-type": "application/query+json", "x-ms-max-item-count": "-1", "x-ms-documentdb-query-enablecrosspartition": "True" }, body: JSON.stringify(spec) });
+        if (r.status !== 200) return r;
+        return { status: 200, body: { Documents: r.body.Documents.filter(same) } };
+      }
+    };
+  }
+
+  /** Where the pk header of a script or trigger request lands. */
+  async function partitionOf(db, coll, h) {
+    const t = await topologyOf(db, coll);
+    if (!t) return { error: { status: 404, body: { code: "NotFound", message: `collection ${db}/${coll} not found` } } };
+    const text = h["x-ms-documentdb-partitionkey"];
+    if (typeof text !== "string") return { error: { status: 400, body: { code: "BadRequest", message: "a stored procedure runs in one logical partition: x-ms-documentdb-partitionkey is required" } } };
+    const p = parsePkHeader(text);
+    const e = p.error ? p : epkOf(p.values, t.pkDef);
+    if (e.error) return { error: { status: 400, body: { code: "BadRequest", message: e.error } } };
+    return { t, at: { values: p.values, epk: e.epk, store: rangeFor(t.ranges, e.epk).store } };
+  }
+
+  /** An item write naming pre/post triggers: the pre-trigger may change the body first. */
+  async function withTriggers(t, db, coll, req, url, path, h, body, at) {
+    const names = { pre: h["x-ms-documentdb-pre-trigger-include"], post: h["x-ms-documentdb-post-trigger-include"] };
+    const found = {};
+    for (const [k, id] of Object.entries(names)) {
+      if (id === undefined) continue;
+      const trig = scripts.getScript(gw.scripts, decodeURIComponent(db), decodeURIComponent(coll), "triggers", String(id));
+      if (!trig) return { status: 400, body: { code: "BadRequest", message: `trigger ${id} not found` } };
+      if (trig.triggerType.toLowerCase() !== k) return { status: 400, body: { code: "BadRequest", message: `trigger ${id} is a ${trig.triggerType} trigger` } };
+      found[k] = trig;
+    }
+    const ops = partitionOps(t, decodeURIComponent(db), decodeURIComponent(coll), at);
+    let text = body;
+    if (found.pre) {
+      let parsed;
+      try {
+        parsed = body === undefined ? undefined : JSON.parse(body);
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `body is not JSON: ${e.message}` } };
+      }
+      const request = { body: parsed };
+      const out = await scripts.run(found.pre.body, [], { db, coll, ops, request });
+      gw.scripts.runs.push({ trigger: found.pre.id, ok: out.ok });
+      if (!out.ok) return { status: 400, body: { code: "BadRequest", message: `pre-trigger ${found.pre.id} failed: ${out.error}` } };
+      text = request.body === undefined ? undefined : JSON.stringify(request.body);
+    }
+    const r = await pointWrite(t, req.method, url, path, h, text, at);
+    if (found.post && r.status < 300) {
+      const out = await scripts.run(found.post.body, [], { db, coll, ops, responseBody: r.body });
+      gw.scripts.runs.push({ trigger: found.post.id, ok: out.ok });
+      if (!out.ok) {
+        if (req.method === "POST" && r.body && r.body.id !== undefined) await ops.remove(r.body.id);
+        return { status: 400, body: { code: "BadRequest", message: `post-trigger ${found.post.id} failed: ${out.error}` } };
+      }
+    }
+    return r;
+  }
+
+  /** Offers, users, permissions, sprocs and triggers (undefined for every other path). */
+  async function controlPlane(req, path, h, body) {
+    const method = req.method;
+    if (path === "/offers" || path.startsWith("/offers/")) return offers.handle(gw.offers, method, path, h, body);
+    const sec = security.handle(gw.security, method, path, h)(body);
+    if (sec) return sec;
+    const crud = scripts.handle(gw.scripts, method, path, h, body);
+    if (crud) return crud;
+    const exec = scripts.executionTarget(path, method);
+    if (exec) {
+      const sp = scripts.getScript(gw.scripts, exec.db, exec.coll, "sprocs", exec.id);
+      if (!sp) return { status: 404, body: { code: "NotFound", message: `stored procedure ${exec.id} not found` } };
+      const where = await partitionOf(exec.db, exec.coll, h);
+      if (where.error) return where.error;
+      let args;
+      try {
+        args = body ? JSON.parse(body) : [];
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `the arguments are not JSON: ${e.message}` } };
+      }
+      if (!Array.isArray(args)) args = [args];
+      const out = await scripts.run(sp.body, args, { db: exec.db, coll: exec.coll, ops: partitionOps(where.t, exec.db, exec.coll, where.at) });
+      gw.scripts.runs.push({ sproc: exec.id, ok: out.ok, args: args.length });
+      const headers = isTrue(h["x-ms-documentdb-script-enable-logging"]) ? { "x-ms-documentdb-script-log-results": encodeURIComponent(out.logs.join("\n")) } : {};
+      if (!out.ok) return { status: 400, headers, body: { code: "BadRequest", message: `Encountered exception while executing function. Exception = ${out.error}` } };
+      return { status: 200, headers, body: out.body === undefined ? "" : out.body };
+    }
+    // Throughput at creation: checked before the stores see the create, recorded after.
+    const isDbCreate = method === "POST" && path === "/dbs";
+    const collCreate = method === "POST" && /^\/dbs\/([^/]+)\/colls$/i.exec(path);
+    if (isDbCreate || collCreate) {
+      const c = offers.creationContent(h);
+      if (c.error) return { status: 400, body: { code: "BadRequest", message: c.error } };
+      const r = await fanOut(req, h, body);
+      if (r.status === 201 && r.body) {
+        if (isDbCreate && c.content) offers.created(gw.offers, r.body, c.content);
+        if (collCreate) {
+          const db = await dispatch(stores[0], { method: "GET", url: `/dbs/${collCreate[1]}`, headers: {} });
+          const dbRid = db.body && db.body._rid;
+          const shared = dbRid && offers.hasOffer(gw.offers, dbRid);
+          const content = c.content || (shared ? undefined : { offerThroughput: 400 });
+          if (content) offers.created(gw.offers, r.body, content, dbRid);
+        }
+      }
+      return r;
+    }
+    const del = method === "DELETE" && /^\/dbs\/[^/]+(\/colls\/[^/]+)?$/i.test(path);
+    if (del) {
+      const before = await dispatch(stores[0], { method: "GET", url: path, headers: {} });
+      const r = await fanOut(req, h, body);
+      if (r.status < 300 && before.body && before.body._rid) {
+        offers.removedResource(gw.offers, before.body._rid);
+        const coll = /^\/dbs\/([^/]+)\/colls\/([^/]+)$/i.exec(path);
+        if (coll) gw.colls.delete(`${coll[1]}/${coll[2]}`);
+      }
+      return r;
+    }
+    return undefined;
+  }
+
+  /** A control-plane write to every store, answered with store 0's answer. */
+  async function fanOut(req, h, body) {
+    let first;
+    for (const s of stores) {
+      const r = await dispatch(s, { method: req.method, url: req.url, headers: h, body });
+      if (!first) first = r;
+    }
+    return first;
+  }
+
   async function handle(req, body) {
     const url = req.url;
     const path = url.split("?")[0].replace(/\/+$/, "") || "/";
@@ -168,6 +335,9 @@ function createGateway(n) {
     if (path === "/_gateway/requests" && req.method === "GET") return { status: 200, body: gw.counts };
     if (path === "/_gateway/query-log" && req.method === "GET") return { status: 200, body: gw.queryLog };
     if (path === "/_gateway/bulk" && req.method === "GET") return { status: 200, body: bulk.report(gw.bulk) };
+    if (path === "/_gateway/control" && req.method === "GET") {
+      return { status: 200, body: { offers: gw.offers.log, denied: gw.security.denied, scriptRuns: gw.scripts.runs } };
+    }
     if (path === "/_gateway/config" && req.method === "POST") {
       let c;
       try {
@@ -177,6 +347,10 @@ function createGateway(n) {
       }
       const bulkError = bulk.configure(gw.bulk, c);
       if (bulkError) return { status: 400, body: { code: "BadRequest", message: bulkError } };
+      if (c.offerPendingReads !== undefined) {
+        if (!Number.isInteger(c.offerPendingReads) || c.offerPendingReads < 0) return { status: 400, body: { code: "BadRequest", message: "offerPendingReads must be an integer >= 0" } };
+        gw.offers.pendingReads = c.offerPendingReads;
+      }
       if (c.pkrangesPageSize !== undefined) {
         if (!Number.isInteger(c.pkrangesPageSize) || c.pkrangesPageSize < 0) return { status: 400, body: { code: "BadRequest", message: "pkrangesPageSize must be an integer >= 0" } };
         gw.pkrangesPageSize = c.pkrangesPageSize;
@@ -189,6 +363,11 @@ function createGateway(n) {
       bulk.reset(gw.bulk);
       return { status: 204 };
     }
+    const isQuery = req.method === "POST" && (isTrue(h["x-ms-documentdb-isquery"]) || isTrue(h["x-ms-cosmos-is-query-plan-request"]) || String(h["content-type"] || "").startsWith("application/query+json"));
+    const refused = security.authorize(gw.security, req.method, path, h, isQuery);
+    if (refused) return refused;
+    const control = await controlPlane(req, path, h, body);
+    if (control) return control;
     if (path === "/" && req.method === "GET") {
       const r = await dispatch(stores[0], { method: "GET", url, headers: h });
       // The server advertises its own https address; point every location at the gateway.
@@ -223,7 +402,6 @@ function createGateway(n) {
       count("all", "pkranges");
       return pkrangesResponse(t, h, gw.pkrangesPageSize);
     }
-    const isQuery = req.method === "POST" && (isTrue(h["x-ms-documentdb-isquery"]) || isTrue(h["x-ms-cosmos-is-query-plan-request"]) || String(h["content-type"] || "").startsWith("application/query+json"));
     if (m && DOCS_RE.test(path) && isQuery) {
       const t = await topologyOf(m[1], m[2]);
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${m[1]}/${m[2]} not found` } };
@@ -295,22 +473,13 @@ function createGateway(n) {
       count(range.id, "point");
       // The store answers 500 for a missing item unless the cross-partition header is present
       // (LOCAL_SERVER.md §1.4, 2:P8); the service answers 404.
-      const hh = req.method === "GET" ? { ...h, "x-ms-documentdb-query-enablecrosspartition": "True" } : h;
-      const r = await dispatch(stores[range.store], { method: req.method, url, headers: hh, body });
-      if (req.method !== "GET" && r.status < 400) {
-        // The change log (lib/changefeed.js) hears every applied point write.
-        const id = req.method === "POST" ? r.body && r.body.id : decodeURIComponent(path.split("/").pop());
-        changefeed.record(t.log, req.method === "DELETE" ? "delete" : "write", id, e.epk, p.values, r.body);
+      if (h["x-ms-documentdb-pre-trigger-include"] !== undefined || h["x-ms-documentdb-post-trigger-include"] !== undefined) {
+        return withTriggers(t, m[1], m[2], req, url, path, h, body, { values: p.values, epk: e.epk, store: range.store });
       }
-      return r;
+      return pointWrite(t, req.method, url, path, h, body, { values: p.values, epk: e.epk, store: range.store });
     }
-    // Control plane (databases, collections): fan writes to every store, answer with store 0's.
-    let first;
-    for (const s of stores) {
-      const r = await dispatch(s, { method: req.method, url, headers: h, body });
-      if (!first) first = r;
-    }
-    return first;
+    // Control plane (databases, collections, UDFs): fan writes to every store, answer with store 0's.
+    return fanOut(req, h, body);
   }
 
   for (let i = 0; i < n; i++) stores.push(createStore(HOST, 0));

@@ -43,6 +43,49 @@ impl CosmosDriver {
         }
     }
 
+    /// The throughput of a database (shared) or container (dedicated): its offer, found by the
+    /// resource's `_rid` (PROTOCOL.md §10.1). `None` when it has no throughput of its own.
+    pub fn read_throughput(
+        &self,
+        target: impl Into<sextant_core::throughput::ThroughputTarget>,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        self.drive_throughput(sextant_core::throughput::ThroughputFlow::read(target))
+    }
+
+    /// Sets the throughput of a database or container, migrating between manual and autoscale
+    /// when the mode differs, and waits (polling every 5 s) until the service has applied it;
+    /// see `sextant_core::throughput::ThroughputFlow` to poll differently.
+    pub fn replace_throughput(
+        &self,
+        target: impl Into<sextant_core::throughput::ThroughputTarget>,
+        throughput: sextant_core::models::ThroughputProperties,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        self.drive_throughput(sextant_core::throughput::ThroughputFlow::replace(
+            target, throughput,
+        ))
+    }
+
+    /// Runs a throughput flow built by the caller (custom polling) on this thread.
+    pub fn drive_throughput(
+        &self,
+        mut flow: sextant_core::throughput::ThroughputFlow,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        use sextant_core::throughput::{FlowInput, FlowStep};
+        let mut step = flow.step(FlowInput::Start);
+        loop {
+            step = match step {
+                FlowStep::Send(op) => {
+                    flow.step(FlowInput::Response(self.execute_operation(op, None)))
+                }
+                FlowStep::Wait(d) => {
+                    std::thread::sleep(d);
+                    flow.step(FlowInput::Waited)
+                }
+                FlowStep::Done(result) => return result,
+            };
+        }
+    }
+
     /// The container's feed ranges, one per physical partition key range, in EPK order: the
     /// unit a caller parallelises a query (or, later, the change feed) over with
     /// `CosmosOperation::with_feed_range`. Reads every page of the range feed.

@@ -19,6 +19,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use sextant_core::Now;
 
 pub mod processor;
+pub mod throughput;
 
 /// Prefix of the environment variables Sextant reads.
 pub const ENV_PREFIX: &str = "AZURE_COSMOS_";

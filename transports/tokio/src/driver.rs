@@ -72,6 +72,36 @@ impl CosmosDriver {
         .await
     }
 
+    /// The throughput of a database (shared) or container (dedicated): its offer, found by the
+    /// resource's `_rid` (PROTOCOL.md §10.1). `None` when it has no throughput of its own.
+    pub async fn read_throughput(
+        &self,
+        target: impl Into<sextant_core::throughput::ThroughputTarget>,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        let flow = sextant_core::throughput::ThroughputFlow::read(target);
+        sextant_host::throughput::drive(self, flow).await
+    }
+
+    /// Sets the throughput of a database or container, migrating between manual and autoscale
+    /// when the mode differs, and waits (polling every 5 s) until the service has applied it;
+    /// see `sextant_core::throughput::ThroughputFlow` to poll differently.
+    pub async fn replace_throughput(
+        &self,
+        target: impl Into<sextant_core::throughput::ThroughputTarget>,
+        throughput: sextant_core::models::ThroughputProperties,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        let flow = sextant_core::throughput::ThroughputFlow::replace(target, throughput);
+        self.drive_throughput(flow).await
+    }
+
+    /// Runs a throughput flow built by the caller (custom polling).
+    pub async fn drive_throughput(
+        &self,
+        flow: sextant_core::throughput::ThroughputFlow,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        sextant_host::throughput::drive(self, flow).await
+    }
+
     /// The container's feed ranges, one per physical partition key range, in EPK order: the
     /// unit a caller parallelises a query (or, later, the change feed) over with
     /// `CosmosOperation::with_feed_range`. Reads every page of the range feed.
