@@ -22,7 +22,9 @@ use serde::Deserialize;
 
 use crate::diagnostics::CosmosDiagnostics;
 use crate::error::{ConfigError, CosmosError, ErrorKind};
-use crate::models::throughput::{Offer, ThroughputProperties, MIN_THROUGHPUT, OFFER_REPLACE_PENDING};
+use crate::models::throughput::{
+    Offer, ThroughputProperties, MIN_THROUGHPUT, OFFER_REPLACE_PENDING,
+};
 use crate::models::{ContainerReference, DatabaseReference};
 use crate::operation::CosmosOperation;
 use crate::response::CosmosResponse;
@@ -215,7 +217,11 @@ impl ThroughputFlow {
                 return self.send(Stage::ReadResource, op);
             }
             FlowInput::Waited if matches!(self.stage, Stage::Poll { .. }) => {
-                let rid = self.offer.as_ref().map(|o| o.rid.clone()).unwrap_or_default();
+                let rid = self
+                    .offer
+                    .as_ref()
+                    .map(|o| o.rid.clone())
+                    .unwrap_or_default();
                 return FlowStep::Send(CosmosOperation::read_offer(self.account(), &rid));
             }
             FlowInput::Response(r) if !matches!(self.stage, Stage::Start | Stage::Finished) => r,

@@ -9,7 +9,9 @@
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
 // a per-range change feed from a write log (lib/changefeed.js), atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
-// views of the topology, request counts and the query log; POST /_gateway/config
+// views of the topology, request counts and the query log; offers, users, permissions with
+// resource-token checks, stored procedures and triggers (lib/offers.js, security.js, scripts.js),
+// an empty conflicts feed (lib/conflicts.js), and GET /_gateway/control (what they did); POST /_gateway/config
 // {"pkrangesPageSize": N} pages the pkranges feed like the service does; GET /_gateway/bulk
 // reports what bulk requests applied (writes per id, throttled operations).
 "use strict";
@@ -28,6 +30,7 @@ const changefeed = require("./lib/changefeed");
 const offers = require("./lib/offers");
 const security = require("./lib/security");
 const scripts = require("./lib/scripts");
+const conflicts = require("./lib/conflicts");
 
 const HOST = "127.0.0.1";
 // Same keep-alive choice as tests/server/launcher.js (pooled connections survive test phases).
@@ -259,6 +262,8 @@ function createGateway(n) {
     if (path === "/offers" || path.startsWith("/offers/")) return offers.handle(gw.offers, method, path, h, body);
     const sec = security.handle(gw.security, method, path, h)(body);
     if (sec) return sec;
+    const conflict = conflicts.handle(method, path);
+    if (conflict) return conflict;
     const crud = scripts.handle(gw.scripts, method, path, h, body);
     if (crud) return crud;
     const exec = scripts.executionTarget(path, method);

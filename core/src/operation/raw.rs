@@ -114,9 +114,11 @@ impl RawRequest {
             (m, ..) if m == Method::PUT => OperationKind::Replace,
             (m, ..) if m == Method::DELETE => OperationKind::Delete,
             (m, ..) if m == Method::PATCH => OperationKind::Patch,
-            (m, ..) => return Err(bad(format!(
+            (m, ..) => {
+                return Err(bad(format!(
                 "method {m} is not one Cosmos DB's REST API uses (GET, POST, PUT, DELETE, PATCH)"
-            ))),
+            )))
+            }
         })
     }
 }

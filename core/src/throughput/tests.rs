@@ -65,11 +65,18 @@ fn read_finds_the_offer_by_the_resource_rid() {
     let op = sent(f.step(ok(200, json!({"id": "c", "_rid": "AAB="}), &[])));
     assert_eq!(op.resource_type(), ResourceType::Offer);
     assert_eq!(body(&op)["parameters"][0]["value"], "AAB=");
-    let r = done(f.step(ok(200, json!({"Offers": [offer(json!({"offerThroughput": 400}))]}), &[])))
-        .unwrap()
-        .unwrap();
+    let r = done(f.step(ok(
+        200,
+        json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
+        &[],
+    )))
+    .unwrap()
+    .unwrap();
     assert_eq!(r.throughput, Some(ThroughputProperties::Manual(400)));
-    assert_eq!((r.requests, r.request_charge, r.replace_pending), (2, 2.0, false));
+    assert_eq!(
+        (r.requests, r.request_charge, r.replace_pending),
+        (2, 2.0, false)
+    );
 }
 
 #[test]
@@ -77,13 +84,18 @@ fn a_resource_without_its_own_offer_reads_none_and_refuses_a_replace() {
     let mut f = ThroughputFlow::read(container());
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
-    assert!(done(f.step(ok(200, json!({"Offers": []}), &[]))).unwrap().is_none());
+    assert!(done(f.step(ok(200, json!({"Offers": []}), &[])))
+        .unwrap()
+        .is_none());
 
     let mut f = ThroughputFlow::replace(container(), ThroughputProperties::Manual(500));
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
     let err = done(f.step(ok(200, json!({"Offers": []}), &[]))).unwrap_err();
-    assert!(err.message().contains("no throughput of its own"), "{err:?}");
+    assert!(
+        err.message().contains("no throughput of its own"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -92,7 +104,11 @@ fn replace_polls_a_pending_scale_until_done() {
         .with_polling(Duration::from_millis(10), 5);
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
-    let put = sent(f.step(ok(200, json!({"Offers": [offer(json!({"offerThroughput": 400}))]}), &[])));
+    let put = sent(f.step(ok(
+        200,
+        json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
+        &[],
+    )));
     assert_eq!(put.kind(), OperationKind::Replace);
     assert_eq!(put.signing_address(), ("offers", "ofr1"));
     assert_eq!(body(&put)["content"], json!({"offerThroughput": 10000}));
@@ -103,7 +119,11 @@ fn replace_polls_a_pending_scale_until_done() {
     assert_eq!(read.kind(), OperationKind::Read);
     // Still pending by header.
     assert!(matches!(
-        f.step(ok(200, offer(json!({"offerThroughput": 400})), &[("x-ms-offer-replace-pending", "true")])),
+        f.step(ok(
+            200,
+            offer(json!({"offerThroughput": 400})),
+            &[("x-ms-offer-replace-pending", "true")]
+        )),
         FlowStep::Wait(_)
     ));
     sent(f.step(FlowInput::Waited));
@@ -125,7 +145,11 @@ fn switching_modes_migrates_first_then_sets_the_value() {
     let mut f = ThroughputFlow::replace(container(), goal);
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
-    let migrate = sent(f.step(ok(200, json!({"Offers": [offer(json!({"offerThroughput": 400}))]}), &[])));
+    let migrate = sent(f.step(ok(
+        200,
+        json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
+        &[],
+    )));
     assert_eq!(body(&migrate)["content"], json!({"offerThroughput": -1}));
     assert!(migrate
         .headers
@@ -157,17 +181,30 @@ fn an_unchanged_value_sends_no_write_and_polling_gives_up_by_count() {
     let mut f = ThroughputFlow::replace(container(), ThroughputProperties::Manual(400));
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
-    let r = done(f.step(ok(200, json!({"Offers": [offer(json!({"offerThroughput": 400}))]}), &[])));
+    let r = done(f.step(ok(
+        200,
+        json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
+        &[],
+    )));
     assert_eq!(r.unwrap().unwrap().requests, 2);
 
     let mut f = ThroughputFlow::replace(container(), ThroughputProperties::Manual(500))
         .with_polling(Duration::from_secs(1), 1);
     sent(f.step(FlowInput::Start));
     sent(f.step(ok(200, json!({"_rid": "AAB="}), &[])));
-    sent(f.step(ok(200, json!({"Offers": [offer(json!({"offerThroughput": 400}))]}), &[])));
-    assert!(matches!(f.step(ok(202, offer(json!({"offerThroughput": 400})), &[])), FlowStep::Wait(_)));
+    sent(f.step(ok(
+        200,
+        json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
+        &[],
+    )));
+    assert!(matches!(
+        f.step(ok(202, offer(json!({"offerThroughput": 400})), &[])),
+        FlowStep::Wait(_)
+    ));
     sent(f.step(FlowInput::Waited));
-    let r = done(f.step(ok(202, offer(json!({"offerThroughput": 400})), &[]))).unwrap().unwrap();
+    let r = done(f.step(ok(202, offer(json!({"offerThroughput": 400})), &[])))
+        .unwrap()
+        .unwrap();
     assert!(r.replace_pending);
 }
 

@@ -328,3 +328,20 @@ impl QueryClient {
         }
     }
 }
+
+impl QueryClient {
+    /// Runs a throughput flow to its end on this transport.
+    #[allow(dead_code)] // used by the control-plane tests only
+    pub fn throughput(
+        &self,
+        flow: sextant_core::throughput::ThroughputFlow,
+    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
+        match &self.inner {
+            Inner::Tokio(rt, d) => rt
+                .block_on(async { tokio::time::timeout(BOUND, d.drive_throughput(flow)).await })
+                .expect("bounded"),
+            Inner::Blocking(d) => d.drive_throughput(flow),
+            Inner::AsyncStd(d) => smol_bounded(d.drive_throughput(flow)),
+        }
+    }
+}
