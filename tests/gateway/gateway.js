@@ -341,7 +341,7 @@ function createGateway(n) {
     if (path === "/_gateway/query-log" && req.method === "GET") return { status: 200, body: gw.queryLog };
     if (path === "/_gateway/bulk" && req.method === "GET") return { status: 200, body: bulk.report(gw.bulk) };
     if (path === "/_gateway/control" && req.method === "GET") {
-      return { status: 200, body: { offers: gw.offers.log, denied: gw.security.denied, scriptRuns: gw.scripts.runs } };
+      return { status: 200, body: { offers: gw.offers.log, denied: gw.security.denied, aad: gw.security.aad, scriptRuns: gw.scripts.runs } };
     }
     if (path === "/_gateway/config" && req.method === "POST") {
       let c;

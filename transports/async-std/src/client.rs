@@ -55,6 +55,9 @@ pub(crate) enum AttemptHead {
 pub(crate) struct HttpClient {
     connector: Connector,
     pool: Pool,
+    /// Token acquisitions that outlived the operation that started them (a background refresh):
+    /// the next operation of any driver adopts and polls them (nothing is spawned).
+    pub(crate) orphans: crate::execute::Orphans,
 }
 
 impl HttpClient {
@@ -63,6 +66,7 @@ impl HttpClient {
         HttpClient {
             connector: Connector::new(tls, pool.connect_timeout),
             pool: Pool::new(pool.max_idle_connections_per_host, pool.idle_timeout),
+            orphans: crate::execute::Orphans::default(),
         }
     }
 

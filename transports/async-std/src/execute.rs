@@ -5,6 +5,13 @@
 //! list together with a timer for `until`. Nothing is spawned, so the loop runs on any executor,
 //! and dropping the `execute` future drops every attempt with it (a guard cancels the execution
 //! in the core so its leases are released at once rather than when they expire).
+//!
+//! A token acquisition can outlive its operation: a background refresh starts while the old
+//! token is still valid, and the operation finishes with the old token. Dropping it would leave
+//! the refresh undone until the token lease expires, and the token would then run out and make
+//! a request wait. So an unfinished acquisition is handed to [`Orphans`], and every later
+//! operation (of any driver of the runtime) adopts and polls the orphans with its own tasks,
+//! feeding each result to the driver it belongs to.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,13 +38,73 @@ enum Task {
     Body(AttemptId, BoxFuture<Result<Response, TransportError>>),
     /// A token acquisition.
     Token(BoxFuture<Result<AccessToken, CredentialError>>),
+    /// A token acquisition adopted from an operation that has finished, for `SharedDriver`.
+    Orphan(
+        SharedDriver,
+        BoxFuture<Result<AccessToken, CredentialError>>,
+    ),
+}
+
+/// Token acquisitions whose operation finished first, waiting for the next operation to poll
+/// them (at most one per driver at a time: the core's token lease allows one acquisition).
+#[derive(Default)]
+pub(crate) struct Orphans(
+    std::sync::Mutex<
+        Vec<(
+            SharedDriver,
+            BoxFuture<Result<AccessToken, CredentialError>>,
+        )>,
+    >,
+);
+
+impl std::fmt::Debug for Orphans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Orphans")
+    }
+}
+
+impl Orphans {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        Vec<(
+            SharedDriver,
+            BoxFuture<Result<AccessToken, CredentialError>>,
+        )>,
+    > {
+        // A panic while holding this lock cannot leave the list inconsistent (push/take only).
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves every orphan into `tasks`.
+    fn adopt(&self, tasks: &mut Vec<Task>) {
+        tasks.extend(self.lock().drain(..).map(|(s, f)| Task::Orphan(s, f)));
+    }
+
+    /// Keeps the unfinished acquisitions of `tasks` (its own and adopted ones) for later.
+    fn keep(&self, shared: &SharedDriver, tasks: &mut Vec<Task>) {
+        let mut left = Vec::new();
+        for t in tasks.drain(..) {
+            match t {
+                Task::Token(f) => left.push((shared.clone(), f)),
+                Task::Orphan(s, f) => left.push((s, f)),
+                Task::Head(..) | Task::Body(..) => {}
+            }
+        }
+        if !left.is_empty() {
+            self.lock().extend(left);
+        }
+    }
 }
 
 impl Task {
     fn attempt(&self) -> Option<AttemptId> {
         match self {
             Task::Head(id, _) | Task::Body(id, _) => Some(*id),
-            Task::Token(_) => None,
+            Task::Token(_) | Task::Orphan(..) => None,
         }
     }
 }
@@ -47,14 +114,18 @@ enum Wake {
     Head(AttemptId, AttemptHead),
     Body(AttemptId, Result<Response, TransportError>),
     Token(Result<AccessToken, CredentialError>),
+    Orphan(SharedDriver, Result<AccessToken, CredentialError>),
     Timer,
 }
 
-/// Cancels the execution in the core if the loop is dropped before it finished.
+/// Cancels the execution in the core if the loop is dropped before it finished, and keeps the
+/// token acquisitions still running for later operations.
 struct Guard<'a, 'e> {
     shared: &'a SharedDriver,
+    client: &'a HttpClient,
     exec: &'e mut Execution,
     done: bool,
+    tasks: Vec<Task>,
 }
 
 impl Drop for Guard<'_, '_> {
@@ -62,6 +133,7 @@ impl Drop for Guard<'_, '_> {
         if !self.done {
             self.shared.cancel(self.exec, now());
         }
+        self.client.orphans.keep(self.shared, &mut self.tasks);
     }
 }
 
@@ -88,12 +160,15 @@ pub(crate) async fn drive(
 ) -> Result<CosmosResponse, CosmosError> {
     let mut guard = Guard {
         shared,
+        client,
         exec,
         done: false,
+        tasks: Vec::new(),
     };
-    let mut tasks: Vec<Task> = Vec::new();
+    client.orphans.adopt(&mut guard.tasks);
     let mut inputs: Vec<Input> = Vec::new();
     loop {
+        let tasks = &mut guard.tasks;
         tasks.retain(|t| t.attempt().is_none_or(|id| !turn.aborts.contains(&id)));
         let until = match drained {
             Drained::Done { outcome, log_line } => {
@@ -118,7 +193,7 @@ pub(crate) async fn drive(
                 }
             })));
         }
-        match wait(&mut tasks, until).await {
+        match wait(tasks, until).await {
             Wake::Head(id, AttemptHead::Head { body }) => {
                 inputs.push(Input::Headers(id, now()));
                 tasks.push(Task::Body(id, body));
@@ -128,6 +203,10 @@ pub(crate) async fn drive(
             }
             Wake::Body(id, Ok(resp)) => inputs.push(Input::Response(id, resp, now())),
             Wake::Token(token) => inputs.push(Input::Token(token, now())),
+            Wake::Orphan(owner, token) => {
+                // Fed to its own driver; no execution waits for it (an error is recorded there).
+                let _ = owner.lock().handle_token(token, now());
+            }
             Wake::Timer => {}
         }
         drained = shared.turn(guard.exec, &mut inputs, now(), &mut turn);
@@ -143,6 +222,7 @@ async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>) -> Wake {
                 Task::Head(id, f) => poll(f, cx).map(|h| Wake::Head(*id, h)),
                 Task::Body(id, f) => poll(f, cx).map(|r| Wake::Body(*id, r)),
                 Task::Token(f) => poll(f, cx).map(Wake::Token),
+                Task::Orphan(s, f) => poll(f, cx).map(|r| Wake::Orphan(s.clone(), r)),
             };
             if let Poll::Ready(wake) = ready {
                 tasks.swap_remove(i);

@@ -90,6 +90,9 @@ pub use sextant_core::{
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
+/// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
+#[cfg(feature = "entra")]
+pub use sextant_entra as entra;
 
 pub use sextant_core as core;
 pub use sextant_core::{

@@ -69,6 +69,9 @@ pub use sextant_core::{
     OperationOptions, RequestDiagnostics, RequestSent, ResponseHeaders, RuntimeOptions,
     TokenCredential, TransportError, TransportErrorKind,
 };
+/// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
+#[cfg(feature = "entra")]
+pub use sextant_entra as entra;
 
 pub use bulk::BulkRun;
 pub use change_feed::ChangeFeedPager;

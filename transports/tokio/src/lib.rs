@@ -63,6 +63,9 @@ pub use sextant_core::{
     ErrorKind, ExecutionContext, OperationKind, OperationOptions, RequestDiagnostics, RequestSent,
     ResourceType, ResponseHeaders, TokenCredential, TransportError, TransportErrorKind,
 };
+/// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
+#[cfg(feature = "entra")]
+pub use sextant_entra as entra;
 
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
