@@ -14,3 +14,4 @@ cargo test --workspace --locked "$@"
 # first command).
 cargo run --locked -q -p sextant-examples --bin soft_delete
 cargo run --locked -q -p sextant-examples --bin bulk_import
+cargo run --locked -q -p sextant-examples --bin tenant_access

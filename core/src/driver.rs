@@ -168,7 +168,9 @@ impl Driver {
     /// restart (.NET `AzureKeyCredential.Update`, Java `AzureKeyCredential.update`). Operations
     /// in flight sign their next attempt with the new credential. `account` must name this
     /// driver's endpoint (else [`ConfigError::AccountMismatch`]); returns whether anything
-    /// changed. A new kind of credential starts with no cached Entra ID token.
+    /// changed. A new kind of credential starts with no cached Entra ID token. Switching between
+    /// resource tokens and a key or Entra ID is refused ([`ConfigError::InvalidCredential`]):
+    /// they are different principals.
     pub fn set_credential(&mut self, account: &AccountReference) -> Result<bool, ConfigError> {
         if !account.same_account(&self.account) {
             return Err(ConfigError::AccountMismatch {
@@ -178,6 +180,16 @@ impl Driver {
         }
         if self.account.credential().same_as(account.credential()) {
             return Ok(false);
+        }
+        let tokens = |c: &Credential| matches!(c, Credential::ResourceTokens(_));
+        if tokens(self.account.credential()) != tokens(account.credential()) {
+            // A key or Entra ID identity is the account's; resource tokens are one user's.
+            return Err(ConfigError::InvalidCredential {
+                reason: "a driver cannot switch between resource tokens and an account-level \
+                         credential (key or Entra ID): they are different principals; use a \
+                         driver of its own (create_driver) for resource tokens"
+                    .into(),
+            });
         }
         self.account = account.clone();
         self.token = TokenState::default();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::Action;
-use crate::credential::{AccessToken, CredentialError};
+use crate::credential::{AccessToken, Credential, CredentialError};
 use crate::drain::{Drained, Input, Turn};
 use crate::driver::Driver;
 use crate::error::ConfigError;
@@ -180,6 +180,10 @@ impl<T: DriverHandle> DriverRegistry<T> {
     /// transport's handle. A later call for the same endpoint returns the existing driver;
     /// if `account` carries another credential the driver signs with it from now on (key
     /// rotation, [`Driver::set_credential`]), never silently keeping the old one.
+    ///
+    /// Resource tokens are refused: they belong to one user, and sharing the endpoint's driver
+    /// would make one user's requests sign with another's tokens (or the account key). A
+    /// resource-token account gets a driver of its own from [`DriverRegistry::create`].
     pub fn get_or_create(
         &self,
         account: &AccountReference,
@@ -189,16 +193,39 @@ impl<T: DriverHandle> DriverRegistry<T> {
         now: Now,
         wrap: impl FnOnce(AccountReference, SharedDriver) -> T,
     ) -> Result<T, ConfigError> {
+        if matches!(account.credential(), Credential::ResourceTokens(_)) {
+            return Err(ConfigError::InvalidCredential {
+                reason: format!(
+                    "resource tokens belong to one user, so {} cannot share the endpoint's \
+                     driver: create one with create_driver",
+                    account.endpoint()
+                ),
+            });
+        }
         let handle = self.get_or_try_insert(account.endpoint(), || {
-            let options = options
-                .unwrap_or_default()
-                .layered_over(&runtime.driver_options);
-            let seed = runtime.seed.unwrap_or_else(seed);
-            let driver = Driver::new(account.clone(), options, seed, now)?;
-            Ok::<_, ConfigError>(wrap(account.clone(), SharedDriver::new(driver)))
+            Self::create(account, options, runtime, seed, now, wrap)
         })?;
         handle.shared().lock().set_credential(account)?;
         Ok(handle)
+    }
+
+    /// `create_driver`: a driver for `account` that is not registered (not shared with other
+    /// callers of the same endpoint), built like [`DriverRegistry::get_or_create`] builds one.
+    /// The way to use resource tokens: one driver per user, dropped with it.
+    pub fn create(
+        account: &AccountReference,
+        options: Option<DriverOptions>,
+        runtime: &RuntimeOptions,
+        seed: impl FnOnce() -> u64,
+        now: Now,
+        wrap: impl FnOnce(AccountReference, SharedDriver) -> T,
+    ) -> Result<T, ConfigError> {
+        let options = options
+            .unwrap_or_default()
+            .layered_over(&runtime.driver_options);
+        let seed = runtime.seed.unwrap_or_else(seed);
+        let driver = Driver::new(account.clone(), options, seed, now)?;
+        Ok(wrap(account.clone(), SharedDriver::new(driver)))
     }
 }
 

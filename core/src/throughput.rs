@@ -4,10 +4,13 @@
 //! 1. Read the resource to learn its `_rid`.
 //! 2. Query `/offers` for the offer whose `offerResourceId` is that rid. None: the resource has
 //!    no throughput of its own (its database's is shared, or the account is serverless).
-//! 3. Replace only: if the mode changes (manual ↔ autoscale), `PUT` the migration body with its
+//! 3. Read only: read that offer by rid, for what only an offer read carries: the minimum
+//!    throughput (`x-ms-cosmos-min-throughput`) and whether a scale is still pending (.NET's
+//!    `ReadThroughputAsync` reads the offer the same way).
+//! 4. Replace only: if the mode changes (manual ↔ autoscale), `PUT` the migration body with its
 //!    header (REST "Replace an Offer" examples 3 and 4) and wait for it to finish; then `PUT`
 //!    the wanted value, unless the migration already gave it.
-//! 4. While the service answers 202 or `x-ms-offer-replace-pending: true`, wait and re-read the
+//! 5. While the service answers 202 or `x-ms-offer-replace-pending: true`, wait and re-read the
 //!    offer by rid (the Rust SDK's `ThroughputPoller` polls every 5 s).
 //!
 //! The transport loop is: start with [`FlowInput::Start`]; on [`FlowStep::Send`] execute the
@@ -101,6 +104,7 @@ enum Stage {
     Start,
     ReadResource,
     QueryOffer,
+    ReadOffer,
     Migrate,
     Replace,
     Poll { then_replace: bool },
@@ -268,8 +272,22 @@ impl ThroughputFlow {
                         ))),
                     };
                 };
+                if self.goal.is_none() {
+                    let op = CosmosOperation::read_offer(self.account(), &offer.rid);
+                    self.offer = Some(offer);
+                    return self.send(Stage::ReadOffer, op);
+                }
                 self.offer = Some(offer);
                 self.next_write()
+            }
+            Stage::ReadOffer => {
+                let Ok(offer) = response.json::<Offer>() else {
+                    return self.malformed("the offer read", &diagnostics);
+                };
+                self.offer = Some(offer);
+                self.min_throughput = header_u32(&response, MIN_THROUGHPUT);
+                self.pending = is_pending(&response);
+                self.done()
             }
             Stage::Migrate | Stage::Replace | Stage::Poll { .. } => {
                 let then_replace = match self.stage {
@@ -282,11 +300,7 @@ impl ThroughputFlow {
                 };
                 self.offer = Some(offer);
                 self.min_throughput = header_u32(&response, MIN_THROUGHPUT).or(self.min_throughput);
-                self.pending = response.status() == 202
-                    || response
-                        .headers()
-                        .get_str(&HeaderName::from_static(OFFER_REPLACE_PENDING))
-                        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                self.pending = is_pending(&response);
                 if self.pending {
                     if self.polls_left == 0 {
                         return self.done();
@@ -320,6 +334,15 @@ impl ThroughputFlow {
         let op = CosmosOperation::replace_offer(account, &offer.with_throughput(&goal));
         self.send(Stage::Replace, op)
     }
+}
+
+/// A 202, or `x-ms-offer-replace-pending: true` (either signal, as the Rust SDK's poller).
+fn is_pending(response: &CosmosResponse) -> bool {
+    response.status() == 202
+        || response
+            .headers()
+            .get_str(&HeaderName::from_static(OFFER_REPLACE_PENDING))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 fn header_u32(response: &CosmosResponse, name: &'static str) -> Option<u32> {

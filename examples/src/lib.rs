@@ -2,6 +2,7 @@
 //! a local `@vercel/cosmosdb-server` started on loopback for the duration of the program.
 
 use sextant_core::models::AccountReference;
+use sextant_tests::gateway::TestGateway;
 use sextant_tests::server::{TestServer, EMULATOR_KEY};
 
 /// Where a quickstart runs.
@@ -12,6 +13,8 @@ pub struct Target {
     pub local: bool,
     /// Keeps the local server alive until dropped.
     pub server: Option<TestServer>,
+    /// Keeps the local test gateway alive until dropped ([`target_with_control_plane`]).
+    pub gateway: Option<TestGateway>,
 }
 
 /// Reads `COSMOS_ENDPOINT` and `COSMOS_KEY`; when unset, starts a local server and uses its
@@ -25,6 +28,7 @@ pub fn target() -> Result<Target, Box<dyn std::error::Error>> {
             account: AccountReference::with_master_key(&endpoint, &key)?,
             local: false,
             server: None,
+            gateway: None,
         }),
         _ => {
             let server = TestServer::start();
@@ -37,9 +41,31 @@ pub fn target() -> Result<Target, Box<dyn std::error::Error>> {
                 account,
                 local: true,
                 server: Some(server),
+                gateway: None,
             })
         }
     }
+}
+
+/// Like [`target`], but locally it starts the multi-partition test gateway (plain HTTP on
+/// loopback), which also serves what the local server lacks: offers, users, permissions with
+/// resource-token checks, stored procedures and triggers.
+pub fn target_with_control_plane() -> Result<Target, Box<dyn std::error::Error>> {
+    if std::env::var("COSMOS_ENDPOINT").is_ok() && std::env::var("COSMOS_KEY").is_ok() {
+        return target();
+    }
+    let gateway = TestGateway::start(2);
+    let account = AccountReference::with_master_key(gateway.endpoint(), EMULATOR_KEY)?;
+    println!(
+        "COSMOS_ENDPOINT/COSMOS_KEY not set: using the local test gateway at {}",
+        gateway.endpoint()
+    );
+    Ok(Target {
+        account,
+        local: true,
+        server: None,
+        gateway: Some(gateway),
+    })
 }
 
 /// A name unlikely to collide with earlier runs against a real account.

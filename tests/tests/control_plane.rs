@@ -72,9 +72,10 @@ fn throughput_is_provisioned_read_replaced_and_migrated_on_every_transport() {
             .expect("the database has an offer");
         assert_eq!(r.throughput, ThroughputProperties::autoscale(4000).ok());
         assert_eq!(
-            r.requests, 2,
-            "{transport:?}: read the database, query its offer"
+            r.requests, 3,
+            "{transport:?}: read the database, query its offer, read it"
         );
+        assert_eq!(r.min_throughput, Some(1000));
         let shared = new_container(&c, &shared_db, None);
         assert!(
             c.throughput(ThroughputFlow::read(shared.clone()))
@@ -190,7 +191,7 @@ fn token_client(
     tokens: Vec<sextant_core::credential::ResourceToken>,
 ) -> QueryClient {
     let account = AccountReference::with_resource_tokens(g.endpoint(), tokens).unwrap();
-    QueryClient::new(transport, &account)
+    QueryClient::own(transport, &account)
 }
 
 #[test]
@@ -354,6 +355,34 @@ fn users_and_permissions_mint_resource_tokens_that_drivers_use_on_every_transpor
     }
     let denied = g.http("GET", "/_gateway/control", &[], None).1["denied"].clone();
     assert_eq!(denied.as_array().unwrap().len(), 2 * ALL.len());
+
+    // One runtime serving the account key and a user's tokens keeps them apart: the endpoint's
+    // shared driver refuses resource tokens (they would sign the key holder's requests, or
+    // another user's), and a driver never switches between the two kinds of principal.
+    let rt = sextant_blocking::CosmosDriverRuntime::builder()
+        .environment(Default::default())
+        .build()
+        .unwrap();
+    let keyed = rt.get_or_create_driver(account.clone(), None).unwrap();
+    let tokens = AccountReference::with_resource_tokens(
+        g.endpoint(),
+        vec![sextant_core::credential::ResourceToken {
+            resource_link: orders.link().to_string(),
+            token: "type=resource&ver=1.0&sig=x".into(),
+        }],
+    )
+    .unwrap();
+    let e = rt.get_or_create_driver(tokens.clone(), None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(e.message().contains("create_driver"), "{e}");
+    assert!(keyed.rotate_credential(&tokens).is_err());
+    let own = rt.create_driver(tokens, None).unwrap();
+    assert!(own.rotate_credential(&account).is_err());
+    run(
+        &admin,
+        "the key still works",
+        CosmosOperation::read_database(db.clone()),
+    );
 }
 
 const MAKE: &str = r#"function (pk, n) {

@@ -65,17 +65,27 @@ fn read_finds_the_offer_by_the_resource_rid() {
     let op = sent(f.step(ok(200, json!({"id": "c", "_rid": "AAB="}), &[])));
     assert_eq!(op.resource_type(), ResourceType::Offer);
     assert_eq!(body(&op)["parameters"][0]["value"], "AAB=");
-    let r = done(f.step(ok(
+    let read = sent(f.step(ok(
         200,
         json!({"Offers": [offer(json!({"offerThroughput": 400}))]}),
         &[],
+    )));
+    assert_eq!(read.signing_address(), ("offers", "ofr1"));
+    let r = done(f.step(ok(
+        200,
+        offer(json!({"offerThroughput": 400})),
+        &[
+            ("x-ms-cosmos-min-throughput", "400"),
+            ("x-ms-offer-replace-pending", "true"),
+        ],
     )))
     .unwrap()
     .unwrap();
     assert_eq!(r.throughput, Some(ThroughputProperties::Manual(400)));
+    assert_eq!(r.min_throughput, Some(400));
     assert_eq!(
         (r.requests, r.request_charge, r.replace_pending),
-        (2, 2.0, false)
+        (3, 3.0, true)
     );
 }
 

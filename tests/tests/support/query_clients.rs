@@ -43,6 +43,16 @@ fn smol_bounded<T>(f: impl std::future::Future<Output = T>) -> T {
 
 impl QueryClient {
     pub fn new(transport: Transport, account: &AccountReference) -> QueryClient {
+        Self::build(transport, account, false)
+    }
+
+    /// A client whose driver is its own (`create_driver`), as resource tokens need.
+    #[allow(dead_code)] // used by the control-plane tests only
+    pub fn own(transport: Transport, account: &AccountReference) -> QueryClient {
+        Self::build(transport, account, true)
+    }
+
+    fn build(transport: Transport, account: &AccountReference, own: bool) -> QueryClient {
         let env = BTreeMap::new();
         let inner = match transport {
             Transport::Tokio => {
@@ -53,32 +63,41 @@ impl QueryClient {
                     .unwrap();
                 let driver = rt
                     .block_on(async {
-                        sextant_tokio::CosmosDriverRuntime::builder()
+                        let rt = sextant_tokio::CosmosDriverRuntime::builder()
                             .environment(env)
                             .build()
-                            .await?
-                            .get_or_create_driver(account.clone(), None)
-                            .await
+                            .await?;
+                        if own {
+                            rt.create_driver(account.clone(), None).await
+                        } else {
+                            rt.get_or_create_driver(account.clone(), None).await
+                        }
                     })
                     .unwrap();
                 Inner::Tokio(rt, driver)
             }
-            Transport::Blocking => Inner::Blocking(
-                sextant_blocking::CosmosDriverRuntime::builder()
+            Transport::Blocking => {
+                let rt = sextant_blocking::CosmosDriverRuntime::builder()
                     .environment(env)
                     .build()
-                    .unwrap()
-                    .get_or_create_driver(account.clone(), None)
-                    .unwrap(),
-            ),
+                    .unwrap();
+                Inner::Blocking(if own {
+                    rt.create_driver(account.clone(), None).unwrap()
+                } else {
+                    rt.get_or_create_driver(account.clone(), None).unwrap()
+                })
+            }
             Transport::AsyncStd => Inner::AsyncStd(
                 smol_bounded(async {
-                    sextant_async_std::CosmosDriverRuntime::builder()
+                    let rt = sextant_async_std::CosmosDriverRuntime::builder()
                         .environment(env)
                         .build()
-                        .await?
-                        .get_or_create_driver(account.clone(), None)
-                        .await
+                        .await?;
+                    if own {
+                        rt.create_driver(account.clone(), None).await
+                    } else {
+                        rt.get_or_create_driver(account.clone(), None).await
+                    }
                 })
                 .unwrap(),
             ),

@@ -53,6 +53,26 @@ impl CosmosDriverRuntime {
         )?)
     }
 
+    /// A driver of its own for `account`, not shared with other callers of the endpoint (it
+    /// shares only the runtime's connections): the way to use resource tokens, which belong to
+    /// one user (`get_or_create_driver` refuses them). Drop it when the user is done; rotate
+    /// its tokens with `rotate_credential`.
+    pub async fn create_driver(
+        &self,
+        account: AccountReference,
+        options: Option<DriverOptions>,
+    ) -> Result<CosmosDriver, CosmosError> {
+        let inner = &self.inner;
+        Ok(sextant_core::DriverRegistry::create(
+            &account,
+            options,
+            &inner.options,
+            sextant_host::fresh_seed,
+            sextant_host::now(),
+            |account, shared| CosmosDriver::new(account, shared, Arc::clone(&inner.client)),
+        )?)
+    }
+
     /// The options in force (after the environment was applied).
     pub fn options(&self) -> &RuntimeOptions {
         &self.inner.options

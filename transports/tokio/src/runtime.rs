@@ -66,6 +66,27 @@ impl CosmosDriverRuntime {
             |account, shared| CosmosDriver::new(shared, account, client.clone()),
         )?)
     }
+
+    /// A driver of its own for `account`, not shared with other callers of the endpoint (it
+    /// shares only the runtime's connections): the way to use resource tokens, which belong to
+    /// one user (`get_or_create_driver` refuses them). Drop it when the user is done; rotate
+    /// its tokens with `rotate_credential`.
+    pub async fn create_driver(
+        &self,
+        account: AccountReference,
+        options: Option<DriverOptions>,
+    ) -> Result<CosmosDriver, CosmosError> {
+        let inner = &self.inner;
+        let client = &inner.client;
+        Ok(sextant_core::DriverRegistry::create(
+            &account,
+            options,
+            &inner.options,
+            sextant_host::fresh_seed,
+            sextant_host::now(),
+            |account, shared| CosmosDriver::new(shared, account, client.clone()),
+        )?)
+    }
 }
 
 /// Builder for [`CosmosDriverRuntime`].
