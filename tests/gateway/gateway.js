@@ -298,7 +298,7 @@ function createGateway(n) {
           const db = await dispatch(stores[0], { method: "GET", url: `/dbs/${collCreate[1]}`, headers: {} });
           const dbRid = db.body && db.body._rid;
           const shared = dbRid && offers.hasOffer(gw.offers, dbRid);
-          const content = c.content || (shared ? undefined : { offerThroughput: 400 });
+          const content = c.content || (shared ? undefined : { offerThroughput: offers.DEFAULT_CONTAINER_RU });
           if (content) offers.created(gw.offers, r.body, content, dbRid);
         }
       }

@@ -185,4 +185,4 @@ function handle(o, method, path, h, body) {
   return bad(`${method} on an offer is not supported`);
 }
 
-module.exports = { createOffers, creationContent, created, removedResource, hasOffer, handle };
+module.exports = { createOffers, creationContent, created, removedResource, hasOffer, handle, DEFAULT_CONTAINER_RU };
