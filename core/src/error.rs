@@ -33,7 +33,8 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
-    /// A setting (option or environment variable) has a value outside its accepted range.
+    /// A setting (option, environment variable or model field such as
+    /// `indexingPolicy.compositeIndexes[0]`) has a value outside its accepted range.
     #[error("invalid value {:?} for {name}: expected {expected}", crate::redact::redact(.value))]
     InvalidSetting {
         /// The option or environment variable.

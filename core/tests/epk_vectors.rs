@@ -57,6 +57,7 @@ fn definition(vector: &Value, version: u8) -> PartitionKeyDefinition {
             paths: vec!["/pk".to_owned()],
             kind: PartitionKeyKind::Hash,
             version: Some(version),
+            ..PartitionKeyDefinition::hash("/pk")
         },
         _ => {
             let n = vector["input"].as_array().unwrap().len();
@@ -183,6 +184,7 @@ fn range_partitioning_is_the_unhashed_encoding() {
         paths: vec!["/pk".to_owned()],
         kind: PartitionKeyKind::Range,
         version: None,
+        ..PartitionKeyDefinition::hash("/pk")
     };
     let epk = effective_partition_key(&PartitionKey::from("ab"), &def).unwrap();
     assert_eq!(epk.as_str(), "08626300");
@@ -213,6 +215,7 @@ fn component_counts_are_checked() {
         paths: vec![],
         kind: PartitionKeyKind::Hash,
         version: Some(2),
+        ..PartitionKeyDefinition::hash("/pk")
     };
     assert_eq!(
         effective_partition_key(&PartitionKey::from("a"), &none),
@@ -230,6 +233,7 @@ fn component_counts_are_checked() {
         paths: vec!["/a".to_owned(), "/b".to_owned()],
         kind: PartitionKeyKind::Hash,
         version: Some(2),
+        ..PartitionKeyDefinition::hash("/pk")
     };
     assert_eq!(
         effective_partition_key(&PartitionKey::from("a"), &hash_two_paths),

@@ -3,9 +3,7 @@
 //! `sextant_core::partition::effective_partition_key` and the gateway's own `pkranges` feed, so a
 //! disagreement between the two implementations fails here.
 
-use sextant_core::models::{
-    PartitionKey, PartitionKeyDefinition, PartitionKeyKind, PartitionKeyValue,
-};
+use sextant_core::models::{PartitionKey, PartitionKeyDefinition, PartitionKeyValue};
 use sextant_core::partition::{effective_partition_key, EffectivePartitionKey};
 use sextant_tests::gateway::TestGateway;
 
@@ -22,11 +20,7 @@ fn routes_like_the_core(partitions: usize) {
         .clone();
     assert_eq!(ranges.len(), partitions);
 
-    let def = PartitionKeyDefinition {
-        paths: vec!["/pk".to_string()],
-        kind: PartitionKeyKind::Hash,
-        version: Some(2),
-    };
+    let def = PartitionKeyDefinition::hash("/pk");
     let mut expected = std::collections::BTreeMap::<String, u64>::new();
     for i in 0..40 {
         let pk = format!("key-{i}");

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sextant_core::models::{
-    AccountReference, ContainerProperties, ContainerReference, DatabaseReference,
-    PartitionKeyDefinition,
+    AccountReference, CompositeIndexOrder, ContainerProperties, ContainerReference,
+    DatabaseReference, IndexingPolicy, PartitionKeyDefinition,
 };
 use sextant_core::{CosmosOperation, OperationOptions, QuerySpec};
 use sextant_tests::gateway::TestGateway;
@@ -592,13 +592,23 @@ fn load(client: &QueryClient, account: &AccountReference) {
             .status(),
         201
     );
-    let mut props = ContainerProperties::new(COLL, PartitionKeyDefinition::hash("/pk"));
     // The stores serve a multi-key ORDER BY only from an exactly matching composite index
     // (LOCAL_SERVER.md Q8), as the service needs one too.
-    props.indexing_policy = Some(json!({"compositeIndexes": [
-        [{"path": "/cat", "order": "ascending"}, {"path": "/n", "order": "descending"}],
-        [{"path": "/cat", "order": "descending"}, {"path": "/n", "order": "ascending"}],
-    ]}));
+    let indexing = IndexingPolicy::builder()
+        .composite_index([
+            ("/cat", CompositeIndexOrder::Ascending),
+            ("/n", CompositeIndexOrder::Descending),
+        ])
+        .composite_index([
+            ("/cat", CompositeIndexOrder::Descending),
+            ("/n", CompositeIndexOrder::Ascending),
+        ])
+        .build()
+        .expect("indexing policy");
+    let props = ContainerProperties::builder(COLL, PartitionKeyDefinition::hash("/pk"))
+        .indexing_policy(indexing)
+        .build()
+        .expect("container properties");
     let dbref = DatabaseReference::from_name(account.clone(), DB);
     let r = client
         .execute(

@@ -13,6 +13,14 @@ use crate::partition::{
 /// Pages of a pk-range feed read per refresh (a container has at most a few thousand ranges).
 const MAX_PK_RANGE_PAGES: usize = 64;
 
+/// The one field routing reads from a container: its other properties (the indexing and other
+/// policies) are neither parsed nor able to make a container unroutable.
+#[derive(serde::Deserialize)]
+struct ContainerPartitionKey {
+    #[serde(rename = "partitionKey")]
+    partition_key: crate::models::PartitionKeyDefinition,
+}
+
 impl Execution {
     /// Resolves the operation's partition key range, or returns the metadata request (or wait)
     /// needed first. `None` means routing is settled for now.
@@ -119,7 +127,7 @@ impl Execution {
         self.phase = Phase::Ready;
         if attempt.purpose == Purpose::ContainerRead {
             d.leases.release(attempt.id);
-            match serde_json::from_slice::<crate::models::ContainerProperties>(body) {
+            match serde_json::from_slice::<ContainerPartitionKey>(body) {
                 Ok(p) => d.containers.set_properties(&link, p.partition_key),
                 Err(_) => {
                     d.containers.mark_unroutable(&link, self.last_mono);

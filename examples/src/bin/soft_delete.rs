@@ -15,8 +15,8 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 use sextant_blocking::models::{
-    ContainerProperties, ContainerReference, DatabaseReference, ItemReference, PartitionKey,
-    PartitionKeyDefinition,
+    ContainerProperties, ContainerReference, DatabaseReference, DefaultTimeToLive, ItemReference,
+    PartitionKey, PartitionKeyDefinition,
 };
 use sextant_blocking::{
     CosmosDriver, CosmosDriverRuntime, CosmosOperation, OperationOptions, PatchBuilder, QuerySpec,
@@ -81,8 +81,10 @@ fn live_ids(driver: &CosmosDriver, c: &ContainerReference) -> Result<Vec<Value>,
 }
 
 fn demo(driver: &CosmosDriver, db: &DatabaseReference) -> Result<(), BoxError> {
-    let mut props = ContainerProperties::new("orders", PartitionKeyDefinition::hash("/pk"));
-    props.default_ttl = Some(-1); // TTL on, no default: only items with a `ttl` expire
+    // TTL on, no default (`defaultTtl = -1`): only items with a `ttl` expire.
+    let props = ContainerProperties::builder("orders", PartitionKeyDefinition::hash("/pk"))
+        .default_time_to_live(DefaultTimeToLive::NoDefault)
+        .build()?;
     driver.execute_operation(CosmosOperation::create_container(db.clone(), &props), None)?;
     let c = ContainerReference::in_database(db, "orders");
     let pk = PartitionKey::from("orders");

@@ -204,6 +204,7 @@ fn definitions() -> Vec<PartitionKeyDefinition> {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         kind,
         version,
+        ..PartitionKeyDefinition::hash("/pk")
     };
     vec![
         def(&["/a"], PartitionKeyKind::Hash, Some(1)),
