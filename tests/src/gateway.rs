@@ -173,15 +173,17 @@ impl Drop for TestGateway {
     }
 }
 
-fn repo_root() -> PathBuf {
+/// The repository's root directory (the parent of this crate's directory).
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// Runs `scripts/install-test-gateway.sh` once per process, under a cross-process lock file.
-fn ensure_installed(root: &Path) -> Result<(), String> {
+/// Runs `scripts/install-test-gateway.sh` once per process, under a cross-process lock file
+/// (also used by [`crate::recorder`], whose scripts live in the same npm package).
+pub(crate) fn ensure_installed(root: &Path) -> Result<(), String> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED.get_or_init(|| install(root)).clone()
 }

@@ -9,6 +9,7 @@ pub mod failover;
 pub mod fault_proxy;
 pub mod gateway;
 pub mod raw_http;
+pub mod recorder;
 pub mod recording;
 pub mod scenarios;
 pub mod server;
