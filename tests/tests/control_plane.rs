@@ -506,6 +506,55 @@ fn scripts_triggers_udfs_conflicts_and_raw_requests_on_every_transport() {
                 .with_pre_trigger("stamp"),
         );
         assert_eq!(r.json::<Value>().unwrap()["stamped"], true, "{transport:?}");
+        // A post-trigger writes an audit record in the same transaction; one that fails undoes
+        // the write it followed.
+        let audit = TriggerProperties::new(
+            "audit",
+            "function () { var b = getContext().getResponse().getBody(); var c = getContext().getCollection(); \
+             if (b.fail) throw new Error('refused'); \
+             c.createDocument(c.getSelfLink(), { id: 'audit-' + b.id, pk: b.pk }, {}, function (e) { if (e) throw e; }); }",
+            TriggerType::Post,
+            TriggerOperation::Create,
+        );
+        run(
+            &c,
+            "create post-trigger",
+            CosmosOperation::create_trigger(coll.clone(), &audit),
+        );
+        run(
+            &c,
+            "create with post-trigger",
+            CosmosOperation::create(coll.clone())
+                .with_partition_key("a")
+                .with_body(json!({"id": "p", "pk": "a"}).to_string())
+                .with_post_trigger("audit"),
+        );
+        run(
+            &c,
+            "the audit record exists",
+            CosmosOperation::read(ItemReference::in_container(&coll, "audit-p"))
+                .with_partition_key("a"),
+        );
+        let e = fails(
+            &c,
+            "a failing post-trigger",
+            CosmosOperation::create(coll.clone())
+                .with_partition_key("a")
+                .with_body(json!({"id": "q", "pk": "a", "fail": true}).to_string())
+                .with_post_trigger("audit"),
+        );
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(
+            fails(
+                &c,
+                "the refused item",
+                CosmosOperation::read(ItemReference::in_container(&coll, "q"))
+                    .with_partition_key("a")
+            )
+            .status(),
+            Some(404),
+            "{transport:?}: the post-trigger's failure undid the create"
+        );
 
         // A UDF, called from a query.
         let udf = UserDefinedFunctionProperties::new("double", "function (x) { return 2 * x; }");
