@@ -8,7 +8,7 @@
 //
 // What it serves: control-plane fan-out, GET /, pkranges (etag/304), point operations routed by
 // EPK, query plans (lib/plan.js), per-range and partition-key-scoped queries (lib/query.js),
-// a per-range change feed from a write log (lib/changefeed.js), atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), and admin
+// a per-range change feed from a write log (lib/changefeed.js), atomic transactional batches (lib/batch.js), bulk batches per range with seeded 429 injection (lib/bulk.js), per-range read feed, splits (POST /_gateway/split, 410/1002 for the old range id), merges (POST /_gateway/merge {db, coll, left, right}: both old ids gone), and admin
 // views of the topology, request counts and the query log; offers, users, permissions with
 // resource-token checks, stored procedures and triggers (lib/offers.js, security.js, scripts.js),
 // an empty conflicts feed (lib/conflicts.js), and GET /_gateway/control (what they did); POST /_gateway/config
@@ -21,7 +21,7 @@ const { createStore, dispatch } = require("./lib/store");
 const { initialRanges, rangeFor } = require("./lib/topology");
 const { epkOf, parsePkHeader } = require("./lib/routing");
 const { pkrangesResponse } = require("./lib/pkranges");
-const { split, pkValuesOf } = require("./lib/admin");
+const { split, merge, pkValuesOf, ridSpace } = require("./lib/admin");
 const { plan } = require("./lib/plan");
 const { runQuery } = require("./lib/query");
 const { runBatch } = require("./lib/batch");
@@ -92,6 +92,11 @@ function createGateway(n) {
     const r = await dispatch(stores[0], { method: "GET", url: `/dbs/${db}/colls/${coll}`, headers: {} });
     if (r.status !== 200 || !r.body) return undefined;
     t = { ranges: initialRanges(n), version: 1, rid: r.body._rid, pkDef: r.body.partitionKey, nextId: n, gone: new Set(), log: changefeed.createLog() };
+    // Each store numbers this collection's documents from its own range (lib/admin.js ridSpace).
+    t.ranges.forEach(range => {
+      const docs = stores[range.store].database(db).collection(coll).documents;
+      docs._ridCount = Math.max(docs._ridCount, ridSpace(range.store));
+    });
     gw.colls.set(key, t);
     return t;
   }
@@ -391,6 +396,17 @@ function createGateway(n) {
       const t = a && (await topologyOf(a.db, a.coll));
       if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${a && a.db}/${a && a.coll} not found` } };
       return split(gw, t, a.db, a.coll, a.range);
+    }
+    if (path === "/_gateway/merge" && req.method === "POST") {
+      let a;
+      try {
+        a = JSON.parse(body || "");
+      } catch (e) {
+        return { status: 400, body: { code: "BadRequest", message: `merge body is not JSON {db, coll, left, right}: ${e.message}` } };
+      }
+      const t = a && (await topologyOf(a.db, a.coll));
+      if (!t) return { status: 404, body: { code: "NotFound", message: `collection ${a && a.db}/${a && a.coll} not found` } };
+      return merge(gw, t, a.db, a.coll, a.left, a.right);
     }
     const m = COLL_RE.exec(path);
     // A range id that no longer exists (split) is gone: 410 with substatus 1002, like the service.

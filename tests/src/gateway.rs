@@ -114,6 +114,13 @@ impl TestGateway {
         self.http("POST", "/_gateway/split", &[], Some(&body))
     }
 
+    /// Merges adjacent ranges `left` and `right` of `db`/`coll` into one (`POST /_gateway/merge`).
+    pub fn merge(&self, db: &str, coll: &str, left: &str, right: &str) -> (u16, serde_json::Value) {
+        let body =
+            serde_json::json!({ "db": db, "coll": coll, "left": left, "right": right }).to_string();
+        self.http("POST", "/_gateway/merge", &[], Some(&body))
+    }
+
     /// Per-range request counts by kind (`GET /_gateway/requests`).
     pub fn requests(&self) -> serde_json::Value {
         self.http("GET", "/_gateway/requests", &[], None).1

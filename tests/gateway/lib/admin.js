@@ -1,4 +1,4 @@
-// Admin hooks the driver never calls (under /_gateway/): splitting a range.
+// Admin hooks the driver never calls (under /_gateway/): splitting and merging ranges.
 "use strict";
 
 const { createStore, dispatch } = require("./store");
@@ -53,7 +53,7 @@ async function split(gw, t, db, coll, rangeId) {
 
   // New items of the right child's store must not reuse a moved item's `_rid` (the store keys
   // items by `_rid`, so a reused one would overwrite the moved item).
-  to._ridCount = Math.max(to._ridCount, from._ridCount);
+  to._ridCount = Math.max(to._ridCount, from._ridCount, ridSpace(storeIndex));
 
   const left = { id: String(t.nextId++), minInclusive: parent.minInclusive, maxExclusive: mid, parents: [...parent.parents, parent.id], store: parent.store };
   const right = { id: String(t.nextId++), minInclusive: mid, maxExclusive: parent.maxExclusive, parents: [...parent.parents, parent.id], store: storeIndex };
@@ -63,4 +63,55 @@ async function split(gw, t, db, coll, rangeId) {
   return { status: 200, body: { parent: parent.id, children: [left.id, right.id], moved } };
 }
 
-module.exports = { split, pkValuesOf };
+/**
+ * Merges adjacent ranges `leftId` and `rightId` of `db`/`coll` into one new range (the
+ * service's partition merge): the new range keeps the left range's store, the right range's
+ * documents move there, and both old ids answer 410/1002 from then on, like the parent of a
+ * split. Moved documents keep their `_rid` (see `ridSpace`), so store continuation tokens of the
+ * right range stay valid,
+ * read with EPK bounds on the merged range, as the service does.
+ * Returns `{status, body}`.
+ */
+async function merge(gw, t, db, coll, leftId, rightId) {
+  const i = t.ranges.findIndex(r => r.id === String(leftId));
+  const j = t.ranges.findIndex(r => r.id === String(rightId));
+  if (i < 0 || j < 0) return { status: 404, body: { code: "NotFound", message: `ranges ${leftId} and ${rightId} must both be current ranges of ${db}/${coll}` } };
+  const left = t.ranges[i];
+  const right = t.ranges[j];
+  if (j !== i + 1 || left.maxExclusive !== right.minInclusive) return { status: 400, body: { code: "BadRequest", message: `ranges ${leftId} and ${rightId} are not adjacent (left, then right)` } };
+  const from = gw.stores[right.store].database(db).collection(coll).documents;
+  const to = gw.stores[left.store].database(db).collection(coll).documents;
+  let moved = 0;
+  if (right.store !== left.store) {
+    for (const [rid] of from._data) {
+      // Stores number documents from disjoint ranges (ridSpace), so this cannot happen; if it
+      // did, store continuations would no longer be valid across the merge: fail loudly.
+      if (to._data.has(rid)) return { status: 500, body: { code: "InternalServerError", message: `merge: _rid ${rid} exists in both stores` } };
+    }
+    for (const [rid, item] of [...from._data.entries()]) {
+      to._set(item.read());
+      from._data.delete(rid);
+      moved++;
+    }
+    from._index.clear();
+    to._ridCount = Math.max(to._ridCount, from._ridCount);
+  }
+  const merged = { id: String(t.nextId++), minInclusive: left.minInclusive, maxExclusive: right.maxExclusive, parents: [...new Set([...left.parents, left.id, ...right.parents, right.id])], store: left.store };
+  t.ranges.splice(i, 2, merged);
+  t.gone.add(left.id);
+  t.gone.add(right.id);
+  t.version++;
+  return { status: 200, body: { merged: merged.id, parents: [left.id, right.id], moved } };
+}
+
+/**
+ * Where store `index` starts numbering the documents of a collection: stores number from
+ * disjoint ranges, so a document keeps its `_rid` (and store continuation tokens stay valid,
+ * read with EPK bounds) when a split or merge moves it to another store. The server writes the
+ * counter as a 32-bit integer: 2,000 stores of a million documents each.
+ */
+function ridSpace(index) {
+  return index * 1000000;
+}
+
+module.exports = { split, merge, pkValuesOf, ridSpace };

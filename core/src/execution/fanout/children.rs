@@ -213,7 +213,7 @@ impl Execution {
         f.splits += 1;
         if f.splits > super::MAX_SPLITS_PER_PAGE {
             return Err(Failure::Metadata(format!(
-                "more than {} partition splits during one page",
+                "more than {} partition splits or merges (or re-reads of a routing map that did not show them yet) during one page",
                 super::MAX_SPLITS_PER_PAGE
             )));
         }
@@ -249,10 +249,22 @@ impl Execution {
                 .get(i)
                 .is_some_and(|p| p.range_id == children[0].id);
         if same || children.is_empty() {
+            // Another execution's re-read of the map may still be in flight: two ranges that
+            // merged answer 410 together, and the second child went on with the map the first
+            // is refreshing. Send this producer's range again once the map is re-read (it
+            // answers 410 until then); bounded by MAX_SPLITS_PER_PAGE like a split.
             d.containers.mark_ranges_stale(&link);
-            return Err(Failure::Metadata(format!(
-                "partition key range of [{min}, {max}) is gone and the routing map does not show what replaced it yet"
-            )));
+            let again = state
+                .producers
+                .get(i)
+                .map(|p| crate::partition::PartitionKeyRange {
+                    id: p.range_id.clone(),
+                    min_inclusive: p.min.clone(),
+                    max_exclusive: p.max.clone(),
+                    parents: p.parents.clone(),
+                })
+                .ok_or_else(|| Failure::Internal(format!("retry of unknown producer {i}")))?;
+            return state.split(i, &[again]).map_err(Failure::Internal);
         }
         state.split(i, &children).map_err(Failure::Internal)
     }

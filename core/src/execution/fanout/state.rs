@@ -126,14 +126,19 @@ impl FanoutState {
                 }
             })
             .collect();
+        let resume = self.resume.take();
+        if let Some(token) = &resume {
+            producers = split_at_token_ranges(producers, &token.producers);
+        }
         let mut merge = Merge::new(&plan, producers.len());
-        if let Some(token) = self.resume.take() {
+        if let Some(token) = resume {
             if let Some(state) = &token.merge {
                 merge.resume(state);
             }
             for p in &mut producers {
-                // The token's range that contains this one (ranges only split, so a token
-                // range covers one or more current ranges).
+                // The token's range that contains this one: a range that split since is covered
+                // by its parent's token range; a range that merged since was cut into one piece
+                // per token range above.
                 let Some(pos) = token
                     .producers
                     .iter()
@@ -338,4 +343,47 @@ impl FanoutState {
         .encode()
         .map(Some)
     }
+}
+
+/// Cuts each producer whose range is wider than the token's ranges (its range merged since the
+/// token was written) into one producer per token range it holds, each reading its piece of the
+/// merged range with EPK bounds and the piece's own server continuation, as .NET resumes a
+/// merged range's feed. Producers inside one token range (unchanged, or split since) stay whole.
+fn split_at_token_ranges(producers: Vec<Producer>, token: &[ProducerPosition]) -> Vec<Producer> {
+    let mut out = Vec::with_capacity(producers.len());
+    for p in producers {
+        let covered = token
+            .iter()
+            .any(|t| t.min.as_str() <= p.min.as_str() && p.max.as_str() <= t.max.as_str());
+        let pieces: Vec<(String, String)> = token
+            .iter()
+            .filter(|t| t.max.as_str() > p.min.as_str() && t.min.as_str() < p.max.as_str())
+            .map(|t| {
+                (
+                    p.min.as_str().max(t.min.as_str()).to_owned(),
+                    p.max.as_str().min(t.max.as_str()).to_owned(),
+                )
+            })
+            .collect();
+        if covered || pieces.len() < 2 {
+            out.push(p);
+            continue;
+        }
+        for (min, max) in pieces {
+            out.push(Producer {
+                range_id: p.range_id.clone(),
+                parents: p.parents.clone(),
+                partial: true,
+                min,
+                max,
+                next: None,
+                page_token: None,
+                consumed: 0,
+                skip: 0,
+                resume_mark: None,
+                done: false,
+            });
+        }
+    }
+    out
 }
