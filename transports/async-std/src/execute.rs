@@ -48,13 +48,12 @@ enum Task {
 /// Token acquisitions whose operation finished first, waiting for the next operation to poll
 /// them (at most one per driver at a time: the core's token lease allows one acquisition).
 #[derive(Default)]
-pub(crate) struct Orphans(
-    std::sync::Mutex<
-        Vec<(
-            SharedDriver,
-            BoxFuture<Result<AccessToken, CredentialError>>,
-        )>,
-    >,
+pub(crate) struct Orphans(std::sync::Mutex<Vec<Orphan>>);
+
+/// A driver and the token acquisition it is waiting for.
+type Orphan = (
+    SharedDriver,
+    BoxFuture<Result<AccessToken, CredentialError>>,
 );
 
 impl std::fmt::Debug for Orphans {
@@ -64,15 +63,7 @@ impl std::fmt::Debug for Orphans {
 }
 
 impl Orphans {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        Vec<(
-            SharedDriver,
-            BoxFuture<Result<AccessToken, CredentialError>>,
-        )>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Orphan>> {
         // A panic while holding this lock cannot leave the list inconsistent (push/take only).
         self.0
             .lock()
