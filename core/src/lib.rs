@@ -179,7 +179,11 @@ pub use operation::{
     CosmosOperation, OperationKind, OperationOptions, PatchBuilder, PatchOperation, QuerySpec,
     ResourceType,
 };
-pub use options::{ConnectionPoolOptions, DriverOptions, EnvironmentConfig, RuntimeOptions};
+pub use options::{
+    ConnectionPoolOptions, ConnectionPoolOptionsBuilder, DriverOptions, DriverOptionsBuilder,
+    EnvironmentConfig, RetryOptions, RetryOptionsBuilder, RuntimeOptions, TelemetryOptions,
+    TelemetryOptionsBuilder, TimeoutOptions, TimeoutOptionsBuilder,
+};
 pub use request::{OutgoingRequest, Purpose};
 pub use response::CosmosResponse;
 pub use shared::{DriverHandle, DriverRegistry, SharedDriver};

@@ -175,7 +175,9 @@ pub trait DriverHandle: Clone {
 
 impl<T: DriverHandle> DriverRegistry<T> {
     /// `get_or_create_driver`, written once for every transport: the driver for `account`'s
-    /// endpoint, created on first use with `options` layered over `runtime`'s driver options,
+    /// endpoint, created on first use with `options` layered over `runtime`'s driver options
+    /// (options carrying a connection pool other than the runtime's are refused: the pool is
+    /// the runtime's),
     /// `runtime`'s fixed seed or `seed()` (the transport's entropy), and `wrap` to build the
     /// transport's handle. A later call for the same endpoint returns the existing driver;
     /// if `account` carries another credential the driver signs with it from now on (key
@@ -220,9 +222,22 @@ impl<T: DriverHandle> DriverRegistry<T> {
         now: Now,
         wrap: impl FnOnce(AccountReference, SharedDriver) -> T,
     ) -> Result<T, ConfigError> {
-        let options = options
-            .unwrap_or_default()
-            .layered_over(&runtime.driver_options);
+        let options = options.unwrap_or_default();
+        // One pool serves every driver of the runtime: a driver cannot have its own.
+        if let Some(pool) = &options.connection_pool {
+            let shared = runtime.effective_connection_pool();
+            if *pool != shared {
+                return Err(ConfigError::InvalidSetting {
+                    name: "connection_pool_options".into(),
+                    value: format!("{pool:?}"),
+                    expected: format!(
+                        "the runtime's pool ({shared:?}): a runtime's drivers share one \
+                         connection pool, set it on the runtime builder"
+                    ),
+                });
+            }
+        }
+        let options = options.layered_over(&runtime.driver_options);
         let seed = runtime.seed.unwrap_or_else(seed);
         let driver = Driver::new(account.clone(), options, seed, now)?;
         Ok(wrap(account.clone(), SharedDriver::new(driver)))
@@ -254,5 +269,76 @@ impl<T: Clone> DriverRegistry<T> {
     /// True when no driver was created yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::ConnectionPoolOptions;
+    use std::time::{Duration, Instant, SystemTime};
+
+    #[derive(Clone)]
+    struct Handle(SharedDriver);
+
+    impl DriverHandle for Handle {
+        fn shared(&self) -> &SharedDriver {
+            &self.0
+        }
+    }
+
+    const KEY: &str =
+        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+
+    #[allow(clippy::disallowed_methods)] // the test plays the transport: it reads the clock
+    fn now() -> Now {
+        Now::new(Instant::now(), SystemTime::UNIX_EPOCH)
+    }
+
+    fn create(
+        registry: &DriverRegistry<Handle>,
+        endpoint: &str,
+        options: DriverOptions,
+        runtime: &RuntimeOptions,
+    ) -> Result<Handle, ConfigError> {
+        let account = AccountReference::with_master_key(endpoint, KEY).unwrap();
+        registry.get_or_create(
+            &account,
+            Some(options),
+            runtime,
+            || 1,
+            now(),
+            |_, shared| Handle(shared),
+        )
+    }
+
+    #[test]
+    fn a_driver_cannot_have_its_own_connection_pool() {
+        let runtime = RuntimeOptions::default().resolve(&BTreeMap::new()).unwrap();
+        let registry = DriverRegistry::default();
+        let other = ConnectionPoolOptions::builder()
+            .max_idle_connections_per_host(20)
+            .build()
+            .unwrap();
+        let with_pool = |p: ConnectionPoolOptions| {
+            DriverOptions::builder()
+                .connection_pool_options(p)
+                .build()
+                .unwrap()
+        };
+        let e = create(&registry, "https://a.example/", with_pool(other), &runtime)
+            .err()
+            .expect("a different pool is refused");
+        assert!(e.to_string().contains("connection_pool_options"), "{e}");
+        assert!(registry.is_empty());
+        // The runtime's own pool (e.g. the same DriverOptions reused) is accepted.
+        let same = runtime.effective_connection_pool();
+        assert!(create(&registry, "https://b.example/", with_pool(same), &runtime).is_ok());
+        // Other driver-level options are untouched by the check.
+        let timeout = DriverOptions::builder()
+            .request_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        assert!(create(&registry, "https://c.example/", timeout, &runtime).is_ok());
     }
 }

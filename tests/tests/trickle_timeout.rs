@@ -1,7 +1,8 @@
 //! A server that sends the response head at once and then trickles the body one byte at a time
 //! cannot extend an attempt past its deadline, on any transport: the per-attempt timeout covers
 //! the whole exchange. (The body would take 30 s; the attempt timeout is 1 s; an unbounded
-//! transport would return the body instead of a timeout.)
+//! transport would return the body instead of a timeout.) The same deadline set by an
+//! `AZURE_COSMOS_*` variable is in force on every transport, under an explicit option.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -185,4 +186,136 @@ fn blocking_errors_name_the_request_and_the_phase() {
         t.message
     );
     assert!(t.message.contains("connecting"), "{}", t.message);
+}
+
+/// The environment map a transport's runtime reads (`AZURE_COSMOS_*`, official names where the
+/// official Rust driver has one): an 800 ms attempt deadline, no failover retry, a 20 s bound.
+fn env_with_attempt_deadline() -> BTreeMap<String, String> {
+    use sextant_core::options::environment::{
+        ENV_CONNECT_TIMEOUT_MS, ENV_END_TO_END_TIMEOUT_MS, ENV_MAX_FAILOVER_RETRY_COUNT,
+        ENV_REQUEST_TIMEOUT_MS,
+    };
+    BTreeMap::from([
+        (ENV_REQUEST_TIMEOUT_MS.to_string(), "800".to_string()),
+        (ENV_MAX_FAILOVER_RETRY_COUNT.to_string(), "0".to_string()),
+        (ENV_END_TO_END_TIMEOUT_MS.to_string(), "20000".to_string()),
+        (ENV_CONNECT_TIMEOUT_MS.to_string(), "1500".to_string()),
+    ])
+}
+
+fn assert_env_deadline(e: CosmosError, took: Duration, transport: &str) {
+    assert_attempt_deadline(e, transport);
+    // 800 ms from the environment, not the 6 s default.
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+        "{transport}: the attempt took {took:?}"
+    );
+}
+
+#[test]
+fn an_attempt_deadline_from_the_environment_is_in_force_on_every_transport() {
+    use std::time::Instant;
+    let server = Trickler::start();
+    let account = AccountReference::with_master_key(&server.endpoint, EMULATOR_KEY).unwrap();
+    let op = CosmosOperation::list_databases(account.clone());
+    let env = env_with_attempt_deadline();
+    let pool_from_env = Duration::from_millis(1500);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (e, took) = rt.block_on(async {
+        let runtime = sextant_tokio::CosmosDriverRuntime::builder()
+            .environment(env.clone())
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(
+            runtime
+                .runtime_options()
+                .effective_connection_pool()
+                .connect_timeout,
+            pool_from_env
+        );
+        let driver = runtime
+            .get_or_create_driver(account.clone(), None)
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let e = driver
+            .execute_operation(op.clone(), None)
+            .await
+            .expect_err("tokio: the trickle must time out");
+        (e, start.elapsed())
+    });
+    assert_env_deadline(e, took, "tokio");
+
+    let runtime = sextant_blocking::CosmosDriverRuntime::builder()
+        .environment(env.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        runtime
+            .options()
+            .effective_connection_pool()
+            .connect_timeout,
+        pool_from_env
+    );
+    let driver = runtime.get_or_create_driver(account.clone(), None).unwrap();
+    let start = Instant::now();
+    let e = driver
+        .execute_operation(op.clone(), None)
+        .expect_err("blocking: the trickle must time out");
+    assert_env_deadline(e, start.elapsed(), "blocking");
+
+    let (e, took) = smol::block_on(async {
+        let runtime = sextant_async_std::CosmosDriverRuntime::builder()
+            .environment(env.clone())
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(
+            runtime
+                .options()
+                .effective_connection_pool()
+                .connect_timeout,
+            pool_from_env
+        );
+        let driver = runtime
+            .get_or_create_driver(account.clone(), None)
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let e = driver
+            .execute_operation(op.clone(), None)
+            .await
+            .expect_err("async-std: the trickle must time out");
+        (e, start.elapsed())
+    });
+    assert_env_deadline(e, took, "async-std");
+
+    // An explicit option beats the environment: the seed's `TimeoutOptions` on the runtime.
+    let explicit = sextant_core::DriverOptions::builder()
+        .timeout_options(
+            sextant_core::TimeoutOptions::builder()
+                .request_timeout(Duration::from_millis(2500))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let runtime = sextant_blocking::CosmosDriverRuntime::builder()
+        .environment(env)
+        .driver_options(explicit)
+        .build()
+        .unwrap();
+    let driver = runtime.get_or_create_driver(account, None).unwrap();
+    let start = Instant::now();
+    let e = driver
+        .execute_operation(op, None)
+        .expect_err("blocking: the trickle must time out");
+    let took = start.elapsed();
+    assert_attempt_deadline(e, "blocking, explicit");
+    assert!(
+        took >= Duration::from_millis(2500),
+        "the explicit 2.5 s deadline, not the environment's 800 ms: {took:?}"
+    );
 }

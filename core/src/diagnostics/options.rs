@@ -59,19 +59,40 @@ impl DiagnosticsOptions {
         }
     }
 
+    /// The defaults with the parts that are given (already range-checked by the caller; the
+    /// cap is raised to [`MIN_MAX_SUMMARY_SIZE_BYTES`] if below).
+    pub(crate) fn from_parts(
+        max_summary_size_bytes: Option<usize>,
+        default_verbosity: Option<DiagnosticsVerbosity>,
+        thresholds: Option<DiagnosticsThresholds>,
+    ) -> DiagnosticsOptions {
+        let d = DiagnosticsOptions::default();
+        DiagnosticsOptions {
+            max_summary_size_bytes: max_summary_size_bytes.map_or(d.max_summary_size_bytes, |n| {
+                n.max(MIN_MAX_SUMMARY_SIZE_BYTES)
+            }),
+            default_verbosity: default_verbosity.unwrap_or(d.default_verbosity),
+            thresholds: thresholds.unwrap_or(d.thresholds),
+        }
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> DiagnosticsOptionsBuilder {
         DiagnosticsOptionsBuilder::default()
     }
 
-    /// The defaults with the environment applied
-    /// (`AZURE_COSMOS_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES`, already range-checked when parsed).
+    /// The defaults with the environment applied: the summary cap
+    /// (`AZURE_COSMOS_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES`), the verbosity
+    /// (`AZURE_COSMOS_DIAGNOSTICS_DEFAULT_VERBOSITY`) and the thresholds
+    /// (`AZURE_COSMOS_DIAGNOSTICS_THRESHOLD_*`), all range-checked when parsed.
     pub fn from_environment(env: &EnvironmentConfig) -> Self {
-        let mut o = DiagnosticsOptions::default();
-        if let Some(n) = env.diagnostics_max_summary_size_bytes {
-            o.max_summary_size_bytes = n.max(MIN_MAX_SUMMARY_SIZE_BYTES);
-        }
-        o
+        let layer = &env.driver_options;
+        DiagnosticsOptions::from_parts(
+            env.diagnostics_max_summary_size_bytes
+                .or(layer.diagnostics_max_summary_size_bytes),
+            layer.diagnostics_verbosity,
+            layer.diagnostics_thresholds.clone(),
+        )
     }
 
     /// A builder starting from these options (to override some fields).

@@ -53,8 +53,10 @@ use route::{metadata_timeout, MAX_TRIED};
 use state::{HedgeState, MetaState, RegionState, ReportState, RetryState, TrackingState};
 use timer::{Timer, TimerTable};
 
-/// Delay on 429 when the service sent no (or a zero) `x-ms-retry-after-ms`. Precedent: .NET
-/// `ResourceThrottleRetryPolicy.DefaultRetryInSeconds` and Java `DEFAULT_RETRY_IN_SECONDS` = 5 s.
+/// Delay on 429 when the service sent no (or a zero) `x-ms-retry-after-ms`, unless
+/// `DriverOptionsBuilder::throttle_fallback_delay` (the seed's `RetryOptions::initial_delay`)
+/// sets another. Precedent: .NET `ResourceThrottleRetryPolicy.DefaultRetryInSeconds` and Java
+/// `DEFAULT_RETRY_IN_SECONDS` = 5 s.
 pub const DEFAULT_THROTTLE_DELAY: Duration = Duration::from_secs(5);
 /// Endpoint-failover interval after the first failover retry (.NET/Java `RetryIntervalInMS`).
 pub const FAILOVER_RETRY_INTERVAL: Duration = Duration::from_secs(1);
@@ -580,6 +582,9 @@ impl Execution {
         out: &Result<CosmosResponse, CosmosError>,
         now: Instant,
     ) {
+        if !d.eff.metrics_enabled {
+            return;
+        }
         let diagnostics = match out {
             Ok(r) => r.diagnostics(),
             Err(e) if e.kind() == ErrorKind::Cancelled => return,

@@ -188,7 +188,7 @@ impl Execution {
             DelayRule::RetryAfter => {
                 let base = retry_after
                     .filter(|d| !d.is_zero())
-                    .unwrap_or(DEFAULT_THROTTLE_DELAY);
+                    .unwrap_or(d.eff.throttle_fallback_delay);
                 base.saturating_add(Duration::from_millis(d.rng.below(RETRY_JITTER_MS)))
             }
             DelayRule::FailoverInterval if n == 0 => Duration::ZERO,

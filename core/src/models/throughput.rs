@@ -24,7 +24,8 @@ pub struct AutoscaleSettings {
 /// steps of 100, autoscale maximum in steps of 1,000 from 1,000: the limits of "Provision
 /// throughput on containers and databases" and the autoscale FAQ) so a wrong value is refused
 /// by name before anything is sent. Minimums that depend on the resource (storage, history) are
-/// the service's to enforce: read them from [`ThroughputResponse::min_throughput`].
+/// the service's to enforce: read them from
+/// [`ThroughputResponse::min_throughput`](crate::throughput::ThroughputResponse::min_throughput).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThroughputProperties {
     /// A fixed RU/s.

@@ -8,7 +8,9 @@ use sextant_core::diagnostics::{
     DiagnosticsOptions, DiagnosticsThresholds, MIN_MAX_SUMMARY_SIZE_BYTES,
 };
 use sextant_core::options::environment::{
-    ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES, ENV_EMULATOR_CERT_VALIDATION_DISABLED,
+    ENV_CONNECT_TIMEOUT_MS, ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES,
+    ENV_EMULATOR_CERT_VALIDATION_DISABLED, ENV_HEDGING_THRESHOLD_MS, ENV_MAX_THROTTLE_RETRY_COUNT,
+    ENV_METRICS_ALERT_ERROR_RATE, ENV_PREFERRED_REGIONS, ENV_REQUEST_TIMEOUT_MS,
     MIN_SUMMARY_SIZE_BYTES,
 };
 use sextant_core::options::HedgingOptions;
@@ -17,9 +19,15 @@ use sextant_core::{DriverOptions, EnvironmentConfig, RuntimeOptions};
 
 const T: &str = "environment";
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 12] = [
     ENV_EMULATOR_CERT_VALIDATION_DISABLED,
     ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES,
+    ENV_REQUEST_TIMEOUT_MS,
+    ENV_MAX_THROTTLE_RETRY_COUNT,
+    ENV_HEDGING_THRESHOLD_MS,
+    ENV_METRICS_ALERT_ERROR_RATE,
+    ENV_PREFERRED_REGIONS,
+    ENV_CONNECT_TIMEOUT_MS,
     "azure_cosmos_emulator_server_cert_validation_disabled",
     "AZURE_COSMOS_UNKNOWN",
     "PATH",
@@ -99,13 +107,23 @@ pub fn environment(data: &[u8]) -> Result<(), Violation> {
                     == cfg.emulator_cert_validation_disabled,
                 "the runtime options disagree with the environment"
             );
+            ensure!(
+                T,
+                runtime.effective_connection_pool().validate().is_ok(),
+                "the environment's pool {:?} is out of range",
+                runtime.effective_connection_pool()
+            );
+            ensure!(
+                T,
+                runtime.driver_options == cfg.driver_options,
+                "the environment's layer changed on the way to the runtime"
+            );
         }
         Err(e) => {
             let text = e.to_string();
             ensure!(
                 T,
-                text.contains(ENV_EMULATOR_CERT_VALIDATION_DISABLED)
-                    || text.contains(ENV_DIAGNOSTICS_MAX_SUMMARY_SIZE_BYTES),
+                EnvironmentConfig::variable_names().any(|name| text.contains(name)),
                 "error {text:?} names no variable"
             );
         }
@@ -166,7 +184,7 @@ fn diagnostics_options(r: &mut ByteReader<'_>) -> Result<(), Violation> {
 fn driver_options(r: &mut ByteReader<'_>) -> Result<(), Violation> {
     let mut b = DriverOptions::builder();
     for _ in 0..r.below(12) {
-        b = match r.below(14) {
+        b = match r.below(17) {
             0 => b.request_timeout(duration(r)),
             1 => b.metadata_request_timeout(duration(r)),
             2 => b.end_to_end_timeout(duration(r)),
@@ -193,6 +211,9 @@ fn driver_options(r: &mut ByteReader<'_>) -> Result<(), Violation> {
                 failure_window: duration(r),
                 hold: duration(r),
             }),
+            13 => b.throttle_fallback_delay(duration(r)),
+            14 => b.retry_on_throttle(r.bool()),
+            15 => b.metrics_enabled(r.bool()),
             _ => b.max_throttle_wait(duration(r)),
         };
     }

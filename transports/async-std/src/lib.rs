@@ -95,11 +95,14 @@ pub use sextant_core::{
 pub use sextant_entra as entra;
 
 pub use sextant_core as core;
+/// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,
+/// `TimeoutOptions`, `TelemetryOptions`, `ConnectionPoolOptions` and their builders.
+pub use sextant_core::options;
 pub use sextant_core::{
     models, AccessToken, ConfigError, ConnectionPoolOptions, CosmosDiagnostics, CosmosError,
     CosmosOperation, CosmosResponse, CredentialError, DriverOptions, ErrorKind, OperationOptions,
-    RequestDiagnostics, RequestSent, ResponseHeaders, RuntimeOptions, TokenCredential,
-    TransportError, TransportErrorKind,
+    RequestDiagnostics, RequestSent, ResponseHeaders, RetryOptions, RuntimeOptions,
+    TelemetryOptions, TimeoutOptions, TokenCredential, TransportError, TransportErrorKind,
 };
 
 #[cfg(test)]

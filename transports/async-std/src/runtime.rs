@@ -98,9 +98,13 @@ impl CosmosDriverRuntimeBuilder {
         self
     }
 
-    /// Connection pool settings (idle connections per host, idle timeout, connect timeout).
+    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
+    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
+    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
+    /// (the seed's form); setting both to different values fails `build`. When neither is set,
+    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
     pub fn connection_pool_options(mut self, o: ConnectionPoolOptions) -> Self {
-        self.options.connection_pool = o;
+        self.options.connection_pool = Some(o);
         self
     }
 
@@ -133,7 +137,7 @@ impl CosmosDriverRuntimeBuilder {
             .unwrap_or_else(sextant_host::process_environment);
         let options = self.options.resolve(&vars)?;
         let tls = client_config(options.emulator_server_cert_validation_disabled)?;
-        let client = Arc::new(HttpClient::new(tls, &options.connection_pool));
+        let client = Arc::new(HttpClient::new(tls, &options.effective_connection_pool()));
         Ok(CosmosDriverRuntime {
             inner: Arc::new(RuntimeInner {
                 options,

@@ -62,12 +62,16 @@ mod workers;
 
 pub use sextant_core as core;
 pub use sextant_core::models;
+/// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,
+/// `TimeoutOptions`, `TelemetryOptions`, `ConnectionPoolOptions` and their builders.
+pub use sextant_core::options;
 pub use sextant_core::options::HedgingOptions;
 pub use sextant_core::{
     AccessToken, ConfigError, ConnectionPoolOptions, CosmosDiagnostics, CosmosError,
     CosmosOperation, CosmosResponse, CredentialError, DriverOptions, ErrorKind, ExecutionContext,
-    OperationOptions, RequestDiagnostics, RequestSent, ResponseHeaders, RuntimeOptions,
-    TokenCredential, TransportError, TransportErrorKind,
+    OperationOptions, RequestDiagnostics, RequestSent, ResponseHeaders, RetryOptions,
+    RuntimeOptions, TelemetryOptions, TimeoutOptions, TokenCredential, TransportError,
+    TransportErrorKind,
 };
 /// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
 #[cfg(feature = "entra")]

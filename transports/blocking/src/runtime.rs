@@ -99,7 +99,7 @@ impl fmt::Debug for CosmosDriverRuntime {
 #[derive(Debug, Clone, Default)]
 pub struct CosmosDriverRuntimeBuilder {
     driver_options: DriverOptions,
-    connection_pool: ConnectionPoolOptions,
+    connection_pool: Option<ConnectionPoolOptions>,
     emulator_server_cert_validation_disabled: bool,
     environment: Option<BTreeMap<String, String>>,
     seed: Option<u64>,
@@ -112,9 +112,13 @@ impl CosmosDriverRuntimeBuilder {
         self
     }
 
-    /// Connection pool settings: idle connections per host, idle timeout, connect timeout.
+    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
+    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
+    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
+    /// (the seed's form); setting both to different values fails `build`. When neither is set,
+    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
     pub fn connection_pool_options(mut self, options: ConnectionPoolOptions) -> Self {
-        self.connection_pool = options;
+        self.connection_pool = Some(options);
         self
     }
 
@@ -152,7 +156,7 @@ impl CosmosDriverRuntimeBuilder {
         }
         .resolve(&vars)?;
         let client = HttpClient::new(
-            &options.connection_pool,
+            &options.effective_connection_pool(),
             options.emulator_server_cert_validation_disabled,
         );
         Ok(CosmosDriverRuntime {

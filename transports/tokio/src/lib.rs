@@ -56,12 +56,16 @@ mod query;
 mod runtime;
 
 pub use sextant_core as core;
+/// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,
+/// `TimeoutOptions`, `TelemetryOptions`, `ConnectionPoolOptions` and their builders.
+pub use sextant_core::options;
 pub use sextant_core::options::HedgingOptions;
 pub use sextant_core::{
     models, AccessToken, ActivityId, ConfigError, ConnectionPoolOptions, CosmosDiagnostics,
     CosmosError, CosmosOperation, CosmosResponse, Credential, CredentialError, DriverOptions,
     ErrorKind, ExecutionContext, OperationKind, OperationOptions, RequestDiagnostics, RequestSent,
-    ResourceType, ResponseHeaders, TokenCredential, TransportError, TransportErrorKind,
+    ResourceType, ResponseHeaders, RetryOptions, TelemetryOptions, TimeoutOptions, TokenCredential,
+    TransportError, TransportErrorKind,
 };
 /// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
 #[cfg(feature = "entra")]

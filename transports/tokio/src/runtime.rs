@@ -93,7 +93,7 @@ impl CosmosDriverRuntime {
 #[derive(Debug, Clone, Default)]
 pub struct CosmosDriverRuntimeBuilder {
     driver_options: DriverOptions,
-    connection_pool: ConnectionPoolOptions,
+    connection_pool: Option<ConnectionPoolOptions>,
     emulator_server_cert_validation_disabled: bool,
     environment: Option<BTreeMap<String, String>>,
     seed: Option<u64>,
@@ -106,9 +106,13 @@ impl CosmosDriverRuntimeBuilder {
         self
     }
 
-    /// Connection pool settings (idle connections per host, idle timeout, connect timeout).
+    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
+    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
+    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
+    /// (the seed's form); setting both to different values fails `build`. When neither is set,
+    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
     pub fn connection_pool_options(mut self, o: ConnectionPoolOptions) -> Self {
-        self.connection_pool = o;
+        self.connection_pool = Some(o);
         self
     }
 
@@ -149,7 +153,7 @@ impl CosmosDriverRuntimeBuilder {
         }
         .resolve(&vars)?;
         let client = build_client(
-            &options.connection_pool,
+            &options.effective_connection_pool(),
             options.emulator_server_cert_validation_disabled,
         )
         .map_err(|e| ConfigError::InvalidSetting {

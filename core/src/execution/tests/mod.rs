@@ -69,7 +69,12 @@ pub(super) fn status(code: u16, extra: &[(&'static str, &'static str)], body: &s
 /// first poll emits the operation itself. Container routing is not exercised: the container
 /// read is answered 404, which leaves operations unrouted.
 pub(super) fn warm_driver(now: Now) -> Driver {
-    let mut d = Driver::new(account(), DriverOptions::default(), 7, now).unwrap();
+    warm_driver_with(now, DriverOptions::default())
+}
+
+/// [`warm_driver`] with these options.
+pub(super) fn warm_driver_with(now: Now, options: DriverOptions) -> Driver {
+    let mut d = Driver::new(account(), options, 7, now).unwrap();
     let mut warmup = d.start(read_op(), OperationOptions::default(), now);
     for _ in 0..20 {
         match warmup.poll(&mut d, now) {
