@@ -14,6 +14,10 @@ pub mod names {
     pub const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
     /// `x-ms-version`
     pub const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
+    /// `x-ms-cosmos-sdk-supportedcapabilities`: what the client handles (a bitmask; 1 =
+    /// partition merge, as the JS SDK sends it).
+    pub const SDK_SUPPORTED_CAPABILITIES: HeaderName =
+        HeaderName::from_static("x-ms-cosmos-sdk-supportedcapabilities");
     /// `x-ms-activity-id`
     pub const ACTIVITY_ID: HeaderName = HeaderName::from_static("x-ms-activity-id");
     /// `x-ms-request-charge`

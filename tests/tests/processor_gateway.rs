@@ -1,6 +1,7 @@
 //! Three change-feed processor hosts (issue 13), one on each transport, sharing the leases of
 //! a 4-range container on the multi-partition test gateway: every change is handled, the
-//! leases end up spread 1-2 per host, a range split splits its lease, the estimator reads
+//! leases end up spread 1-2 per host, a range split splits its lease, a merge keeps both leases
+//! (each reading its part of the merged range), the estimator reads
 //! nothing pending at the end, and stopping releases every lease.
 
 use std::collections::BTreeSet;
@@ -248,6 +249,46 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
             "after the split: handled {} of {}, leases {:?}",
             handled.len(),
             ITEMS + 100,
+            now_leases
+                .iter()
+                .map(|l| (&l.min, &l.max, &l.owner))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Two ranges merge: their leases stay (each reads its part of the merged range with EPK
+    // bounds, as Java's processor does), and the changes written after it are handled too.
+    let (status, body) = g.merge("cfp", "items", "1", "2");
+    assert_eq!(status, 200, "{body}");
+    for i in ITEMS + 100..ITEMS + 200 {
+        let doc = json!({"id": format!("i{i}"), "pk": format!("p{}", i % 37)}).to_string();
+        blocking
+            .execute_operation(
+                CosmosOperation::create(items.clone())
+                    .with_partition_key(PartitionKey::from(format!("p{}", i % 37)))
+                    .with_body(doc),
+                None,
+            )
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let handled: BTreeSet<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect();
+        let now_leases = leases_now(&blocking, &leases);
+        let owned = now_leases.iter().filter(|l| l.owner.is_some()).count();
+        if handled.len() == ITEMS + 200 && now_leases.len() == 5 && owned == 5 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the merge: handled {} of {}, leases {:?}",
+            handled.len(),
+            ITEMS + 200,
             now_leases
                 .iter()
                 .map(|l| (&l.min, &l.max, &l.owner))

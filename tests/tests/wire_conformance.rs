@@ -373,9 +373,6 @@ enum Difference {
     SextantOnlyRequest(&'static str, &'static str),
     /// The bodies differ under this JSON path prefix (`""`: anywhere).
     Body(&'static str),
-    /// Only the JS SDK sends the header, and the difference is not harmless: Sextant leaves it
-    /// out on purpose (the reason says what it costs and when that changes).
-    JsOnlyDeliberate(&'static str),
 }
 
 /// One allowed difference and why it does not matter on the wire.
@@ -500,15 +497,6 @@ const HARMLESS: &[Harmless] = &[
         ops: Scope::Ops(&["query_items_single_partition"]),
         reason: "JS ties a query's requests together for its diagnostics; not read by the service \
                  for routing or semantics",
-    },
-    Harmless {
-        what: Difference::JsOnlyDeliberate("x-ms-cosmos-sdk-supportedcapabilities"),
-        ops: Scope::All,
-        reason: "NOT harmless on accounts with partition merge enabled: JS declares merge support \
-                 (value 1) and the service refuses SDKs that do not. Sextant leaves it out until \
-                 its merge handling (410/1002 re-routing, EPK-keyed continuations and leases) is \
-                 tested against a simulated merge: refusing a request is the safe failure, \
-                 mishandling a merge is not. The official Rust driver sends 0 and Python nothing",
     },
     Harmless {
         what: Difference::SextantOnlyRequest("GET", "/offers/"),
@@ -764,7 +752,6 @@ fn compare(
                             x == name
                                 && matches!((a, b), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
                         }
-                        Difference::JsOnlyDeliberate(x) => x == name && b.is_none(),
                         Difference::JsOnlyRequest(_)
                         | Difference::SextantOnlyRequest(..)
                         | Difference::Body(_) => false,

@@ -59,6 +59,10 @@ impl Prepared {
         }
         let mut h = HeaderMap::with_capacity(16);
         h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
+        h.insert(
+            names::SDK_SUPPORTED_CAPABILITIES,
+            HeaderValue::from_static(SUPPORTED_CAPABILITIES),
+        );
         h.insert(http::header::USER_AGENT, d.user_agent.clone());
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
         h.insert(names::ACTIVITY_ID, activity_id.clone());
@@ -312,6 +316,10 @@ impl Prepared {
     pub fn account_read(d: &Driver, activity_id: HeaderValue) -> Prepared {
         let mut h = HeaderMap::with_capacity(8);
         h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
+        h.insert(
+            names::SDK_SUPPORTED_CAPABILITIES,
+            HeaderValue::from_static(SUPPORTED_CAPABILITIES),
+        );
         h.insert(http::header::USER_AGENT, d.user_agent.clone());
         h.insert(http::header::ACCEPT, APPLICATION_JSON);
         h.insert(names::ACTIVITY_ID, activity_id);
@@ -436,6 +444,13 @@ impl std::fmt::Write for DateBuf {
         Ok(())
     }
 }
+
+/// `x-ms-cosmos-sdk-supportedcapabilities`: `1`, partition merge (the JS SDK's value; .NET and
+/// Java send a bitmask with this bit set). The service refuses clients without it on accounts
+/// with merge enabled. Sextant handles merges: routing re-reads the map on 410/1002, query
+/// tokens, change-feed positions and processor leases are EPK ranges that a merged range is read
+/// with bounds for (tests/tests/merge.rs, the processor test's merge).
+const SUPPORTED_CAPABILITIES: &str = "1";
 
 /// The `authorization` header value for one request.
 fn authorization(
