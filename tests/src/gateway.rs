@@ -54,42 +54,13 @@ impl TestGateway {
         let root = repo_root();
         ensure_installed(&root)?;
         let script = root.join("tests").join("gateway").join("gateway.js");
-        let mut child = Command::new("node")
-            .arg(&script)
-            .arg("--partitions")
-            .arg(partitions.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("spawning node {}: {e}", script.display()))?;
-        let stdin = child.stdin.take();
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or("gateway stdout was not captured")?;
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(result);
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(line)) if !line.trim().is_empty() => line,
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "no JSON line from the gateway within {START_TIMEOUT:?}: {other:?}"
-                ));
-            }
-        };
-        let value: serde_json::Value = serde_json::from_str(line.trim())
-            .map_err(|e| format!("bad JSON line {line:?}: {e}"))?;
-        let endpoint = value["http"]
-            .as_str()
-            .ok_or_else(|| format!("JSON line {line:?} has no \"http\""))?
-            .to_string();
+        let partitions_arg = partitions.to_string();
+        let (child, stdin, endpoint) = spawn_announcing(
+            "gateway",
+            &script,
+            &["--partitions", &partitions_arg],
+            START_TIMEOUT,
+        )?;
         Ok(TestGateway {
             child,
             stdin,
@@ -220,4 +191,52 @@ fn install(root: &Path) -> Result<(), String> {
         Ok(s) => Err(format!("{} failed with {s}", script.display())),
         Err(e) => Err(format!("running {}: {e}", script.display())),
     }
+}
+
+/// Starts `node script args…` with piped stdin and stdout, and waits at most `timeout` for the
+/// one JSON line it prints once listening; returns the child, its stdin (closing it stops the
+/// script) and the line's `"http"` endpoint. The child is killed when it says nothing usable.
+/// Shared by the gateway and the recording server.
+pub(crate) fn spawn_announcing(
+    what: &str,
+    script: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<(Child, Option<ChildStdin>, String), String> {
+    let mut child = Command::new("node")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("spawning node {}: {e}", script.display()))?;
+    let stdin = child.stdin.take();
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| format!("{what} stdout was not captured"))?;
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = tx.send(result);
+    });
+    let line = match rx.recv_timeout(timeout) {
+        Ok(Ok(line)) if !line.trim().is_empty() => line,
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "no JSON line from the {what} within {timeout:?}: {other:?}"
+            ));
+        }
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(line.trim()).map_err(|e| format!("bad JSON line {line:?}: {e}"))?;
+    let endpoint = value["http"]
+        .as_str()
+        .ok_or_else(|| format!("JSON line {line:?} has no \"http\""))?
+        .to_string();
+    Ok((child, stdin, endpoint))
 }

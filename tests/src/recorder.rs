@@ -7,7 +7,7 @@
 //! JSON line with a bounded wait, fails loudly, and stops it on drop (closing its stdin, then
 //! killing it).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -105,40 +105,8 @@ impl Recorder {
     fn try_start() -> Result<Recorder, String> {
         crate::gateway::ensure_installed(&crate::gateway::repo_root())?;
         let script = capture_dir().join("recorder.js");
-        let mut child = Command::new("node")
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("spawning node {}: {e}", script.display()))?;
-        let stdin = child.stdin.take();
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or("recorder stdout was not captured")?;
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(result);
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(line)) if !line.trim().is_empty() => line,
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "no JSON line from the recorder within {START_TIMEOUT:?}: {other:?}"
-                ));
-            }
-        };
-        let value: serde_json::Value = serde_json::from_str(line.trim())
-            .map_err(|e| format!("bad JSON line {line:?}: {e}"))?;
-        let endpoint = value["http"]
-            .as_str()
-            .ok_or_else(|| format!("JSON line {line:?} has no \"http\""))?
-            .to_string();
+        let (child, stdin, endpoint) =
+            crate::gateway::spawn_announcing("recorder", &script, &[], START_TIMEOUT)?;
         Ok(Recorder {
             child,
             stdin,

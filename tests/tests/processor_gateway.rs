@@ -40,6 +40,41 @@ fn leases_now(d: &sextant_blocking::CosmosDriver, leases: &ContainerReference) -
     out
 }
 
+/// Waits (at most 60 s) until `total` distinct items were handled and five leases are all
+/// owned; `stage` names the wait in the failure.
+fn wait_for_all_handled(
+    blocking: &sextant_blocking::CosmosDriver,
+    leases: &ContainerReference,
+    seen: &std::sync::Mutex<Vec<(String, String)>>,
+    total: usize,
+    stage: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let handled: BTreeSet<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect();
+        let now_leases = leases_now(blocking, leases);
+        let owned = now_leases.iter().filter(|l| l.owner.is_some()).count();
+        if handled.len() == total && now_leases.len() == 5 && owned == 5 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{stage}: handled {} of {total}, leases {:?}",
+            handled.len(),
+            now_leases
+                .iter()
+                .map(|l| (&l.min, &l.max, &l.owner))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
     let g = TestGateway::start(4);
@@ -231,31 +266,7 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
             )
             .unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let handled: BTreeSet<String> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, id)| id.clone())
-            .collect();
-        let now_leases = leases_now(&blocking, &leases);
-        let owned = now_leases.iter().filter(|l| l.owner.is_some()).count();
-        if handled.len() == ITEMS + 100 && now_leases.len() == 5 && owned == 5 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after the split: handled {} of {}, leases {:?}",
-            handled.len(),
-            ITEMS + 100,
-            now_leases
-                .iter()
-                .map(|l| (&l.min, &l.max, &l.owner))
-                .collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_all_handled(&blocking, &leases, &seen, ITEMS + 100, "after the split");
     // Two ranges merge: their leases stay (each reads its part of the merged range with EPK
     // bounds, as Java's processor does), and the changes written after it are handled too.
     let (status, body) = g.merge("cfp", "items", "1", "2");
@@ -271,31 +282,7 @@ fn three_hosts_one_per_transport_share_the_leases_and_handle_every_change() {
             )
             .unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let handled: BTreeSet<String> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, id)| id.clone())
-            .collect();
-        let now_leases = leases_now(&blocking, &leases);
-        let owned = now_leases.iter().filter(|l| l.owner.is_some()).count();
-        if handled.len() == ITEMS + 200 && now_leases.len() == 5 && owned == 5 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after the merge: handled {} of {}, leases {:?}",
-            handled.len(),
-            ITEMS + 200,
-            now_leases
-                .iter()
-                .map(|l| (&l.min, &l.max, &l.owner))
-                .collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_all_handled(&blocking, &leases, &seen, ITEMS + 200, "after the merge");
     let hosts: BTreeSet<String> = seen
         .lock()
         .unwrap()

@@ -3,28 +3,10 @@
 // 127.0.0.1 with bounded waits.
 const test = require("node:test");
 const assert = require("node:assert");
-const { spawn } = require("child_process");
-const path = require("path");
-const readline = require("readline");
 const { epkOf } = require("../lib/routing");
 const { initialRanges, rangeFor } = require("../lib/topology");
 
-function start(n) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, "..", "gateway.js"), "--partitions", String(n)], { stdio: ["pipe", "pipe", "inherit"] });
-    const timer = setTimeout(() => { child.kill(); reject(new Error("gateway did not start in 10 s")); }, 10000);
-    readline.createInterface({ input: child.stdout }).once("line", line => {
-      clearTimeout(timer);
-      resolve({ child, endpoint: JSON.parse(line).http });
-    });
-  });
-}
-
-async function call(base, method, p, headers = {}, body) {
-  const r = await fetch(new URL(p, base), { method, headers, body: body && JSON.stringify(body), signal: AbortSignal.timeout(5000) });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : undefined };
-}
+const { start, call } = require("./helpers");
 
 test("point writes land in the range the SDK's V2 hash selects", async () => {
   const n = 3;
