@@ -17,6 +17,17 @@ pub struct CosmosResponse {
 }
 
 impl CosmosResponse {
+    /// A response built by hand, with empty diagnostics: for tests and mocks of code that
+    /// consumes responses (a flow such as `throughput::ThroughputFlow`, a typed layer).
+    pub fn from_parts(status: u16, headers: http::HeaderMap, body: Bytes) -> Self {
+        CosmosResponse {
+            status,
+            headers: Arc::new(ResponseHeaders::parse(headers)),
+            body,
+            diagnostics: Arc::new(CosmosDiagnostics::empty()),
+        }
+    }
+
     /// The HTTP status (2xx, or 304 for a conditional read of an unchanged resource).
     pub fn status(&self) -> u16 {
         self.status

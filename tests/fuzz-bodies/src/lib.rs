@@ -11,6 +11,7 @@
 
 mod account;
 mod change_feed;
+mod control_plane;
 mod environment;
 pub mod execution;
 mod headers;
@@ -26,6 +27,7 @@ use std::time::Instant;
 
 pub use account::account_properties;
 pub use change_feed::change_feed_token;
+pub use control_plane::{container_properties, throughput_flow};
 pub use environment::environment;
 pub use execution::{execution, ExecutionReport};
 pub use headers::response_headers;
@@ -37,7 +39,7 @@ pub use recording::recording;
 pub use session::session_token;
 
 /// The target names, as the `fuzz/` crate and the `fuzz/corpus/<target>/` folders spell them.
-pub const TARGETS: [&str; 12] = [
+pub const TARGETS: [&str; 14] = [
     "response_headers",
     "account_properties",
     "session_token",
@@ -50,6 +52,8 @@ pub const TARGETS: [&str; 12] = [
     "query_page",
     "feed_token",
     "change_feed_token",
+    "container_properties",
+    "throughput_flow",
 ];
 
 /// A property a target checks did not hold.
@@ -105,6 +109,8 @@ pub fn run(name: &str, data: &[u8], base: Instant) -> Option<Result<(), Violatio
         "query_page" => query_page(data),
         "feed_token" => feed_token(data),
         "change_feed_token" => change_feed_token(data),
+        "container_properties" => container_properties(data),
+        "throughput_flow" => throughput_flow(data),
         _ => return None,
     })
 }

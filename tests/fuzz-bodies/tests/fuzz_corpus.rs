@@ -127,6 +127,16 @@ fn change_feed_token_corpus() {
 }
 
 #[test]
+fn container_properties_corpus() {
+    replay("container_properties");
+}
+
+#[test]
+fn throughput_flow_corpus() {
+    replay("throughput_flow");
+}
+
+#[test]
 fn recording_corpus() {
     replay("recording");
 }
@@ -357,7 +367,87 @@ fn seeds() -> Vec<Seed> {
     for (name, text) in change_feed_token_seeds() {
         add("change_feed_token", name, text.into_bytes());
     }
+    for (name, text) in CONTAINER_SEEDS {
+        add("container_properties", name, text.as_bytes().to_vec());
+    }
+    for (name, data) in throughput_flow_seeds() {
+        add("throughput_flow", name, data);
+    }
     out
+}
+
+/// Containers as the service returns them: every policy, and fields the SDKs do not know.
+const CONTAINER_SEEDS: &[(&str, &str)] = &[
+    (
+        "full",
+        r#"{"id":"c","indexingPolicy":{"indexingMode":"consistent","automatic":true,"includedPaths":[{"path":"/*"}],"excludedPaths":[{"path":"/\"_etag\"/?"}],"compositeIndexes":[[{"path":"/a","order":"ascending"},{"path":"/b","order":"descending"}]],"spatialIndexes":[{"path":"/loc/*","types":["Point","Polygon"]}],"vectorIndexes":[{"path":"/v","type":"diskANN"}],"fullTextIndexes":[{"path":"/t"}]},"partitionKey":{"paths":["/pk"],"kind":"Hash","version":2},"uniqueKeyPolicy":{"uniqueKeys":[{"paths":["/u"]}]},"conflictResolutionPolicy":{"mode":"LastWriterWins","conflictResolutionPath":"/_ts","conflictResolutionProcedure":""},"geospatialConfig":{"type":"Geography"},"vectorEmbeddingPolicy":{"vectorEmbeddings":[{"path":"/v","dataType":"float32","dimensions":8,"distanceFunction":"cosine"}]},"fullTextPolicy":{"defaultLanguage":"en-US","fullTextPaths":[{"path":"/t","language":"en-US"}]},"computedProperties":[{"name":"lower","query":"SELECT VALUE LOWER(c.t) FROM c"}],"defaultTtl":-1,"_rid":"AAB=","_ts":1,"_self":"dbs/AA==/colls/AAB=/","_etag":"\"0\"","newField":{"x":1}}"#,
+    ),
+    (
+        "hierarchical-system-key",
+        r#"{"id":"c","partitionKey":{"paths":["/a","/b","/c"],"kind":"MultiHash","version":2,"systemKey":false}}"#,
+    ),
+    (
+        "unknown-enums",
+        r#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Future"},"indexingPolicy":{"indexingMode":"SOMETHING","compositeIndexes":[[{"path":"/a","order":"sideways"}]]},"conflictResolutionPolicy":{"mode":"Quantum"}}"#,
+    ),
+];
+
+/// A throughput read, a replace within the mode, and a manual-to-autoscale migration, each
+/// answered as the service would (resource, offers query, offer), then variations.
+fn throughput_flow_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let offer = |content: &str| {
+        format!(
+            r#"{{"id":"Of1","_rid":"Of1","offerVersion":"V2","offerType":"Invalid","resource":"dbs/AA==/colls/AAB=/","offerResourceId":"AAB=","content":{content}}}"#
+        )
+    };
+    // One answer: status index (0 = 200, 2 = 202), pending, min header (empty), body.
+    let answer = |w: &mut ByteWriter, status: u8, pending: bool, body: &str| {
+        w.u8(status)
+            .bool(pending)
+            .bool(false)
+            .len_prefixed(body.as_bytes());
+    };
+    let resource = r#"{"id":"c","_rid":"AAB="}"#;
+    let manual = offer(r#"{"offerThroughput":400}"#);
+    let offers = format!(r#"{{"Offers":[{manual}]}}"#);
+    let mut read = ByteWriter::new();
+    read.u8(0);
+    answer(&mut read, 0, false, resource);
+    answer(&mut read, 0, false, &offers);
+    answer(&mut read, 0, true, &manual);
+    let mut replace = ByteWriter::new();
+    replace.u8(1).u8(4);
+    answer(&mut replace, 0, false, resource);
+    answer(&mut replace, 0, false, &offers);
+    answer(&mut replace, 2, true, &manual);
+    answer(&mut replace, 0, false, &offer(r#"{"offerThroughput":500}"#));
+    let mut migrate = ByteWriter::new();
+    migrate.u8(2).u8(5);
+    answer(&mut migrate, 0, false, resource);
+    answer(&mut migrate, 0, false, &offers);
+    answer(
+        &mut migrate,
+        0,
+        false,
+        &offer(r#"{"offerThroughput":400,"offerAutopilotSettings":{"maxThroughput":4000}}"#),
+    );
+    answer(
+        &mut migrate,
+        2,
+        true,
+        &offer(r#"{"offerThroughput":400,"offerAutopilotSettings":{"maxThroughput":4000}}"#),
+    );
+    answer(
+        &mut migrate,
+        0,
+        false,
+        &offer(r#"{"offerThroughput":600,"offerAutopilotSettings":{"maxThroughput":6000}}"#),
+    );
+    vec![
+        ("read", read.finish()),
+        ("replace-pending", replace.finish()),
+        ("migrate", migrate.finish()),
+    ]
 }
 
 /// Plans in the gateway's shapes (PROTOCOL.md §7.3, §7.4), one per merge shape, plus odd ones.
