@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Packages every publishable crate (sextant-core, -host, -tokio, -blocking, -async-std, -entra)
 # as `cargo publish` would, and builds each package on its own from the packaged sources
-# (`cargo package --workspace` verifies them together, resolving the workspace's own crates from
-# the packages just made). Nothing is uploaded. A missing file, an undeclared feature or a
+# (`cargo package` with all six verifies them together, resolving the workspace's own crates
+# from the packages just made). Nothing is uploaded. A missing file, an undeclared feature or a
 # dependency that only works inside the workspace fails here.
 #
 # `cargo semver-checks` is not run: nothing is on crates.io yet, so there is no baseline
 # (CHANGELOG.md); it belongs here from the release after 0.1.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo package --workspace --locked
-ls -1 target/package/*.crate
+crates=(sextant-core sextant-host sextant-entra sextant-tokio sextant-blocking sextant-async-std)
+args=()
+for c in "${crates[@]}"; do args+=(-p "$c"); done
+cargo package --locked "${args[@]}"
+ls -1 "${CARGO_TARGET_DIR:-target}"/package/*.crate

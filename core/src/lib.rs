@@ -121,6 +121,11 @@
 //! Rules the state machine keeps: deadlines are `Option<Instant>`; time never runs back; attempt
 //! ids are never reused and late answers are ignored; every budget is bounded and every default
 //! cites its precedent; retry policy lives in one table ([`policy::table`]).
+//!
+//! # Cargo features
+//!
+//! - `metrics-facade`: `metrics::MetricsSnapshot` can be exported to the
+//!   [`metrics`](https://docs.rs/metrics) facade (a recorder-agnostic API; no runtime).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -59,6 +59,13 @@
 //! (DNS, connect, TLS, connect timeout, a stale pooled connection), `Unknown` after that, `Sent`
 //! once response bytes arrived. A pooled connection that turns out closed before anything was
 //! written is replaced transparently by another connection.
+//!
+//! # Cargo features
+//!
+//! - `metrics`: export the driver's metrics to the [`metrics`](https://docs.rs/metrics) facade
+//!   (through `sextant-core`'s `metrics-facade`).
+//! - `entra`: Entra ID (Azure AD) through any `azure_core` token credential; re-exports
+//!   `sextant-entra` as `entra` (`AccountReference::with_credential`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

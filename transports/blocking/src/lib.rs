@@ -40,6 +40,13 @@
 //! it ends by its own deadline). Entra ID tokens are acquired on the same pool (the credential's
 //! future is polled with `futures_lite::future::block_on`), so a background refresh never delays
 //! an operation.
+//!
+//! # Cargo features
+//!
+//! - `metrics`: export the driver's metrics to the [`metrics`](https://docs.rs/metrics) facade
+//!   (through `sextant-core`'s `metrics-facade`).
+//! - `entra`: Entra ID (Azure AD) through any `azure_core` token credential; re-exports
+//!   `sextant-entra` as `entra` (`AccountReference::with_credential`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -41,6 +41,13 @@
 //!
 //! The futures must run on a tokio runtime with the time and I/O drivers enabled (as every
 //! reqwest future must).
+//!
+//! # Cargo features
+//!
+//! - `metrics`: export the driver's metrics to the [`metrics`](https://docs.rs/metrics) facade
+//!   (through `sextant-core`'s `metrics-facade`).
+//! - `entra`: Entra ID (Azure AD) through any `azure_core` token credential; re-exports
+//!   `sextant-entra` as `entra` (`AccountReference::with_credential`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
