@@ -86,6 +86,9 @@ pub enum ErrorKind {
     /// A bug in Sextant itself: an invariant of the core broke. Never retried; please report it
     /// with the diagnostics.
     Internal,
+    /// The typed layer could not turn the caller's value into JSON, or a response body into the
+    /// caller's type; the message names the field (`orders[2].total`).
+    Serialization,
 }
 
 /// A failed operation: category, status, sub-status, the service's answer and the diagnostics.
@@ -169,6 +172,14 @@ impl CosmosError {
         let mut e = Self::base(ErrorKind::Timeout, message, diagnostics);
         e.transport = last;
         CosmosError { inner: Arc::new(e) }
+    }
+
+    /// A serialization failure of the typed layer ([`ErrorKind::Serialization`]); `message`
+    /// names the field.
+    pub fn serialization(message: String, diagnostics: Arc<CosmosDiagnostics>) -> Self {
+        CosmosError {
+            inner: Arc::new(Self::base(ErrorKind::Serialization, message, diagnostics)),
+        }
     }
 
     pub(crate) fn config(err: ConfigError, diagnostics: Arc<CosmosDiagnostics>) -> Self {

@@ -164,6 +164,7 @@ pub mod session;
 pub mod shared;
 pub mod throughput;
 pub mod transport;
+pub mod typed;
 
 pub use action::Action;
 pub use batch::{BatchOperationResult, BatchResponse, TransactionalBatch};

@@ -65,6 +65,7 @@ mod runtime;
 #[cfg(test)]
 mod testing;
 mod tls;
+mod typed;
 mod workers;
 
 pub use sextant_core as core;
@@ -91,8 +92,10 @@ pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
+pub use sextant_core::typed::ItemResponse;
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
+pub use typed::{ContainerClient, DatabaseClient, TypedItems, TypedQuery};
