@@ -84,6 +84,7 @@ mod processor;
 mod query;
 mod runtime;
 mod tls;
+mod typed;
 
 pub use bulk::{BulkRun, BulkStreamRun};
 pub use change_feed::ChangeFeedPager;
@@ -92,6 +93,7 @@ pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
+pub use sextant_core::typed::ItemResponse;
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
@@ -100,6 +102,7 @@ pub use sextant_core::{
 /// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
 #[cfg(feature = "entra")]
 pub use sextant_entra as entra;
+pub use typed::{ContainerClient, DatabaseClient, TypedItems, TypedQuery};
 
 pub use sextant_core as core;
 /// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,

@@ -20,6 +20,7 @@ use sextant_core::Now;
 
 pub mod processor;
 pub mod throughput;
+pub mod typed;
 
 /// Prefix of the environment variables Sextant reads.
 pub const ENV_PREFIX: &str = "AZURE_COSMOS_";

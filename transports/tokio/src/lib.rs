@@ -61,6 +61,7 @@ mod execute;
 mod processor;
 mod query;
 mod runtime;
+mod typed;
 
 pub use sextant_core as core;
 /// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,
@@ -85,8 +86,10 @@ pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
+pub use sextant_core::typed::ItemResponse;
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
+pub use typed::{ContainerClient, DatabaseClient, TypedItems, TypedQuery};

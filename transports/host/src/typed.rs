@@ -1,0 +1,328 @@
+//! The typed layer of the async transports, written once: `driver.database(id).container(id)`
+//! clients taking and returning the caller's serde types (the blocking transport has the same
+//! clients without `.await`). Each transport names them `DatabaseClient`, `ContainerClient`,
+//! `TypedQuery` and `TypedItems` for its own driver.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
+
+use futures_lite::Stream;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use sextant_core::models::{
+    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
+    PartitionKey, PartitionKeyDefinition,
+};
+use sextant_core::operation::{PatchBuilder, QuerySpec};
+use sextant_core::typed::{self, ItemResponse};
+use sextant_core::{
+    CosmosDiagnostics, CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage,
+};
+
+/// What the typed clients need from an async transport's driver.
+pub trait TypedDriver: Clone {
+    /// The transport's query pager.
+    type Pager: TypedPager;
+    /// The account the driver serves.
+    fn account(&self) -> &AccountReference;
+    /// Runs one operation.
+    fn run(
+        &self,
+        op: CosmosOperation,
+        opts: Option<OperationOptions>,
+    ) -> impl Future<Output = Result<CosmosResponse, CosmosError>>;
+    /// A pager over a query's pages.
+    fn pager(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<Self::Pager, CosmosError>;
+}
+
+/// A transport's query pager.
+pub trait TypedPager {
+    /// The next page, `None` after the last.
+    fn next_page(&mut self) -> impl Future<Output = Option<Result<QueryPage, CosmosError>>>;
+}
+
+/// A database of a driver.
+#[derive(Clone)]
+pub struct DatabaseClient<D> {
+    driver: D,
+    database: DatabaseReference,
+}
+
+impl<D: TypedDriver> DatabaseClient<D> {
+    /// A client for database `id` of `driver` (no request is made).
+    pub fn new(driver: D, id: &str) -> Self {
+        let database = DatabaseReference::from_name(driver.account().clone(), id);
+        DatabaseClient { driver, database }
+    }
+
+    /// A client for container `id` of this database (no request is made).
+    pub fn container(&self, id: &str) -> ContainerClient<D> {
+        ContainerClient {
+            driver: self.driver.clone(),
+            container: ContainerReference::in_database(&self.database, id),
+            key: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The database reference, for the byte-level API.
+    pub fn reference(&self) -> &DatabaseReference {
+        &self.database
+    }
+}
+
+/// A container: item operations on serde types. The partition key definition is read once, on
+/// the first write that takes the key from the item, and shared by the client's clones.
+#[derive(Clone)]
+pub struct ContainerClient<D> {
+    driver: D,
+    container: ContainerReference,
+    key: Arc<OnceLock<PartitionKeyDefinition>>,
+}
+
+impl<D: TypedDriver> ContainerClient<D> {
+    /// The container reference, for the byte-level API.
+    pub fn reference(&self) -> &ContainerReference {
+        &self.container
+    }
+
+    async fn key_definition(&self) -> Result<&PartitionKeyDefinition, CosmosError> {
+        if let Some(k) = self.key.get() {
+            return Ok(k);
+        }
+        let r = self
+            .driver
+            .run(
+                CosmosOperation::read_container(self.container.clone()),
+                None,
+            )
+            .await?;
+        let props: ContainerProperties = typed::decode(r.response_bytes(), r.diagnostics())?;
+        Ok(self.key.get_or_init(|| props.partition_key))
+    }
+
+    async fn write<T: Serialize + DeserializeOwned>(
+        &self,
+        item: &T,
+        op: impl FnOnce(&str) -> CosmosOperation,
+        options: Option<OperationOptions>,
+    ) -> Result<ItemResponse<T>, CosmosError> {
+        let (value, body) = typed::encode(item)?;
+        let id = typed::item_id(&value)?;
+        let key = typed::partition_key(&value, self.key_definition().await?, None)?;
+        let r = self
+            .driver
+            .run(op(id).with_partition_key(key).with_body(body), options)
+            .await?;
+        respond(&r, value)
+    }
+
+    /// Creates `item` (409 if its id exists in its partition).
+    pub async fn create_item<T: Serialize + DeserializeOwned>(
+        &self,
+        item: &T,
+    ) -> Result<ItemResponse<T>, CosmosError> {
+        let c = self.container.clone();
+        self.write(item, |_| CosmosOperation::create(c), None).await
+    }
+
+    /// Creates or replaces `item`.
+    pub async fn upsert_item<T: Serialize + DeserializeOwned>(
+        &self,
+        item: &T,
+    ) -> Result<ItemResponse<T>, CosmosError> {
+        let c = self.container.clone();
+        self.write(item, |_| CosmosOperation::upsert(c), None).await
+    }
+
+    /// Replaces the item with `item`'s id; with `if_match` (an etag), only if it is unchanged
+    /// since (412 otherwise).
+    pub async fn replace_item<T: Serialize + DeserializeOwned>(
+        &self,
+        item: &T,
+        if_match: Option<&str>,
+    ) -> Result<ItemResponse<T>, CosmosError> {
+        let c = &self.container;
+        let options = if_match.map(|e| OperationOptions::new().with_if_match(e));
+        self.write(
+            item,
+            |id| CosmosOperation::replace(ItemReference::in_container(c, id)),
+            options,
+        )
+        .await
+    }
+
+    /// Reads item `id` of partition `partition_key`; `None` when it does not exist.
+    pub async fn read_item<T: DeserializeOwned>(
+        &self,
+        partition_key: impl Into<PartitionKey>,
+        id: &str,
+    ) -> Result<Option<ItemResponse<T>>, CosmosError> {
+        let op = CosmosOperation::read(ItemReference::in_container(&self.container, id))
+            .with_partition_key(partition_key);
+        match self.driver.run(op, None).await {
+            Ok(r) => ItemResponse::from_response(&r).map(Some),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes item `id` of partition `partition_key`; `false` when it did not exist.
+    pub async fn delete_item(
+        &self,
+        partition_key: impl Into<PartitionKey>,
+        id: &str,
+    ) -> Result<bool, CosmosError> {
+        let op = CosmosOperation::delete(ItemReference::in_container(&self.container, id))
+            .with_partition_key(partition_key);
+        match self.driver.run(op, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies `patch` to item `id` of partition `partition_key` and returns the patched item.
+    pub async fn patch_item<T: DeserializeOwned>(
+        &self,
+        partition_key: impl Into<PartitionKey>,
+        id: &str,
+        patch: PatchBuilder,
+    ) -> Result<ItemResponse<T>, CosmosError> {
+        let op = CosmosOperation::patch(ItemReference::in_container(&self.container, id), patch)
+            .with_partition_key(partition_key);
+        let r = self.driver.run(op, None).await?;
+        ItemResponse::from_response(&r)
+    }
+
+    /// A query whose rows are `T`s; add parameters with [`TypedQuery::param`], scope it with
+    /// [`TypedQuery::partition_key`], then read [`TypedQuery::items`].
+    pub fn query<T: DeserializeOwned>(&self, sql: &str) -> TypedQuery<D, T> {
+        TypedQuery {
+            client: self.clone(),
+            spec: QuerySpec::new(sql),
+            partition_key: None,
+            options: OperationOptions::new(),
+            problem: None,
+            rows: PhantomData,
+        }
+    }
+}
+
+/// The typed response of a write: the body the service returned, or (with
+/// `content_response_on_write` off) the item as sent.
+fn respond<T: DeserializeOwned>(
+    r: &CosmosResponse,
+    sent: Value,
+) -> Result<ItemResponse<T>, CosmosError> {
+    if !r.response_bytes().is_empty() {
+        return ItemResponse::from_response(r);
+    }
+    Ok(ItemResponse {
+        item: typed::from_value(sent, r.diagnostics())?,
+        status: r.status(),
+        request_charge: r.headers().request_charge(),
+        etag: typed::etag_of(r),
+        session_token: r.headers().session_token().map(str::to_owned),
+        diagnostics: Arc::clone(r.diagnostics()),
+    })
+}
+
+/// A typed query of a [`ContainerClient`].
+pub struct TypedQuery<D, T> {
+    client: ContainerClient<D>,
+    spec: QuerySpec,
+    partition_key: Option<PartitionKey>,
+    options: OperationOptions,
+    problem: Option<CosmosError>,
+    rows: PhantomData<fn() -> T>,
+}
+
+impl<D: TypedDriver, T: DeserializeOwned> TypedQuery<D, T> {
+    /// Binds `@name` to `value` (any serde value).
+    pub fn param(mut self, name: &str, value: impl Serialize) -> Self {
+        match typed::encode(&value) {
+            Ok((v, _)) => self.spec = self.spec.with_parameter(name, v),
+            Err(e) => self.problem = Some(e),
+        }
+        self
+    }
+
+    /// Runs in one logical partition only.
+    pub fn partition_key(mut self, key: impl Into<PartitionKey>) -> Self {
+        self.partition_key = Some(key.into());
+        self
+    }
+
+    /// Per-request options (page size, consistency, continuation, ...).
+    pub fn options(mut self, options: OperationOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The rows, page after page (one request per page, as they are read).
+    pub fn items(self) -> Result<TypedItems<D::Pager, T>, CosmosError> {
+        if let Some(e) = self.problem {
+            return Err(e);
+        }
+        let mut op = CosmosOperation::query(self.client.container.clone(), self.spec);
+        if let Some(k) = self.partition_key {
+            op = op.with_partition_key(k);
+        }
+        Ok(TypedItems {
+            pager: self.client.driver.pager(op, self.options)?,
+            page: Vec::new().into_iter(),
+            diagnostics: Arc::new(CosmosDiagnostics::empty()),
+            rows: PhantomData,
+        })
+    }
+}
+
+/// The rows of a [`TypedQuery`], decoded as they are reached: call [`TypedItems::next`], or
+/// turn it into a `Stream` with [`TypedItems::into_stream`].
+pub struct TypedItems<P, T> {
+    pager: P,
+    page: std::vec::IntoIter<Value>,
+    diagnostics: Arc<CosmosDiagnostics>,
+    rows: PhantomData<fn() -> T>,
+}
+
+impl<P: TypedPager, T: DeserializeOwned> TypedItems<P, T> {
+    /// The next row; `None` after the last.
+    pub async fn next(&mut self) -> Option<Result<T, CosmosError>> {
+        loop {
+            if let Some(v) = self.page.next() {
+                return Some(typed::from_value(v, &self.diagnostics));
+            }
+            match self.pager.next_page().await? {
+                Ok(page) => {
+                    self.diagnostics = Arc::clone(page.diagnostics());
+                    self.page = page.into_items().into_iter();
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Every row as a `Stream`.
+    pub fn into_stream(self) -> impl Stream<Item = Result<T, CosmosError>> {
+        futures_lite::stream::unfold(self, |mut items| async move {
+            let row = items.next().await?;
+            Some((row, items))
+        })
+    }
+
+    /// Every row, collected; stops at the first error.
+    pub async fn collect_all(mut self) -> Result<Vec<T>, CosmosError> {
+        let mut out = Vec::new();
+        while let Some(row) = self.next().await {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+}
