@@ -326,3 +326,64 @@ impl<P: TypedPager, T: DeserializeOwned> TypedItems<P, T> {
         Ok(out)
     }
 }
+
+/// The async transports' glue, written once: `impl_async_typed!(CosmosDriver, QueryPager)` in a
+/// transport's `typed` module names the clients for its driver (`DatabaseClient`,
+/// `ContainerClient`, `TypedQuery`, `TypedItems`), adds `CosmosDriver::database`, and implements
+/// [`TypedDriver`] and [`TypedPager`] over its `execute_operation`, `query` and `next_page`.
+#[macro_export]
+macro_rules! impl_async_typed {
+    ($driver:ident, $pager:ident) => {
+        /// A database of a driver.
+        pub type DatabaseClient = $crate::typed::DatabaseClient<$driver>;
+        /// A container of a [`DatabaseClient`]: item operations on serde types.
+        pub type ContainerClient = $crate::typed::ContainerClient<$driver>;
+        /// A typed query of a [`ContainerClient`].
+        pub type TypedQuery<T> = $crate::typed::TypedQuery<$driver, T>;
+        /// The rows of a [`TypedQuery`].
+        pub type TypedItems<T> = $crate::typed::TypedItems<$pager, T>;
+
+        impl $driver {
+            /// A client for database `id` (no request is made).
+            pub fn database(&self, id: &str) -> DatabaseClient {
+                DatabaseClient::new(self.clone(), id)
+            }
+        }
+
+        impl $crate::typed::TypedDriver for $driver {
+            type Pager = $pager;
+
+            fn account(&self) -> &sextant_core::models::AccountReference {
+                $driver::account(self)
+            }
+
+            fn run(
+                &self,
+                op: sextant_core::CosmosOperation,
+                opts: Option<sextant_core::OperationOptions>,
+            ) -> impl std::future::Future<
+                Output = Result<sextant_core::CosmosResponse, sextant_core::CosmosError>,
+            > {
+                self.execute_operation(op, opts)
+            }
+
+            fn pager(
+                &self,
+                op: sextant_core::CosmosOperation,
+                opts: sextant_core::OperationOptions,
+            ) -> Result<$pager, sextant_core::CosmosError> {
+                self.query(op, Some(opts))
+            }
+        }
+
+        impl $crate::typed::TypedPager for $pager {
+            fn next_page(
+                &mut self,
+            ) -> impl std::future::Future<
+                Output = Option<Result<sextant_core::QueryPage, sextant_core::CosmosError>>,
+            > {
+                $pager::next_page(self)
+            }
+        }
+    };
+}
