@@ -157,6 +157,43 @@ fn typed_items_round_trip_on_the_blocking_transport() {
         .unwrap();
     assert!(e.message().contains("`total`"), "{e}");
 
+    // ReadMany, a batch, throughput.
+    let many: Vec<Option<Order>> = orders
+        .read_many([("o2", "t2"), ("nope", "t2"), ("o1", "t1")])
+        .unwrap();
+    assert_eq!(
+        many.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    assert_eq!(many[2].as_ref().map(|o| o.total), Some(12));
+    let r = orders
+        .batch("t5")
+        .create(&order("b1", "t5", 1))
+        .create(&order("b2", "t5", 2))
+        .read("b1")
+        .execute()
+        .unwrap();
+    assert!(r.is_success(), "{:?}", r.first_failure());
+    let e = orders
+        .batch("t5")
+        .create(&order("b3", "t6", 3))
+        .execute()
+        .unwrap_err();
+    assert!(e.message().contains("not the item's"), "{e}");
+    let t = orders.read_throughput().unwrap().unwrap();
+    assert_eq!(
+        t.throughput,
+        Some(sextant_core::models::ThroughputProperties::Manual(400))
+    );
+    let t = orders
+        .replace_throughput(sextant_core::models::ThroughputProperties::Manual(500))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        t.throughput,
+        Some(sextant_core::models::ThroughputProperties::Manual(500))
+    );
+
     // Delete: true, then false.
     assert!(orders.delete_item("t1", "o1").unwrap());
     assert!(!orders.delete_item("t1", "o1").unwrap());
@@ -244,6 +281,27 @@ async fn exercise<D: sextant_host::typed::TypedDriver>(
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Serialization);
     assert!(e.message().contains("`total`"), "{e}");
+    let many: Vec<Option<Order>> = orders
+        .read_many([("o2", "t2"), ("nope", "t2"), ("o1", "t1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        many.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    let r = orders
+        .batch("t5")
+        .create(&order("b1", "t5", 1))
+        .upsert(&order("b2", "t5", 2))
+        .execute()
+        .await
+        .unwrap();
+    assert!(r.is_success());
+    let t = orders.read_throughput().await.unwrap().unwrap();
+    assert_eq!(
+        t.throughput,
+        Some(sextant_core::models::ThroughputProperties::Manual(400))
+    );
     assert!(orders.delete_item("t1", "o1").await.unwrap());
     assert!(!orders.delete_item("t1", "o1").await.unwrap());
 }

@@ -98,4 +98,4 @@ pub use sextant_core::{
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
-pub use typed::{ContainerClient, DatabaseClient, TypedItems, TypedQuery};
+pub use typed::{ContainerClient, DatabaseClient, TypedBatch, TypedItems, TypedQuery};

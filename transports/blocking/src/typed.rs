@@ -11,9 +11,12 @@ use std::future::{ready, Future};
 use futures_lite::future::block_on;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sextant_core::models::ThroughputProperties;
 use sextant_core::models::{AccountReference, ContainerReference, DatabaseReference, PartitionKey};
 use sextant_core::operation::PatchBuilder;
+use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
 use sextant_core::typed::ItemResponse;
+use sextant_core::BatchResponse;
 use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage};
 
 use crate::driver::CosmosDriver;
@@ -42,6 +45,13 @@ impl sextant_host::typed::TypedDriver for CosmosDriver {
         opts: OperationOptions,
     ) -> Result<QueryPager, CosmosError> {
         self.query(op, Some(opts))
+    }
+
+    fn throughput(
+        &self,
+        flow: ThroughputFlow,
+    ) -> impl Future<Output = Result<Option<ThroughputResponse>, CosmosError>> {
+        ready(self.drive_throughput(flow))
     }
 }
 
@@ -77,6 +87,19 @@ impl DatabaseClient {
     /// The database reference, for the byte-level API.
     pub fn reference(&self) -> &DatabaseReference {
         self.inner.reference()
+    }
+
+    /// The database's shared throughput; `None` when it has none.
+    pub fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
+        block_on(self.inner.read_throughput())
+    }
+
+    /// Sets the database's shared throughput and waits until it is applied.
+    pub fn replace_throughput(
+        &self,
+        throughput: ThroughputProperties,
+    ) -> Result<Option<ThroughputResponse>, CosmosError> {
+        block_on(self.inner.replace_throughput(throughput))
     }
 }
 
@@ -148,6 +171,38 @@ impl ContainerClient {
         block_on(self.inner.patch_item(partition_key, id, patch))
     }
 
+    /// Reads many items by (id, partition key); in the order given, `None` where missing.
+    pub fn read_many<T, I, S, K>(&self, keys: I) -> Result<Vec<Option<T>>, CosmosError>
+    where
+        T: DeserializeOwned,
+        I: IntoIterator<Item = (S, K)>,
+        S: Into<String>,
+        K: Into<PartitionKey>,
+    {
+        block_on(self.inner.read_many(keys))
+    }
+
+    /// A transactional batch on partition `partition_key`: add operations, then
+    /// [`TypedBatch::execute`].
+    pub fn batch(&self, partition_key: impl Into<PartitionKey>) -> TypedBatch {
+        TypedBatch {
+            inner: self.inner.batch(partition_key),
+        }
+    }
+
+    /// The container's own throughput; `None` when it shares its database's.
+    pub fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
+        block_on(self.inner.read_throughput())
+    }
+
+    /// Sets the container's throughput and waits until it is applied.
+    pub fn replace_throughput(
+        &self,
+        throughput: ThroughputProperties,
+    ) -> Result<Option<ThroughputResponse>, CosmosError> {
+        block_on(self.inner.replace_throughput(throughput))
+    }
+
     /// A query whose rows are `T`s; add parameters with [`TypedQuery::param`], scope it with
     /// [`TypedQuery::partition_key`], then iterate [`TypedQuery::items`].
     pub fn query<T: DeserializeOwned>(&self, sql: &str) -> TypedQuery<T> {
@@ -202,5 +257,59 @@ impl<T: DeserializeOwned> Iterator for TypedItems<T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         block_on(self.inner.next())
+    }
+}
+
+/// A transactional batch of a [`ContainerClient`] on one partition key.
+pub struct TypedBatch {
+    inner: sextant_host::typed::TypedBatch<CosmosDriver>,
+}
+
+impl TypedBatch {
+    /// Creates `item`.
+    pub fn create<T: Serialize>(self, item: &T) -> Self {
+        TypedBatch {
+            inner: self.inner.create(item),
+        }
+    }
+
+    /// Creates or replaces `item`.
+    pub fn upsert<T: Serialize>(self, item: &T) -> Self {
+        TypedBatch {
+            inner: self.inner.upsert(item),
+        }
+    }
+
+    /// Replaces the item with `item`'s id.
+    pub fn replace<T: Serialize>(self, item: &T) -> Self {
+        TypedBatch {
+            inner: self.inner.replace(item),
+        }
+    }
+
+    /// Reads item `id`.
+    pub fn read(self, id: &str) -> Self {
+        TypedBatch {
+            inner: self.inner.read(id),
+        }
+    }
+
+    /// Deletes item `id`.
+    pub fn delete(self, id: &str) -> Self {
+        TypedBatch {
+            inner: self.inner.delete(id),
+        }
+    }
+
+    /// Patches item `id`.
+    pub fn patch(self, id: &str, patch: PatchBuilder) -> Self {
+        TypedBatch {
+            inner: self.inner.patch(id, patch),
+        }
+    }
+
+    /// Sends the batch: every operation commits or none does.
+    pub fn execute(self) -> Result<BatchResponse, CosmosError> {
+        block_on(self.inner.execute())
     }
 }

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use futures_lite::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,7 +17,9 @@ use sextant_core::models::{
     PartitionKey, PartitionKeyDefinition,
 };
 use sextant_core::operation::{PatchBuilder, QuerySpec};
+use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
 use sextant_core::typed::{self, ItemResponse};
+use sextant_core::{BatchResponse, ReadManyResponse, TransactionalBatch};
 use sextant_core::{
     CosmosDiagnostics, CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage,
 };
@@ -39,6 +42,11 @@ pub trait TypedDriver: Clone {
         op: CosmosOperation,
         opts: OperationOptions,
     ) -> Result<Self::Pager, CosmosError>;
+    /// Runs a throughput flow to its end (`drive_throughput`).
+    fn throughput(
+        &self,
+        flow: ThroughputFlow,
+    ) -> impl Future<Output = Result<Option<ThroughputResponse>, CosmosError>>;
 }
 
 /// A transport's query pager.
@@ -73,6 +81,21 @@ impl<D: TypedDriver> DatabaseClient<D> {
     /// The database reference, for the byte-level API.
     pub fn reference(&self) -> &DatabaseReference {
         &self.database
+    }
+
+    /// The database's shared throughput; `None` when it has none (`ThroughputFlow`).
+    pub async fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
+        let flow = ThroughputFlow::read(self.database.clone());
+        self.driver.throughput(flow).await
+    }
+
+    /// Sets the database's shared throughput and waits until it is applied.
+    pub async fn replace_throughput(
+        &self,
+        throughput: sextant_core::models::ThroughputProperties,
+    ) -> Result<Option<ThroughputResponse>, CosmosError> {
+        let flow = ThroughputFlow::replace(self.database.clone(), throughput);
+        self.driver.throughput(flow).await
     }
 }
 
@@ -200,6 +223,59 @@ impl<D: TypedDriver> ContainerClient<D> {
         ItemResponse::from_response(&r)
     }
 
+    /// Reads many items by (id, partition key) in as few requests as the ranges allow; the
+    /// result is in the order given, `None` where an item does not exist.
+    pub async fn read_many<T, I, S, K>(&self, keys: I) -> Result<Vec<Option<T>>, CosmosError>
+    where
+        T: DeserializeOwned,
+        I: IntoIterator<Item = (S, K)>,
+        S: Into<String>,
+        K: Into<PartitionKey>,
+    {
+        let keys: Vec<(String, PartitionKey)> = keys
+            .into_iter()
+            .map(|(i, k)| (i.into(), k.into()))
+            .collect();
+        let n = keys.len();
+        let op = CosmosOperation::read_many(self.container.clone(), keys);
+        let r = self.driver.run(op, None).await?;
+        let many = ReadManyResponse::from_response(&r, n)?;
+        let diagnostics = Arc::clone(many.diagnostics());
+        many.into_items()
+            .into_iter()
+            .map(|v| v.map(|v| typed::from_value(v, &diagnostics)).transpose())
+            .collect()
+    }
+
+    /// A transactional batch on partition `partition_key`: add operations, then
+    /// [`TypedBatch::execute`]. Every item must belong to that partition (checked before
+    /// sending).
+    pub fn batch(&self, partition_key: impl Into<PartitionKey>) -> TypedBatch<D> {
+        let partition_key = partition_key.into();
+        TypedBatch {
+            client: self.clone(),
+            batch: TransactionalBatch::new(partition_key.clone()),
+            partition_key,
+            items: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// The container's own throughput; `None` when it shares its database's.
+    pub async fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
+        let flow = ThroughputFlow::read(self.container.clone());
+        self.driver.throughput(flow).await
+    }
+
+    /// Sets the container's throughput and waits until it is applied.
+    pub async fn replace_throughput(
+        &self,
+        throughput: sextant_core::models::ThroughputProperties,
+    ) -> Result<Option<ThroughputResponse>, CosmosError> {
+        let flow = ThroughputFlow::replace(self.container.clone(), throughput);
+        self.driver.throughput(flow).await
+    }
+
     /// A query whose rows are `T`s; add parameters with [`TypedQuery::param`], scope it with
     /// [`TypedQuery::partition_key`], then read [`TypedQuery::items`].
     pub fn query<T: DeserializeOwned>(&self, sql: &str) -> TypedQuery<D, T> {
@@ -211,6 +287,91 @@ impl<D: TypedDriver> ContainerClient<D> {
             problem: None,
             rows: PhantomData,
         }
+    }
+}
+
+/// A transactional batch of a [`ContainerClient`] on one partition key.
+pub struct TypedBatch<D> {
+    client: ContainerClient<D>,
+    batch: TransactionalBatch,
+    partition_key: PartitionKey,
+    /// The items written, checked against the partition key at `execute`.
+    items: Vec<Value>,
+    problem: Option<CosmosError>,
+}
+
+impl<D: TypedDriver> TypedBatch<D> {
+    fn item<T: Serialize>(
+        mut self,
+        item: &T,
+        add: impl FnOnce(TransactionalBatch, &Value, Bytes) -> TransactionalBatch,
+    ) -> Self {
+        match typed::encode(item) {
+            Ok((value, bytes)) => {
+                self.batch = add(self.batch, &value, bytes);
+                self.items.push(value);
+            }
+            Err(e) => self.problem = self.problem.or(Some(e)),
+        }
+        self
+    }
+
+    /// Creates `item`.
+    pub fn create<T: Serialize>(self, item: &T) -> Self {
+        self.item(item, |b, _, bytes| b.create(bytes))
+    }
+
+    /// Creates or replaces `item`.
+    pub fn upsert<T: Serialize>(self, item: &T) -> Self {
+        self.item(item, |b, _, bytes| b.upsert(bytes))
+    }
+
+    /// Replaces the item with `item`'s id.
+    pub fn replace<T: Serialize>(self, item: &T) -> Self {
+        self.item(item, |b, v, bytes| {
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            b.replace(id, bytes)
+        })
+    }
+
+    /// Reads item `id`.
+    pub fn read(mut self, id: &str) -> Self {
+        self.batch = self.batch.read(id);
+        self
+    }
+
+    /// Deletes item `id`.
+    pub fn delete(mut self, id: &str) -> Self {
+        self.batch = self.batch.delete(id);
+        self
+    }
+
+    /// Patches item `id`.
+    pub fn patch(mut self, id: &str, patch: PatchBuilder) -> Self {
+        self.batch = self.batch.patch(id, patch);
+        self
+    }
+
+    /// Sends the batch: every operation commits or none does. Read each operation's outcome
+    /// from the [`BatchResponse`]; `results()[i].resource_body` decodes with
+    /// `sextant_core::typed::decode`.
+    pub async fn execute(self) -> Result<BatchResponse, CosmosError> {
+        if let Some(e) = self.problem {
+            return Err(e);
+        }
+        let definition = self.client.key_definition().await?;
+        for v in &self.items {
+            typed::item_id(v)?;
+            typed::partition_key(v, definition, Some(self.partition_key.clone()))?;
+        }
+        let n = self.batch.operations().len();
+        let op = CosmosOperation::batch(self.client.container.clone(), &self.batch);
+        let r = self.client.driver.run(op, None).await?;
+        BatchResponse::from_response(&r, n)
     }
 }
 
@@ -342,6 +503,8 @@ macro_rules! impl_async_typed {
         pub type TypedQuery<T> = $crate::typed::TypedQuery<$driver, T>;
         /// The rows of a [`TypedQuery`].
         pub type TypedItems<T> = $crate::typed::TypedItems<$pager, T>;
+        /// A transactional batch of a [`ContainerClient`] on one partition key.
+        pub type TypedBatch = $crate::typed::TypedBatch<$driver>;
 
         impl $driver {
             /// A client for database `id` (no request is made).
@@ -373,6 +536,18 @@ macro_rules! impl_async_typed {
                 opts: sextant_core::OperationOptions,
             ) -> Result<$pager, sextant_core::CosmosError> {
                 self.query(op, Some(opts))
+            }
+
+            fn throughput(
+                &self,
+                flow: sextant_core::throughput::ThroughputFlow,
+            ) -> impl std::future::Future<
+                Output = Result<
+                    Option<sextant_core::throughput::ThroughputResponse>,
+                    sextant_core::CosmosError,
+                >,
+            > {
+                self.drive_throughput(flow)
             }
         }
 
