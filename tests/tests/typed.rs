@@ -194,6 +194,35 @@ fn typed_items_round_trip_on_the_blocking_transport() {
         Some(sextant_core::models::ThroughputProperties::Manual(500))
     );
 
+    // The change feed as `Order`s: everything once, then only what is new.
+    let mut feed = orders
+        .change_feed::<Order>(sextant_core::ChangeFeedStart::Beginning, None)
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let token = loop {
+        let page = feed.next_page().unwrap();
+        seen.extend(page.items.iter().map(|o| o.id.clone()));
+        if page.caught_up {
+            break page.continuation;
+        }
+    };
+    let stored: Vec<String> = orders
+        .query("SELECT VALUE c.id FROM c")
+        .items()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(seen.len(), stored.len());
+    orders.create_item(&order("late", "t0", 1)).unwrap();
+    let mut resumed = orders
+        .change_feed::<Order>(sextant_core::ChangeFeedStart::Beginning, Some(&token))
+        .unwrap();
+    let page = resumed.next_page().unwrap();
+    assert_eq!(
+        page.items.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        ["late"]
+    );
+
     // Delete: true, then false.
     assert!(orders.delete_item("t1", "o1").unwrap());
     assert!(!orders.delete_item("t1", "o1").unwrap());
@@ -302,6 +331,18 @@ async fn exercise<D: sextant_host::typed::TypedDriver>(
         t.throughput,
         Some(sextant_core::models::ThroughputProperties::Manual(400))
     );
+    let mut feed = orders
+        .change_feed::<Order>(sextant_core::ChangeFeedStart::Beginning, None)
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let page = feed.next_page().await.unwrap();
+        seen.extend(page.items.iter().map(|o| o.id.clone()));
+        if page.caught_up {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 22, "20 orders and two batch items");
     assert!(orders.delete_item("t1", "o1").await.unwrap());
     assert!(!orders.delete_item("t1", "o1").await.unwrap());
 }

@@ -102,7 +102,10 @@ pub use sextant_core::{
 /// Entra ID credentials from `azure_core` / `azure_identity` (feature `entra`).
 #[cfg(feature = "entra")]
 pub use sextant_entra as entra;
-pub use typed::{ContainerClient, DatabaseClient, TypedBatch, TypedItems, TypedQuery};
+pub use sextant_host::typed::TypedFeedPage;
+pub use typed::{
+    ContainerClient, DatabaseClient, TypedBatch, TypedChangeFeed, TypedItems, TypedQuery,
+};
 
 pub use sextant_core as core;
 /// Option types (the seed's `options` module): `DriverOptions`, `RetryOptions`,

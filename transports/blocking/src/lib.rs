@@ -98,4 +98,7 @@ pub use sextant_core::{
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
-pub use typed::{ContainerClient, DatabaseClient, TypedBatch, TypedItems, TypedQuery};
+pub use typed::{
+    ContainerClient, DatabaseClient, TypedBatch, TypedChangeFeed, TypedFeedPage, TypedItems,
+    TypedQuery,
+};

@@ -16,9 +16,11 @@ use sextant_core::models::{AccountReference, ContainerReference, DatabaseReferen
 use sextant_core::operation::PatchBuilder;
 use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
 use sextant_core::typed::ItemResponse;
-use sextant_core::BatchResponse;
+use sextant_core::{BatchResponse, ChangeFeedPage, ChangeFeedStart};
 use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage};
+pub use sextant_host::typed::TypedFeedPage;
 
+use crate::change_feed::ChangeFeedPager;
 use crate::driver::CosmosDriver;
 use crate::query::QueryPager;
 
@@ -26,6 +28,15 @@ type Shared = sextant_host::typed::ContainerClient<CosmosDriver>;
 
 impl sextant_host::typed::TypedDriver for CosmosDriver {
     type Pager = QueryPager;
+    type FeedPager = ChangeFeedPager;
+
+    fn feed_pager(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<ChangeFeedPager, CosmosError> {
+        self.change_feed(op, Some(opts))
+    }
 
     fn account(&self) -> &AccountReference {
         CosmosDriver::account(self)
@@ -52,6 +63,12 @@ impl sextant_host::typed::TypedDriver for CosmosDriver {
         flow: ThroughputFlow,
     ) -> impl Future<Output = Result<Option<ThroughputResponse>, CosmosError>> {
         ready(self.drive_throughput(flow))
+    }
+}
+
+impl sextant_host::typed::TypedFeedPager for ChangeFeedPager {
+    fn next_page(&mut self) -> impl Future<Output = Result<ChangeFeedPage, CosmosError>> {
+        ready(ChangeFeedPager::next_page(self))
     }
 }
 
@@ -190,6 +207,18 @@ impl ContainerClient {
         }
     }
 
+    /// The latest-version change feed of the container from `start`, or from `continuation`
+    /// (a token of an earlier page) when given; pages of `T`s.
+    pub fn change_feed<T: DeserializeOwned>(
+        &self,
+        start: ChangeFeedStart,
+        continuation: Option<&str>,
+    ) -> Result<TypedChangeFeed<T>, CosmosError> {
+        Ok(TypedChangeFeed {
+            inner: self.inner.change_feed(start, continuation)?,
+        })
+    }
+
     /// The container's own throughput; `None` when it shares its database's.
     pub fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
         block_on(self.inner.read_throughput())
@@ -311,5 +340,17 @@ impl TypedBatch {
     /// Sends the batch: every operation commits or none does.
     pub fn execute(self) -> Result<BatchResponse, CosmosError> {
         block_on(self.inner.execute())
+    }
+}
+
+/// A change feed of a [`ContainerClient`] whose items are `T`s.
+pub struct TypedChangeFeed<T> {
+    inner: sextant_host::typed::TypedChangeFeed<ChangeFeedPager, T>,
+}
+
+impl<T: DeserializeOwned> TypedChangeFeed<T> {
+    /// The next page of changes (empty and `caught_up` when nothing is new; ask again later).
+    pub fn next_page(&mut self) -> Result<TypedFeedPage<T>, CosmosError> {
+        block_on(self.inner.next_page())
     }
 }

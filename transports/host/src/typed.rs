@@ -21,13 +21,16 @@ use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
 use sextant_core::typed::{self, ItemResponse};
 use sextant_core::{BatchResponse, ReadManyResponse, TransactionalBatch};
 use sextant_core::{
-    CosmosDiagnostics, CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage,
+    ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, CosmosDiagnostics, CosmosError,
+    CosmosOperation, CosmosResponse, OperationOptions, QueryPage,
 };
 
 /// What the typed clients need from an async transport's driver.
 pub trait TypedDriver: Clone {
     /// The transport's query pager.
     type Pager: TypedPager;
+    /// The transport's change-feed pager.
+    type FeedPager: TypedFeedPager;
     /// The account the driver serves.
     fn account(&self) -> &AccountReference;
     /// Runs one operation.
@@ -47,6 +50,18 @@ pub trait TypedDriver: Clone {
         &self,
         flow: ThroughputFlow,
     ) -> impl Future<Output = Result<Option<ThroughputResponse>, CosmosError>>;
+    /// A pager over a change feed.
+    fn feed_pager(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<Self::FeedPager, CosmosError>;
+}
+
+/// A transport's change-feed pager.
+pub trait TypedFeedPager {
+    /// The next page (empty and caught up when nothing is new).
+    fn next_page(&mut self) -> impl Future<Output = Result<ChangeFeedPage, CosmosError>>;
 }
 
 /// A transport's query pager.
@@ -261,6 +276,28 @@ impl<D: TypedDriver> ContainerClient<D> {
         }
     }
 
+    /// The latest-version change feed of the container from `start`, or from `continuation`
+    /// (a token of an earlier page) when given; pages of `T`s.
+    pub fn change_feed<T: DeserializeOwned>(
+        &self,
+        start: ChangeFeedStart,
+        continuation: Option<&str>,
+    ) -> Result<TypedChangeFeed<D::FeedPager, T>, CosmosError> {
+        let op = CosmosOperation::change_feed(
+            self.container.clone(),
+            ChangeFeedMode::LatestVersion,
+            start,
+        );
+        let mut opts = OperationOptions::new();
+        if let Some(t) = continuation {
+            opts = opts.with_continuation(t);
+        }
+        Ok(TypedChangeFeed {
+            pager: self.driver.feed_pager(op, opts)?,
+            rows: PhantomData,
+        })
+    }
+
     /// The container's own throughput; `None` when it shares its database's.
     pub async fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
         let flow = ThroughputFlow::read(self.container.clone());
@@ -287,6 +324,43 @@ impl<D: TypedDriver> ContainerClient<D> {
             problem: None,
             rows: PhantomData,
         }
+    }
+}
+
+/// A change feed of a [`ContainerClient`] whose items are `T`s.
+pub struct TypedChangeFeed<P, T> {
+    pager: P,
+    rows: PhantomData<fn() -> T>,
+}
+
+/// One page of a [`TypedChangeFeed`].
+#[derive(Debug, Clone)]
+pub struct TypedFeedPage<T> {
+    /// The changed items, in the feed's order.
+    pub items: Vec<T>,
+    /// Resumes after this page, in any process, on any transport.
+    pub continuation: String,
+    /// Nothing was new: the feed is caught up.
+    pub caught_up: bool,
+}
+
+impl<P: TypedFeedPager, T: DeserializeOwned> TypedChangeFeed<P, T> {
+    /// The next page of changes (empty and `caught_up` when nothing is new; ask again later).
+    pub async fn next_page(&mut self) -> Result<TypedFeedPage<T>, CosmosError> {
+        let page = self.pager.next_page().await?;
+        let continuation = page.continuation().to_owned();
+        let caught_up = page.is_caught_up();
+        let diagnostics = Arc::new(CosmosDiagnostics::empty());
+        let items = page
+            .into_items()
+            .into_iter()
+            .map(|v| typed::from_value(v, &diagnostics))
+            .collect::<Result<_, _>>()?;
+        Ok(TypedFeedPage {
+            items,
+            continuation,
+            caught_up,
+        })
     }
 }
 
@@ -488,13 +562,13 @@ impl<P: TypedPager, T: DeserializeOwned> TypedItems<P, T> {
     }
 }
 
-/// The async transports' glue, written once: `impl_async_typed!(CosmosDriver, QueryPager)` in a
+/// The async transports' glue, written once: `impl_async_typed!(CosmosDriver, QueryPager, ChangeFeedPager)` in a
 /// transport's `typed` module names the clients for its driver (`DatabaseClient`,
 /// `ContainerClient`, `TypedQuery`, `TypedItems`), adds `CosmosDriver::database`, and implements
 /// [`TypedDriver`] and [`TypedPager`] over its `execute_operation`, `query` and `next_page`.
 #[macro_export]
 macro_rules! impl_async_typed {
-    ($driver:ident, $pager:ident) => {
+    ($driver:ident, $pager:ident, $feed:ident) => {
         /// A database of a driver.
         pub type DatabaseClient = $crate::typed::DatabaseClient<$driver>;
         /// A container of a [`DatabaseClient`]: item operations on serde types.
@@ -505,6 +579,8 @@ macro_rules! impl_async_typed {
         pub type TypedItems<T> = $crate::typed::TypedItems<$pager, T>;
         /// A transactional batch of a [`ContainerClient`] on one partition key.
         pub type TypedBatch = $crate::typed::TypedBatch<$driver>;
+        /// A change feed of a [`ContainerClient`] whose items are `T`s.
+        pub type TypedChangeFeed<T> = $crate::typed::TypedChangeFeed<$feed, T>;
 
         impl $driver {
             /// A client for database `id` (no request is made).
@@ -515,6 +591,15 @@ macro_rules! impl_async_typed {
 
         impl $crate::typed::TypedDriver for $driver {
             type Pager = $pager;
+            type FeedPager = $feed;
+
+            fn feed_pager(
+                &self,
+                op: sextant_core::CosmosOperation,
+                opts: sextant_core::OperationOptions,
+            ) -> Result<$feed, sextant_core::CosmosError> {
+                self.change_feed(op, Some(opts))
+            }
 
             fn account(&self) -> &sextant_core::models::AccountReference {
                 $driver::account(self)
@@ -548,6 +633,16 @@ macro_rules! impl_async_typed {
                 >,
             > {
                 self.drive_throughput(flow)
+            }
+        }
+
+        impl $crate::typed::TypedFeedPager for $feed {
+            fn next_page(
+                &mut self,
+            ) -> impl std::future::Future<
+                Output = Result<sextant_core::ChangeFeedPage, sextant_core::CosmosError>,
+            > {
+                $feed::next_page(self)
             }
         }
 

@@ -92,4 +92,7 @@ pub use sextant_core::{
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
-pub use typed::{ContainerClient, DatabaseClient, TypedBatch, TypedItems, TypedQuery};
+pub use sextant_host::typed::TypedFeedPage;
+pub use typed::{
+    ContainerClient, DatabaseClient, TypedBatch, TypedChangeFeed, TypedItems, TypedQuery,
+};
