@@ -10,6 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crates=(sextant-core sextant-host sextant-entra sextant-tokio sextant-blocking sextant-async-std)
+# Cargo verifies against a temporary registry and caches the sources it extracts from it by crate
+# name and version (under CARGO_HOME), so a second run at the same path would verify against the
+# first run's sources. None of these crates come from crates.io: drop those extractions first.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for c in "${crates[@]}"; do
+    rm -rf "${cargo_home}"/registry/src/*/"${c}"-[0-9]* "${cargo_home}"/registry/cache/*/"${c}"-[0-9]*.crate
+done
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
 cargo package --locked "${args[@]}"
