@@ -40,23 +40,34 @@ pub fn partition_key_of(item: &Value, def: &PartitionKeyDefinition) -> Option<Pa
     let mut parts = Vec::with_capacity(def.paths.len());
     for path in &def.paths {
         let mut v = Some(item);
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let seg = seg
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
-                .unwrap_or(seg);
+        for seg in path_segments(path) {
             v = v.and_then(|x| x.get(seg));
         }
-        parts.push(match v {
-            None => PartitionKeyValue::Undefined,
-            Some(Value::String(s)) => PartitionKeyValue::String(s.clone()),
-            Some(Value::Number(n)) => PartitionKeyValue::Number(n.as_f64()?),
-            Some(Value::Bool(b)) => PartitionKeyValue::Bool(*b),
-            Some(Value::Null) => PartitionKeyValue::Null,
-            Some(_) => return None,
-        });
+        parts.push(key_component(v)?);
     }
     PartitionKey::hierarchical(parts).ok()
+}
+
+/// The property names of a partition key path (`/a/"b c"` gives `a`, `b c`).
+pub(crate) fn path_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty()).map(|seg| {
+        seg.strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(seg)
+    })
+}
+
+/// The key component a value at a key path gives (missing: undefined); `None` for an object or
+/// array, which cannot be a key.
+pub(crate) fn key_component(v: Option<&Value>) -> Option<PartitionKeyValue> {
+    Some(match v {
+        None => PartitionKeyValue::Undefined,
+        Some(Value::String(s)) => PartitionKeyValue::String(s.clone()),
+        Some(Value::Number(n)) => PartitionKeyValue::Number(n.as_f64()?),
+        Some(Value::Bool(b)) => PartitionKeyValue::Bool(*b),
+        Some(Value::Null) => PartitionKeyValue::Null,
+        Some(_) => return None,
+    })
 }
 
 /// The restore operation of one backup line (`number` counts from 1, for the error): an

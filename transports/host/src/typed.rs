@@ -150,14 +150,18 @@ impl<D: TypedDriver> ContainerClient<D> {
         op: impl FnOnce(&str) -> CosmosOperation,
         options: Option<OperationOptions>,
     ) -> Result<ItemResponse<T>, CosmosError> {
-        let (value, body) = typed::encode(item)?;
-        let id = typed::item_id(&value)?;
-        let key = typed::partition_key(&value, self.key_definition().await?, None)?;
+        let encoded = typed::encode_item(item, self.key_definition().await?, None)?;
+        let body = encoded.body.clone();
         let r = self
             .driver
-            .run(op(id).with_partition_key(key).with_body(body), options)
+            .run(
+                op(&encoded.id)
+                    .with_partition_key(encoded.partition_key)
+                    .with_body(encoded.body),
+                options,
+            )
             .await?;
-        respond(&r, value)
+        respond(&r, &body)
     }
 
     /// Creates `item` (409 if its id exists in its partition).
@@ -370,7 +374,7 @@ pub struct TypedBatch<D> {
     batch: TransactionalBatch,
     partition_key: PartitionKey,
     /// The items written, checked against the partition key at `execute`.
-    items: Vec<Value>,
+    items: Vec<Bytes>,
     problem: Option<CosmosError>,
 }
 
@@ -382,8 +386,8 @@ impl<D: TypedDriver> TypedBatch<D> {
     ) -> Self {
         match typed::encode(item) {
             Ok((value, bytes)) => {
-                self.batch = add(self.batch, &value, bytes);
-                self.items.push(value);
+                self.batch = add(self.batch, &value, bytes.clone());
+                self.items.push(bytes);
             }
             Err(e) => self.problem = self.problem.or(Some(e)),
         }
@@ -438,9 +442,8 @@ impl<D: TypedDriver> TypedBatch<D> {
             return Err(e);
         }
         let definition = self.client.key_definition().await?;
-        for v in &self.items {
-            typed::item_id(v)?;
-            typed::partition_key(v, definition, Some(self.partition_key.clone()))?;
+        for body in &self.items {
+            typed::item_keys(body, definition, Some(self.partition_key.clone()))?;
         }
         let n = self.batch.operations().len();
         let op = CosmosOperation::batch(self.client.container.clone(), &self.batch);
@@ -453,13 +456,13 @@ impl<D: TypedDriver> TypedBatch<D> {
 /// `content_response_on_write` off) the item as sent.
 fn respond<T: DeserializeOwned>(
     r: &CosmosResponse,
-    sent: Value,
+    sent: &[u8],
 ) -> Result<ItemResponse<T>, CosmosError> {
     if !r.response_bytes().is_empty() {
         return ItemResponse::from_response(r);
     }
     Ok(ItemResponse {
-        item: typed::from_value(sent, r.diagnostics())?,
+        item: typed::decode(sent, r.diagnostics())?,
         status: r.status(),
         request_charge: r.headers().request_charge(),
         etag: typed::etag_of(r),
