@@ -50,6 +50,17 @@ fn new_container(
     ContainerReference::in_database(db, &name)
 }
 
+/// A new database (no throughput of its own).
+fn new_database(c: &QueryClient, account: &AccountReference) -> DatabaseReference {
+    let name = unique("db");
+    run(
+        c,
+        "create database",
+        CosmosOperation::create_database(account.clone(), &name),
+    );
+    DatabaseReference::from_name(account.clone(), &name)
+}
+
 fn fast(flow: ThroughputFlow) -> ThroughputFlow {
     flow.with_polling(Duration::from_millis(20), 50)
 }
@@ -93,13 +104,7 @@ fn throughput_is_provisioned_read_replaced_and_migrated_on_every_transport() {
 
         // A dedicated container: manual 400 → 1000 → autoscale 6000 → manual 500, with every
         // change pending for two reads.
-        let db_name = unique("db");
-        run(
-            &c,
-            "create database",
-            CosmosOperation::create_database(account.clone(), &db_name),
-        );
-        let db = DatabaseReference::from_name(account.clone(), &db_name);
+        let db = new_database(&c, &account);
         let coll = new_container(&c, &db, Some(ThroughputProperties::Manual(400)));
         let r = c
             .throughput(ThroughputFlow::read(coll.clone()))
@@ -199,13 +204,7 @@ fn users_and_permissions_mint_resource_tokens_that_drivers_use_on_every_transpor
     let g = TestGateway::start(2);
     let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
     let admin = QueryClient::new(ALL[0], &account);
-    let db_name = unique("db");
-    run(
-        &admin,
-        "create database",
-        CosmosOperation::create_database(account.clone(), &db_name),
-    );
-    let db = DatabaseReference::from_name(account.clone(), &db_name);
+    let db = new_database(&admin, &account);
     let orders = new_container(&admin, &db, None);
     let other = new_container(&admin, &db, None);
     for (i, pk) in ["t1", "t2"].iter().enumerate() {
@@ -400,13 +399,7 @@ fn scripts_triggers_udfs_conflicts_and_raw_requests_on_every_transport() {
     let g = TestGateway::start(2);
     let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
     let admin = QueryClient::new(ALL[0], &account);
-    let db_name = unique("db");
-    run(
-        &admin,
-        "create database",
-        CosmosOperation::create_database(account.clone(), &db_name),
-    );
-    let db = DatabaseReference::from_name(account.clone(), &db_name);
+    let db = new_database(&admin, &account);
     for transport in ALL {
         let c = QueryClient::new(transport, &account);
         let coll = new_container(&c, &db, None);

@@ -66,16 +66,21 @@ fn setup(driver: &sextant_blocking::CosmosDriver, account: &AccountReference) ->
     db
 }
 
-#[test]
-fn typed_items_round_trip_on_the_blocking_transport() {
-    let g = TestGateway::start(4);
-    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
-    let driver = sextant_blocking::CosmosDriverRuntime::builder()
+/// A blocking driver for `account`, isolated from the process environment.
+fn blocking_driver(account: &AccountReference) -> sextant_blocking::CosmosDriver {
+    sextant_blocking::CosmosDriverRuntime::builder()
         .environment(Default::default())
         .build()
         .unwrap()
         .get_or_create_driver(account.clone(), None)
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn typed_items_round_trip_on_the_blocking_transport() {
+    let g = TestGateway::start(4);
+    let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
+    let driver = blocking_driver(&account);
     let db = setup(&driver, &account);
     let orders = driver.database(&db).container("orders");
 
@@ -351,12 +356,7 @@ async fn exercise<D: sextant_host::typed::TypedDriver>(
 fn typed_items_round_trip_on_the_async_transports() {
     let g = TestGateway::start(4);
     let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
-    let admin = sextant_blocking::CosmosDriverRuntime::builder()
-        .environment(Default::default())
-        .build()
-        .unwrap()
-        .get_or_create_driver(account.clone(), None)
-        .unwrap();
+    let admin = blocking_driver(&account);
 
     let db = setup(&admin, &account);
     let rt = tokio::runtime::Builder::new_multi_thread()
