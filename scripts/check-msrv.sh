@@ -13,7 +13,7 @@ declared="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 cargo metadata --format-version 1 --locked | node -e '
 const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const declared = process.argv[1];
-const published = new Set(["sextant-core", "sextant-tokio", "sextant-blocking", "sextant-async-std", "sextant-entra"]);
+const published = new Set(["sextant-core", "sextant-tokio", "sextant-blocking", "sextant-async-std", "sextant-entra", "sextant-cli"]);
 const byId = new Map(m.packages.map(p => [p.id, p]));
 const nodes = new Map(m.resolve.nodes.map(n => [n.id, n]));
 const cmp = (a, b) => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Packages every publishable crate (sextant-core, -host, -tokio, -blocking, -async-std, -entra)
+# Packages every publishable crate (sextant-core, -host, -tokio, -blocking, -async-std, -entra,
+# and the `sextant` command, sextant-cli)
 # as `cargo publish` would, and builds each package on its own from the packaged sources
-# (`cargo package` with all six verifies them together, resolving the workspace's own crates
+# (`cargo package` with all seven verifies them together, resolving the workspace's own crates
 # from the packages just made). Nothing is uploaded. A missing file, an undeclared feature or a
 # dependency that only works inside the workspace fails here.
 #
@@ -9,7 +10,7 @@
 # (CHANGELOG.md); it belongs here from the release after 0.1.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crates=(sextant-core sextant-host sextant-entra sextant-tokio sextant-blocking sextant-async-std)
+crates=(sextant-core sextant-host sextant-entra sextant-tokio sextant-blocking sextant-async-std sextant-cli)
 # Cargo verifies against a temporary registry and caches the sources it extracts from it by crate
 # name and version (under CARGO_HOME), so a second run at the same path would verify against the
 # first run's sources. None of these crates come from crates.io: drop those extractions first.
