@@ -47,7 +47,7 @@ hash_file() {
 
 want="$(hash_file "${lockfile}")"
 if [[ "${FORCE:-0}" != "1" && -f "${stamp}" && "$(cat "${stamp}")" == "${want}" ]]; then
-    # Refresh the stamp's mtime: the Rust launchers (tests/src/server.rs, gateway.rs) only run
+    # Refresh the stamp's mtime: the Rust launchers (tests/local/src/server.rs, gateway.rs) only run
     # the install script when the lockfile is newer than the stamp.
     touch "${stamp}"
     echo "${name}: ${modules} is up to date with package-lock.json; skipping."

@@ -1,5 +1,6 @@
-//! Test harness for Sextant: the local server launcher, the shared real-server scenarios and
-//! the deterministic simulator.
+//! Test harness for Sextant: the shared real-server scenarios, the deterministic simulator, and
+//! the local server and test gateway (launched by `sextant-local`, re-exported as [`server`] and
+//! [`gateway`]).
 //!
 //! This crate is test code: a panic here is a failed test with a message, so the library-code
 //! lints against `unwrap`/`expect`/`panic!` are relaxed for it alone.

@@ -2,7 +2,7 @@
 //! (`tests/gateway/capture/recorder.js`) and a runner for the official JS SDK's side of the
 //! capture (`tests/gateway/capture/js_ops.js`), both in the test gateway's npm package.
 //!
-//! Mirrors [`crate::gateway`]: installs the npm dependencies once per process
+//! Mirrors [`sextant_local::gateway`]: installs the npm dependencies once per process
 //! (`scripts/install-test-gateway.sh`), starts the recorder on an ephemeral port, reads its one
 //! JSON line with a bounded wait, fails loudly, and stops it on drop (closing its stdin, then
 //! killing it).
@@ -103,10 +103,10 @@ impl Recorder {
     }
 
     fn try_start() -> Result<Recorder, String> {
-        crate::gateway::ensure_installed(&crate::gateway::repo_root())?;
+        sextant_local::gateway::ensure_installed(&sextant_local::repo_root())?;
         let script = capture_dir().join("recorder.js");
         let (child, stdin, endpoint) =
-            crate::gateway::spawn_announcing("recorder", &script, &[], START_TIMEOUT)?;
+            sextant_local::spawn::spawn_announcing("recorder", &script, &[], START_TIMEOUT)?;
         Ok(Recorder {
             child,
             stdin,
@@ -169,7 +169,7 @@ pub struct JsCapture {
 /// If the run fails, prints malformed output, or takes longer than two minutes (the child is
 /// killed then).
 pub fn run_js_ops(endpoint: &str, key: &str) -> Vec<JsCapture> {
-    crate::gateway::ensure_installed(&crate::gateway::repo_root())
+    sextant_local::gateway::ensure_installed(&sextant_local::repo_root())
         .unwrap_or_else(|e| panic!("installing the test gateway's npm package: {e}"));
     let script = capture_dir().join("js_ops.js");
     let mut child = Command::new("node")
@@ -225,7 +225,7 @@ pub fn run_js_ops(endpoint: &str, key: &str) -> Vec<JsCapture> {
 }
 
 fn capture_dir() -> PathBuf {
-    crate::gateway::repo_root()
+    sextant_local::repo_root()
         .join("tests")
         .join("gateway")
         .join("capture")

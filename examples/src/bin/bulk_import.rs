@@ -3,8 +3,8 @@
 //! read a handful back by (id, partition key) in one ReadMany, a missing one included; then
 //! delete them all with a second bulk run.
 //!
-//! Uses `COSMOS_ENDPOINT` and `COSMOS_KEY` when set, otherwise a local test server. Exits
-//! non-zero on a failure.
+//! Uses `COSMOS_ENDPOINT` and `COSMOS_KEY` when set, otherwise a local test server (see
+//! `sextant_examples`, the set-up you do not copy). Exits non-zero on a failure.
 //!
 //! ```text
 //! cargo run -p sextant-examples --bin bulk_import
@@ -12,23 +12,31 @@
 
 use std::process::ExitCode;
 
+use serde::Deserialize;
 use serde_json::json;
 use sextant_blocking::models::{
-    ContainerProperties, ContainerReference, DatabaseReference, PartitionKey,
-    PartitionKeyDefinition,
+    AccountReference, ContainerProperties, DatabaseReference, PartitionKey, PartitionKeyDefinition,
 };
 use sextant_blocking::{
     BulkBuilder, BulkOperation, CosmosDriver, CosmosDriverRuntime, CosmosOperation,
-    ReadManyResponse,
 };
-use sextant_examples::{target, unique_name};
 
 type BoxError = Box<dyn std::error::Error>;
 
 const ORDERS: usize = 5_000;
 
+/// An order as ReadMany returns it (partitioned by `customer`).
+#[derive(Debug, Deserialize)]
+struct Order {
+    id: String,
+    customer: String,
+    total: usize,
+}
+
 fn main() -> ExitCode {
-    match run() {
+    // Set-up, not for copying: a real account from the environment, or a local server.
+    let result = sextant_examples::target().and_then(|t| run(&t.endpoint, &t.key, t.local));
+    match result {
         Ok(()) => {
             println!("bulk_import: all steps succeeded");
             ExitCode::SUCCESS
@@ -40,14 +48,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), BoxError> {
-    let target = target()?;
-    let account = target.account.clone();
+fn run(endpoint: &str, key: &str, local: bool) -> Result<(), BoxError> {
     let runtime = CosmosDriverRuntime::builder()
-        .emulator_server_cert_validation_disabled(target.local)
+        .emulator_server_cert_validation_disabled(local)
         .build()?;
+    let account = AccountReference::with_master_key(endpoint, key)?;
     let driver = runtime.get_or_create_driver(account.clone(), None)?;
-    let db_name = unique_name("bulk-db");
+    let db_name = sextant_examples::unique_name("bulk-db");
     driver.execute_operation(
         CosmosOperation::create_database(account.clone(), &db_name),
         None,
@@ -68,17 +75,18 @@ fn customer(n: usize) -> String {
 fn demo(driver: &CosmosDriver, db: &DatabaseReference) -> Result<(), BoxError> {
     let props = ContainerProperties::new("orders", PartitionKeyDefinition::hash("/customer"));
     driver.execute_operation(CosmosOperation::create_container(db.clone(), &props), None)?;
-    let c = ContainerReference::in_database(db, "orders");
+    let orders = driver.database(db.name()).container("orders");
+    let c = orders.reference().clone();
 
     // Import: an iterator of (correlation id, operation), read lazily, 1,000 at a time.
-    let orders = (0..ORDERS).map(|n| {
+    let docs = (0..ORDERS).map(|n| {
         let doc = json!({"id": format!("order-{n}"), "customer": customer(n), "total": n % 97});
         (
             n,
             BulkOperation::create(PartitionKey::from(customer(n)), doc.to_string()),
         )
     });
-    let mut run = driver.bulk(BulkBuilder::new(c.clone()).max_in_flight(1_000), orders);
+    let mut run = driver.bulk(BulkBuilder::new(c.clone()).max_in_flight(1_000), docs);
     let mut failed = Vec::new();
     while let Some(results) = run.next_results() {
         failed.extend(
@@ -97,25 +105,20 @@ fn demo(driver: &CosmosDriver, db: &DatabaseReference) -> Result<(), BoxError> {
         return Err(format!("orders {failed:?} were not imported").into());
     }
 
-    // ReadMany: a few orders by (id, partition key), in this order, one that does not exist.
+    // ReadMany, typed: a few orders by (id, partition key), in this order, one that does not
+    // exist (`None`).
     let wanted = [17, 4_242, 999_999, 3];
-    let keys = wanted
-        .iter()
-        .map(|&n| (format!("order-{n}"), PartitionKey::from(customer(n))));
-    let r = driver.execute_operation(CosmosOperation::read_many(c.clone(), keys), None)?;
-    let found = ReadManyResponse::from_response(&r, wanted.len())?;
-    for (n, item) in wanted.iter().zip(found.items()) {
-        match item {
-            Some(doc) => println!("order-{n}: total {}", doc["total"]),
+    let keys = wanted.map(|n| (format!("order-{n}"), customer(n)));
+    let found: Vec<Option<Order>> = orders.read_many(keys)?;
+    for (n, order) in wanted.iter().zip(&found) {
+        match order {
+            Some(o) => println!("{} of {}: total {}", o.id, o.customer, o.total),
             None => println!("order-{n}: missing"),
         }
     }
-    if found.missing() != vec![2] {
-        return Err(format!(
-            "expected only order-999999 missing, got {:?}",
-            found.missing()
-        )
-        .into());
+    let missing: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
+    if missing != [2] {
+        return Err(format!("expected only order-999999 missing, got {missing:?}").into());
     }
 
     // Batch delete: another bulk run.

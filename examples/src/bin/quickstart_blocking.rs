@@ -1,9 +1,13 @@
-//! Quickstart for the blocking transport (`sextant-blocking`): database, container and item CRUD
-//! on plain threads, no async runtime.
+//! Quickstart for the blocking transport (`sextant-blocking`): your own serde type in and out, on
+//! plain threads with no async runtime.
 //!
-//! Uses `COSMOS_ENDPOINT` and `COSMOS_KEY` when set, otherwise a local test server over HTTPS
-//! (its self-signed certificate is accepted only in that case). Prints the status, request
-//! charge, activity id and elapsed time of every step; exits non-zero on the first failure.
+//! Creates a database and a container, then creates, reads, replaces (only if unchanged since
+//! the read), upserts, patches, queries and deletes items through the typed clients
+//! (`driver.database(..).container(..)`), printing the status and request charge of every step,
+//! and deletes the database again. Exits non-zero on the first failure.
+//!
+//! Runs against `COSMOS_ENDPOINT` with `COSMOS_KEY` when both are set, otherwise against a local
+//! server over HTTPS (see `sextant_examples`, the set-up you do not copy).
 //!
 //! ```text
 //! cargo run -p sextant-examples --bin quickstart_blocking
@@ -11,20 +15,30 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
-use sextant_blocking::models::{
-    ContainerProperties, ContainerReference, DatabaseReference, ItemReference, PartitionKey,
-    PartitionKeyDefinition,
-};
+use serde::{Deserialize, Serialize};
+use sextant_blocking::models::{AccountReference, ContainerProperties, PartitionKeyDefinition};
 use sextant_blocking::{
-    CosmosDriver, CosmosDriverRuntime, CosmosError, CosmosOperation, CosmosResponse,
+    ContainerClient, CosmosDriverRuntime, CosmosOperation, ItemResponse, PatchBuilder,
 };
-use sextant_examples::{target, unique_name};
 
 type BoxError = Box<dyn std::error::Error>;
 
+/// An item: any serde type with an `id` and the container's partition key (`/customer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Order {
+    id: String,
+    customer: String,
+    total: u32,
+    status: String,
+}
+
 fn main() -> ExitCode {
-    match run() {
+    // Set-up, not for copying: a real account from the environment, or a local server.
+    let result = match sextant_examples::target() {
+        Ok(t) => run(&t.endpoint, &t.key, t.local),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => {
             println!("quickstart_blocking: all steps succeeded");
             ExitCode::SUCCESS
@@ -36,124 +50,123 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one step and prints what it cost.
-fn step(
-    driver: &CosmosDriver,
-    name: &str,
-    op: CosmosOperation,
-) -> Result<CosmosResponse, CosmosError> {
-    match driver.execute_operation(op, None) {
-        Ok(r) => {
-            println!(
-                "{name:<18} status {} | {:>5.2} RU | activity {} | {:?}",
-                r.status(),
-                r.headers().request_charge(),
-                r.diagnostics().activity_id(),
-                r.diagnostics().elapsed()
-            );
-            Ok(r)
-        }
-        Err(e) => {
-            eprintln!(
-                "{name:<18} FAILED: {e} | activity {} | {:?}",
-                e.diagnostics().activity_id(),
-                e.diagnostics().elapsed()
-            );
-            Err(e)
-        }
-    }
-}
-
-fn run() -> Result<(), BoxError> {
-    // Keeps the local server (if any) alive until the end of `run`.
-    let target = target()?;
-    let account = target.account.clone();
-
+fn run(endpoint: &str, key: &str, local: bool) -> Result<(), BoxError> {
     let runtime = CosmosDriverRuntime::builder()
-        .emulator_server_cert_validation_disabled(target.local)
+        // Accepts the local server's self-signed certificate; false for a real account.
+        .emulator_server_cert_validation_disabled(local)
         .build()?;
+    let account = AccountReference::with_master_key(endpoint, key)?;
     let driver = runtime.get_or_create_driver(account.clone(), None)?;
 
-    let db_name = unique_name("quickstart-db");
-    step(
-        &driver,
+    // A database and a container partitioned by /customer (the typed layer starts at items).
+    let db_name = sextant_examples::unique_name("quickstart");
+    let r = driver.execute_operation(CosmosOperation::create_database(account, &db_name), None)?;
+    println!(
+        "{:<22} status {} | {:>5.2} RU",
         "create database",
-        CosmosOperation::create_database(account.clone(), &db_name),
-    )?;
-    let db = DatabaseReference::from_name(account, &db_name);
-    let result = items(&driver, &db, &unique_name("quickstart-items"));
+        r.status(),
+        r.headers().request_charge()
+    );
+    let db = driver.database(&db_name);
+    let props = ContainerProperties::new("orders", PartitionKeyDefinition::hash("/customer"));
+    let created = driver.execute_operation(
+        CosmosOperation::create_container(db.reference().clone(), &props),
+        None,
+    );
+    let result = match created {
+        Ok(r) => {
+            println!(
+                "{:<22} status {} | {:>5.2} RU",
+                "create container",
+                r.status(),
+                r.headers().request_charge()
+            );
+            items(&db.container("orders"))
+        }
+        Err(e) => Err(e.into()),
+    };
     // Clean up even when a step failed.
-    let deleted = step(
-        &driver,
-        "delete database",
-        CosmosOperation::delete_database(db),
+    let deleted = driver.execute_operation(
+        CosmosOperation::delete_database(db.reference().clone()),
+        None,
     );
     result?;
-    deleted?;
+    println!("{:<22} status {}", "delete database", deleted?.status());
     Ok(())
 }
 
-fn items(driver: &CosmosDriver, db: &DatabaseReference, c_name: &str) -> Result<(), BoxError> {
-    let props = ContainerProperties::new(c_name, PartitionKeyDefinition::hash("/pk"));
-    step(
-        driver,
-        "create container",
-        CosmosOperation::create_container(db.clone(), &props),
-    )?;
-    let container = ContainerReference::in_database(db, c_name);
+fn items(orders: &ContainerClient) -> Result<(), BoxError> {
+    let order = |id: &str, total| Order {
+        id: id.into(),
+        customer: "c1".into(),
+        total,
+        status: "new".into(),
+    };
+    // The partition key is taken from the item (`customer`).
+    report("create item", &orders.create_item(&order("o1", 42))?);
+    report("create item", &orders.create_item(&order("o2", 7))?);
 
-    let id = "item with a space";
-    let pk = PartitionKey::from("quickstart");
-    let item = ItemReference::in_container(&container, id);
-    let doc = |n: u32| json!({"id": id, "pk": "quickstart", "n": n}).to_string();
+    let read = orders
+        .read_item::<Order>("c1", "o1")?
+        .ok_or("o1 was not found")?;
+    report("read item", &read);
 
-    step(
-        driver,
-        "create item",
-        CosmosOperation::create(container.clone())
-            .with_partition_key(pk.clone())
-            .with_body(doc(1)),
-    )?;
-    let read = step(
-        driver,
-        "read item",
-        CosmosOperation::read(item.clone()).with_partition_key(pk.clone()),
-    )?;
-    expect_n(&read, 1)?;
-    step(
-        driver,
-        "replace item",
-        CosmosOperation::replace(item.clone())
-            .with_partition_key(pk.clone())
-            .with_body(doc(2)),
-    )?;
-    step(
-        driver,
-        "upsert item",
-        CosmosOperation::upsert(container.clone())
-            .with_partition_key(pk.clone())
-            .with_body(doc(3)),
-    )?;
-    let read = step(
-        driver,
-        "read it back",
-        CosmosOperation::read(item.clone()).with_partition_key(pk.clone()),
-    )?;
-    expect_n(&read, 3)?;
-    step(
-        driver,
-        "delete item",
-        CosmosOperation::delete(item).with_partition_key(pk),
-    )?;
-    Ok(())
-}
-
-/// Checks the item read back is the one written last.
-fn expect_n(response: &CosmosResponse, n: u32) -> Result<(), BoxError> {
-    let body: Value = response.json()?;
-    if body["n"] == json!(n) && body["id"] == json!("item with a space") {
-        Ok(())
-    } else {
-        Err(format!("expected n = {n}, read {body}").into())
+    // Replace only if nobody changed it since the read; the same etag again is refused.
+    let paid = Order {
+        status: "paid".into(),
+        ..read.item.clone()
+    };
+    report(
+        "replace item (etag)",
+        &orders.replace_item(&paid, read.etag.as_deref())?,
+    );
+    match orders.replace_item(&paid, read.etag.as_deref()) {
+        Err(e) if e.status() == Some(412) => println!("{:<22} status 412", "replace (stale etag)"),
+        Err(e) => return Err(e.into()),
+        Ok(_) => return Err("a replace with a stale etag succeeded".into()),
     }
+
+    report("upsert item", &orders.upsert_item(&order("o1", 50))?);
+    let patched = orders.patch_item::<Order>(
+        "c1",
+        "o1",
+        PatchBuilder::new()
+            .increment("/total", 5)
+            .set("/status", "shipped"),
+    )?;
+    report("patch item", &patched);
+    if (patched.item.total, patched.item.status.as_str()) != (55, "shipped") {
+        return Err(format!("unexpected patched item {:?}", patched.item).into());
+    }
+
+    let big: Vec<Order> = orders
+        .query("SELECT * FROM c WHERE c.customer = @customer AND c.total > @min")
+        .param("@customer", "c1")
+        .param("@min", 40)
+        .partition_key("c1")
+        .items()?
+        .collect::<Result<_, _>>()?;
+    println!("{:<22} {} order(s) over 40: {big:?}", "query", big.len());
+    if big.len() != 1 || big[0].id != "o1" {
+        return Err(format!("expected only o1, the query returned {big:?}").into());
+    }
+
+    for id in ["o1", "o2"] {
+        let existed = orders.delete_item("c1", id)?;
+        println!("{:<22} {id} existed: {existed}", "delete item");
+    }
+    if orders.read_item::<Order>("c1", "o1")?.is_some() {
+        return Err("o1 is still there after its delete".into());
+    }
+    Ok(())
+}
+
+/// Prints one step's status, request charge and duration.
+fn report<T>(step: &str, r: &ItemResponse<T>) {
+    println!(
+        "{step:<22} status {} | {:>5.2} RU | {:?}",
+        r.status,
+        r.request_charge,
+        r.diagnostics.elapsed()
+    );
 }

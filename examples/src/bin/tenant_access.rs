@@ -9,8 +9,8 @@
 //! 3. run a stored procedure that writes a tenant's order and its audit record in one
 //!    transaction.
 //!
-//! Uses `COSMOS_ENDPOINT` and `COSMOS_KEY` when set, otherwise the local test gateway. Exits
-//! non-zero on a failure.
+//! Uses `COSMOS_ENDPOINT` and `COSMOS_KEY` when set, otherwise the local test gateway (see
+//! `sextant_examples`, the set-up you do not copy). Exits non-zero on a failure.
 //!
 //! ```text
 //! cargo run -p sextant-examples --bin tenant_access
@@ -19,15 +19,15 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_blocking::core::throughput::ThroughputFlow;
 use sextant_blocking::models::{
-    AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
-    PartitionKeyDefinition, PermissionMode, PermissionProperties, StoredProcedureProperties,
-    ThroughputProperties, UserProperties,
+    AccountReference, ContainerProperties, DatabaseReference, PartitionKeyDefinition,
+    PermissionMode, PermissionProperties, StoredProcedureProperties, ThroughputProperties,
+    UserProperties,
 };
 use sextant_blocking::{CosmosDriver, CosmosDriverRuntime, CosmosOperation};
-use sextant_examples::{target_with_control_plane, unique_name};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -43,8 +43,22 @@ const PLACE_ORDER: &str = r#"function (order) {
     });
 }"#;
 
+/// An order or its audit record, partitioned by tenant (`pk`).
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    id: String,
+    pk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order: Option<String>,
+}
+
 fn main() -> ExitCode {
-    match run() {
+    // Set-up, not for copying: a real account from the environment, or a local test gateway.
+    let result = sextant_examples::target_with_control_plane()
+        .and_then(|t| run(&t.endpoint, &t.key, t.local));
+    match result {
         Ok(()) => {
             println!("tenant_access: all steps succeeded");
             ExitCode::SUCCESS
@@ -56,14 +70,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), BoxError> {
-    let target = target_with_control_plane()?;
-    let account = target.account.clone();
+fn run(endpoint: &str, key: &str, local: bool) -> Result<(), BoxError> {
     let runtime = CosmosDriverRuntime::builder()
-        .emulator_server_cert_validation_disabled(target.local)
+        .emulator_server_cert_validation_disabled(local)
         .build()?;
+    let account = AccountReference::with_master_key(endpoint, key)?;
     let driver = runtime.get_or_create_driver(account.clone(), None)?;
-    let db_name = unique_name("tenants-db");
+    let db_name = sextant_examples::unique_name("tenants-db");
     driver.execute_operation(
         CosmosOperation::create_database(account.clone(), &db_name),
         None,
@@ -88,9 +101,10 @@ fn demo(
             .with_throughput(&ThroughputProperties::manual(400)?),
         None,
     )?;
-    let orders = ContainerReference::in_database(db, "orders");
-    let now = driver
-        .read_throughput(orders.clone())?
+    let orders_client = driver.database(db.name()).container("orders");
+    let orders = orders_client.reference().clone();
+    let now = orders_client
+        .read_throughput()?
         .ok_or("the container has no throughput of its own")?;
     println!(
         "provisioned: {:?} (minimum {:?})",
@@ -142,30 +156,23 @@ fn demo(
     }
     // Each tenant writes and reads its own orders...
     for (tenant, d) in &tenant_drivers {
-        let order = json!({"id": format!("{tenant}-1"), "pk": tenant, "total": 42});
-        d.execute_operation(
-            CosmosOperation::create(orders.clone())
-                .with_partition_key(*tenant)
-                .with_body(order.to_string()),
-            None,
-        )?;
-        let back: Value = d
-            .execute_operation(
-                CosmosOperation::read(ItemReference::in_container(&orders, format!("{tenant}-1")))
-                    .with_partition_key(*tenant),
-                None,
-            )?
-            .json()?;
-        println!("{tenant} reads its order {}", back["id"]);
+        let mine = d.database(db.name()).container("orders");
+        mine.create_item(&Record {
+            id: format!("{tenant}-1"),
+            pk: tenant.to_string(),
+            total: Some(42),
+            order: None,
+        })?;
+        let back = mine
+            .read_item::<Record>(*tenant, &format!("{tenant}-1"))?
+            .ok_or("the tenant's order is missing")?;
+        println!("{tenant} reads its order {}", back.item.id);
     }
     // ...and is refused the other's.
     let (tenant, d) = &tenant_drivers[0];
     let other = tenant_drivers[1].0;
-    match d.execute_operation(
-        CosmosOperation::read(ItemReference::in_container(&orders, format!("{other}-1")))
-            .with_partition_key(other),
-        None,
-    ) {
+    let theirs = d.database(db.name()).container("orders");
+    match theirs.read_item::<Record>(other, &format!("{other}-1")) {
         Err(e) if e.status() == Some(403) => {
             println!("{tenant} may not read {other}'s orders (403)")
         }
@@ -193,15 +200,11 @@ fn demo(
         )?
         .json()?;
     println!("stored procedure placed {}", placed["placed"]);
-    let audit: Value = driver
-        .execute_operation(
-            CosmosOperation::read(ItemReference::in_container(&orders, "audit-contoso-2"))
-                .with_partition_key("contoso"),
-            None,
-        )?
-        .json()?;
-    if audit["order"] != "contoso-2" {
-        return Err(format!("unexpected audit record {audit}").into());
+    let audit = orders_client
+        .read_item::<Record>("contoso", "audit-contoso-2")?
+        .ok_or("the audit record is missing")?;
+    if audit.item.order.as_deref() != Some("contoso-2") {
+        return Err(format!("unexpected audit record {:?}", audit.item).into());
     }
     Ok(())
 }
