@@ -174,6 +174,26 @@ impl CosmosError {
         CosmosError { inner: Arc::new(e) }
     }
 
+    /// One operation of a bulk run that the service answered with a failure `status`: a
+    /// [`ErrorKind::Service`] error with its status, sub-status and the service's message, so
+    /// `is_conflict()` and friends work on it as on a point operation's error.
+    pub(crate) fn operation_failed(
+        status: u16,
+        sub_status: Option<u32>,
+        message: Option<&str>,
+        diagnostics: Arc<CosmosDiagnostics>,
+    ) -> Self {
+        let mut text = format!("service answered {status} for this operation");
+        if let Some(m) = message.and_then(|m| m.lines().next()) {
+            text.push_str(": ");
+            text.push_str(m);
+        }
+        let mut e = Self::base(ErrorKind::Service, text, diagnostics);
+        e.status = Some(status);
+        e.sub_status = sub_status;
+        CosmosError { inner: Arc::new(e) }
+    }
+
     /// A serialization failure of the typed layer ([`ErrorKind::Serialization`]); `message`
     /// names the field.
     pub fn serialization(message: String, diagnostics: Arc<CosmosDiagnostics>) -> Self {

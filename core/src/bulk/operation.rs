@@ -110,6 +110,17 @@ impl BulkOperation {
         )
     }
 
+    /// An operation already known to be unusable (a typed item that could not be serialized,
+    /// or whose id or partition key could not be read): nothing is sent, and its result is an
+    /// error naming `problem`. It still counts in the run's progress, as done and failed.
+    pub fn rejected(problem: impl Into<String>) -> Self {
+        BulkOperation {
+            partition_key: PartitionKey::from(""),
+            op: BatchOperation::Read { id: String::new() },
+            problem: Some(problem.into()),
+        }
+    }
+
     /// Only if the item's current etag is `etag` (upsert, replace, delete, patch); its result
     /// is 412 otherwise.
     pub fn with_if_match(mut self, etag: impl Into<String>) -> Self {

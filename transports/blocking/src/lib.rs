@@ -92,13 +92,16 @@ pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
-pub use sextant_core::typed::ItemResponse;
+pub use sextant_core::typed::{
+    ChangeFeedItem, ChangeFeedMetadata, ChangeFeedOperationType, ItemResponse, TypedBulkOperation,
+    TypedBulkResponse, TypedBulkResult, TypedPage,
+};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
     QuerySpec, ReadManyResponse, TransactionalBatch,
 };
 pub use typed::{
-    ContainerClient, DatabaseClient, TypedBatch, TypedChangeFeed, TypedFeedPage, TypedItems,
-    TypedQuery,
+    ContainerClient, DatabaseClient, TypedAllVersionsFeed, TypedBatch, TypedBulk, TypedBulkRun,
+    TypedChangeFeed, TypedFeedPage, TypedItems, TypedPages, TypedQuery,
 };

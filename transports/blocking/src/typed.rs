@@ -15,8 +15,11 @@ use sextant_core::models::ThroughputProperties;
 use sextant_core::models::{AccountReference, ContainerReference, DatabaseReference, PartitionKey};
 use sextant_core::operation::PatchBuilder;
 use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
-use sextant_core::typed::ItemResponse;
+use sextant_core::typed::{
+    ChangeFeedItem, ItemResponse, TypedBulkOperation, TypedBulkResult, TypedPage,
+};
 use sextant_core::{BatchResponse, ChangeFeedPage, ChangeFeedStart};
+use sextant_core::{BulkBuilder, BulkOperation, BulkProgress, BulkResult};
 use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOptions, QueryPage};
 pub use sextant_host::typed::TypedFeedPage;
 
@@ -29,6 +32,15 @@ type Shared = sextant_host::typed::ContainerClient<CosmosDriver>;
 impl sextant_host::typed::TypedDriver for CosmosDriver {
     type Pager = QueryPager;
     type FeedPager = ChangeFeedPager;
+    type BulkRun<C, I: Iterator<Item = (C, BulkOperation)>> = crate::BulkRun<C, I>;
+
+    fn bulk<C, I: Iterator<Item = (C, BulkOperation)>>(
+        &self,
+        builder: BulkBuilder,
+        operations: I,
+    ) -> crate::BulkRun<C, I> {
+        CosmosDriver::bulk(self, builder, operations)
+    }
 
     fn feed_pager(
         &self,
@@ -69,6 +81,18 @@ impl sextant_host::typed::TypedDriver for CosmosDriver {
 impl sextant_host::typed::TypedFeedPager for ChangeFeedPager {
     fn next_page(&mut self) -> impl Future<Output = Result<ChangeFeedPage, CosmosError>> {
         ready(ChangeFeedPager::next_page(self))
+    }
+}
+
+impl<C, I: Iterator<Item = (C, BulkOperation)>> sextant_host::typed::TypedBulkRunner<C>
+    for crate::BulkRun<C, I>
+{
+    fn next_results(&mut self) -> impl Future<Output = Option<Vec<BulkResult<C>>>> {
+        ready(crate::BulkRun::next_results(self))
+    }
+
+    fn progress(&self) -> BulkProgress {
+        crate::BulkRun::progress(self)
     }
 }
 
@@ -219,6 +243,27 @@ impl ContainerClient {
         })
     }
 
+    /// The all-versions-and-deletes change feed of the container from `start` (only
+    /// [`ChangeFeedStart::Now`]), or from `continuation` (a token of an earlier page of this
+    /// mode) when given: every create, replace and delete as a [`ChangeFeedItem`] of `T`s.
+    pub fn change_feed_all_versions<T: DeserializeOwned>(
+        &self,
+        start: ChangeFeedStart,
+        continuation: Option<&str>,
+    ) -> Result<TypedAllVersionsFeed<T>, CosmosError> {
+        Ok(TypedAllVersionsFeed {
+            inner: self.inner.change_feed_all_versions(start, continuation)?,
+        })
+    }
+
+    /// A bulk run on this container: set its bounds, then [`TypedBulk::run`] any iterator of
+    /// (your correlation, [`TypedBulkOperation`]) and read each operation's typed result.
+    pub fn bulk(&self) -> TypedBulk {
+        TypedBulk {
+            inner: self.inner.bulk(),
+        }
+    }
+
     /// The container's own throughput; `None` when it shares its database's.
     pub fn read_throughput(&self) -> Result<Option<ThroughputResponse>, CosmosError> {
         block_on(self.inner.read_throughput())
@@ -273,6 +318,29 @@ impl<T: DeserializeOwned> TypedQuery<T> {
         Ok(TypedItems {
             inner: self.inner.items()?,
         })
+    }
+
+    /// The pages (one request each, as the iterator advances), each with its rows as `T`s,
+    /// request charge, continuation token and diagnostics; the page size is
+    /// `OperationOptions::with_max_item_count` in [`TypedQuery::options`].
+    pub fn pages(self) -> Result<TypedPages<T>, CosmosError> {
+        Ok(TypedPages {
+            inner: self.inner.pages()?,
+        })
+    }
+}
+
+/// The pages of a [`TypedQuery`]. A page whose rows do not fit `T` is an error naming the
+/// field; the pages after it can still be read.
+pub struct TypedPages<T> {
+    inner: sextant_host::typed::TypedPages<QueryPager, T>,
+}
+
+impl<T: DeserializeOwned> Iterator for TypedPages<T> {
+    type Item = Result<TypedPage<T>, CosmosError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        block_on(self.inner.next_page())
     }
 }
 
@@ -352,5 +420,100 @@ impl<T: DeserializeOwned> TypedChangeFeed<T> {
     /// The next page of changes (empty and `caught_up` when nothing is new; ask again later).
     pub fn next_page(&mut self) -> Result<TypedFeedPage<T>, CosmosError> {
         block_on(self.inner.next_page())
+    }
+}
+
+/// An all-versions-and-deletes change feed of a [`ContainerClient`] whose items are `T`s.
+pub struct TypedAllVersionsFeed<T> {
+    inner: sextant_host::typed::TypedAllVersionsFeed<CosmosDriver, T>,
+}
+
+impl<T: DeserializeOwned> TypedAllVersionsFeed<T> {
+    /// The next page of changes (empty and `caught_up` when nothing is new; ask again later).
+    /// The first call reads the container's partition key definition (once per client).
+    pub fn next_page(&mut self) -> Result<TypedFeedPage<ChangeFeedItem<T>>, CosmosError> {
+        block_on(self.inner.next_page())
+    }
+}
+
+/// A typed bulk run's settings on a [`ContainerClient`]: set bounds, then [`TypedBulk::run`].
+pub struct TypedBulk {
+    inner: sextant_host::typed::TypedBulk<CosmosDriver>,
+}
+
+impl TypedBulk {
+    /// Operations held at once (the window; [`BulkBuilder::max_in_flight`]).
+    pub fn max_in_flight(self, n: usize) -> Self {
+        TypedBulk {
+            inner: self.inner.max_in_flight(n),
+        }
+    }
+
+    /// Retries of one throttled operation ([`BulkBuilder::max_throttle_retries`]).
+    pub fn max_throttle_retries(self, n: u32) -> Self {
+        TypedBulk {
+            inner: self.inner.max_throttle_retries(n),
+        }
+    }
+
+    /// Batch requests in flight at once ([`BulkBuilder::max_concurrent_batches`]).
+    pub fn max_concurrent_batches(self, n: usize) -> Self {
+        TypedBulk {
+            inner: self.inner.max_concurrent_batches(n),
+        }
+    }
+
+    /// Most batches in flight to one range ([`BulkBuilder::max_degree_of_concurrency`]).
+    pub fn max_degree_of_concurrency(self, n: usize) -> Self {
+        TypedBulk {
+            inner: self.inner.max_degree_of_concurrency(n),
+        }
+    }
+
+    /// Options for every batch request ([`BulkBuilder::options`]).
+    pub fn options(self, options: OperationOptions) -> Self {
+        TypedBulk {
+            inner: self.inner.options(options),
+        }
+    }
+
+    /// Runs `operations`, (your correlation, operation) pairs from any iterator, read lazily
+    /// one window at a time: call [`TypedBulkRun::next_results`] until it returns `None`.
+    pub fn run<C, T, I>(self, operations: I) -> TypedBulkRun<C, T, I::IntoIter>
+    where
+        T: DeserializeOwned,
+        I: IntoIterator<Item = (C, TypedBulkOperation<T>)>,
+    {
+        TypedBulkRun {
+            inner: self.inner.run(operations),
+        }
+    }
+}
+
+/// A typed bulk run over an iterator `I` of (correlation `C`, operation on `T`).
+pub struct TypedBulkRun<C, T, I>
+where
+    I: Iterator<Item = (C, TypedBulkOperation<T>)>,
+{
+    inner: sextant_host::typed::TypedBulkRun<CosmosDriver, C, T, I>,
+}
+
+impl<C, T, I> TypedBulkRun<C, T, I>
+where
+    T: DeserializeOwned,
+    I: Iterator<Item = (C, TypedBulkOperation<T>)>,
+{
+    /// The results of the next window, in the order the operations were given, each with your
+    /// correlation; `None` once the input is exhausted. The first call reads the container's
+    /// partition key definition (once per client); if that fails, the window's operations get
+    /// its error and the next call tries again.
+    pub fn next_results(&mut self) -> Option<Vec<TypedBulkResult<C, T>>> {
+        block_on(self.inner.next_results())
+    }
+
+    /// What the run has done so far (updated as each window ends): operations done and
+    /// failed (per-item errors included), request units, throttling, batches.
+    pub fn progress(&self) -> BulkProgress {
+        self.inner.progress()
     }
 }

@@ -1,7 +1,13 @@
 //! The typed layer of the async transports, written once: `driver.database(id).container(id)`
 //! clients taking and returning the caller's serde types (the blocking transport has the same
 //! clients without `.await`). Each transport names them `DatabaseClient`, `ContainerClient`,
-//! `TypedQuery` and `TypedItems` for its own driver.
+//! `TypedQuery`, `TypedItems`, `TypedPages`, `TypedBulk`, `TypedBulkRun`,
+//! `TypedAllVersionsFeed`, ... for its own driver.
+//!
+//! Typed bulk is the byte-level bulk run with each caller operation encoded on the way in
+//! (keys read from the item by the container's key paths) and each result decoded on the way
+//! out: an operation that cannot be encoded goes in as a rejected one, so it keeps its place,
+//! counts in the progress and never stops the run, and its slot carries the typed error.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -18,8 +24,13 @@ use sextant_core::models::{
 };
 use sextant_core::operation::{PatchBuilder, QuerySpec};
 use sextant_core::throughput::{ThroughputFlow, ThroughputResponse};
-use sextant_core::typed::{self, ItemResponse};
-use sextant_core::{BatchResponse, ReadManyResponse, TransactionalBatch};
+use sextant_core::typed::{
+    self, BulkSlot, ChangeFeedItem, ItemResponse, TypedBulkOperation, TypedBulkResult, TypedPage,
+};
+use sextant_core::{
+    BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult, ReadManyResponse,
+    TransactionalBatch,
+};
 use sextant_core::{
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, CosmosDiagnostics, CosmosError,
     CosmosOperation, CosmosResponse, OperationOptions, QueryPage,
@@ -56,6 +67,34 @@ pub trait TypedDriver: Clone {
         op: CosmosOperation,
         opts: OperationOptions,
     ) -> Result<Self::FeedPager, CosmosError>;
+    /// The transport's bulk run over an iterator.
+    type BulkRun<C, I: Iterator<Item = (C, BulkOperation)>>: TypedBulkRunner<C>;
+    /// A bulk run of `operations` (the transport's `bulk`).
+    fn bulk<C, I: Iterator<Item = (C, BulkOperation)>>(
+        &self,
+        builder: BulkBuilder,
+        operations: I,
+    ) -> Self::BulkRun<C, I>;
+}
+
+/// What the typed bulk of an async transport needs for a `Stream` of operations.
+pub trait TypedStreamDriver: TypedDriver {
+    /// The transport's bulk run over a stream.
+    type BulkStreamRun<C, S: Stream<Item = (C, BulkOperation)> + Unpin>: TypedBulkRunner<C>;
+    /// A bulk run of `operations` (the transport's `bulk_stream`).
+    fn bulk_stream<C, S: Stream<Item = (C, BulkOperation)> + Unpin>(
+        &self,
+        builder: BulkBuilder,
+        operations: S,
+    ) -> Self::BulkStreamRun<C, S>;
+}
+
+/// A transport's byte-level bulk run (`BulkRun`, `BulkStreamRun`).
+pub trait TypedBulkRunner<C> {
+    /// The next window's results, `None` once the input is exhausted.
+    fn next_results(&mut self) -> impl Future<Output = Option<Vec<BulkResult<C>>>>;
+    /// What the run has done so far.
+    fn progress(&self) -> BulkProgress;
 }
 
 /// A transport's change-feed pager.
@@ -280,6 +319,20 @@ impl<D: TypedDriver> ContainerClient<D> {
         }
     }
 
+    fn feed(
+        &self,
+        mode: ChangeFeedMode,
+        start: ChangeFeedStart,
+        continuation: Option<&str>,
+    ) -> Result<D::FeedPager, CosmosError> {
+        let op = CosmosOperation::change_feed(self.container.clone(), mode, start);
+        let mut opts = OperationOptions::new();
+        if let Some(t) = continuation {
+            opts = opts.with_continuation(t);
+        }
+        self.driver.feed_pager(op, opts)
+    }
+
     /// The latest-version change feed of the container from `start`, or from `continuation`
     /// (a token of an earlier page) when given; pages of `T`s.
     pub fn change_feed<T: DeserializeOwned>(
@@ -287,19 +340,37 @@ impl<D: TypedDriver> ContainerClient<D> {
         start: ChangeFeedStart,
         continuation: Option<&str>,
     ) -> Result<TypedChangeFeed<D::FeedPager, T>, CosmosError> {
-        let op = CosmosOperation::change_feed(
-            self.container.clone(),
-            ChangeFeedMode::LatestVersion,
-            start,
-        );
-        let mut opts = OperationOptions::new();
-        if let Some(t) = continuation {
-            opts = opts.with_continuation(t);
-        }
         Ok(TypedChangeFeed {
-            pager: self.driver.feed_pager(op, opts)?,
+            pager: self.feed(ChangeFeedMode::LatestVersion, start, continuation)?,
             rows: PhantomData,
         })
+    }
+
+    /// The all-versions-and-deletes change feed of the container from `start` (only
+    /// [`ChangeFeedStart::Now`]: the service keeps no history to start earlier), or from
+    /// `continuation` (a token of an earlier page of this mode) when given: every create,
+    /// replace and delete as a [`ChangeFeedItem`] of `T`s, deletes with the item's id and
+    /// partition key.
+    pub fn change_feed_all_versions<T: DeserializeOwned>(
+        &self,
+        start: ChangeFeedStart,
+        continuation: Option<&str>,
+    ) -> Result<TypedAllVersionsFeed<D, T>, CosmosError> {
+        Ok(TypedAllVersionsFeed {
+            pager: self.feed(ChangeFeedMode::AllVersionsAndDeletes, start, continuation)?,
+            client: self.clone(),
+            rows: PhantomData,
+        })
+    }
+
+    /// A bulk run on this container: set its bounds, then [`TypedBulk::run`] any iterator of
+    /// (your correlation, [`TypedBulkOperation`]) (or, on the async transports,
+    /// [`TypedBulk::run_stream`] a `Stream` of them) and read each operation's typed result.
+    pub fn bulk(&self) -> TypedBulk<D> {
+        TypedBulk {
+            client: self.clone(),
+            builder: BulkBuilder::new(self.container.clone()),
+        }
     }
 
     /// The container's own throughput; `None` when it shares its database's.
@@ -365,6 +436,293 @@ impl<P: TypedFeedPager, T: DeserializeOwned> TypedChangeFeed<P, T> {
             continuation,
             caught_up,
         })
+    }
+}
+
+/// An all-versions-and-deletes change feed of a [`ContainerClient`] whose items are `T`s.
+pub struct TypedAllVersionsFeed<D: TypedDriver, T> {
+    client: ContainerClient<D>,
+    pager: D::FeedPager,
+    rows: PhantomData<fn() -> T>,
+}
+
+impl<D: TypedDriver, T: DeserializeOwned> TypedAllVersionsFeed<D, T> {
+    /// The next page of changes (empty and `caught_up` when nothing is new; ask again later):
+    /// creates, replaces and deletes in the order the service wrote them per range. The first
+    /// call reads the container's partition key definition (once per client), before any page,
+    /// so that a failure there loses no change.
+    pub async fn next_page(&mut self) -> Result<TypedFeedPage<ChangeFeedItem<T>>, CosmosError> {
+        let definition = self.client.key_definition().await?;
+        let page = self.pager.next_page().await?;
+        let continuation = page.continuation().to_owned();
+        let caught_up = page.is_caught_up();
+        let diagnostics = Arc::clone(page.diagnostics());
+        let items = page
+            .into_items()
+            .into_iter()
+            .map(|v| typed::decode_change(v, Some(definition), &diagnostics))
+            .collect::<Result<_, _>>()?;
+        Ok(TypedFeedPage {
+            items,
+            continuation,
+            caught_up,
+        })
+    }
+}
+
+/// A typed bulk run's settings on a [`ContainerClient`] (the byte-level [`BulkBuilder`]'s):
+/// set bounds, then [`TypedBulk::run`].
+pub struct TypedBulk<D> {
+    client: ContainerClient<D>,
+    builder: BulkBuilder,
+}
+
+impl<D: TypedDriver> TypedBulk<D> {
+    /// Operations held at once (the window; [`BulkBuilder::max_in_flight`]).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.builder = self.builder.max_in_flight(n);
+        self
+    }
+
+    /// Retries of one throttled operation ([`BulkBuilder::max_throttle_retries`]).
+    pub fn max_throttle_retries(mut self, n: u32) -> Self {
+        self.builder = self.builder.max_throttle_retries(n);
+        self
+    }
+
+    /// Batch requests in flight at once ([`BulkBuilder::max_concurrent_batches`]).
+    pub fn max_concurrent_batches(mut self, n: usize) -> Self {
+        self.builder = self.builder.max_concurrent_batches(n);
+        self
+    }
+
+    /// Most batches in flight to one range ([`BulkBuilder::max_degree_of_concurrency`]).
+    pub fn max_degree_of_concurrency(mut self, n: usize) -> Self {
+        self.builder = self.builder.max_degree_of_concurrency(n);
+        self
+    }
+
+    /// Options for every batch request ([`BulkBuilder::options`]).
+    pub fn options(mut self, options: OperationOptions) -> Self {
+        self.builder = self.builder.options(options);
+        self
+    }
+
+    /// Runs `operations`, (your correlation, operation) pairs from any iterator, read lazily
+    /// one window at a time: call [`TypedBulkRun::next_results`] until it returns `None`.
+    pub fn run<C, T, I>(self, operations: I) -> TypedBulkRun<D, C, T, I::IntoIter>
+    where
+        T: DeserializeOwned,
+        I: IntoIterator<Item = (C, TypedBulkOperation<T>)>,
+    {
+        TypedBulkRun {
+            windows: Windows::new(self),
+            input: Some(operations.into_iter()),
+            run: None,
+        }
+    }
+}
+
+impl<D: TypedStreamDriver> TypedBulk<D> {
+    /// Runs `operations`, (your correlation, operation) pairs from a `Stream`: a window starts
+    /// as soon as one is ready and takes what is ready (the transport's `bulk_stream`); call
+    /// [`TypedBulkStreamRun::next_results`] until it returns `None`.
+    pub fn run_stream<C, T, S>(self, operations: S) -> TypedBulkStreamRun<D, C, T, S>
+    where
+        T: DeserializeOwned,
+        S: Stream<Item = (C, TypedBulkOperation<T>)> + Unpin,
+    {
+        TypedBulkStreamRun {
+            windows: Windows::new(self),
+            input: Some(operations),
+            run: None,
+        }
+    }
+}
+
+/// What both typed bulk runs share: the container, the settings, and the operations answered
+/// before the byte-level run could start.
+struct Windows<D> {
+    client: ContainerClient<D>,
+    builder: BulkBuilder,
+    window: usize,
+    /// Operations given an error because the key definition could not be read.
+    failed_early: u64,
+}
+
+impl<D: TypedDriver> Windows<D> {
+    fn new(bulk: TypedBulk<D>) -> Self {
+        let window = bulk.builder.clone().build::<()>().window_size();
+        Windows {
+            client: bulk.client,
+            builder: bulk.builder,
+            window,
+            failed_early: 0,
+        }
+    }
+
+    /// The partition key definition, or the error to give the next window's operations.
+    async fn definition(&self) -> Result<PartitionKeyDefinition, CosmosError> {
+        self.client.key_definition().await.cloned()
+    }
+
+    /// Each of `operations` answered with `error`.
+    fn fail<C, T>(
+        &mut self,
+        operations: Vec<(C, TypedBulkOperation<T>)>,
+        error: &CosmosError,
+    ) -> Vec<TypedBulkResult<C, T>> {
+        self.failed_early += operations.len() as u64;
+        operations
+            .into_iter()
+            .map(|(correlation, _)| TypedBulkResult {
+                correlation,
+                outcome: Err(error.clone()),
+            })
+            .collect()
+    }
+
+    fn progress(&self, run: Option<BulkProgress>) -> BulkProgress {
+        let mut p = run.unwrap_or_default();
+        p.operations_done += self.failed_early;
+        p.operations_failed += self.failed_early;
+        p
+    }
+}
+
+/// The caller's operations as byte-level ones, keys read from the items.
+struct Encode<I> {
+    input: I,
+    definition: PartitionKeyDefinition,
+}
+
+impl<C, T, I> Iterator for Encode<I>
+where
+    I: Iterator<Item = (C, TypedBulkOperation<T>)>,
+{
+    type Item = (BulkSlot<C>, BulkOperation);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (c, op) = self.input.next()?;
+        Some(typed::bulk_entry(c, op, &self.definition))
+    }
+}
+
+impl<C, T, S> Stream for Encode<S>
+where
+    S: Stream<Item = (C, TypedBulkOperation<T>)> + Unpin,
+{
+    type Item = (BulkSlot<C>, BulkOperation);
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        std::pin::Pin::new(&mut this.input)
+            .poll_next(cx)
+            .map(|o| o.map(|(c, op)| typed::bulk_entry(c, op, &this.definition)))
+    }
+}
+
+/// A typed bulk run over an iterator (see [`TypedBulk::run`]).
+pub struct TypedBulkRun<D, C, T, I>
+where
+    D: TypedDriver,
+    I: Iterator<Item = (C, TypedBulkOperation<T>)>,
+{
+    windows: Windows<D>,
+    input: Option<I>,
+    run: Option<D::BulkRun<BulkSlot<C>, Encode<I>>>,
+}
+
+impl<D, C, T, I> TypedBulkRun<D, C, T, I>
+where
+    D: TypedDriver,
+    T: DeserializeOwned,
+    I: Iterator<Item = (C, TypedBulkOperation<T>)>,
+{
+    /// The results of the next window, in the order the operations were given, each with your
+    /// correlation; `None` once the input is exhausted. The first call reads the container's
+    /// partition key definition (once per client); if that fails, the window's operations get
+    /// its error and the next call tries again.
+    pub async fn next_results(&mut self) -> Option<Vec<TypedBulkResult<C, T>>> {
+        if self.run.is_none() {
+            match self.windows.definition().await {
+                Ok(definition) => {
+                    let input = self.input.take()?;
+                    let encode = Encode { input, definition };
+                    let builder = self.windows.builder.clone();
+                    self.run = Some(self.windows.client.driver.bulk(builder, encode));
+                }
+                Err(e) => {
+                    let input = self.input.as_mut()?;
+                    let window: Vec<_> = input.take(self.windows.window).collect();
+                    if window.is_empty() {
+                        return None;
+                    }
+                    return Some(self.windows.fail(window, &e));
+                }
+            }
+        }
+        let results = self.run.as_mut()?.next_results().await?;
+        Some(results.into_iter().map(typed::bulk_result).collect())
+    }
+
+    /// What the run has done so far (updated as each window ends): operations done and
+    /// failed (per-item errors included), request units, throttling, batches.
+    pub fn progress(&self) -> BulkProgress {
+        self.windows
+            .progress(self.run.as_ref().map(TypedBulkRunner::progress))
+    }
+}
+
+/// A typed bulk run over a `Stream` (see [`TypedBulk::run_stream`]).
+pub struct TypedBulkStreamRun<D, C, T, S>
+where
+    D: TypedStreamDriver,
+    S: Stream<Item = (C, TypedBulkOperation<T>)> + Unpin,
+{
+    windows: Windows<D>,
+    input: Option<S>,
+    run: Option<D::BulkStreamRun<BulkSlot<C>, Encode<S>>>,
+}
+
+impl<D, C, T, S> TypedBulkStreamRun<D, C, T, S>
+where
+    D: TypedStreamDriver,
+    T: DeserializeOwned,
+    S: Stream<Item = (C, TypedBulkOperation<T>)> + Unpin,
+{
+    /// The results of the next window, in the order the operations came, each with your
+    /// correlation; `None` once the stream has ended. As [`TypedBulkRun::next_results`].
+    pub async fn next_results(&mut self) -> Option<Vec<TypedBulkResult<C, T>>> {
+        if self.run.is_none() {
+            match self.windows.definition().await {
+                Ok(definition) => {
+                    let input = self.input.take()?;
+                    let encode = Encode { input, definition };
+                    let builder = self.windows.builder.clone();
+                    self.run = Some(self.windows.client.driver.bulk_stream(builder, encode));
+                }
+                Err(e) => {
+                    let input = self.input.as_mut()?;
+                    let window = crate::take_ready(input, self.windows.window).await;
+                    if window.is_empty() {
+                        return None;
+                    }
+                    return Some(self.windows.fail(window, &e));
+                }
+            }
+        }
+        let results = self.run.as_mut()?.next_results().await?;
+        Some(results.into_iter().map(typed::bulk_result).collect())
+    }
+
+    /// What the run has done so far (as [`TypedBulkRun::progress`]).
+    pub fn progress(&self) -> BulkProgress {
+        self.windows
+            .progress(self.run.as_ref().map(TypedBulkRunner::progress))
     }
 }
 
@@ -503,8 +861,7 @@ impl<D: TypedDriver, T: DeserializeOwned> TypedQuery<D, T> {
         self
     }
 
-    /// The rows, page after page (one request per page, as they are read).
-    pub fn items(self) -> Result<TypedItems<D::Pager, T>, CosmosError> {
+    fn into_pager(self) -> Result<D::Pager, CosmosError> {
         if let Some(e) = self.problem {
             return Err(e);
         }
@@ -512,11 +869,50 @@ impl<D: TypedDriver, T: DeserializeOwned> TypedQuery<D, T> {
         if let Some(k) = self.partition_key {
             op = op.with_partition_key(k);
         }
+        self.client.driver.pager(op, self.options)
+    }
+
+    /// The rows, page after page (one request per page, as they are read).
+    pub fn items(self) -> Result<TypedItems<D::Pager, T>, CosmosError> {
         Ok(TypedItems {
-            pager: self.client.driver.pager(op, self.options)?,
+            pager: self.into_pager()?,
             page: Vec::new().into_iter(),
             diagnostics: Arc::new(CosmosDiagnostics::empty()),
             rows: PhantomData,
+        })
+    }
+
+    /// The pages (one request each, as they are read), each with its rows as `T`s, request
+    /// charge, continuation token and diagnostics; the page size is
+    /// `OperationOptions::with_max_item_count` in [`TypedQuery::options`].
+    pub fn pages(self) -> Result<TypedPages<D::Pager, T>, CosmosError> {
+        Ok(TypedPages {
+            pager: self.into_pager()?,
+            rows: PhantomData,
+        })
+    }
+}
+
+/// The pages of a [`TypedQuery`]: call [`TypedPages::next_page`], or turn it into a `Stream`
+/// with [`TypedPages::into_stream`].
+pub struct TypedPages<P, T> {
+    pager: P,
+    rows: PhantomData<fn() -> T>,
+}
+
+impl<P: TypedPager, T: DeserializeOwned> TypedPages<P, T> {
+    /// The next page; `None` after the last. A page whose rows do not fit `T` is an error
+    /// naming the field; the pages after it can still be read.
+    pub async fn next_page(&mut self) -> Option<Result<TypedPage<T>, CosmosError>> {
+        let page = self.pager.next_page().await?;
+        Some(page.and_then(TypedPage::from_page))
+    }
+
+    /// Every page as a `Stream`.
+    pub fn into_stream(self) -> impl Stream<Item = Result<TypedPage<T>, CosmosError>> {
+        futures_lite::stream::unfold(self, |mut pages| async move {
+            let page = pages.next_page().await?;
+            Some((page, pages))
         })
     }
 }
@@ -565,13 +961,16 @@ impl<P: TypedPager, T: DeserializeOwned> TypedItems<P, T> {
     }
 }
 
-/// The async transports' glue, written once: `impl_async_typed!(CosmosDriver, QueryPager, ChangeFeedPager)` in a
+/// The async transports' glue, written once:
+/// `impl_async_typed!(CosmosDriver, QueryPager, ChangeFeedPager, BulkRun, BulkStreamRun)` in a
 /// transport's `typed` module names the clients for its driver (`DatabaseClient`,
-/// `ContainerClient`, `TypedQuery`, `TypedItems`), adds `CosmosDriver::database`, and implements
-/// [`TypedDriver`] and [`TypedPager`] over its `execute_operation`, `query` and `next_page`.
+/// `ContainerClient`, `TypedQuery`, `TypedItems`, `TypedPages`, `TypedBulk`, ...), adds
+/// `CosmosDriver::database`, and implements [`TypedDriver`], [`TypedStreamDriver`],
+/// [`TypedPager`], [`TypedFeedPager`] and [`TypedBulkRunner`] over its `execute_operation`,
+/// `query`, `change_feed`, `bulk`, `bulk_stream` and `next_page`.
 #[macro_export]
 macro_rules! impl_async_typed {
-    ($driver:ident, $pager:ident, $feed:ident) => {
+    ($driver:ident, $pager:ident, $feed:ident, $bulk:ident, $bulk_stream:ident) => {
         /// A database of a driver.
         pub type DatabaseClient = $crate::typed::DatabaseClient<$driver>;
         /// A container of a [`DatabaseClient`]: item operations on serde types.
@@ -584,6 +983,63 @@ macro_rules! impl_async_typed {
         pub type TypedBatch = $crate::typed::TypedBatch<$driver>;
         /// A change feed of a [`ContainerClient`] whose items are `T`s.
         pub type TypedChangeFeed<T> = $crate::typed::TypedChangeFeed<$feed, T>;
+        /// The pages of a [`TypedQuery`].
+        pub type TypedPages<T> = $crate::typed::TypedPages<$pager, T>;
+        /// An all-versions-and-deletes change feed of a [`ContainerClient`] whose items are `T`s.
+        pub type TypedAllVersionsFeed<T> = $crate::typed::TypedAllVersionsFeed<$driver, T>;
+        /// A typed bulk run's settings on a [`ContainerClient`].
+        pub type TypedBulk = $crate::typed::TypedBulk<$driver>;
+        /// A typed bulk run over an iterator `I` of (correlation `C`, operation on `T`).
+        pub type TypedBulkRun<C, T, I> = $crate::typed::TypedBulkRun<$driver, C, T, I>;
+        /// A typed bulk run over a stream `S` of (correlation `C`, operation on `T`).
+        pub type TypedBulkStreamRun<C, T, S> = $crate::typed::TypedBulkStreamRun<$driver, C, T, S>;
+
+        impl<C, I: Iterator<Item = (C, sextant_core::BulkOperation)>>
+            $crate::typed::TypedBulkRunner<C> for $bulk<C, I>
+        {
+            fn next_results(
+                &mut self,
+            ) -> impl std::future::Future<Output = Option<Vec<sextant_core::BulkResult<C>>>> {
+                $bulk::next_results(self)
+            }
+
+            fn progress(&self) -> sextant_core::BulkProgress {
+                $bulk::progress(self)
+            }
+        }
+
+        impl<C, S> $crate::typed::TypedBulkRunner<C> for $bulk_stream<C, S>
+        where
+            S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
+        {
+            fn next_results(
+                &mut self,
+            ) -> impl std::future::Future<Output = Option<Vec<sextant_core::BulkResult<C>>>> {
+                $bulk_stream::next_results(self)
+            }
+
+            fn progress(&self) -> sextant_core::BulkProgress {
+                $bulk_stream::progress(self)
+            }
+        }
+
+        impl $crate::typed::TypedStreamDriver for $driver {
+            type BulkStreamRun<
+                C,
+                S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
+            > = $bulk_stream<C, S>;
+
+            fn bulk_stream<
+                C,
+                S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
+            >(
+                &self,
+                builder: sextant_core::BulkBuilder,
+                operations: S,
+            ) -> $bulk_stream<C, S> {
+                $driver::bulk_stream(self, builder, operations)
+            }
+        }
 
         impl $driver {
             /// A client for database `id` (no request is made).
@@ -595,6 +1051,15 @@ macro_rules! impl_async_typed {
         impl $crate::typed::TypedDriver for $driver {
             type Pager = $pager;
             type FeedPager = $feed;
+            type BulkRun<C, I: Iterator<Item = (C, sextant_core::BulkOperation)>> = $bulk<C, I>;
+
+            fn bulk<C, I: Iterator<Item = (C, sextant_core::BulkOperation)>>(
+                &self,
+                builder: sextant_core::BulkBuilder,
+                operations: I,
+            ) -> $bulk<C, I> {
+                $driver::bulk(self, builder, operations)
+            }
 
             fn feed_pager(
                 &self,
@@ -659,4 +1124,240 @@ macro_rules! impl_async_typed {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    //! Typed bulk over a fake transport: what the byte-level run is given and what the caller
+    //! gets back, without a server (the end-to-end checks are in `tests/tests/typed.rs`).
+
+    use super::*;
+    use std::future::ready;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_lite::future::block_on;
+    use serde::Deserialize;
+    use sextant_core::{BatchOperationResult, ErrorKind};
+
+    /// A driver whose container read fails `failures` times, then succeeds; its bulk run
+    /// answers every operation it is sent 201 with the item, two at a time.
+    #[derive(Clone)]
+    struct Fake {
+        account: AccountReference,
+        failures: Arc<AtomicUsize>,
+    }
+
+    struct NoPager;
+    impl TypedPager for NoPager {
+        fn next_page(&mut self) -> impl Future<Output = Option<Result<QueryPage, CosmosError>>> {
+            ready(None)
+        }
+    }
+    impl TypedFeedPager for NoPager {
+        fn next_page(&mut self) -> impl Future<Output = Result<ChangeFeedPage, CosmosError>> {
+            ready(Err(CosmosError::serialization(
+                "no feed".into(),
+                Arc::new(CosmosDiagnostics::empty()),
+            )))
+        }
+    }
+
+    struct FakeRun<I> {
+        input: I,
+        done: u64,
+    }
+
+    impl<C, I: Iterator<Item = (C, BulkOperation)>> TypedBulkRunner<C> for FakeRun<I> {
+        fn next_results(&mut self) -> impl Future<Output = Option<Vec<BulkResult<C>>>> {
+            let window: Vec<_> = self
+                .input
+                .by_ref()
+                .take(2)
+                .map(|(correlation, op)| {
+                    let body = match op.operation() {
+                        sextant_core::batch::BatchOperation::Create { body } => Some(body.clone()),
+                        _ => None,
+                    };
+                    BulkResult {
+                        correlation,
+                        outcome: Ok(BatchOperationResult {
+                            status: 201,
+                            sub_status: None,
+                            request_charge: 1.0,
+                            etag: None,
+                            resource_body: body,
+                            retry_after: None,
+                            message: None,
+                        }),
+                    }
+                })
+                .collect();
+            self.done += window.len() as u64;
+            ready((!window.is_empty()).then_some(window))
+        }
+
+        fn progress(&self) -> BulkProgress {
+            BulkProgress {
+                operations_done: self.done,
+                ..BulkProgress::default()
+            }
+        }
+    }
+
+    impl TypedDriver for Fake {
+        type Pager = NoPager;
+        type FeedPager = NoPager;
+        type BulkRun<C, I: Iterator<Item = (C, BulkOperation)>> = FakeRun<I>;
+
+        fn account(&self) -> &AccountReference {
+            &self.account
+        }
+
+        fn run(
+            &self,
+            _op: CosmosOperation,
+            _opts: Option<OperationOptions>,
+        ) -> impl Future<Output = Result<CosmosResponse, CosmosError>> {
+            let left = self.failures.load(Ordering::SeqCst);
+            if left > 0 {
+                self.failures.store(left - 1, Ordering::SeqCst);
+                return ready(Err(CosmosError::serialization(
+                    "container unreadable".into(),
+                    Arc::new(CosmosDiagnostics::empty()),
+                )));
+            }
+            let props = ContainerProperties::new("c", PartitionKeyDefinition::hash("/pk"));
+            let body = serde_json::to_vec(&props).unwrap_or_default();
+            ready(Ok(CosmosResponse::from_parts(
+                200,
+                Default::default(),
+                body.into(),
+            )))
+        }
+
+        fn pager(
+            &self,
+            _op: CosmosOperation,
+            _opts: OperationOptions,
+        ) -> Result<NoPager, CosmosError> {
+            Ok(NoPager)
+        }
+
+        fn throughput(
+            &self,
+            _flow: ThroughputFlow,
+        ) -> impl Future<Output = Result<Option<ThroughputResponse>, CosmosError>> {
+            ready(Ok(None))
+        }
+
+        fn feed_pager(
+            &self,
+            _op: CosmosOperation,
+            _opts: OperationOptions,
+        ) -> Result<NoPager, CosmosError> {
+            Ok(NoPager)
+        }
+
+        fn bulk<C, I: Iterator<Item = (C, BulkOperation)>>(
+            &self,
+            _builder: BulkBuilder,
+            operations: I,
+        ) -> FakeRun<I> {
+            FakeRun {
+                input: operations,
+                done: 0,
+            }
+        }
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Item {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
+        pk: String,
+    }
+
+    fn container(failures: usize) -> ContainerClient<Fake> {
+        let account = AccountReference::with_master_key(
+            "https://fake.documents.azure.com:443/",
+            "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+        )
+        .unwrap();
+        DatabaseClient::new(
+            Fake {
+                account,
+                failures: Arc::new(AtomicUsize::new(failures)),
+            },
+            "db",
+        )
+        .container("c")
+    }
+
+    #[test]
+    fn typed_bulk_keeps_per_item_errors_in_place_and_survives_an_unreadable_key_definition() {
+        let items = [
+            Item {
+                id: "a".into(),
+                pk: "p".into(),
+            },
+            Item {
+                id: String::new(),
+                pk: "p".into(),
+            },
+            Item {
+                id: "c".into(),
+                pk: "q".into(),
+            },
+            Item {
+                id: "d".into(),
+                pk: "q".into(),
+            },
+        ];
+        let ops = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (i, TypedBulkOperation::create(it)));
+        // The container read fails once: the first window (its default size takes all four)
+        // gets that error, the run is not stopped, and the input is used up.
+        let mut run = container(1).bulk().run(ops.clone());
+        let first = block_on(run.next_results()).unwrap();
+        assert_eq!(first.len(), 4);
+        assert!(first.iter().all(|r| r
+            .outcome
+            .as_ref()
+            .is_err_and(|e| e.message().contains("container unreadable"))));
+        assert!(block_on(run.next_results()).is_none());
+        assert_eq!(
+            (
+                run.progress().operations_done,
+                run.progress().operations_failed
+            ),
+            (4, 4)
+        );
+
+        // With a readable container: results in order, the item without an id its own error.
+        let mut run = container(0).bulk().run(ops);
+        let mut got = Vec::new();
+        while let Some(w) = block_on(run.next_results()) {
+            got.extend(w);
+        }
+        let summary: Vec<(usize, Result<&str, ErrorKind>)> = got
+            .iter()
+            .map(|r| {
+                let o = r.outcome.as_ref();
+                let o = o.map(|x| x.item.as_ref().map_or("", |i: &Item| i.id.as_str()));
+                (r.correlation, o.map_err(CosmosError::kind))
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (0, Ok("a")),
+                (1, Err(ErrorKind::Serialization)),
+                (2, Ok("c")),
+                (3, Ok("d"))
+            ]
+        );
+        assert_eq!(run.progress().operations_done, 4);
+    }
 }

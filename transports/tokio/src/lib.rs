@@ -86,7 +86,10 @@ pub use processor::ChangeFeedProcessor;
 pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
-pub use sextant_core::typed::ItemResponse;
+pub use sextant_core::typed::{
+    ChangeFeedItem, ChangeFeedMetadata, ChangeFeedOperationType, ItemResponse, TypedBulkOperation,
+    TypedBulkResponse, TypedBulkResult, TypedPage,
+};
 pub use sextant_core::{
     BatchOperationResult, BatchResponse, BulkBuilder, BulkOperation, BulkProgress, BulkResult,
     ChangeFeedMode, ChangeFeedPage, ChangeFeedStart, PatchBuilder, PatchOperation, QueryPage,
@@ -94,5 +97,6 @@ pub use sextant_core::{
 };
 pub use sextant_host::typed::TypedFeedPage;
 pub use typed::{
-    ContainerClient, DatabaseClient, TypedBatch, TypedChangeFeed, TypedItems, TypedQuery,
+    ContainerClient, DatabaseClient, TypedAllVersionsFeed, TypedBatch, TypedBulk, TypedBulkRun,
+    TypedBulkStreamRun, TypedChangeFeed, TypedItems, TypedPages, TypedQuery,
 };
