@@ -13,6 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+mod capture;
+mod keys;
+
+pub use keys::item_keys;
+
 use crate::bulk::{BulkOperation, BulkResult};
 use crate::diagnostics::CosmosDiagnostics;
 use crate::error::CosmosError;
@@ -182,71 +187,44 @@ pub struct EncodedItem {
     pub partition_key: PartitionKey,
 }
 
-/// `item` serialized once, straight to bytes, with its id and partition key read back from those
-/// bytes without building the document (only the top-level fields and the key path are looked
-/// at). A key that is given must be the item's.
+/// `item` serialized once, straight to bytes, with its id and partition key: a struct's are
+/// copied out while it is serialized (only those few properties); any other item's are read
+/// back from the bytes in one pass that builds nothing else. A key that is given must be the
+/// item's.
 pub fn encode_item<T: Serialize>(
     item: &T,
     definition: &PartitionKeyDefinition,
     given: Option<PartitionKey>,
 ) -> Result<EncodedItem, CosmosError> {
-    let body = to_bytes(item)?;
-    let (id, partition_key) = item_keys(&body, definition, given)?;
+    let (names, paths) = keys::wanted(definition);
+    let (body, captured) = match capture::to_vec_capturing(item, &names) {
+        Ok(done) => done,
+        // Serialize again with the path tracked, to name the field.
+        Err(_) => {
+            return Err(to_bytes(item).err().unwrap_or_else(|| {
+                CosmosError::serialization(
+                    "the item cannot be serialized".to_string(),
+                    Arc::new(CosmosDiagnostics::empty()),
+                )
+            }))
+        }
+    };
+    let (id, partition_key) = if captured.needs_scan {
+        item_keys(&body, definition, given)?
+    } else {
+        keys::keys_from_top(
+            |i| captured.values.get(i).and_then(|v| v.as_deref()),
+            &names,
+            &paths,
+            definition,
+            given,
+        )?
+    };
     Ok(EncodedItem {
-        body,
+        body: Bytes::from(body),
         id,
         partition_key,
     })
-}
-
-/// The id and partition key of the item in `body`, read without building the document.
-pub fn item_keys(
-    body: &[u8],
-    definition: &PartitionKeyDefinition,
-    given: Option<PartitionKey>,
-) -> Result<(String, PartitionKey), CosmosError> {
-    use serde_json::value::RawValue;
-    use std::collections::HashMap;
-    let bad = |m: String| CosmosError::serialization(m, Arc::new(CosmosDiagnostics::empty()));
-    fn fields(raw: &[u8]) -> Option<HashMap<String, &RawValue>> {
-        serde_json::from_slice(raw).ok()
-    }
-    let top = fields(body).ok_or_else(|| bad("the item is not a JSON object".into()))?;
-    let id = top
-        .get("id")
-        .and_then(|r| serde_json::from_str::<String>(r.get()).ok())
-        .ok_or_else(|| bad("the item has no string `id` field, which Cosmos DB requires".into()))?;
-    let mut parts = Vec::with_capacity(definition.paths.len());
-    for path in &definition.paths {
-        let mut segments = crate::backup::path_segments(path);
-        let mut at = segments.next().and_then(|s| top.get(s).copied());
-        for seg in segments {
-            at = at.and_then(|r| fields(r.get().as_bytes())?.get(seg).copied());
-        }
-        let value = at
-            .map(|r| serde_json::from_str::<Value>(r.get()))
-            .transpose()
-            .ok()
-            .flatten();
-        let component = crate::backup::key_component(value.as_ref()).ok_or_else(|| {
-            bad(format!(
-                "the item's partition key at {path} is not a string, number, boolean or null"
-            ))
-        })?;
-        parts.push(component);
-    }
-    let own = PartitionKey::hierarchical(parts)
-        .map_err(|e| bad(format!("the item's partition key is not usable: {e}")))?;
-    match given {
-        Some(g) if g.to_header_value() != own.to_header_value() => Err(bad(format!(
-            "the partition key given ({}) is not the item's ({} at {:?})",
-            g.to_header_value(),
-            own.to_header_value(),
-            definition.paths
-        ))),
-        Some(g) => Ok((id, g)),
-        None => Ok((id, own)),
-    }
 }
 
 /// The item's `id`, which every item needs.
@@ -739,6 +717,22 @@ mod tests {
         assert!(err.message().contains("not the item's"), "{err:?}");
         let no_id = json!({"x": 1});
         assert!(item_id(&no_id).is_err());
+    }
+
+    #[test]
+    fn item_keys_see_escaped_names_nested_paths_and_skip_the_rest() {
+        let def = PartitionKeyDefinition::hierarchical(["/a/b", "/t"]);
+        let body = br#"{"big":[1,{"x":"y"}],"i\u0064":"o1","a":{"z":1,"b":"k"},"t":2,"id2":3}"#;
+        let (id, pk) = item_keys(body, &def, None).unwrap();
+        assert_eq!(id, "o1");
+        assert_eq!(
+            pk,
+            PartitionKey::hierarchical(["k".into(), crate::models::PartitionKeyValue::Number(2.0)])
+                .unwrap()
+        );
+        // Trailing garbage or a non-object is refused, not half-read.
+        assert!(item_keys(br#"{"id":"o1","a":{"b":"k"},"t":2} x"#, &def, None).is_err());
+        assert!(item_keys(br#"["id"]"#, &def, None).is_err());
     }
 
     #[test]
