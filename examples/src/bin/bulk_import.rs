@@ -12,21 +12,18 @@
 
 use std::process::ExitCode;
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sextant_blocking::models::{
-    AccountReference, ContainerProperties, DatabaseReference, PartitionKey, PartitionKeyDefinition,
+    AccountReference, ContainerProperties, DatabaseReference, PartitionKeyDefinition,
 };
-use sextant_blocking::{
-    BulkBuilder, BulkOperation, CosmosDriver, CosmosDriverRuntime, CosmosOperation,
-};
+use sextant_blocking::{CosmosDriver, CosmosDriverRuntime, CosmosOperation, TypedBulkOperation};
 
 type BoxError = Box<dyn std::error::Error>;
 
 const ORDERS: usize = 5_000;
 
-/// An order as ReadMany returns it (partitioned by `customer`).
-#[derive(Debug, Deserialize)]
+/// An order (partitioned by `customer`).
+#[derive(Debug, Serialize, Deserialize)]
 struct Order {
     id: String,
     customer: String,
@@ -76,23 +73,24 @@ fn demo(driver: &CosmosDriver, db: &DatabaseReference) -> Result<(), BoxError> {
     let props = ContainerProperties::new("orders", PartitionKeyDefinition::hash("/customer"));
     driver.execute_operation(CosmosOperation::create_container(db.clone(), &props), None)?;
     let orders = driver.database(db.name()).container("orders");
-    let c = orders.reference().clone();
 
-    // Import: an iterator of (correlation id, operation), read lazily, 1,000 at a time.
+    // Import, typed: an iterator of (correlation id, operation), read lazily, 1,000 at a time;
+    // each order's partition key is taken from the order itself.
     let docs = (0..ORDERS).map(|n| {
-        let doc = json!({"id": format!("order-{n}"), "customer": customer(n), "total": n % 97});
-        (
-            n,
-            BulkOperation::create(PartitionKey::from(customer(n)), doc.to_string()),
-        )
+        let order = Order {
+            id: format!("order-{n}"),
+            customer: customer(n),
+            total: n % 97,
+        };
+        (n, TypedBulkOperation::create(&order))
     });
-    let mut run = driver.bulk(BulkBuilder::new(c.clone()).max_in_flight(1_000), docs);
+    let mut run = orders.bulk().max_in_flight(1_000).run(docs);
     let mut failed = Vec::new();
     while let Some(results) = run.next_results() {
         failed.extend(
             results
                 .into_iter()
-                .filter(|r| !r.outcome.as_ref().is_ok_and(|o| o.is_success()))
+                .filter(|r| r.outcome.is_err())
                 .map(|r| r.correlation),
         );
         let p = run.progress();
@@ -121,14 +119,14 @@ fn demo(driver: &CosmosDriver, db: &DatabaseReference) -> Result<(), BoxError> {
         return Err(format!("expected only order-999999 missing, got {missing:?}").into());
     }
 
-    // Batch delete: another bulk run.
+    // Batch delete: another typed bulk run, by (partition key, id).
     let deletes = (0..ORDERS).map(|n| {
         (
             n,
-            BulkOperation::delete(PartitionKey::from(customer(n)), format!("order-{n}")),
+            TypedBulkOperation::<Order>::delete(customer(n), format!("order-{n}")),
         )
     });
-    let mut run = driver.bulk(BulkBuilder::new(c), deletes);
+    let mut run = orders.bulk().run(deletes);
     let mut deleted = 0;
     while let Some(results) = run.next_results() {
         deleted += results
