@@ -12,6 +12,8 @@
 //! `sextant --help` lists the commands, the configuration layers and the exit codes.
 
 #![forbid(unsafe_code)]
+// The doc comments of `args.rs` are the `--help` text, where a bare URL reads best.
+#![allow(rustdoc::bare_urls)]
 
 mod args;
 mod atomic;

@@ -84,6 +84,16 @@ pub(super) fn keys_from_top<'t>(
     }
     let own = PartitionKey::hierarchical(parts)
         .map_err(|e| bad(format!("the item's partition key is not usable: {e}")))?;
+    Ok((id, given_or_own(given, own, definition)?))
+}
+
+/// The key to send: `given` when it is the item's own key, else an error naming both; the
+/// item's own when none is given.
+pub(super) fn given_or_own(
+    given: Option<PartitionKey>,
+    own: PartitionKey,
+    definition: &PartitionKeyDefinition,
+) -> Result<PartitionKey, CosmosError> {
     match given {
         Some(g) if g.to_header_value() != own.to_header_value() => Err(bad(format!(
             "the partition key given ({}) is not the item's ({} at {:?})",
@@ -91,8 +101,8 @@ pub(super) fn keys_from_top<'t>(
             own.to_header_value(),
             definition.paths
         ))),
-        Some(g) => Ok((id, g)),
-        None => Ok((id, own)),
+        Some(g) => Ok(g),
+        None => Ok(own),
     }
 }
 

@@ -251,16 +251,7 @@ pub fn partition_key(
             definition.paths
         ))
     })?;
-    match given {
-        Some(g) if g.to_header_value() != own.to_header_value() => Err(bad(format!(
-            "the partition key given ({}) is not the item's ({} at {:?})",
-            g.to_header_value(),
-            own.to_header_value(),
-            definition.paths
-        ))),
-        Some(g) => Ok(g),
-        None => Ok(own),
-    }
+    keys::given_or_own(given, own, definition)
 }
 
 /// One operation of a typed bulk run: a create, upsert or replace of a `T` (its id and
