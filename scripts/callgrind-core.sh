@@ -11,7 +11,9 @@
 #                                      # only (the server runs natively, pinned to CPU0): raw reqwest
 #                                      # and every Sextant transport, point read c=1
 #
-# Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw tokio blocking async-std smol").
+# Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw raw-ureq raw-hyper
+# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app). Each end-to-end client also
+# reports its heap allocations per op (differential count of `__rdl_alloc` calls).
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -19,7 +21,8 @@
 # Output in target/callgrind/: the callgrind files (*.out; open with callgrind_annotate or
 # kcachegrind), their logs, and per-op differential profiles (self cost per function, per op,
 # from the N1 and N2 runs): core_cycle-<mode>.perop.txt, e2e-<client>.perop.txt, and
-# e2e-<client>.vs-raw.txt (difference to raw reqwest, per function and per crate).
+# e2e-<client>.vs-<baseline>.txt (difference to the transport's raw client, per function and per
+# crate: raw reqwest for tokio, raw ureq for blocking, raw hyper for async-std and smol).
 # Builds with the `bench` profile (release + line tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +34,7 @@ E2E=0
 OUT=target/callgrind
 mkdir -p "$OUT"
 cargo build --quiet --profile bench -p sextant-e2e-bench --bins
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 # Total instructions (Ir) recorded in a callgrind output file.
 ir() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
@@ -48,6 +51,39 @@ run() { # name N command...
 per_op() { # name ir1 ir2
   awk -v a="$2" -v b="$3" -v n1="$N1" -v n2="$N2" -v name="$1" \
     'BEGIN { printf "%-36s Ir(%d)=%.0f Ir(%d)=%.0f  =>  %.0f instructions per op\n", name, n1, a, n2, b, (b - a) / (n2 - n1) }'
+}
+
+# Calls to the Rust global allocator (`__rdl_alloc`: heap allocations) recorded in a callgrind
+# output file, summed over every call site.
+allocs() {
+  python3 - "$1" <<'PY'
+import re, sys
+names, total, cfn = {}, 0, None
+for line in open(sys.argv[1], errors='replace'):
+    if line.startswith('cfn='):
+        m = re.match(r'cfn=\((\d+)\)(?: (.*))?', line.rstrip('\n'))
+        if m:
+            if m.group(2) is not None:
+                names[m.group(1)] = m.group(2)
+            cfn = names.get(m.group(1), '')
+        else:
+            cfn = line[4:].strip()
+    elif line.startswith('fn='):
+        m = re.match(r'fn=\((\d+)\) (.*)', line.rstrip('\n'))
+        if m:
+            names[m.group(1)] = m.group(2)
+    elif line.startswith('calls=') and cfn is not None and cfn.split('::')[-1] == '__rdl_alloc':
+        total += int(line[6:].split()[0])
+print(total)
+PY
+}
+
+allocs_per_op() { # name
+  local a b
+  a=$(allocs "$OUT/$1.$N1.out")
+  b=$(allocs "$OUT/$1.$N2.out")
+  awk -v a="$a" -v b="$b" -v n1="$N1" -v n2="$N2" -v name="$1" \
+    'BEGIN { printf "%-36s __rdl_alloc calls: %.1f heap allocations per op\n", name, (b - a) / (n2 - n1) }'
 }
 
 # Differential self cost per function and per op: perop NAME [BASELINE_NAME]
@@ -120,17 +156,23 @@ done
 
 if [[ $E2E == 1 ]]; then
   echo "== end to end: point read c=1 against the local server, client process only"
-  for c in ${E2E_CLIENTS:-raw raw-ureq tokio blocking async-std smol}; do
+  for c in ${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol}; do
     # No re-measurement and no waiting for a quiet CPU: each run does exactly N ops.
     args=(--clients "$c" --workloads read1 --rounds 1 --warmup 200 --watchdog-secs 3600
           --noise-retries 0 --quiet-wait-secs 0)
     a=$(run "e2e-$c" "$N1" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N1")
     b=$(run "e2e-$c" "$N2" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N2")
     per_op "e2e read c=1 $c" "$a" "$b"
-    # sextant-blocking against raw ureq; the other transports against raw reqwest.
+    allocs_per_op "e2e-$c"
+    # sextant-blocking against raw ureq, sextant-async-std against raw hyper (under smol against
+    # raw hyper on smol when measured), sextant-tokio against raw reqwest.
     if [[ $c == blocking && -f "$OUT/e2e-raw-ureq.$N2.self.txt" ]]; then
       perop "e2e-$c" e2e-raw-ureq
-    elif [[ $c != raw && $c != raw-ureq && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
+    elif [[ $c == smol && -f "$OUT/e2e-raw-hyper-smol.$N2.self.txt" ]]; then
+      perop "e2e-$c" e2e-raw-hyper-smol
+    elif [[ ($c == async-std || $c == smol) && -f "$OUT/e2e-raw-hyper.$N2.self.txt" ]]; then
+      perop "e2e-$c" e2e-raw-hyper
+    elif [[ $c != raw* && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
       perop "e2e-$c" e2e-raw
     else
       perop "e2e-$c"

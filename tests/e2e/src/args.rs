@@ -58,7 +58,8 @@ USAGE: sextant-e2e-bench [OPTIONS]
   --warmup N          warm-up operations before each measured window      [max(ops/10, 200)]
   --rounds N          rounds (round-robin over the clients in each round) [3]
   --quick             --ops 1000 --rounds 1 (smoke test)
-  --clients LIST      comma-separated: raw,raw-ureq,tokio,blocking,       [all]
+  --clients LIST      comma-separated: raw,raw-ureq,raw-hyper,            [all]
+                      raw-hyper-app,raw-hyper-smol,tokio,blocking,
                       async-std,smol
   --workloads LIST    comma-separated: read1,read32,create1,create32      [all]
   --no-pin            do not pin (server CPU0 / harness CPU1)

@@ -15,6 +15,12 @@ pub enum ClientKind {
     Raw,
     /// ureq with hand-signed headers, on the calling thread(s).
     RawUreq,
+    /// hyper 1 client connections with hand-signed headers, on async-std.
+    RawHyper,
+    /// The same, re-keying the HMAC per request and deserializing the body (an application).
+    RawHyperApp,
+    /// hyper 1 client connections with hand-signed headers, on a smol local executor.
+    RawHyperSmol,
     /// sextant-tokio.
     Tokio,
     /// sextant-blocking; c=32 is 32 threads sharing one driver.
@@ -27,9 +33,12 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 6] = [
+    pub const ALL: [ClientKind; 9] = [
         ClientKind::Raw,
         ClientKind::RawUreq,
+        ClientKind::RawHyper,
+        ClientKind::RawHyperApp,
+        ClientKind::RawHyperSmol,
         ClientKind::Tokio,
         ClientKind::Blocking,
         ClientKind::AsyncStd,
@@ -41,6 +50,9 @@ impl ClientKind {
         Some(match s {
             "raw" => ClientKind::Raw,
             "raw-ureq" => ClientKind::RawUreq,
+            "raw-hyper" => ClientKind::RawHyper,
+            "raw-hyper-app" => ClientKind::RawHyperApp,
+            "raw-hyper-smol" => ClientKind::RawHyperSmol,
             "tokio" => ClientKind::Tokio,
             "blocking" => ClientKind::Blocking,
             "async-std" => ClientKind::AsyncStd,
@@ -54,6 +66,9 @@ impl ClientKind {
         match self {
             ClientKind::Raw => "raw",
             ClientKind::RawUreq => "raw-ureq",
+            ClientKind::RawHyper => "raw-hyper",
+            ClientKind::RawHyperApp => "raw-hyper-app",
+            ClientKind::RawHyperSmol => "raw-hyper-smol",
             ClientKind::Tokio => "tokio",
             ClientKind::Blocking => "blocking",
             ClientKind::AsyncStd => "async-std",
@@ -67,6 +82,9 @@ impl fmt::Display for ClientKind {
         f.write_str(match self {
             ClientKind::Raw => "raw reqwest",
             ClientKind::RawUreq => "raw ureq",
+            ClientKind::RawHyper => "raw hyper (async-std)",
+            ClientKind::RawHyperApp => "raw hyper (async-std, re-keyed, deserialized)",
+            ClientKind::RawHyperSmol => "raw hyper (smol)",
             ClientKind::Tokio => "sextant-tokio",
             ClientKind::Blocking => "sextant-blocking",
             ClientKind::AsyncStd => "sextant-async-std (async-std)",
@@ -101,6 +119,9 @@ pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Windo
     match client {
         ClientKind::Raw => crate::run_tokio::measure_raw(target, plan),
         ClientKind::RawUreq => crate::run_blocking::measure_raw_ureq(target, plan),
+        ClientKind::RawHyper => crate::run_async_std::measure_raw_hyper(target, plan, false),
+        ClientKind::RawHyperApp => crate::run_async_std::measure_raw_hyper(target, plan, true),
+        ClientKind::RawHyperSmol => crate::run_async_std::measure_raw_hyper_smol(target, plan),
         ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan),
         ClientKind::Blocking => crate::run_blocking::measure(target, plan),
         ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan),

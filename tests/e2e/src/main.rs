@@ -18,6 +18,7 @@ mod args;
 mod clients;
 mod meter;
 mod raw;
+mod raw_hyper;
 mod raw_ureq;
 mod report;
 mod run_async_std;

@@ -1,8 +1,9 @@
 //! sextant-async-std under async-std (c=32: 32 spawned tasks) and under smol (c=32: 32 tasks on
 //! one local executor driven by `smol::block_on`).
 
-#[cfg(not(feature = "async-std"))]
-use crate::{clients::Plan, meter::Window, workload::Target};
+use crate::clients::{Counter, Plan};
+use crate::meter::{self, Window};
+use crate::workload::Target;
 
 #[cfg(feature = "async-std")]
 mod imp {
@@ -125,4 +126,120 @@ pub fn measure_async_std(_: &Target, _: &Plan) -> Result<Window, String> {
 #[cfg(not(feature = "async-std"))]
 pub fn measure_smol(_: &Target, _: &Plan) -> Result<Window, String> {
     Err("built without the `async-std` feature".into())
+}
+
+/// The raw hyper baseline on async-std: workers as for sextant-async-std (c=1 in `block_on`,
+/// c=32 as spawned tasks), connection I/O futures spawned with `async_std::task::spawn`.
+/// `app`: re-key the HMAC per request and deserialize the body.
+pub fn measure_raw_hyper(target: &Target, plan: &Plan, app: bool) -> Result<Window, String> {
+    use std::sync::Arc;
+
+    use crate::raw_hyper::{ConnTask, RawHyper};
+
+    let spawn = |conn: ConnTask| drop(async_std::task::spawn(conn));
+    let raw = Arc::new(RawHyper::new(
+        target,
+        plan.pool_max_idle,
+        plan.timeout,
+        app,
+        spawn,
+    )?);
+    let worker = raw_hyper_worker;
+    async_std::task::block_on(async {
+        let c = plan.workload.concurrency();
+        if c <= 1 {
+            worker(&raw, plan, &Counter::new(0, plan.warmup)).await?;
+            let mark = meter::start(plan.server_pid);
+            worker(&raw, plan, &Counter::new(plan.warmup, plan.ops)).await?;
+            return Ok(mark.stop());
+        }
+        let phase = |counter: Counter| {
+            let counter = Arc::new(counter);
+            let tasks: Vec<_> = (0..c)
+                .map(|_| {
+                    let (raw, plan, counter) =
+                        (Arc::clone(&raw), plan.clone(), Arc::clone(&counter));
+                    async_std::task::spawn(async move { worker(&raw, &plan, &counter).await })
+                })
+                .collect();
+            async move {
+                for t in tasks {
+                    t.await?;
+                }
+                Ok::<(), String>(())
+            }
+        };
+        phase(Counter::new(0, plan.warmup)).await?;
+        let mark = meter::start(plan.server_pid);
+        phase(Counter::new(plan.warmup, plan.ops)).await?;
+        Ok(mark.stop())
+    })
+}
+
+/// The raw hyper baseline on smol: workers and connection I/O futures on one `LocalExecutor`
+/// driven by `smol::block_on`, as for sextant-async-std under smol.
+pub fn measure_raw_hyper_smol(target: &Target, plan: &Plan) -> Result<Window, String> {
+    use std::rc::Rc;
+
+    use crate::raw_hyper::{ConnTask, RawHyper};
+
+    let ex = Rc::new(smol::LocalExecutor::new());
+    let conn_ex = Rc::clone(&ex);
+    let spawn = move |conn: ConnTask| conn_ex.spawn(conn).detach();
+    let raw = Rc::new(RawHyper::new(
+        target,
+        plan.pool_max_idle,
+        plan.timeout,
+        false,
+        spawn,
+    )?);
+    let worker = raw_hyper_worker;
+    smol::block_on(ex.run(async {
+        let c = plan.workload.concurrency();
+        if c <= 1 {
+            worker(&raw, plan, &Counter::new(0, plan.warmup)).await?;
+            let mark = meter::start(plan.server_pid);
+            worker(&raw, plan, &Counter::new(plan.warmup, plan.ops)).await?;
+            return Ok(mark.stop());
+        }
+        let phase = |counter: Counter| {
+            let counter = Rc::new(counter);
+            let tasks: Vec<_> = (0..c)
+                .map(|_| {
+                    let (raw, plan, counter) = (Rc::clone(&raw), plan.clone(), Rc::clone(&counter));
+                    ex.spawn(async move { worker(&raw, &plan, &counter).await })
+                })
+                .collect();
+            async move {
+                for t in tasks {
+                    t.await?;
+                }
+                Ok::<(), String>(())
+            }
+        };
+        phase(Counter::new(0, plan.warmup)).await?;
+        let mark = meter::start(plan.server_pid);
+        phase(Counter::new(plan.warmup, plan.ops)).await?;
+        Ok(mark.stop())
+    }))
+}
+
+/// Runs the operations `counter` hands out: a point read of the read item, or a create.
+async fn raw_hyper_worker<S: Fn(crate::raw_hyper::ConnTask)>(
+    raw: &crate::raw_hyper::RawHyper<S>,
+    plan: &Plan,
+    counter: &Counter,
+) -> Result<(), String> {
+    use crate::workload;
+    while let Some(n) = counter.take() {
+        if plan.workload.is_create() {
+            let id = workload::create_id(&plan.prefix, n);
+            let body = workload::item_body(&id, &id, n);
+            raw.create(&id, body).await?;
+        } else {
+            raw.read(workload::READ_ITEM_ID, workload::READ_ITEM_PK)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_io::Timer;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use http::{HeaderMap, Uri};
@@ -32,7 +31,7 @@ use sextant_core::{
 
 use crate::connection::{BodyError, Connection, RequestBody};
 use crate::connector::{Connector, PoolKey};
-use crate::deadline::{race, Raced};
+use crate::deadline::{race_deadline, LoopTimer, Raced};
 use crate::error_map::hyper_error;
 use crate::pool::Pool;
 
@@ -58,7 +57,12 @@ pub(crate) struct HttpClient {
     /// Token acquisitions that outlived the operation that started them (a background refresh):
     /// the next operation of any driver adopts and polls them (nothing is spawned).
     pub(crate) orphans: crate::execute::Orphans,
+    /// Execution-loop timers of finished operations, still set, for the next operations.
+    loop_timers: std::sync::Mutex<Vec<LoopTimer>>,
 }
+
+/// At most this many idle loop timers are kept (one per concurrent operation is enough).
+const MAX_IDLE_LOOP_TIMERS: usize = 64;
 
 impl HttpClient {
     /// A client with the given TLS configuration and pool settings.
@@ -67,6 +71,29 @@ impl HttpClient {
             connector: Connector::new(tls, pool.connect_timeout),
             pool: Pool::new(pool.max_idle_connections_per_host, pool.idle_timeout),
             orphans: crate::execute::Orphans::default(),
+            loop_timers: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A loop timer for an operation: a kept one (usually still set, so waiting costs no new
+    /// timer registration) or a new one.
+    pub(crate) fn take_loop_timer(&self) -> LoopTimer {
+        let kept = self
+            .loop_timers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        kept.unwrap_or_else(LoopTimer::new)
+    }
+
+    /// Keeps an operation's loop timer for later operations.
+    pub(crate) fn keep_loop_timer(&self, timer: LoopTimer) {
+        let mut kept = self
+            .loop_timers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < MAX_IDLE_LOOP_TIMERS {
+            kept.push(timer);
         }
     }
 
@@ -77,13 +104,19 @@ impl HttpClient {
 
     /// Starts an attempt: the returned future resolves at the response head (or failure), and
     /// enforces `req.deadline` in both phases.
+    ///
+    /// The deadline is checked whenever the attempt is polled; the attempt arms no timer of its
+    /// own. The execution loop that polls it waits for the core's `until`, which is never later
+    /// than the deadline of an attempt in flight, so the loop wakes and polls it in time (the
+    /// tasks before the loop's timer, so the attempt reports its own timeout, with its exact
+    /// `request_sent`, as when it had a timer of its own).
     pub(crate) fn attempt(self: &Arc<Self>, req: OutgoingRequest) -> BoxFuture<AttemptHead> {
         let client = Arc::clone(self);
         Box::pin(async move { client.head_phase(req).await })
     }
 
     async fn head_phase(self: Arc<Self>, req: OutgoingRequest) -> AttemptHead {
-        let mut timer = Timer::at(req.deadline);
+        let deadline = req.deadline;
         let key = match PoolKey::from_uri(&req.uri) {
             Ok(k) => k,
             Err(m) => return AttemptHead::Failed(unsendable(m)),
@@ -93,9 +126,9 @@ impl HttpClient {
                 Ok(r) => r,
                 Err(m) => return AttemptHead::Failed(unsendable(m)),
             };
-            let (mut conn, pooled) = match self.checkout(&key, &mut timer).await {
+            let (mut conn, pooled) = match self.checkout(&key, deadline).await {
                 Ok(Some(c)) => (c, true),
-                Ok(None) => match race(&mut timer, self.connector.connect(&key)).await {
+                Ok(None) => match race_deadline(deadline, self.connector.connect(&key)).await {
                     Raced::Done(Ok(c)) => (c, false),
                     Raced::Done(Err(e)) => return AttemptHead::Failed(e),
                     Raced::TimedOut => {
@@ -109,7 +142,7 @@ impl HttpClient {
             };
             let counters = Arc::clone(conn.counters());
             let mark = counters.mark();
-            match race(&mut timer, conn.send(http_req)).await {
+            match race_deadline(deadline, conn.send(http_req)).await {
                 Raced::Done(Ok(resp)) => {
                     let (parts, incoming) = resp.into_parts();
                     let head = Response {
@@ -118,7 +151,7 @@ impl HttpClient {
                         body: Bytes::new(),
                     };
                     let max = req.max_response_bytes;
-                    let body = Box::pin(self.body_phase(key, conn, incoming, timer, max, head));
+                    let body = Box::pin(self.body_phase(key, conn, incoming, deadline, max, head));
                     return AttemptHead::Head { body };
                 }
                 Raced::Done(Err(e)) => {
@@ -146,10 +179,10 @@ impl HttpClient {
     async fn checkout(
         &self,
         key: &PoolKey,
-        timer: &mut Timer,
+        deadline: Instant,
     ) -> Result<Option<Connection>, TransportError> {
         while let Some(mut conn) = self.pool.take(key, Instant::now()) {
-            match race(timer, conn.ready_now()).await {
+            match race_deadline(deadline, conn.ready_now()).await {
                 Raced::Done(true) => return Ok(Some(conn)),
                 Raced::Done(false) => continue,
                 Raced::TimedOut => {
@@ -170,7 +203,7 @@ impl HttpClient {
         key: PoolKey,
         mut conn: Connection,
         mut body: Incoming,
-        mut timer: Timer,
+        deadline: Instant,
         max: usize,
         mut response: Response,
     ) -> Result<Response, TransportError> {
@@ -181,7 +214,7 @@ impl HttpClient {
                 )));
             }
         }
-        match race(&mut timer, conn.read_body(&mut body, max)).await {
+        match race_deadline(deadline, conn.read_body(&mut body, max)).await {
             Raced::Done(Ok(bytes)) => {
                 drop(body);
                 self.pool.put(key, conn, Instant::now());

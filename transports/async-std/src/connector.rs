@@ -1,8 +1,9 @@
 //! Opening connections: name resolution, TCP, TLS and the hyper HTTP/1.1 handshake.
 //!
-//! Sockets come from `async-net` and timers from `async-io`, both built on the async-io reactor
-//! that async-std and smol share, so the same code runs under either runtime (and under a plain
-//! `futures_lite::future::block_on`, where async-io drives its reactor on its own thread).
+//! Sockets ([`Tcp`], an `async_io::Async` that reads only after readiness; names resolve through
+//! `async-net`) and timers come from `async-io`, whose reactor async-std and smol share, so the
+//! same code runs under either runtime (and under a plain `futures_lite::future::block_on`, where
+//! async-io drives its reactor on its own thread).
 
 use std::fmt;
 use std::io;
@@ -13,7 +14,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_io::Timer;
-use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::client::TlsStream;
 use futures_rustls::TlsConnector;
@@ -24,6 +24,7 @@ use crate::connection::Connection;
 use crate::deadline::{race, Raced};
 use crate::error_map::io_message;
 use crate::io::{HyperIo, IoCounters};
+use crate::tcp::Tcp;
 use crate::tls::server_name;
 
 /// Where a connection goes: the pool keeps idle connections per key.
@@ -68,9 +69,9 @@ impl fmt::Display for PoolKey {
 /// A TCP stream, with or without TLS.
 pub(crate) enum Stream {
     /// Plain TCP.
-    Plain(TcpStream),
+    Plain(Tcp),
     /// TLS over TCP.
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<Tcp>>),
 }
 
 impl fmt::Debug for Stream {
@@ -195,7 +196,7 @@ impl Connector {
 }
 
 /// Resolves `key.host` and connects to the first address that accepts.
-async fn tcp_connect(key: &PoolKey) -> Result<TcpStream, TransportError> {
+async fn tcp_connect(key: &PoolKey) -> Result<Tcp, TransportError> {
     let bare = key.host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, key.port)],
@@ -208,7 +209,7 @@ async fn tcp_connect(key: &PoolKey) -> Result<TcpStream, TransportError> {
     };
     let mut last = None;
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        match Tcp::connect(addr).await {
             Ok(tcp) => {
                 // Requests are small and latency-bound; Nagle only delays them.
                 let _ = tcp.set_nodelay(true);

@@ -13,13 +13,10 @@
 //! operation (of any driver of the runtime) adopts and polls the orphans with its own tasks,
 //! feeding each result to the driver it belongs to.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use async_io::Timer;
 use futures_lite::future::poll_fn;
 use sextant_core::{
     AccessToken, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained,
@@ -27,6 +24,7 @@ use sextant_core::{
 };
 
 use crate::client::{AttemptHead, BoxFuture, HttpClient};
+use crate::deadline::LoopTimer;
 
 pub(crate) use sextant_host::now;
 
@@ -117,6 +115,8 @@ struct Guard<'a, 'e> {
     exec: &'e mut Execution,
     done: bool,
     tasks: Vec<Task>,
+    /// The loop's timer, handed back to the client for the next operation.
+    timer: LoopTimer,
 }
 
 impl Drop for Guard<'_, '_> {
@@ -125,6 +125,8 @@ impl Drop for Guard<'_, '_> {
             self.shared.cancel(self.exec, now());
         }
         self.client.orphans.keep(self.shared, &mut self.tasks);
+        let timer = std::mem::replace(&mut self.timer, LoopTimer::new());
+        self.client.keep_loop_timer(timer);
     }
 }
 
@@ -155,6 +157,7 @@ pub(crate) async fn drive(
         exec,
         done: false,
         tasks: Vec::new(),
+        timer: client.take_loop_timer(),
     };
     client.orphans.adopt(&mut guard.tasks);
     let mut inputs: Vec<Input> = Vec::new();
@@ -184,7 +187,7 @@ pub(crate) async fn drive(
                 }
             })));
         }
-        match wait(tasks, until).await {
+        match wait(tasks, until, &mut guard.timer).await {
             Wake::Head(id, AttemptHead::Head { body }) => {
                 inputs.push(Input::Headers(id, now()));
                 tasks.push(Task::Body(id, body));
@@ -205,8 +208,8 @@ pub(crate) async fn drive(
 }
 
 /// Waits until a task finishes (it is removed from `tasks` and returned) or `until` passes.
-async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>) -> Wake {
-    let mut timer = until.map(Timer::at);
+/// `timer` is the loop's timer, kept set across waits (see `deadline`).
+async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>, timer: &mut LoopTimer) -> Wake {
     poll_fn(|cx| {
         for i in 0..tasks.len() {
             let ready = match &mut tasks[i] {
@@ -220,8 +223,8 @@ async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>) -> Wake {
                 return Poll::Ready(wake);
             }
         }
-        if let Some(t) = timer.as_mut() {
-            if Pin::new(t).poll(cx).is_ready() {
+        if let Some(until) = until {
+            if timer.poll_until(until, cx).is_ready() {
                 return Poll::Ready(Wake::Timer);
             }
         }

@@ -83,6 +83,7 @@ mod pool;
 mod processor;
 mod query;
 mod runtime;
+mod tcp;
 mod tls;
 mod typed;
 
