@@ -10,6 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -43,6 +44,8 @@ pub(crate) struct Connection {
     /// How the I/O future ended, when it ended with an error.
     driver_error: Option<hyper::Error>,
     counters: Arc<IoCounters>,
+    /// The socket's probe flag: set before an idle connection is reused ([`Connection::ready_now`]).
+    probe: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Connection {
@@ -59,12 +62,14 @@ impl Connection {
         sender: http1::SendRequest<RequestBody>,
         driver: Driver,
         counters: Arc<IoCounters>,
+        probe: Arc<AtomicBool>,
     ) -> Self {
         Connection {
             sender,
             driver: Some(Box::pin(driver)),
             driver_error: None,
             counters,
+            probe,
         }
     }
 
@@ -95,6 +100,9 @@ impl Connection {
     /// a pooled connection before it is reused: an idle HTTP/1 connection becomes ready on its
     /// first poll, and one the peer closed while it was idle finishes instead.
     pub(crate) async fn ready_now(&mut self) -> bool {
+        // The socket is read only after the reactor reports it readable, and a close that
+        // arrived while the connection sat idle may not be reported yet: read once now.
+        self.probe.store(true, Ordering::Relaxed);
         poll_fn(|cx| {
             self.poll_driver(cx);
             if self.driver.is_none() {

@@ -9,6 +9,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -152,7 +153,7 @@ impl Connector {
     /// Opens a new HTTP/1.1 connection to `key`.
     pub(crate) async fn connect(&self, key: &PoolKey) -> Result<Connection, TransportError> {
         let mut timer = Timer::after(self.connect_timeout);
-        let stream = match race(&mut timer, self.open_stream(key)).await {
+        let (stream, probe) = match race(&mut timer, self.open_stream(key)).await {
             Raced::Done(r) => r?,
             Raced::TimedOut => {
                 return Err(not_sent(
@@ -176,17 +177,22 @@ impl Connector {
                     format!("HTTP/1.1 setup for {key}: {e}"),
                 )
             })?;
-        Ok(Connection::new(sender, driver, counters))
+        Ok(Connection::new(sender, driver, counters, probe))
     }
 
-    async fn open_stream(&self, key: &PoolKey) -> Result<Stream, TransportError> {
+    /// The stream, and its socket's probe flag ([`Tcp::probe_handle`]).
+    async fn open_stream(
+        &self,
+        key: &PoolKey,
+    ) -> Result<(Stream, Arc<AtomicBool>), TransportError> {
         let tcp = tcp_connect(key).await?;
+        let probe = tcp.probe_handle();
         if !key.https {
-            return Ok(Stream::Plain(tcp));
+            return Ok((Stream::Plain(tcp), probe));
         }
         let name = server_name(&key.host).map_err(|m| not_sent(TransportErrorKind::Tls, m))?;
         match self.tls.connect(name, tcp).await {
-            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Ok(tls) => Ok((Stream::Tls(Box::new(tls)), probe)),
             Err(e) => Err(not_sent(
                 TransportErrorKind::Tls,
                 format!("TLS handshake with {key} failed: {}", io_message(&e)),

@@ -16,6 +16,8 @@
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use async_io::Async;
@@ -27,6 +29,10 @@ pub(crate) struct Tcp {
     io: Async<TcpStream>,
     /// Whether a read may find data without waiting for the reactor first.
     readable: bool,
+    /// Set by the pool before an idle connection is reused: try one read even without a
+    /// readiness report, so that a close the reactor has not reported yet is seen now (as an
+    /// end of stream) instead of failing the request that reuses the connection.
+    probe: Arc<AtomicBool>,
 }
 
 impl Tcp {
@@ -36,7 +42,13 @@ impl Tcp {
         Ok(Tcp {
             io,
             readable: false,
+            probe: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The flag that makes the next read try the socket at once (see [`Tcp::probe`]'s field).
+    pub(crate) fn probe_handle(&self) -> Arc<AtomicBool> {
+        self.probe.clone()
     }
 
     /// Sets `TCP_NODELAY`.
@@ -52,6 +64,9 @@ impl AsyncRead for Tcp {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.probe.swap(false, Ordering::Relaxed) {
+            this.readable = true;
+        }
         loop {
             if !this.readable {
                 ready!(this.io.poll_readable(cx))?;
