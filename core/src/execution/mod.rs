@@ -176,7 +176,11 @@ impl Execution {
         let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
             .then(|| Box::new((op.clone(), opts.clone())));
         let activity_header = activity_id.header_value();
-        let prepared = Prepared::new(d, op, &opts, activity_header.clone());
+        let mut opts = opts;
+        // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
+        let excluded = std::mem::take(&mut opts.excluded_regions);
+        let hedging = opts.hedging;
+        let prepared = Prepared::new(d, op, opts, activity_header.clone());
         let mut e = Execution {
             op: None,
             activity_header,
@@ -186,12 +190,12 @@ impl Execution {
             in_flight: Vec::new(),
             phase: Phase::Ready,
             regions: RegionState {
-                excluded: opts.excluded_regions.clone(),
+                excluded,
                 ..RegionState::default()
             },
             retry: RetryState::default(),
             hedge: HedgeState {
-                enabled: opts.hedging.unwrap_or(d.eff.hedging.enabled),
+                enabled: hedging.unwrap_or(d.eff.hedging.enabled),
                 sent: 0,
             },
             meta: MetaState::default(),
