@@ -151,7 +151,7 @@ impl Execution {
     pub(crate) fn new(
         d: &mut Driver,
         op: CosmosOperation,
-        opts: OperationOptions,
+        mut opts: OperationOptions,
         activity_id: ActivityId,
         now: Now,
     ) -> Self {
@@ -176,7 +176,6 @@ impl Execution {
         let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
             .then(|| Box::new((op.clone(), opts.clone())));
         let activity_header = activity_id.header_value();
-        let mut opts = opts;
         // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
         let excluded = std::mem::take(&mut opts.excluded_regions);
         let hedging = opts.hedging;
@@ -237,7 +236,7 @@ impl Execution {
             Ok((p, tracking)) => {
                 e.regions.write_regions = p.uses_write_regions();
                 e.op = Some(p);
-                e.tracked.check = tracking.map(Box::new);
+                e.tracked.check = tracking;
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }

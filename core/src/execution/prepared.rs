@@ -75,7 +75,7 @@ impl Prepared {
         op: CosmosOperation,
         opts: OperationOptions,
         activity_id: HeaderValue,
-    ) -> Result<(Prepared, Option<super::tracking::Tracking>), ConfigError> {
+    ) -> Result<(Prepared, Option<Box<super::tracking::Tracking>>), ConfigError> {
         if let Some(p) = &opts.problem {
             return Err(p.clone());
         }
@@ -165,9 +165,10 @@ impl Prepared {
         };
         let tracking = if opted_in {
             let id = activity_id.to_str().unwrap_or_default().to_owned();
+            // Boxed here: the common result (no tracking) stays small to move.
             super::tracking::stamp(&prepared, kind, &id).map(|(body, t)| {
                 prepared.body = body;
-                t
+                Box::new(t)
             })
         } else {
             None
