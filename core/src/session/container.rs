@@ -36,6 +36,11 @@ struct RangeTokens {
     tokens: BTreeMap<String, SessionTokenValue>,
     /// Range ids in insertion order, for eviction.
     order: VecDeque<String>,
+    /// The header value of the last [`SessionContainer::capture`] into these tokens if it was
+    /// clean (no error, no eviction) and nothing changed them since; empty otherwise. Capturing
+    /// that value again is a no-op (merging takes maxima), so it is skipped: a steady item's
+    /// reads return the same token every time. The buffer is reused, not reallocated.
+    last_clean: String,
 }
 
 impl Default for SessionContainer {
@@ -75,8 +80,20 @@ impl SessionContainer {
         container_link: &str,
         header_value: &str,
     ) -> Result<(), SessionTokenError> {
+        if !header_value.is_empty()
+            && self
+                .containers
+                .get(key(container_link))
+                .is_some_and(|r| r.last_clean == header_value)
+        {
+            return Ok(());
+        }
         let header = SessionTokenHeader::parse(header_value)?;
-        self.capture_header(container_link, header)
+        let (result, ranges) = self.capture_entries(container_link, header);
+        if let Some(ranges) = ranges {
+            ranges.last_clean.push_str(header_value);
+        }
+        result
     }
 
     /// [`capture`](Self::capture) for a header already parsed.
@@ -85,8 +102,22 @@ impl SessionContainer {
         container_link: &str,
         header: SessionTokenHeader,
     ) -> Result<(), SessionTokenError> {
+        self.capture_entries(container_link, header).0
+    }
+
+    /// Applies `header`'s entries. Also returns the container's tokens when the capture was
+    /// clean (no error, no range evicted), for [`capture`](Self::capture) to remember the value.
+    fn capture_entries(
+        &mut self,
+        container_link: &str,
+        header: SessionTokenHeader,
+    ) -> (Result<(), SessionTokenError>, Option<&mut RangeTokens>) {
         let max_ranges = self.max_ranges;
-        let ranges = self.container_mut(container_link);
+        let Some(ranges) = self.container_mut(container_link) else {
+            return (Ok(()), None);
+        };
+        ranges.last_clean.clear();
+        let mut evicted = false;
         let mut first_error = None;
         for entry in header.into_entries() {
             let (range_id, value) = entry.into_parts();
@@ -103,12 +134,16 @@ impl SessionContainer {
             if ranges.tokens.len() >= max_ranges {
                 if let Some(oldest) = ranges.order.pop_front() {
                     ranges.tokens.remove(&oldest);
+                    evicted = true;
                 }
             }
             ranges.order.push_back(range_id.clone());
             ranges.tokens.insert(range_id, value);
         }
-        first_error.map_or(Ok(()), Err)
+        match first_error {
+            Some(e) => (Err(e), None),
+            None => (Ok(()), (!evicted).then_some(ranges)),
+        }
     }
 
     /// The `x-ms-session-token` value to send: for `Some(range)` that range's `"<range>:<token>"`
@@ -185,7 +220,10 @@ impl SessionContainer {
             .map_or(0, |r| r.tokens.len())
     }
 
-    fn container_mut(&mut self, container_link: &str) -> &mut RangeTokens {
+    /// The container's tokens, created (evicting the oldest container at the bound) if absent.
+    /// Always `Some`; an `Option` only because the borrow checker cannot return the looked-up
+    /// entry on one path and insert on the other without allocating the key on both.
+    fn container_mut(&mut self, container_link: &str) -> Option<&mut RangeTokens> {
         let k = key(container_link);
         if !self.containers.contains_key(k) {
             if self.containers.len() >= self.max_containers {
@@ -194,8 +232,9 @@ impl SessionContainer {
                 }
             }
             self.order.push_back(k.to_owned());
+            return Some(self.containers.entry(k.to_owned()).or_default());
         }
-        self.containers.entry(k.to_owned()).or_default()
+        self.containers.get_mut(k)
     }
 }
 
