@@ -238,7 +238,7 @@ impl Prepared {
     /// Headers for one attempt: the static ones plus a fresh date and signature.
     pub fn attempt_headers(
         &mut self,
-        d: &Driver,
+        d: &mut Driver,
         wall: std::time::SystemTime,
         hub_only: bool,
         tentative_writes: bool,
@@ -273,11 +273,14 @@ impl Prepared {
             let token = self.session_scope().and_then(|c| match range {
                 Some((id, parents)) => {
                     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
-                    d.sessions.token_for_range_with_parents(c, id, &parents)
+                    d.sessions.header_for_range_with_parents(c, id, &parents)
                 }
-                None => d.sessions.token_for(c, None),
+                None => d
+                    .sessions
+                    .token_for(c, None)
+                    .and_then(|t| HeaderValue::try_from(t).ok()),
             });
-            if let Some(v) = token.and_then(|t| HeaderValue::try_from(t).ok()) {
+            if let Some(v) = token {
                 h.insert(names::SESSION_TOKEN, v);
             }
         }
