@@ -138,3 +138,36 @@ fn split_endpoint(endpoint: &str) -> Option<(http::uri::Scheme, http::uri::Autho
         && !endpoint.contains('#');
     exact.then_some((scheme, authority, prefix))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_base_gives_the_uri_of_the_whole_url() {
+        let mut base = UriBase::default();
+        for (endpoint, path) in [
+            (
+                "https://a-westus2.documents.azure.com:443/",
+                "dbs/db/colls/c/docs/item-1",
+            ),
+            (
+                "https://a-westus2.documents.azure.com:443/",
+                "dbs/db/colls/c/docs/a%20b",
+            ),
+            ("https://a-westus2.documents.azure.com:443/", ""),
+            ("http://127.0.0.1:8081/", "dbs/db"),
+            ("https://proxy.example/prefix/", "dbs/db/colls/c"),
+            ("https://a.documents.azure.com/?q=1/", "dbs/db"),
+            ("https://a.documents.azure.com/", "dbs/db?x=1#frag"),
+            ("https://a.documents.azure.com/", "dbs/db with space"),
+        ] {
+            let endpoint: Arc<str> = Arc::from(endpoint);
+            let url = format!("{endpoint}{path}");
+            let fast = base.uri(&endpoint, &url).map(|u| u.to_string());
+            let full = url.parse::<Uri>().map(|u| u.to_string());
+            assert_eq!(fast.is_ok(), full.is_ok(), "{url}");
+            assert_eq!(fast.ok(), full.ok(), "{url}");
+        }
+    }
+}
