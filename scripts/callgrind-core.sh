@@ -12,8 +12,8 @@
 #                                      # and every Sextant transport, point read c=1
 #
 # Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw raw-ureq raw-hyper
-# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app). Each end-to-end client also
-# reports its heap allocations per op (differential count of `__rdl_alloc` calls).
+# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app). The core cycle and each
+# end-to-end client also report heap allocations per op (differential count of `__rdl_alloc` calls).
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -150,6 +150,7 @@ for mode in routed bench; do
   a=$(run "core_cycle-$mode" "$N1" "$BIN/core_cycle" "$N1" "$mode")
   b=$(run "core_cycle-$mode" "$N2" "$BIN/core_cycle" "$N2" "$mode")
   per_op "core point-read cycle ($mode)" "$a" "$b"
+  allocs_per_op "core_cycle-$mode"
   grep -h "core_cycle:" "$OUT/core_cycle-$mode.$N2.log" | sed 's/^/    /'
   perop "core_cycle-$mode"
 done

@@ -74,6 +74,8 @@ pub struct Driver {
     /// Replay recording (`crate::replay`): `None` unless `start_recording` was called, so the
     /// hooks cost one branch when not recording.
     pub(crate) recorder: Option<Box<crate::replay::Recorder>>,
+    /// The last endpoint's parsed scheme and authority, for building attempts' URIs.
+    pub(crate) uri_base: crate::request::UriBase,
 }
 
 impl Driver {
@@ -110,6 +112,7 @@ impl Driver {
             eff,
             rng: DetRng::new(seed),
             next_attempt: 1,
+            uri_base: crate::request::UriBase::default(),
             metadata: AccountMetadata::default(),
             token: TokenState::default(),
             user_agent,

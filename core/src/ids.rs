@@ -62,9 +62,11 @@ impl ActivityId {
 
     /// As an `x-ms-activity-id` header value.
     pub fn header_value(&self) -> http::HeaderValue {
-        let ascii = self.to_ascii();
-        // Hex digits and dashes are always a valid header value.
-        http::HeaderValue::from_bytes(&ascii).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+        // Hex digits and dashes are always a valid header value. Shared from the start (one
+        // allocation): the value is cloned into every request of the operation, and a copied
+        // buffer would be promoted to a shared one (a second allocation) at the first clone.
+        http::HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(self.to_ascii()))
+            .unwrap_or_else(|_| http::HeaderValue::from_static(""))
     }
 }
 

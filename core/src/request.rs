@@ -79,3 +79,95 @@ impl OutgoingRequest {
         req
     }
 }
+
+/// The scheme and authority of the last endpoint a request went to, parsed once: an attempt's
+/// [`Uri`] is then built from them and its path alone, instead of parsing the whole URL (and
+/// copying and splitting it) per attempt. The result is the `Uri` that parsing the whole URL
+/// gives; anything the fast path does not cover falls back to that parse.
+#[derive(Debug, Default)]
+pub(crate) struct UriBase {
+    last: Option<(Arc<str>, http::uri::Scheme, http::uri::Authority, usize)>,
+}
+
+impl UriBase {
+    /// The `Uri` of `url`, which is `endpoint` followed by a path.
+    pub(crate) fn uri(
+        &mut self,
+        endpoint: &Arc<str>,
+        url: &str,
+    ) -> Result<Uri, http::uri::InvalidUri> {
+        // `Uri` refuses URLs of `u16::MAX - 1` bytes or more as a whole; so does the fallback.
+        if url.len() < usize::from(u16::MAX - 1) && url.starts_with(&**endpoint) {
+            let cached = matches!(&self.last, Some((e, ..)) if Arc::ptr_eq(e, endpoint) || **e == **endpoint);
+            if !cached {
+                self.last = split_endpoint(endpoint).map(|(s, a, n)| (endpoint.clone(), s, a, n));
+            }
+            if let Some((_, scheme, authority, prefix)) = &self.last {
+                if let Some(rest) = url.get(*prefix..) {
+                    let mut parts = http::uri::Parts::default();
+                    parts.scheme = Some(scheme.clone());
+                    parts.authority = Some(authority.clone());
+                    if let Ok(pq) = http::uri::PathAndQuery::from_maybe_shared(
+                        Bytes::copy_from_slice(rest.as_bytes()),
+                    ) {
+                        parts.path_and_query = Some(pq);
+                        if let Ok(uri) = Uri::from_parts(parts) {
+                            return Ok(uri);
+                        }
+                    }
+                }
+            }
+        }
+        url.parse::<Uri>()
+    }
+}
+
+/// An endpoint's scheme, authority and the length of `scheme://authority`, when the endpoint is
+/// exactly that followed by a path (no query, no fragment), so that any URL it starts has its
+/// path and query after that prefix.
+fn split_endpoint(endpoint: &str) -> Option<(http::uri::Scheme, http::uri::Authority, usize)> {
+    let uri = endpoint.parse::<Uri>().ok()?;
+    let (scheme, authority) = (uri.scheme()?.clone(), uri.authority()?.clone());
+    let prefix = scheme.as_str().len() + 3 + authority.as_str().len();
+    let expected = endpoint.get(..prefix)?;
+    let exact = expected.get(..scheme.as_str().len())? == scheme.as_str()
+        && expected.get(scheme.as_str().len()..scheme.as_str().len() + 3)? == "://"
+        && expected.get(scheme.as_str().len() + 3..)? == authority.as_str()
+        && uri.query().is_none()
+        && endpoint.get(prefix..)? == uri.path()
+        && !endpoint.contains('#');
+    exact.then_some((scheme, authority, prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_base_gives_the_uri_of_the_whole_url() {
+        let mut base = UriBase::default();
+        for (endpoint, path) in [
+            (
+                "https://a-westus2.documents.azure.com:443/",
+                "dbs/db/colls/c/docs/item-1",
+            ),
+            (
+                "https://a-westus2.documents.azure.com:443/",
+                "dbs/db/colls/c/docs/a%20b",
+            ),
+            ("https://a-westus2.documents.azure.com:443/", ""),
+            ("http://127.0.0.1:8081/", "dbs/db"),
+            ("https://proxy.example/prefix/", "dbs/db/colls/c"),
+            ("https://a.documents.azure.com/?q=1/", "dbs/db"),
+            ("https://a.documents.azure.com/", "dbs/db?x=1#frag"),
+            ("https://a.documents.azure.com/", "dbs/db with space"),
+        ] {
+            let endpoint: Arc<str> = Arc::from(endpoint);
+            let url = format!("{endpoint}{path}");
+            let fast = base.uri(&endpoint, &url).map(|u| u.to_string());
+            let full = url.parse::<Uri>().map(|u| u.to_string());
+            assert_eq!(fast.is_ok(), full.is_ok(), "{url}");
+            assert_eq!(fast.ok(), full.ok(), "{url}");
+        }
+    }
+}

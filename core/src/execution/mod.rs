@@ -151,7 +151,7 @@ impl Execution {
     pub(crate) fn new(
         d: &mut Driver,
         op: CosmosOperation,
-        opts: OperationOptions,
+        mut opts: OperationOptions,
         activity_id: ActivityId,
         now: Now,
     ) -> Self {
@@ -176,7 +176,10 @@ impl Execution {
         let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
             .then(|| Box::new((op.clone(), opts.clone())));
         let activity_header = activity_id.header_value();
-        let prepared = Prepared::new(d, op, &opts, activity_header.clone());
+        // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
+        let excluded = std::mem::take(&mut opts.excluded_regions);
+        let hedging = opts.hedging;
+        let prepared = Prepared::new(d, op, opts, activity_header.clone());
         let mut e = Execution {
             op: None,
             activity_header,
@@ -186,12 +189,12 @@ impl Execution {
             in_flight: Vec::new(),
             phase: Phase::Ready,
             regions: RegionState {
-                excluded: opts.excluded_regions.clone(),
+                excluded,
                 ..RegionState::default()
             },
             retry: RetryState::default(),
             hedge: HedgeState {
-                enabled: opts.hedging.unwrap_or(d.eff.hedging.enabled),
+                enabled: hedging.unwrap_or(d.eff.hedging.enabled),
                 sent: 0,
             },
             meta: MetaState::default(),
@@ -233,7 +236,7 @@ impl Execution {
             Ok((p, tracking)) => {
                 e.regions.write_regions = p.uses_write_regions();
                 e.op = Some(p);
-                e.tracked.check = tracking.map(Box::new);
+                e.tracked.check = tracking;
             }
             Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
         }

@@ -36,17 +36,46 @@ pub(crate) struct Prepared {
     pub link: String,
     pub path: String,
     pub body: Bytes,
+    /// The static headers. The first attempt takes them when `rebuild` is set; later attempts
+    /// (retries, hedges) get a rebuilt copy.
     pub headers: HeaderMap,
     pub class: OpClass,
+    /// What rebuilding `headers` needs once an attempt has taken them. `None`: every attempt
+    /// clones `headers` (metadata reads, tracking checks).
+    pub rebuild: Option<Rebuild>,
+    /// `headers` went to an attempt; the next attempt rebuilds them from `rebuild`.
+    pub taken: bool,
+}
+
+/// The inputs of [`Prepared`]'s static headers that the operation itself does not keep, so that
+/// an attempt can take the map instead of cloning it (a clone per attempt was 2 allocations
+/// plus the growth of the clone's entries).
+#[derive(Debug)]
+pub(crate) struct Rebuild {
+    opts: OperationOptions,
+    op_headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// The partition key when `Prepared::partition_key` does not keep it (not routed by it).
+    partition_key: Option<crate::models::PartitionKey>,
+    has_body: bool,
+    activity_id: HeaderValue,
+}
+
+/// What the static headers depend on from the operation.
+struct HeaderInputs<'a> {
+    kind: OperationKind,
+    resource_type: ResourceType,
+    has_body: bool,
+    partition_key: Option<&'a crate::models::PartitionKey>,
+    op_headers: &'a [(http::HeaderName, HeaderValue)],
 }
 
 impl Prepared {
     pub fn new(
         d: &Driver,
         op: CosmosOperation,
-        opts: &OperationOptions,
+        opts: OperationOptions,
         activity_id: HeaderValue,
-    ) -> Result<(Prepared, Option<super::tracking::Tracking>), ConfigError> {
+    ) -> Result<(Prepared, Option<Box<super::tracking::Tracking>>), ConfigError> {
         if let Some(p) = &opts.problem {
             return Err(p.clone());
         }
@@ -57,188 +86,19 @@ impl Prepared {
                 driver: d.account.endpoint().to_string(),
             });
         }
-        let mut h = HeaderMap::with_capacity(16);
-        h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
-        h.insert(
-            names::SDK_SUPPORTED_CAPABILITIES,
-            HeaderValue::from_static(SUPPORTED_CAPABILITIES),
-        );
-        h.insert(http::header::USER_AGENT, d.user_agent.clone());
-        h.insert(http::header::ACCEPT, APPLICATION_JSON);
-        h.insert(names::ACTIVITY_ID, activity_id.clone());
-        if let Some(pk) = &op.partition_key {
-            // `TryFrom<String>` takes the string's buffer: no second copy.
-            let v = HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
-                ConfigError::InvalidOperation(
-                    "partition key does not serialize to a valid header".into(),
-                )
-            })?;
-            h.insert(names::PARTITION_KEY, v);
-        }
-        if op.kind == OperationKind::Query {
-            h.insert(http::header::CONTENT_TYPE, APPLICATION_QUERY_JSON);
-            match &opts.query_role {
-                QueryRole::Plan => {
-                    // As the official Rust driver sends it (PROTOCOL.md §7.2).
-                    h.insert(names::IS_QUERY_PLAN_REQUEST, TRUE);
-                    h.insert(
-                        names::SUPPORTED_QUERY_FEATURES,
-                        HeaderValue::from_static(
-                            crate::execution::fanout::SUPPORTED_QUERY_FEATURES,
-                        ),
-                    );
-                    h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
-                }
-                QueryRole::SubRange(id, min, max) => {
-                    let value = |v: &str| {
-                        HeaderValue::from_str(v).map_err(|_| {
-                            ConfigError::InvalidOperation(format!(
-                                "feed range bound {v:?} is not a valid header value"
-                            ))
-                        })
-                    };
-                    h.insert(names::PARTITION_KEY_RANGE_ID, value(id)?);
-                    h.insert(
-                        names::READ_KEY_TYPE,
-                        HeaderValue::from_static("EffectivePartitionKeyRange"),
-                    );
-                    h.insert(names::START_EPK, value(min)?);
-                    h.insert(names::END_EPK, value(max)?);
-                }
-                QueryRole::Range(id) => {
-                    let v = HeaderValue::from_str(id).map_err(|_| {
-                        ConfigError::InvalidOperation(format!(
-                            "partition key range id {id:?} is not a valid header value"
-                        ))
-                    })?;
-                    h.insert(names::PARTITION_KEY_RANGE_ID, v);
-                }
-                QueryRole::Plain => {}
-            }
-            if opts.query_role != QueryRole::Plan {
-                h.insert(names::IS_QUERY, TRUE);
-            }
-            if op.partition_key.is_none() && op.resource_type == ResourceType::Item {
-                h.insert(names::ENABLE_CROSS_PARTITION, TRUE);
-            }
-            if opts.populate_query_metrics {
-                h.insert(names::POPULATE_QUERY_METRICS, TRUE);
-            }
-            if opts.populate_index_metrics {
-                h.insert(names::POPULATE_INDEX_METRICS, TRUE);
-            }
-        } else if op.kind == OperationKind::Patch {
-            // PROTOCOL.md §8.1: the JSON Patch media type (Python's spelling, RFC 6902's).
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json-patch+json"),
-            );
-        } else if op.body.is_some() {
-            h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
-        }
-        if op.kind.is_feed() {
-            if let Some(n) = opts.max_item_count {
-                h.insert(names::MAX_ITEM_COUNT, HeaderValue::from(n));
-            }
-            if let Some(c) = &opts.continuation {
-                let v = HeaderValue::from_str(c).map_err(|_| ConfigError::InvalidSetting {
-                    name: "continuation".into(),
-                    value: c.chars().take(64).collect(),
-                    expected: "a continuation token returned by a previous page".into(),
-                })?;
-                h.insert(names::CONTINUATION, v);
-            }
-        }
-        if op.kind == OperationKind::Upsert {
-            h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
-        }
-        if let Some(cf) = opts.change_feed.as_deref() {
-            // PROTOCOL.md §9.1: one range (or one partition key) of a change-feed page.
-            let value = |what: &str, v: &str| {
-                HeaderValue::from_str(v).map_err(|_| {
-                    ConfigError::InvalidOperation(format!(
-                        "change feed {what} {v:?} is not a valid header value"
-                    ))
-                })
-            };
-            if cf.full_fidelity {
-                h.insert(names::A_IM, HeaderValue::from_static("Full-Fidelity Feed"));
-                h.insert(
-                    names::CHANGE_FEED_WIRE_FORMAT,
-                    HeaderValue::from_static("2021-09-15"),
-                );
-            } else {
-                h.insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));
-            }
-            if let Some(e) = &cf.if_none_match {
-                h.insert(names::IF_NONE_MATCH, value("etag", e)?);
-            }
-            if let Some(t) = &cf.if_modified_since {
-                h.insert(names::IF_MODIFIED_SINCE, value("start time", t)?);
-            }
-            match &opts.query_role {
-                QueryRole::Range(id) => {
-                    h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
-                }
-                QueryRole::SubRange(id, min, max) => {
-                    h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
-                    h.insert(
-                        names::READ_KEY_TYPE,
-                        HeaderValue::from_static("EffectivePartitionKeyRange"),
-                    );
-                    h.insert(names::START_EPK, value("range bound", min)?);
-                    h.insert(names::END_EPK, value("range bound", max)?);
-                }
-                QueryRole::Plain | QueryRole::Plan => {}
-            }
-        }
-        if op.kind == OperationKind::Batch {
-            h.insert(names::IS_BATCH_REQUEST, TRUE);
-            if let QueryRole::Range(id) = &opts.query_role {
-                // PROTOCOL.md §8.3: a bulk batch targets a range; each operation carries its
-                // own partition key and fails alone.
-                let v = HeaderValue::from_str(id).map_err(|_| {
-                    ConfigError::InvalidOperation(format!(
-                        "partition key range id {id:?} is not a valid header value"
-                    ))
-                })?;
-                h.insert(names::PARTITION_KEY_RANGE_ID, v);
-                h.insert(names::BATCH_ATOMIC, HeaderValue::from_static("False"));
-                h.insert(names::BATCH_CONTINUE_ON_ERROR, TRUE);
-            } else {
-                // PROTOCOL.md §8.2: an atomic batch stops at the first failure.
-                h.insert(names::BATCH_ATOMIC, TRUE);
-                h.insert(
-                    names::BATCH_CONTINUE_ON_ERROR,
-                    HeaderValue::from_static("False"),
-                );
-            }
-        }
-        if let Some(v) = &opts.if_match {
-            h.insert(names::IF_MATCH, v.clone());
-        }
-        if let Some(v) = &opts.if_none_match {
-            h.insert(names::IF_NONE_MATCH, v.clone());
-        }
-        if let Some(v) = &opts.session_token {
-            h.insert(names::SESSION_TOKEN, v.clone());
-        }
-        if let Some(c) = opts.consistency_level.or(d.eff.consistency_level) {
-            h.insert(
-                names::CONSISTENCY_LEVEL,
-                HeaderValue::from_static(c.as_str()),
-            );
-        }
-        let writes = !op.kind.is_read_only();
-        let content_on_write = opts
-            .content_response_on_write
-            .unwrap_or(d.eff.content_response_on_write);
-        if writes && !content_on_write && op.resource_type == ResourceType::Item {
-            h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
-        }
-        for (n, v) in op.headers.iter().chain(&opts.custom_headers) {
-            h.append(n.clone(), v.clone());
-        }
+        let has_body = op.body.is_some();
+        let h = static_headers(
+            d,
+            &HeaderInputs {
+                kind: op.kind,
+                resource_type: op.resource_type,
+                has_body,
+                partition_key: op.partition_key.as_ref(),
+                op_headers: &op.headers,
+            },
+            &opts,
+            activity_id.clone(),
+        )?;
         // Idempotent by construction: a conditional write cannot apply twice (PROTOCOL.md §4).
         let conditional = opts.if_match.is_some()
             && matches!(
@@ -261,14 +121,15 @@ impl Prepared {
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
+        let writes = !kind.is_read_only();
         let session_scoped = op.container.is_some();
         let single_partition = op.resource_type == ResourceType::Item
             && kind != OperationKind::ReadFeed
             && op.container.is_some();
-        let routing_key = if single_partition {
-            op.partition_key
+        let (routing_key, header_key) = if single_partition {
+            (op.partition_key, None)
         } else {
-            None
+            (None, op.partition_key)
         };
         let consistency = opts
             .consistency_level
@@ -299,16 +160,26 @@ impl Prepared {
                 read_only: !writes,
                 retry_safe: !writes || conditional || opted_in,
             },
+            rebuild: None,
+            taken: false,
         };
         let tracking = if opted_in {
             let id = activity_id.to_str().unwrap_or_default().to_owned();
+            // Boxed here: the common result (no tracking) stays small to move.
             super::tracking::stamp(&prepared, kind, &id).map(|(body, t)| {
                 prepared.body = body;
-                t
+                Box::new(t)
             })
         } else {
             None
         };
+        prepared.rebuild = Some(Rebuild {
+            opts,
+            op_headers: op.headers,
+            partition_key: header_key,
+            has_body,
+            activity_id,
+        });
         Ok((prepared, tracking))
     }
 
@@ -339,6 +210,8 @@ impl Prepared {
                 read_only: true,
                 retry_safe: true,
             },
+            rebuild: None,
+            taken: false,
         }
     }
 
@@ -364,8 +237,8 @@ impl Prepared {
 
     /// Headers for one attempt: the static ones plus a fresh date and signature.
     pub fn attempt_headers(
-        &self,
-        d: &Driver,
+        &mut self,
+        d: &mut Driver,
         wall: std::time::SystemTime,
         hub_only: bool,
         tentative_writes: bool,
@@ -380,7 +253,7 @@ impl Prepared {
             &self.link,
             date,
         )?;
-        let mut h = self.headers.clone();
+        let mut h = self.static_headers(d)?;
         if let Ok(v) = HeaderValue::from_str(date) {
             h.insert(names::X_MS_DATE, v);
         }
@@ -400,15 +273,236 @@ impl Prepared {
             let token = self.session_scope().and_then(|c| match range {
                 Some((id, parents)) => {
                     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
-                    d.sessions.token_for_range_with_parents(c, id, &parents)
+                    d.sessions.header_for_range_with_parents(c, id, &parents)
                 }
-                None => d.sessions.token_for(c, None),
+                None => d
+                    .sessions
+                    .token_for(c, None)
+                    .and_then(|t| HeaderValue::try_from(t).ok()),
             });
-            if let Some(v) = token.and_then(|t| HeaderValue::try_from(t).ok()) {
+            if let Some(v) = token {
                 h.insert(names::SESSION_TOKEN, v);
             }
         }
         Ok(h)
+    }
+}
+
+/// The static headers of an operation, in the order they are sent. Room for 12 headers: the
+/// usual 6 to 8 plus the date, signature and session token of the attempt that takes them.
+fn static_headers(
+    d: &Driver,
+    inputs: &HeaderInputs<'_>,
+    opts: &OperationOptions,
+    activity_id: HeaderValue,
+) -> Result<HeaderMap, ConfigError> {
+    let mut h = HeaderMap::with_capacity(12);
+    h.insert(names::X_MS_VERSION, HeaderValue::from_static(API_VERSION));
+    h.insert(
+        names::SDK_SUPPORTED_CAPABILITIES,
+        HeaderValue::from_static(SUPPORTED_CAPABILITIES),
+    );
+    h.insert(http::header::USER_AGENT, d.user_agent.clone());
+    h.insert(http::header::ACCEPT, APPLICATION_JSON);
+    h.insert(names::ACTIVITY_ID, activity_id);
+    if let Some(pk) = inputs.partition_key {
+        // `TryFrom<String>` takes the string's buffer: no second copy.
+        let v = HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
+            ConfigError::InvalidOperation(
+                "partition key does not serialize to a valid header".into(),
+            )
+        })?;
+        h.insert(names::PARTITION_KEY, v);
+    }
+    if inputs.kind == OperationKind::Query {
+        h.insert(http::header::CONTENT_TYPE, APPLICATION_QUERY_JSON);
+        match &opts.query_role {
+            QueryRole::Plan => {
+                // As the official Rust driver sends it (PROTOCOL.md §7.2).
+                h.insert(names::IS_QUERY_PLAN_REQUEST, TRUE);
+                h.insert(
+                    names::SUPPORTED_QUERY_FEATURES,
+                    HeaderValue::from_static(crate::execution::fanout::SUPPORTED_QUERY_FEATURES),
+                );
+                h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
+            }
+            QueryRole::SubRange(id, min, max) => {
+                let value = |v: &str| {
+                    HeaderValue::from_str(v).map_err(|_| {
+                        ConfigError::InvalidOperation(format!(
+                            "feed range bound {v:?} is not a valid header value"
+                        ))
+                    })
+                };
+                h.insert(names::PARTITION_KEY_RANGE_ID, value(id)?);
+                h.insert(
+                    names::READ_KEY_TYPE,
+                    HeaderValue::from_static("EffectivePartitionKeyRange"),
+                );
+                h.insert(names::START_EPK, value(min)?);
+                h.insert(names::END_EPK, value(max)?);
+            }
+            QueryRole::Range(id) => {
+                let v = HeaderValue::from_str(id).map_err(|_| {
+                    ConfigError::InvalidOperation(format!(
+                        "partition key range id {id:?} is not a valid header value"
+                    ))
+                })?;
+                h.insert(names::PARTITION_KEY_RANGE_ID, v);
+            }
+            QueryRole::Plain => {}
+        }
+        if opts.query_role != QueryRole::Plan {
+            h.insert(names::IS_QUERY, TRUE);
+        }
+        if inputs.partition_key.is_none() && inputs.resource_type == ResourceType::Item {
+            h.insert(names::ENABLE_CROSS_PARTITION, TRUE);
+        }
+        if opts.populate_query_metrics {
+            h.insert(names::POPULATE_QUERY_METRICS, TRUE);
+        }
+        if opts.populate_index_metrics {
+            h.insert(names::POPULATE_INDEX_METRICS, TRUE);
+        }
+    } else if inputs.kind == OperationKind::Patch {
+        // PROTOCOL.md §8.1: the JSON Patch media type (Python's spelling, RFC 6902's).
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json-patch+json"),
+        );
+    } else if inputs.has_body {
+        h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+    }
+    if inputs.kind.is_feed() {
+        if let Some(n) = opts.max_item_count {
+            h.insert(names::MAX_ITEM_COUNT, HeaderValue::from(n));
+        }
+        if let Some(c) = &opts.continuation {
+            let v = HeaderValue::from_str(c).map_err(|_| ConfigError::InvalidSetting {
+                name: "continuation".into(),
+                value: c.chars().take(64).collect(),
+                expected: "a continuation token returned by a previous page".into(),
+            })?;
+            h.insert(names::CONTINUATION, v);
+        }
+    }
+    if inputs.kind == OperationKind::Upsert {
+        h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
+    }
+    if let Some(cf) = opts.change_feed.as_deref() {
+        // PROTOCOL.md §9.1: one range (or one partition key) of a change-feed page.
+        let value = |what: &str, v: &str| {
+            HeaderValue::from_str(v).map_err(|_| {
+                ConfigError::InvalidOperation(format!(
+                    "change feed {what} {v:?} is not a valid header value"
+                ))
+            })
+        };
+        if cf.full_fidelity {
+            h.insert(names::A_IM, HeaderValue::from_static("Full-Fidelity Feed"));
+            h.insert(
+                names::CHANGE_FEED_WIRE_FORMAT,
+                HeaderValue::from_static("2021-09-15"),
+            );
+        } else {
+            h.insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));
+        }
+        if let Some(e) = &cf.if_none_match {
+            h.insert(names::IF_NONE_MATCH, value("etag", e)?);
+        }
+        if let Some(t) = &cf.if_modified_since {
+            h.insert(names::IF_MODIFIED_SINCE, value("start time", t)?);
+        }
+        match &opts.query_role {
+            QueryRole::Range(id) => {
+                h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
+            }
+            QueryRole::SubRange(id, min, max) => {
+                h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
+                h.insert(
+                    names::READ_KEY_TYPE,
+                    HeaderValue::from_static("EffectivePartitionKeyRange"),
+                );
+                h.insert(names::START_EPK, value("range bound", min)?);
+                h.insert(names::END_EPK, value("range bound", max)?);
+            }
+            QueryRole::Plain | QueryRole::Plan => {}
+        }
+    }
+    if inputs.kind == OperationKind::Batch {
+        h.insert(names::IS_BATCH_REQUEST, TRUE);
+        if let QueryRole::Range(id) = &opts.query_role {
+            // PROTOCOL.md §8.3: a bulk batch targets a range; each operation carries its
+            // own partition key and fails alone.
+            let v = HeaderValue::from_str(id).map_err(|_| {
+                ConfigError::InvalidOperation(format!(
+                    "partition key range id {id:?} is not a valid header value"
+                ))
+            })?;
+            h.insert(names::PARTITION_KEY_RANGE_ID, v);
+            h.insert(names::BATCH_ATOMIC, HeaderValue::from_static("False"));
+            h.insert(names::BATCH_CONTINUE_ON_ERROR, TRUE);
+        } else {
+            // PROTOCOL.md §8.2: an atomic batch stops at the first failure.
+            h.insert(names::BATCH_ATOMIC, TRUE);
+            h.insert(
+                names::BATCH_CONTINUE_ON_ERROR,
+                HeaderValue::from_static("False"),
+            );
+        }
+    }
+    if let Some(v) = &opts.if_match {
+        h.insert(names::IF_MATCH, v.clone());
+    }
+    if let Some(v) = &opts.if_none_match {
+        h.insert(names::IF_NONE_MATCH, v.clone());
+    }
+    if let Some(v) = &opts.session_token {
+        h.insert(names::SESSION_TOKEN, v.clone());
+    }
+    if let Some(c) = opts.consistency_level.or(d.eff.consistency_level) {
+        h.insert(
+            names::CONSISTENCY_LEVEL,
+            HeaderValue::from_static(c.as_str()),
+        );
+    }
+    let writes = !inputs.kind.is_read_only();
+    let content_on_write = opts
+        .content_response_on_write
+        .unwrap_or(d.eff.content_response_on_write);
+    if writes && !content_on_write && inputs.resource_type == ResourceType::Item {
+        h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
+    }
+    for (n, v) in inputs.op_headers.iter().chain(&opts.custom_headers) {
+        h.append(n.clone(), v.clone());
+    }
+    Ok(h)
+}
+
+impl Prepared {
+    /// The static headers for the next attempt: the prepared map itself for the first attempt
+    /// of an operation, a rebuilt one (same headers, same order) for later attempts; a clone for
+    /// requests that cannot rebuild them.
+    fn static_headers(&mut self, d: &Driver) -> Result<HeaderMap, ConfigError> {
+        let Some(r) = &self.rebuild else {
+            return Ok(self.headers.clone());
+        };
+        if !self.taken {
+            self.taken = true;
+            return Ok(std::mem::take(&mut self.headers));
+        }
+        static_headers(
+            d,
+            &HeaderInputs {
+                kind: self.kind,
+                resource_type: self.resource_type,
+                has_body: r.has_body,
+                partition_key: self.partition_key.as_ref().or(r.partition_key.as_ref()),
+                op_headers: &r.op_headers,
+            },
+            &r.opts,
+            r.activity_id.clone(),
+        )
     }
 }
 

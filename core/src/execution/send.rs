@@ -172,24 +172,24 @@ impl Execution {
             }
             self.routing.attempts.push(id);
         }
-        let prepared: &Prepared = match purpose {
+        let prepared: &mut Prepared = match purpose {
             Purpose::AccountRead => {
                 let activity = self.activity_header.clone();
-                &*self
+                &mut *self
                     .meta
                     .account_read
                     .get_or_insert_with(|| Box::new(Prepared::account_read(d, activity)))
             }
             // Checked at the top: `None` cannot happen here; were it to, it ends as `Internal`.
-            Purpose::Operation => match &self.op {
+            Purpose::Operation => match &mut self.op {
                 Some(p) => p,
                 None => return self.internal(d, "operation vanished".into(), now),
             },
-            Purpose::TrackingCheck => match &self.tracked.check {
-                Some(t) => &t.check,
+            Purpose::TrackingCheck => match &mut self.tracked.check {
+                Some(t) => &mut t.check,
                 None => return self.internal(d, "tracking check vanished".into(), now),
             },
-            Purpose::ContainerRead | Purpose::PkRangeRead => match &self.routing.meta {
+            Purpose::ContainerRead | Purpose::PkRangeRead => match &mut self.routing.meta {
                 Some(m) => m,
                 None => return self.internal(d, "routing request vanished".into(), now),
             },
@@ -204,7 +204,7 @@ impl Execution {
             None
         };
         let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative, range);
-        let uri = url.parse::<http::Uri>();
+        let uri = d.uri_base.uri(&route.endpoint, &url);
         let (method, body) = (prepared.method.clone(), prepared.body.clone());
         let (headers, uri) = match (headers, uri) {
             (Ok(h), Ok(u)) => (h, u),

@@ -86,6 +86,8 @@ pub(crate) fn stamp(
             read_only: true,
             retry_safe: true,
         },
+        rebuild: None,
+        taken: false,
     };
     Some((
         body,

@@ -36,6 +36,16 @@ struct RangeTokens {
     tokens: BTreeMap<String, SessionTokenValue>,
     /// Range ids in insertion order, for eviction.
     order: VecDeque<String>,
+    /// The header value of the last [`SessionContainer::capture`] into these tokens if it was
+    /// clean (no error, no eviction) and nothing changed them since; empty otherwise. Capturing
+    /// that value again is a no-op (merging takes maxima), so it is skipped: a steady item's
+    /// reads return the same token every time. The buffer is reused, not reallocated.
+    last_clean: String,
+    /// The `x-ms-session-token` value last rendered for range `rendered_range`'s own token,
+    /// until the tokens change ([`SessionContainer::header_for_range_with_parents`]).
+    rendered: Option<http::HeaderValue>,
+    /// The range `rendered` is for (the buffer is reused).
+    rendered_range: String,
 }
 
 impl Default for SessionContainer {
@@ -75,8 +85,20 @@ impl SessionContainer {
         container_link: &str,
         header_value: &str,
     ) -> Result<(), SessionTokenError> {
+        if !header_value.is_empty()
+            && self
+                .containers
+                .get(key(container_link))
+                .is_some_and(|r| r.last_clean == header_value)
+        {
+            return Ok(());
+        }
         let header = SessionTokenHeader::parse(header_value)?;
-        self.capture_header(container_link, header)
+        let (result, ranges) = self.capture_entries(container_link, header);
+        if let Some(ranges) = ranges {
+            ranges.last_clean.push_str(header_value);
+        }
+        result
     }
 
     /// [`capture`](Self::capture) for a header already parsed.
@@ -85,8 +107,23 @@ impl SessionContainer {
         container_link: &str,
         header: SessionTokenHeader,
     ) -> Result<(), SessionTokenError> {
+        self.capture_entries(container_link, header).0
+    }
+
+    /// Applies `header`'s entries. Also returns the container's tokens when the capture was
+    /// clean (no error, no range evicted), for [`capture`](Self::capture) to remember the value.
+    fn capture_entries(
+        &mut self,
+        container_link: &str,
+        header: SessionTokenHeader,
+    ) -> (Result<(), SessionTokenError>, Option<&mut RangeTokens>) {
         let max_ranges = self.max_ranges;
-        let ranges = self.container_mut(container_link);
+        let Some(ranges) = self.container_mut(container_link) else {
+            return (Ok(()), None);
+        };
+        ranges.last_clean.clear();
+        ranges.rendered = None;
+        let mut evicted = false;
         let mut first_error = None;
         for entry in header.into_entries() {
             let (range_id, value) = entry.into_parts();
@@ -103,12 +140,16 @@ impl SessionContainer {
             if ranges.tokens.len() >= max_ranges {
                 if let Some(oldest) = ranges.order.pop_front() {
                     ranges.tokens.remove(&oldest);
+                    evicted = true;
                 }
             }
             ranges.order.push_back(range_id.clone());
             ranges.tokens.insert(range_id, value);
         }
-        first_error.map_or(Ok(()), Err)
+        match first_error {
+            Some(e) => (Err(e), None),
+            None => (Ok(()), (!evicted).then_some(ranges)),
+        }
     }
 
     /// The `x-ms-session-token` value to send: for `Some(range)` that range's `"<range>:<token>"`
@@ -154,6 +195,34 @@ impl SessionContainer {
         Some(format!("{range_id}:{token}"))
     }
 
+    /// [`token_for_range_with_parents`](Self::token_for_range_with_parents) as a header value
+    /// (`None` also when it is not a valid one). The value for a range's own token is kept
+    /// until the container's tokens change, so a steady container's reads render it once.
+    pub(crate) fn header_for_range_with_parents(
+        &mut self,
+        container_link: &str,
+        range_id: &str,
+        parents: &[&str],
+    ) -> Option<http::HeaderValue> {
+        let ranges = self.containers.get_mut(key(container_link))?;
+        if let Some(v) = ranges
+            .rendered
+            .as_ref()
+            .filter(|_| ranges.rendered_range == range_id)
+        {
+            return Some(v.clone());
+        }
+        let Some(token) = ranges.tokens.get(range_id) else {
+            let token = parents.iter().rev().find_map(|p| ranges.tokens.get(*p))?;
+            return http::HeaderValue::try_from(format!("{range_id}:{token}")).ok();
+        };
+        let v = http::HeaderValue::try_from(format!("{range_id}:{token}")).ok()?;
+        ranges.rendered_range.clear();
+        ranges.rendered_range.push_str(range_id);
+        ranges.rendered = Some(v.clone());
+        Some(v)
+    }
+
     /// The stored token of one range.
     pub fn token(&self, container_link: &str, pk_range_id: &str) -> Option<&SessionTokenValue> {
         self.containers
@@ -185,7 +254,10 @@ impl SessionContainer {
             .map_or(0, |r| r.tokens.len())
     }
 
-    fn container_mut(&mut self, container_link: &str) -> &mut RangeTokens {
+    /// The container's tokens, created (evicting the oldest container at the bound) if absent.
+    /// Always `Some`; an `Option` only because the borrow checker cannot return the looked-up
+    /// entry on one path and insert on the other without allocating the key on both.
+    fn container_mut(&mut self, container_link: &str) -> Option<&mut RangeTokens> {
         let k = key(container_link);
         if !self.containers.contains_key(k) {
             if self.containers.len() >= self.max_containers {
@@ -194,12 +266,65 @@ impl SessionContainer {
                 }
             }
             self.order.push_back(k.to_owned());
+            return Some(self.containers.entry(k.to_owned()).or_default());
         }
-        self.containers.entry(k.to_owned()).or_default()
+        self.containers.get_mut(k)
     }
 }
 
 /// The map key of a container link: without leading and trailing `/`.
 fn key(container_link: &str) -> &str {
     container_link.trim_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(s: &mut SessionContainer, range: &str) -> Option<String> {
+        s.header_for_range_with_parents("dbs/d/colls/c", range, &[])
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+    }
+
+    #[test]
+    fn a_repeated_clean_capture_and_the_kept_header_follow_every_change() {
+        let mut s = SessionContainer::new();
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#100#1=20"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#100#1=20"));
+        // The same value again is skipped and changes nothing.
+        assert_eq!(s.capture("/dbs/d/colls/c/", "0:1#100#1=20"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#100#1=20"));
+        // A newer value is merged and the kept header follows it.
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#101#1=21"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#101#1=21"));
+        // An older value after it is not skipped by mistake: merged, the newer LSNs stay.
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#100#1=20"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#101#1=21"));
+        // A capture of a pre-parsed header forgets the remembered value.
+        let parsed = SessionTokenHeader::parse("0:1#102#1=22");
+        assert!(parsed.is_ok());
+        if let Ok(h) = parsed {
+            assert_eq!(s.capture_header("dbs/d/colls/c", h), Ok(()));
+        }
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#102#1=22"));
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#101#1=21"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#102#1=22"));
+        // A conflicting value replaces the token and is reported; it is not remembered as
+        // clean, so repeating it is a full capture (which now merges without conflict).
+        assert!(s.capture("dbs/d/colls/c", "0:1#103#2=5").is_err());
+        assert!(s
+            .containers
+            .get("dbs/d/colls/c")
+            .is_some_and(|r| r.last_clean.is_empty()));
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#103#2=5"), Ok(()));
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#103#2=5"));
+        // Another range, and a range known only through its parent, are not served the kept value.
+        assert_eq!(header(&mut s, "1"), None);
+        assert_eq!(
+            s.header_for_range_with_parents("dbs/d/colls/c", "1", &["0"])
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+                .as_deref(),
+            Some("1:1#103#2=5")
+        );
+    }
 }
