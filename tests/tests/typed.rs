@@ -558,7 +558,6 @@ fn setup_entries(driver: &sextant_blocking::CosmosDriver, account: &AccountRefer
 
 #[test]
 fn typed_bulk_pages_and_all_versions_on_the_blocking_transport() {
-    use sextant_core::typed::ChangeFeedOperationType as Kind;
     use sextant_core::{ChangeFeedStart, OperationOptions};
     let g = TestGateway::start(4);
     let account = AccountReference::with_master_key(g.endpoint(), EMULATOR_KEY).unwrap();
@@ -674,25 +673,7 @@ fn typed_bulk_pages_and_all_versions_on_the_blocking_transport() {
         }
         changes.extend(page.items);
     }
-    let kinds: Vec<Kind> = changes.iter().map(|c| c.metadata.operation_type).collect();
-    assert_eq!(kinds, [Kind::Create, Kind::Replace, Kind::Delete]);
-    assert_eq!(changes[0].current.as_ref().map(|e| e.n), Some(1));
-    assert_eq!(changes[1].current.as_ref().map(|e| e.n), Some(2));
-    assert_eq!(
-        changes[1].metadata.previous_lsn,
-        Some(changes[0].metadata.lsn)
-    );
-    assert!(changes[2].current.is_none());
-    assert_eq!(changes[2].metadata.id.as_deref(), Some("v"));
-    assert_eq!(
-        changes[2]
-            .metadata
-            .partition_key
-            .as_ref()
-            .map(|k| k.to_header_value()),
-        Some(r#"["tv"]"#.to_string())
-    );
-    assert!(changes[0].metadata.lsn < changes[1].metadata.lsn);
+    assert_create_replace_delete(&changes);
     let e = entries
         .change_feed_all_versions::<Entry>(ChangeFeedStart::Beginning, None)
         .err()
@@ -706,7 +687,6 @@ async fn exercise_ext<D: sextant_host::typed::TypedStreamDriver>(
     from_stream: bool,
 ) {
     use futures_lite::StreamExt;
-    use sextant_core::typed::ChangeFeedOperationType as Kind;
     use sextant_core::{ChangeFeedStart, OperationOptions};
     for id in BULK_EXISTING {
         entries.create_item(&entry(id, "tx", 1)).await.unwrap();
@@ -809,23 +789,7 @@ async fn exercise_ext<D: sextant_host::typed::TypedStreamDriver>(
         }
         changes.extend(page.items);
     }
-    let kinds: Vec<Kind> = changes.iter().map(|c| c.metadata.operation_type).collect();
-    assert_eq!(kinds, [Kind::Create, Kind::Replace, Kind::Delete]);
-    assert_eq!(changes[1].current.as_ref().map(|e| e.n), Some(2));
-    assert_eq!(
-        changes[1].metadata.previous_lsn,
-        Some(changes[0].metadata.lsn)
-    );
-    assert!(changes[2].current.is_none());
-    assert_eq!(changes[2].metadata.id.as_deref(), Some("v"));
-    assert_eq!(
-        changes[2]
-            .metadata
-            .partition_key
-            .as_ref()
-            .map(|k| k.to_header_value()),
-        Some(r#"["tv"]"#.to_string())
-    );
+    assert_create_replace_delete(&changes);
 }
 
 #[test]
@@ -872,4 +836,29 @@ fn typed_bulk_pages_and_all_versions_on_the_async_transports() {
         })
         .await;
     });
+}
+
+/// The all-versions feed of item `v` created with n = 1, replaced with n = 2, then deleted:
+/// typed entries in order, the replace chained to the create, the delete's id and key.
+fn assert_create_replace_delete(changes: &[sextant_core::typed::ChangeFeedItem<Entry>]) {
+    use sextant_core::typed::ChangeFeedOperationType as Kind;
+    let kinds: Vec<Kind> = changes.iter().map(|c| c.metadata.operation_type).collect();
+    assert_eq!(kinds, [Kind::Create, Kind::Replace, Kind::Delete]);
+    assert_eq!(changes[0].current.as_ref().map(|e| e.n), Some(1));
+    assert_eq!(changes[1].current.as_ref().map(|e| e.n), Some(2));
+    assert_eq!(
+        changes[1].metadata.previous_lsn,
+        Some(changes[0].metadata.lsn)
+    );
+    assert!(changes[2].current.is_none());
+    assert_eq!(changes[2].metadata.id.as_deref(), Some("v"));
+    assert_eq!(
+        changes[2]
+            .metadata
+            .partition_key
+            .as_ref()
+            .map(|k| k.to_header_value()),
+        Some(r#"["tv"]"#.to_string())
+    );
+    assert!(changes[0].metadata.lsn < changes[1].metadata.lsn);
 }
