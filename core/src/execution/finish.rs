@@ -33,11 +33,12 @@ impl Execution {
             .finish_attempt(a.slot, None, None, 0.0, None, sent, Some(note.into()), now);
     }
 
-    /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
+    /// Aborts every in-flight attempt (recorded as aborted) and frees every claim the execution
+    /// holds but a token request (`Claims::release_all`): every ending goes through here.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         self.fanout_abort_children(d, now);
+        self.claims.release_all(&mut d.leases);
         for a in std::mem::take(&mut self.in_flight) {
-            d.leases.release(a.id);
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }

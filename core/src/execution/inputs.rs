@@ -16,7 +16,7 @@ impl Execution {
             Some(i) => {
                 let a = self.in_flight.remove(i);
                 if a.hedge {
-                    d.leases.release(a.id);
+                    self.claims.release(&mut d.leases, a.id);
                 }
                 Some(a)
             }
@@ -262,9 +262,7 @@ impl Execution {
             self.abort_all(d, now.mono);
             // A cancelled (dropped) operation will never deliver the token it asked for: free
             // the acquisition so the next operation does not wait for the lease to expire.
-            if let Some(holder) = self.meta.token_holder {
-                d.leases.release(holder);
-            }
+            self.claims.cancel(&mut d.leases);
             let diagnostics = self.diag.finish(now.mono, None, None);
             let e = CosmosError::new(
                 ErrorKind::Cancelled,
@@ -369,6 +367,6 @@ impl Execution {
     }
 
     pub(super) fn release_account_lease(&mut self, d: &mut Driver, attempt: AttemptId) {
-        d.leases.release(attempt);
+        self.claims.release(&mut d.leases, attempt);
     }
 }

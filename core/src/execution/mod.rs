@@ -4,6 +4,7 @@
 //! attempt ids are ignored (and counted in diagnostics). Time never runs backwards: every `now`
 //! is clamped to the latest seen.
 
+mod claims;
 pub(crate) mod fanout;
 mod finish;
 mod inputs;
@@ -119,6 +120,8 @@ pub struct Execution {
     hedge: HedgeState,
     /// Account metadata and token fetches this execution made.
     meta: MetaState,
+    /// The leases this execution holds on the driver's shared state.
+    claims: claims::Claims,
     /// Partition routing of an item operation.
     routing: routing::RoutingState,
     /// Tracked write (opt-in): how to recognise our own earlier success.
@@ -198,6 +201,7 @@ impl Execution {
                 sent: 0,
             },
             meta: MetaState::default(),
+            claims: claims::Claims::default(),
             routing: routing::RoutingState {
                 // A job groups its items by range: it needs the routing map.
                 want_map: job_op.is_some(),
@@ -417,7 +421,7 @@ impl Execution {
             if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {
                 let a = self.in_flight.remove(i);
                 if a.hedge {
-                    d.leases.release(a.id);
+                    self.claims.release(&mut d.leases, a.id);
                 }
                 self.pending.push_back(Action::Abort(a.id));
                 // A timed-out attempt may have been sent even if no event said so.

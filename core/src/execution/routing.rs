@@ -126,7 +126,7 @@ impl Execution {
         };
         self.phase = Phase::Ready;
         if attempt.purpose == Purpose::ContainerRead {
-            d.leases.release(attempt.id);
+            self.claims.release(&mut d.leases, attempt.id);
             match serde_json::from_slice::<ContainerPartitionKey>(body) {
                 Ok(p) => d.containers.set_properties(&link, p.partition_key),
                 Err(_) => {
@@ -137,14 +137,14 @@ impl Execution {
             return;
         }
         if status == 304 {
-            d.leases.release(attempt.id);
+            self.claims.release(&mut d.leases, attempt.id);
             d.containers.ranges_current(&link);
             return;
         }
         match parse_partition_key_ranges(body) {
             Ok(mut ranges) => self.routing.pages.append(&mut ranges),
             Err(_) => {
-                d.leases.release(attempt.id);
+                self.claims.release(&mut d.leases, attempt.id);
                 d.containers.mark_unroutable(&link, self.last_mono);
                 self.routing.done = true;
                 return;
@@ -159,7 +159,7 @@ impl Execution {
             self.routing.continuation = next; // the lease is ours: routing_step reads the next page
             return;
         }
-        d.leases.release(attempt.id);
+        self.claims.release(&mut d.leases, attempt.id);
         let pages = std::mem::take(&mut self.routing.pages);
         let etag = headers.etag().map(str::to_owned);
         self.routing.continuation = None;
@@ -181,7 +181,7 @@ impl Execution {
             .and_then(|m| m.container.as_ref())
             .map(|c| c.0.clone())
         {
-            d.leases.release(attempt.id);
+            self.claims.release(&mut d.leases, attempt.id);
             d.containers.mark_unroutable(&link, self.last_mono);
         }
         self.routing.done = true;

@@ -152,10 +152,8 @@ impl Execution {
         }
         let id = d.next_attempt_id();
         if purpose == Purpose::AccountRead {
-            d.leases.take_account(Lease {
-                holder: id,
-                until: instant_after(now.mono, d.eff.metadata_request_timeout),
-            });
+            let until = instant_after(now.mono, d.eff.metadata_request_timeout);
+            self.claims.take_account(&mut d.leases, id, until);
             self.meta.account_attempts.push(id);
         }
         if matches!(purpose, Purpose::ContainerRead | Purpose::PkRangeRead) {
@@ -167,8 +165,8 @@ impl Execution {
                 .map(|c| c.0.clone())
             {
                 let until = instant_after(now.mono, d.eff.metadata_request_timeout);
-                d.leases
-                    .take_container(&link, Lease { holder: id, until }, now.mono);
+                self.claims
+                    .take_container(&mut d.leases, &link, id, until, now.mono);
             }
             self.routing.attempts.push(id);
         }
@@ -219,18 +217,18 @@ impl Execution {
                 {
                     d.containers.mark_unroutable(&link.0, now.mono);
                 }
-                d.leases.release(id);
+                self.claims.release(&mut d.leases, id);
                 self.routing.done = true;
                 self.phase = Phase::Ready;
                 return None;
             }
             (Err(c), _) => {
-                d.leases.release(id);
+                self.claims.release(&mut d.leases, id);
                 self.finish(d, Err(Failure::Config(c)), now.mono);
                 return None;
             }
             (_, Err(e)) => {
-                d.leases.release(id);
+                self.claims.release(&mut d.leases, id);
                 let c =
                     ConfigError::InvalidOperation(format!("cannot form a URL from {url:?}: {e}"));
                 self.finish(d, Err(Failure::Config(c)), now.mono);
@@ -255,10 +253,7 @@ impl Execution {
             hedge,
         });
         if hedge {
-            d.leases.take_hedge(Lease {
-                holder: id,
-                until: deadline,
-            });
+            self.claims.take_hedge(&mut d.leases, id, deadline);
         }
         self.report.bytes_sent = self.report.bytes_sent.saturating_add(body.len() as u64);
         self.attempts += 1;

@@ -46,8 +46,6 @@ pub(super) struct MetaState {
     pub(super) account_attempts: Vec<AttemptId>,
     /// Which account-read candidate the next read goes to.
     pub(super) account_read_index: usize,
-    /// The token acquisition lease this execution took, if any.
-    pub(super) token_holder: Option<AttemptId>,
 }
 
 /// Tracked writes (opt-in): how to recognise our own earlier success.

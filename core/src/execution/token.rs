@@ -16,8 +16,7 @@ impl Execution {
         if refresh_due && lease_free {
             let holder = d.next_attempt_id();
             let until = instant_after(now.mono, d.eff.metadata_request_timeout);
-            d.leases.take_token(Lease { holder, until });
-            self.meta.token_holder = Some(holder);
+            self.claims.take_token(&mut d.leases, holder, until);
             let scopes = d.token_scopes();
             if have_valid {
                 // Refresh in the background of this operation; the valid token is used meanwhile.

@@ -3,6 +3,7 @@
 use super::*;
 use crate::execution::Phase;
 use crate::ErrorKind;
+use std::time::Duration;
 
 #[test]
 fn done_is_sticky_and_records_metrics_once() {
@@ -66,4 +67,56 @@ fn waiting_for_nothing_is_an_internal_error_not_a_hang() {
         }
         other => panic!("expected an internal error, got {other:?}"),
     }
+}
+
+#[test]
+fn an_execution_dropped_between_routing_pages_frees_the_container_lease() {
+    let now = now0();
+    let mut d = Driver::new(account(), DriverOptions::default(), 7, now).unwrap();
+    let mut e = d.start(read_op(), OperationOptions::default(), now);
+    // The account, the container, then a first page of ranges that says there is more.
+    let mut page = 0;
+    loop {
+        let req = expect_send(&mut e, &mut d, now);
+        let resp = match req.purpose {
+            Purpose::AccountRead => status(200, &[], TWO_REGIONS),
+            Purpose::ContainerRead => status(
+                200,
+                &[],
+                r#"{"partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
+            ),
+            Purpose::PkRangeRead if page == 0 => {
+                page += 1;
+                status(
+                    200,
+                    &[("x-ms-continuation", "page-2")],
+                    r#"{"PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF"}]}"#,
+                )
+            }
+            // The second page is throttled: the execution backs off holding the lease, with
+            // nothing in flight.
+            Purpose::PkRangeRead => {
+                let r = status(429, &[("x-ms-retry-after-ms", "1000")], "{}");
+                e.handle_response(&mut d, req.attempt, r, now);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        e.handle_response(&mut d, req.attempt, resp, now);
+    }
+    assert!(expect_wait(&mut e, &mut d, now).is_some());
+    // A second operation must wait for the routing fetch the first one holds.
+    let mut other = d.start(read_op(), OperationOptions::default(), now);
+    assert!(expect_wait(&mut other, &mut d, now).is_some());
+    // The first one is dropped during its backoff (nothing of it is in flight).
+    let later = Now::new(now.mono + Duration::from_millis(10), now.wall);
+    e.cancel(&mut d, later);
+    match e.poll(&mut d, later) {
+        Action::Done(Err(err)) => assert_eq!(err.kind(), ErrorKind::Cancelled),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    // Its claim ended with it: the other operation reads the routing metadata at once instead
+    // of waiting the lease out.
+    let req = expect_send(&mut other, &mut d, later);
+    assert_eq!(req.purpose, Purpose::PkRangeRead);
 }
