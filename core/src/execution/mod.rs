@@ -498,8 +498,8 @@ impl Execution {
         }
         // 2. Account metadata: read on first use and after a forced refresh.
         d.check_account_age(now.mono);
-        let have_props = d.metadata.props.is_some();
-        if !have_props || d.metadata.stale {
+        let have_props = d.metadata.known();
+        if d.metadata.wanted() {
             // Free, expired, or ours (our own refresh attempt failed and is being retried).
             let lease_free = d.leases.account_free(now.mono, &self.meta.account_attempts);
             if lease_free {

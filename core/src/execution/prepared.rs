@@ -567,8 +567,7 @@ fn authorization(
         Credential::TokenCredential(_) => {
             let token = d
                 .token
-                .current
-                .as_ref()
+                .current()
                 .ok_or_else(|| ConfigError::InvalidCredential {
                     reason: "no Entra ID token available".into(),
                 })?;

@@ -161,10 +161,9 @@ impl Execution {
             self.routing_gave_up(d, attempt);
             return;
         }
-        if attempt.purpose == Purpose::AccountRead && d.metadata.props.is_some() {
+        if attempt.purpose == Purpose::AccountRead && d.metadata.known() {
             self.release_account_lease(d, attempt.id);
-            d.metadata.stale = false;
-            d.metadata.fetched_at = Some(now.mono);
+            d.metadata.refresh_failed(now.mono);
             self.phase = if self.in_flight.is_empty() {
                 Phase::Ready
             } else {

@@ -4,7 +4,7 @@ use super::*;
 
 impl Execution {
     pub(super) fn token_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
-        let valid = d.token.current.as_ref().filter(|t| t.expires_on > now.wall);
+        let valid = d.token.valid_at(now.wall);
         let refresh_due = valid.is_none_or(|t| {
             t.expires_on
                 .duration_since(now.wall)

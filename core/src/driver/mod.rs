@@ -1,4 +1,10 @@
-//! `Driver`: per-account state shared by every execution (metadata, regions, token, RNG).
+//! `Driver`: per-account state shared by every execution, one type per concern: the account
+//! metadata ([`metadata`]), the Entra ID token ([`token`]), regions
+//! ([`crate::regions::LocationCache`]), container routing ([`crate::routing::ContainerCache`]),
+//! session tokens, the circuit breaker, leases ([`crate::leases`]), metrics and the RNG.
+
+mod metadata;
+mod token;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,22 +33,10 @@ pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 /// old one is still valid. Precedent: Azure.Core `BearerTokenAuthenticationPolicy` refreshes 5 min
 /// before expiry.
 pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
-/// Fallback Entra ID scope when the account-host scope is rejected (PROTOCOL.md §1).
-pub const FALLBACK_AAD_SCOPE: &str = "https://cosmos.azure.com/.default";
+pub use token::FALLBACK_AAD_SCOPE;
 
-#[derive(Debug, Default)]
-pub(crate) struct AccountMetadata {
-    pub props: Option<Arc<AccountProperties>>,
-    pub fetched_at: Option<Instant>,
-    pub stale: bool,
-    pub last_forced_refresh: Option<Instant>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct TokenState {
-    pub current: Option<AccessToken>,
-    pub use_fallback_scope: bool,
-}
+pub(crate) use metadata::AccountMetadata;
+pub(crate) use token::TokenState;
 
 /// One account's driver state. Not thread-safe by itself: transports wrap it in a mutex that is
 /// never held across I/O.
@@ -207,7 +201,7 @@ impl Driver {
 
     /// The account metadata, once read.
     pub fn account_properties(&self) -> Option<&Arc<AccountProperties>> {
-        self.metadata.props.as_ref()
+        self.metadata.props()
     }
 
     /// The token credential, for transports answering [`crate::Action::AcquireToken`].
@@ -257,30 +251,20 @@ impl Driver {
 
     pub(crate) fn set_account_properties(&mut self, props: AccountProperties, now: Instant) {
         self.locations.update(&props);
-        self.metadata.props = Some(Arc::new(props));
-        self.metadata.fetched_at = Some(now);
-        self.metadata.stale = false;
+        self.metadata.set(props, now);
     }
 
     /// Asks for an account refresh, at most once per `min_forced_refresh_interval`.
     pub(crate) fn force_account_refresh(&mut self, now: Instant) {
-        let allowed = self.metadata.last_forced_refresh.is_none_or(|t| {
-            now.saturating_duration_since(t) >= self.eff.min_forced_refresh_interval
-        });
-        if allowed {
-            self.metadata.stale = true;
-            self.metadata.last_forced_refresh = Some(now);
-        }
+        self.metadata
+            .force_refresh(now, self.eff.min_forced_refresh_interval);
     }
 
     /// Marks the account metadata stale once the refresh interval has passed (stale while
     /// revalidate: the next execution refreshes it, the others keep using the old copy).
     pub(crate) fn check_account_age(&mut self, now: Instant) {
-        if let Some(t) = self.metadata.fetched_at {
-            if now.saturating_duration_since(t) >= self.eff.account_refresh_interval {
-                self.metadata.stale = true;
-            }
-        }
+        self.metadata
+            .check_age(now, self.eff.account_refresh_interval);
     }
 
     /// Stores the result of a token acquisition. Transports call this directly when the
@@ -309,29 +293,7 @@ impl Driver {
         now: Now,
     ) -> Result<(), CredentialError> {
         self.leases.token_done();
-        let now = Now::new(now.mono, crate::now::clamp_wall(now.wall));
-        match token {
-            Ok(t) => {
-                self.token.current = Some(t);
-                Ok(())
-            }
-            Err(e) => {
-                let usable = self
-                    .token
-                    .current
-                    .as_ref()
-                    .is_some_and(|t| t.expires_on > now.wall);
-                if usable {
-                    return Ok(()); // a background refresh failed; the current token still works
-                }
-                if !self.token.use_fallback_scope {
-                    // Retry once with the cosmos.azure.com scope (.NET does on AADSTS500011).
-                    self.token.use_fallback_scope = true;
-                    return Ok(());
-                }
-                Err(e)
-            }
-        }
+        self.token.apply(token, crate::now::clamp_wall(now.wall))
     }
 
     /// True when the driver's hedge budget has a free slot (expired entries are dropped first).
@@ -352,10 +314,6 @@ impl Driver {
 
     /// Entra ID scopes to request.
     pub(crate) fn token_scopes(&self) -> Vec<String> {
-        if self.token.use_fallback_scope {
-            vec![FALLBACK_AAD_SCOPE.to_string()]
-        } else {
-            vec![format!("https://{}/.default", self.account.host())]
-        }
+        self.token.scopes(self.account.host())
     }
 }
