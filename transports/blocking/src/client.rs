@@ -293,6 +293,28 @@ mod tests {
     }
 
     #[test]
+    fn a_pooled_connection_the_server_closed_while_idle_is_not_reused() {
+        // The first connection answers and closes (no `connection: close`: ureq pools it). The
+        // probe when the pool hands it out again finds it closed; the request goes to a new one.
+        let peer = Peer::start(vec![
+            Script::Answer(response(200, "{}")),
+            Script::Answer(response(201, "{}")),
+        ]);
+        let client = client();
+        let first = client.perform(
+            request(1, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(first.unwrap().status, 200);
+        std::thread::sleep(Duration::from_millis(50));
+        let second = client.perform(
+            request(2, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(second.unwrap().status, 201);
+    }
+
+    #[test]
     fn connections_are_reused() {
         // One accepted connection serves both requests (keep-alive).
         let peer = Peer::start(vec![Script::KeepAlive(vec![

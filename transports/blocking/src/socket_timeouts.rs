@@ -1,5 +1,5 @@
 //! Socket timeouts on a coarse grid, so that a pooled connection's timeouts are set once rather
-//! than on every request.
+//! than on every request; and one liveness probe per reuse instead of two.
 //!
 //! ureq's TCP transport sets `SO_SNDTIMEO` / `SO_RCVTIMEO` (one `setsockopt` each) whenever the
 //! remaining time it is given differs from the value it set last. Every attempt has a deadline,
@@ -16,6 +16,15 @@
 //!   buffer): a write that makes no progress at all fails at most [`GRID`] before the deadline,
 //!   never after it. (With `SO_SNDTIMEO` the bound applies to each `send` call that makes no
 //!   progress, as in ureq itself.)
+//!
+//! **Probes.** ureq's pool probes a connection (`is_open`: make the socket non-blocking, try a
+//! read, make it blocking again: three syscalls) when an exchange ends and it returns the
+//! connection to the pool, and again when it takes the connection out for the next request.
+//! The second probe sees everything the first would have (bytes after the body, a close, a
+//! reset), plus whatever happened while the connection sat idle, and a connection it finds dead
+//! is dropped and the next one tried, as before. So the probe right after an exchange is
+//! skipped: [`GridTimeouts::is_open`] answers `true` when the connection did I/O since it was
+//! last asked, and probes otherwise (a pooled connection being taken out).
 
 use std::time::Instant;
 
@@ -41,15 +50,20 @@ impl<In: Transport> Connector<In> for GridTimeoutsConnector {
         _details: &ConnectionDetails,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, Error> {
-        Ok(chained.map(|inner| GridTimeouts { inner }))
+        Ok(chained.map(|inner| GridTimeouts {
+            inner,
+            exchanged: false,
+        }))
     }
 }
 
 /// A transport whose I/O timeouts are rounded down to [`GRID`] (reads retried up to the exact
-/// deadline). See the module documentation.
+/// deadline), and that probes only connections being reused. See the module documentation.
 #[derive(Debug)]
 pub(crate) struct GridTimeouts<T> {
     inner: T,
+    /// I/O happened since `is_open` was last called: the exchange just ended.
+    exchanged: bool,
 }
 
 /// `remaining` rounded down to a multiple of [`GRID`]; `remaining` itself when that would be zero
@@ -76,6 +90,7 @@ impl<T: Transport> Transport for GridTimeouts<T> {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        self.exchanged = true;
         let timeout = timeout.for_write();
         self.inner.transmit_output(
             amount,
@@ -87,6 +102,7 @@ impl<T: Transport> Transport for GridTimeouts<T> {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.exchanged = true;
         let timeout = timeout.for_read();
         let UreqDuration::Exact(total) = timeout.after else {
             return self.inner.await_input(timeout);
@@ -110,6 +126,11 @@ impl<T: Transport> Transport for GridTimeouts<T> {
     }
 
     fn is_open(&mut self) -> bool {
+        // Right after an exchange (the pool taking the connection back): the probe when it is
+        // next taken out covers this one.
+        if std::mem::take(&mut self.exchanged) {
+            return true;
+        }
         self.inner.is_open()
     }
 
@@ -134,6 +155,7 @@ mod tests {
         buffers: ureq::unversioned::transport::LazyBuffers,
         reads: Vec<UreqDuration>,
         writes: Vec<UreqDuration>,
+        probes: usize,
     }
 
     impl Transport for Silent {
@@ -153,6 +175,7 @@ mod tests {
         }
 
         fn is_open(&mut self) -> bool {
+            self.probes += 1;
             true
         }
     }
@@ -163,7 +186,9 @@ mod tests {
                 buffers: ureq::unversioned::transport::LazyBuffers::new(64, 64),
                 reads: Vec::new(),
                 writes: Vec::new(),
+                probes: 0,
             },
+            exchanged: false,
         }
     }
 
@@ -203,6 +228,29 @@ mod tests {
         let none = NextTimeout::default();
         t.transmit_output(1, none).unwrap();
         assert_eq!(t.inner.writes[3], UreqDuration::NotHappening);
+    }
+
+    #[test]
+    fn only_a_connection_being_taken_out_of_the_pool_is_probed() {
+        let mut t = silent();
+        // ureq's pool: an exchange, the probe when it takes the connection back, the probe when
+        // it takes it out for the next request.
+        t.transmit_output(1, next(Duration::from_secs(1))).unwrap();
+        assert!(t.is_open(), "returned to the pool");
+        assert_eq!(
+            t.inner.probes, 0,
+            "the probe right after an exchange is skipped"
+        );
+        assert!(t.is_open(), "taken out again");
+        assert_eq!(t.inner.probes, 1, "a connection being reused is probed");
+        assert!(t.is_open());
+        assert_eq!(
+            t.inner.probes, 2,
+            "every probe without I/O in between is real"
+        );
+        let _ = t.await_input(next(Duration::from_millis(1)));
+        assert!(t.is_open());
+        assert_eq!(t.inner.probes, 2);
     }
 
     #[test]
