@@ -121,11 +121,12 @@ impl HttpClient {
             Ok(k) => k,
             Err(m) => return AttemptHead::Failed(unsendable(m)),
         };
+        let max = req.max_response_bytes;
+        let mut http_req = match to_hyper_request(req) {
+            Ok(r) => r,
+            Err(m) => return AttemptHead::Failed(unsendable(m)),
+        };
         loop {
-            let http_req = match to_hyper_request(&req) {
-                Ok(r) => r,
-                Err(m) => return AttemptHead::Failed(unsendable(m)),
-            };
             let (mut conn, pooled) = match self.checkout(&key, deadline).await {
                 Ok(Some(c)) => (c, true),
                 Ok(None) => match race_deadline(deadline, self.connector.connect(&key)).await {
@@ -150,19 +151,24 @@ impl HttpClient {
                         headers: parts.headers,
                         body: Bytes::new(),
                     };
-                    let max = req.max_response_bytes;
                     let body = Box::pin(self.body_phase(key, conn, incoming, deadline, max, head));
                     return AttemptHead::Head { body };
                 }
-                Raced::Done(Err(e)) => {
+                Raced::Done(Err(failure)) => {
                     let sent = counters.sent_since(mark);
                     if pooled && sent == RequestSent::NotSent {
                         // The pooled connection died before our request left: use another.
                         // Bounded: each turn removes a connection from the pool, and a fresh
-                        // connection never comes back here.
-                        continue;
+                        // connection never comes back here. hyper hands the request back when
+                        // it had not started on it (the usual case: the close is seen before
+                        // the request is taken); when it had, and still wrote nothing, the
+                        // attempt fails as not sent and the core decides.
+                        if let Some(request) = failure.request {
+                            http_req = request;
+                            continue;
+                        }
                     }
-                    return AttemptHead::Failed(hyper_error(&e, sent));
+                    return AttemptHead::Failed(hyper_error(&failure.error, sent));
                 }
                 Raced::TimedOut => {
                     let sent = counters.sent_since(mark);
@@ -264,23 +270,30 @@ fn deadline_error(sent: RequestSent, phase: &str) -> TransportError {
     )
 }
 
-/// The request in origin form with a `Host` header, as HTTP/1.1 sends it.
-fn to_hyper_request(req: &OutgoingRequest) -> Result<http::Request<RequestBody>, String> {
+/// The request in origin form with a `Host` header, as HTTP/1.1 sends it. The headers and the
+/// body are moved, not copied: if a pooled connection turns out dead, hyper hands the request
+/// back for the next connection ([`crate::connection::SendFailure`]).
+fn to_hyper_request(req: OutgoingRequest) -> Result<http::Request<RequestBody>, String> {
+    let OutgoingRequest {
+        method,
+        uri: full,
+        headers,
+        body,
+        ..
+    } = req;
     let mut parts = http::uri::Parts::default();
     parts.path_and_query = Some(
-        req.uri
-            .path_and_query()
+        full.path_and_query()
             .cloned()
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
     );
-    let uri =
-        Uri::from_parts(parts).map_err(|e| format!("invalid request URI {}: {e}", req.uri))?;
-    let mut out = http::Request::new(Full::new(req.body.clone()));
-    *out.method_mut() = req.method.clone();
+    let uri = Uri::from_parts(parts).map_err(|e| format!("invalid request URI {full}: {e}"))?;
+    let mut out = http::Request::new(Full::new(body));
+    *out.method_mut() = method;
     *out.uri_mut() = uri;
-    *out.headers_mut() = req.headers.clone();
+    *out.headers_mut() = headers;
     if !out.headers().contains_key(HOST) {
-        let authority = req.uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let authority = full.authority().map(|a| a.as_str()).unwrap_or_default();
         let host = HeaderValue::from_str(authority)
             .map_err(|e| format!("invalid host {authority:?}: {e}"))?;
         out.headers_mut().insert(HOST, host);

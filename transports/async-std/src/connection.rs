@@ -36,6 +36,15 @@ pub(crate) enum BodyError {
     Hyper(hyper::Error),
 }
 
+/// Why [`Connection::send`] failed, with the request when hyper gave it back unsent.
+#[derive(Debug)]
+pub(crate) struct SendFailure {
+    /// What went wrong.
+    pub(crate) error: hyper::Error,
+    /// The request, when hyper had not started on it.
+    pub(crate) request: Option<http::Request<RequestBody>>,
+}
+
 /// A connection: the request handle, its I/O future and its byte counters.
 pub(crate) struct Connection {
     sender: http1::SendRequest<RequestBody>,
@@ -115,24 +124,27 @@ impl Connection {
 
     /// Sends `req` and waits for the response head, driving the connection meanwhile.
     ///
-    /// hyper returns the request when it was never handed to the connection; the caller does
-    /// not need it (the byte counters tell whether anything was written).
+    /// On failure, hyper hands the request back when it never started on it (the connection
+    /// was closed before the request was taken); the caller can then send it on another
+    /// connection without rebuilding it.
     pub(crate) async fn send(
         &mut self,
         req: http::Request<RequestBody>,
-    ) -> Result<http::Response<Incoming>, hyper::Error> {
+    ) -> Result<http::Response<Incoming>, SendFailure> {
         let mut response = std::pin::pin!(self.sender.try_send_request(req));
         poll_fn(|cx| {
             self.poll_driver(cx);
             match response.as_mut().poll(cx) {
                 Poll::Ready(Ok(r)) => Poll::Ready(Ok(r)),
-                Poll::Ready(Err(e)) => {
+                Poll::Ready(Err(mut e)) => {
+                    let request = e.take_message();
                     let e = e.into_error();
                     // A dropped dispatcher says little; the I/O future's own error says why.
-                    Poll::Ready(Err(match self.driver_error.take() {
+                    let error = match self.driver_error.take() {
                         Some(io) if e.is_canceled() || e.is_user() => io,
                         _ => e,
-                    }))
+                    };
+                    Poll::Ready(Err(SendFailure { error, request }))
                 }
                 Poll::Pending => Poll::Pending,
             }

@@ -10,11 +10,12 @@ use sextant_core::{
     ConnectionPoolOptions, Now, OutgoingRequest, RequestSent, Response, TransportError,
     TransportErrorKind,
 };
-use ureq::unversioned::transport::DefaultConnector;
+use ureq::unversioned::transport::{Connector, RustlsConnector, TcpConnector};
 use ureq::{Agent, AsSendBody};
 
 use crate::error_map;
 use crate::resolver::CachingResolver;
+use crate::socket_timeouts::GridTimeoutsConnector;
 use crate::tls::tls_config;
 
 /// Idle connections kept across all hosts, as a multiple of the per-host limit: an account has
@@ -61,7 +62,13 @@ impl HttpClient {
             .timeout_connect(Some(pool.connect_timeout))
             .tls_config(tls_config(accept_any_certificate))
             .build();
-        let agent = Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default());
+        // ureq's default chain without its proxy steps (proxies are off, see above), with the
+        // socket timeouts kept on a grid between TCP and TLS (see `socket_timeouts`).
+        let connector =
+            ().chain(TcpConnector::default())
+                .chain(GridTimeoutsConnector)
+                .chain(RustlsConnector::default());
+        let agent = Agent::with_parts(config, connector, CachingResolver::default());
         HttpClient {
             agent,
             connect_timeout: pool.connect_timeout,
@@ -283,6 +290,28 @@ mod tests {
             (TransportErrorKind::Timeout, RequestSent::NotSent),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn a_pooled_connection_the_server_closed_while_idle_is_not_reused() {
+        // The first connection answers and closes (no `connection: close`: ureq pools it). The
+        // probe when the pool hands it out again finds it closed; the request goes to a new one.
+        let peer = Peer::start(vec![
+            Script::Answer(response(200, "{}")),
+            Script::Answer(response(201, "{}")),
+        ]);
+        let client = client();
+        let first = client.perform(
+            request(1, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(first.unwrap().status, 200);
+        std::thread::sleep(Duration::from_millis(50));
+        let second = client.perform(
+            request(2, &peer.url("/"), Duration::from_secs(5), CAP),
+            &mut |_| {},
+        );
+        assert_eq!(second.unwrap().status, 201);
     }
 
     #[test]

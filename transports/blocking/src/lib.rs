@@ -62,6 +62,7 @@ mod processor;
 mod query;
 mod resolver;
 mod runtime;
+mod socket_timeouts;
 #[cfg(test)]
 mod testing;
 mod tls;
