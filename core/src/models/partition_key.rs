@@ -117,7 +117,11 @@ impl PartitionKey {
 
     /// The `x-ms-documentdb-partitionkey` header value, e.g. `["a","b",3]`.
     pub fn to_header_value(&self) -> String {
-        let mut out = String::with_capacity(16);
+        // Measured first, then written into an exactly sized buffer: a header value takes the
+        // string's buffer as it is only when it has no spare capacity (else it allocates again).
+        let mut len = LenCounter(0);
+        let _ = self.write_json(&mut len);
+        let mut out = String::with_capacity(len.0);
         self.write_header_value(&mut out);
         out
     }
@@ -401,6 +405,16 @@ impl fmt::Write for StackStr {
         let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
         dst.copy_from_slice(s.as_bytes());
         self.len = end;
+        Ok(())
+    }
+}
+
+/// A `fmt::Write` that only counts the bytes written.
+struct LenCounter(usize);
+
+impl fmt::Write for LenCounter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
         Ok(())
     }
 }
