@@ -120,10 +120,15 @@ impl DiagnosticsBuilder {
             started_at: self.since_start(now),
             duration: Duration::ZERO,
             request_sent: RequestSent::Unknown,
-            events: Vec::new(),
+            events: super::record::Events::new(),
             error: None,
         };
         if ordinal < HEAD_RECORDS {
+            if self.head.capacity() == 0 {
+                // Most operations make one attempt: room for exactly one record (a small
+                // block, which the allocator serves fastest); a second attempt grows it.
+                self.head.reserve_exact(1);
+            }
             self.head.push(record);
             self.head_open |= 1u64 << ordinal;
             return Some(ordinal);

@@ -47,6 +47,112 @@ pub struct EventRecord {
     pub details: Option<String>,
 }
 
+/// Events kept inside the record itself, with no allocation of their own.
+const INLINE_EVENTS: usize = 4;
+
+/// An unused inline slot.
+const NO_EVENT: EventRecord = EventRecord {
+    kind: RequestEventKind::TransportStart,
+    at: Duration::ZERO,
+    details: None,
+};
+
+/// The lifecycle events of one attempt, in order. The first few are kept inline in the
+/// attempt's record (recording them allocates nothing); more move to the heap. Reads as a
+/// slice of [`EventRecord`]s.
+#[derive(Clone)]
+pub struct Events(EventStore);
+
+#[derive(Clone)]
+enum EventStore {
+    Inline {
+        len: usize,
+        slots: [EventRecord; INLINE_EVENTS],
+    },
+    Heap(Vec<EventRecord>),
+}
+
+impl Events {
+    /// No events.
+    pub const fn new() -> Self {
+        Events(EventStore::Inline {
+            len: 0,
+            slots: [NO_EVENT; INLINE_EVENTS],
+        })
+    }
+
+    /// The events, oldest first.
+    pub fn as_slice(&self) -> &[EventRecord] {
+        match &self.0 {
+            EventStore::Inline { len, slots } => slots.get(..*len).unwrap_or(slots),
+            EventStore::Heap(v) => v,
+        }
+    }
+
+    /// Appends an event.
+    pub fn push(&mut self, event: EventRecord) {
+        match &mut self.0 {
+            EventStore::Inline { len, slots } => {
+                if let Some(slot) = slots.get_mut(*len) {
+                    *slot = event;
+                    *len += 1;
+                } else {
+                    let mut v = Vec::with_capacity(2 * INLINE_EVENTS);
+                    v.extend(slots.iter_mut().map(|e| std::mem::replace(e, NO_EVENT)));
+                    v.push(event);
+                    self.0 = EventStore::Heap(v);
+                }
+            }
+            EventStore::Heap(v) => v.push(event),
+        }
+    }
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events::new()
+    }
+}
+
+impl std::ops::Deref for Events {
+    type Target = [EventRecord];
+
+    fn deref(&self) -> &[EventRecord] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = &'a EventRecord;
+    type IntoIter = std::slice::Iter<'a, EventRecord>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl From<Vec<EventRecord>> for Events {
+    fn from(v: Vec<EventRecord>) -> Self {
+        let mut events = Events::new();
+        for e in v {
+            events.push(e);
+        }
+        events
+    }
+}
+
+impl PartialEq for Events {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
 /// Everything recorded about one HTTP attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestDiagnostics {
@@ -75,7 +181,7 @@ pub struct RequestDiagnostics {
     /// Whether it reached the service.
     pub request_sent: RequestSent,
     /// Lifecycle events (at most [`super::MAX_EVENTS_PER_REQUEST`]).
-    pub events: Vec<EventRecord>,
+    pub events: Events,
     /// The transport error or outcome note, if any.
     pub error: Option<String>,
 }

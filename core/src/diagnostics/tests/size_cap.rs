@@ -42,7 +42,7 @@ fn record(
         } else {
             RequestSent::Unknown
         },
-        events: Vec::new(),
+        events: Default::default(),
         error,
     }
 }
