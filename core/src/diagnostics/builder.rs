@@ -204,7 +204,7 @@ impl DiagnosticsBuilder {
         r.status = status;
         r.sub_status = sub_status;
         r.request_charge = charge;
-        r.activity_id = activity_id.map(str::to_owned);
+        r.activity_id = activity_id.map(super::record::ServiceActivityId::new);
         r.request_sent = sent;
         r.duration = now_rel.saturating_sub(r.started_at);
         r.error = error;

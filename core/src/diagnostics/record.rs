@@ -153,6 +153,106 @@ impl std::fmt::Debug for Events {
     }
 }
 
+/// Room for a service activity id kept inline (a GUID has 36 characters).
+const INLINE_ACTIVITY_ID: usize = 40;
+
+/// The activity id the service returned for one attempt (`x-ms-activity-id`, a GUID). Kept
+/// inside the attempt's record when it is as short as a GUID (recording it allocates nothing),
+/// on the heap otherwise. Reads as a `str`.
+#[derive(Clone)]
+pub struct ServiceActivityId(ActivityText);
+
+#[derive(Clone)]
+enum ActivityText {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_ACTIVITY_ID],
+    },
+    Heap(Box<str>),
+}
+
+impl ServiceActivityId {
+    /// Keeps `s`.
+    pub fn new(s: &str) -> Self {
+        let mut bytes = [0u8; INLINE_ACTIVITY_ID];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(dst), Ok(len)) => {
+                dst.copy_from_slice(s.as_bytes());
+                ServiceActivityId(ActivityText::Inline { len, bytes })
+            }
+            _ => ServiceActivityId(ActivityText::Heap(s.into())),
+        }
+    }
+
+    /// The activity id.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always a whole `str` copied in: the check cannot fail.
+            ActivityText::Inline { len, bytes } => {
+                std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+            ActivityText::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for ServiceActivityId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for ServiceActivityId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for ServiceActivityId {
+    fn from(s: &str) -> Self {
+        ServiceActivityId::new(s)
+    }
+}
+
+impl From<String> for ServiceActivityId {
+    fn from(s: String) -> Self {
+        ServiceActivityId::new(&s)
+    }
+}
+
+impl PartialEq for ServiceActivityId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<str> for ServiceActivityId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ServiceActivityId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Debug for ServiceActivityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for ServiceActivityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything recorded about one HTTP attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestDiagnostics {
@@ -173,7 +273,7 @@ pub struct RequestDiagnostics {
     /// RU charged.
     pub request_charge: f64,
     /// The service's activity id, when sent.
-    pub activity_id: Option<String>,
+    pub activity_id: Option<ServiceActivityId>,
     /// Start, relative to the operation's start.
     pub started_at: Duration,
     /// How long the attempt took (until its outcome, abort or timeout).

@@ -34,7 +34,7 @@ fn record(
         status,
         sub_status: status.map(|_| 1002),
         request_charge: 1.5,
-        activity_id: Some("x".repeat(300)),
+        activity_id: Some("x".repeat(300).into()),
         started_at: Duration::ZERO,
         duration: Duration::from_millis(12),
         request_sent: if status.is_some() {
