@@ -36,7 +36,10 @@ impl Execution {
     /// Aborts every in-flight attempt (recorded as aborted) and releases leases they held.
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         self.fanout_abort_children(d, now);
-        for a in std::mem::take(&mut self.in_flight) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        for a in self.in_flight.take_all() {
             d.leases.release(a.id);
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
