@@ -199,7 +199,7 @@ impl Execution {
             purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
         let hub_only = self.regions.hub_only && purpose == Purpose::Operation;
         let range = if purpose == Purpose::Operation {
-            self.routing.range.as_ref()
+            self.routing.range.as_deref()
         } else {
             None
         };
