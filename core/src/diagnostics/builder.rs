@@ -102,7 +102,7 @@ impl DiagnosticsBuilder {
         purpose: Purpose,
         ctx: ExecutionContext,
         region: Arc<str>,
-        endpoint: String,
+        endpoint: super::record::AttemptUrl,
         now: Instant,
     ) -> Option<usize> {
         let ordinal = usize::try_from(self.started_count).unwrap_or(usize::MAX);

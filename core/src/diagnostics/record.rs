@@ -1,6 +1,8 @@
 //! One HTTP attempt as recorded: why it was sent, where, what came back, and its events.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use crate::ids::AttemptId;
@@ -153,6 +155,108 @@ impl std::fmt::Debug for Events {
     }
 }
 
+/// URLs up to this long are kept in one allocation with their reference count.
+const INLINE_URL: usize = 232;
+
+/// The full URL of one attempt. Built once per attempt and shared, without a copy, by the
+/// request's `Uri` (its path) and the attempt's diagnostics record. Reads as a `str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttemptUrl(Bytes);
+
+/// A short URL's bytes, owned by its shared [`Bytes`] (one allocation for both).
+struct UrlBuf {
+    len: usize,
+    bytes: [u8; INLINE_URL],
+}
+
+impl AsRef<[u8]> for UrlBuf {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl AttemptUrl {
+    /// `base` followed by `path`.
+    pub(crate) fn join(base: &str, path: &str) -> Self {
+        let len = base.len() + path.len();
+        if len <= INLINE_URL {
+            let mut bytes = [0u8; INLINE_URL];
+            if let Some(b) = bytes.get_mut(..base.len()) {
+                b.copy_from_slice(base.as_bytes());
+            }
+            if let Some(p) = bytes.get_mut(base.len()..len) {
+                p.copy_from_slice(path.as_bytes());
+            }
+            return AttemptUrl(Bytes::from_owner(UrlBuf { len, bytes }));
+        }
+        let mut s = String::with_capacity(len);
+        s.push_str(base);
+        s.push_str(path);
+        AttemptUrl(Bytes::from(s))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        // Always built from `str`s: the check cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The URL's bytes, shared.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for AttemptUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for AttemptUrl {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for AttemptUrl {
+    fn from(s: &str) -> Self {
+        AttemptUrl::join(s, "")
+    }
+}
+
+impl From<String> for AttemptUrl {
+    fn from(s: String) -> Self {
+        AttemptUrl(Bytes::from(s))
+    }
+}
+
+impl PartialEq<str> for AttemptUrl {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for AttemptUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for AttemptUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for AttemptUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Room for a service activity id kept inline (a GUID has 36 characters).
 const INLINE_ACTIVITY_ID: usize = 40;
 
@@ -265,7 +369,7 @@ pub struct RequestDiagnostics {
     /// Target region.
     pub region: Arc<str>,
     /// Full URL.
-    pub endpoint: String,
+    pub endpoint: AttemptUrl,
     /// HTTP status, when a response arrived.
     pub status: Option<u16>,
     /// Sub-status, when sent.

@@ -204,7 +204,7 @@ impl Execution {
             None
         };
         let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative, range);
-        let uri = d.uri_base.uri(&route.endpoint, &url);
+        let uri = d.uri_base.uri_shared(&route.endpoint, url.bytes());
         let (method, body) = (prepared.method.clone(), prepared.body.clone());
         let (headers, uri) = match (headers, uri) {
             (Ok(h), Ok(u)) => (h, u),

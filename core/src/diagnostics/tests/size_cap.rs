@@ -30,7 +30,7 @@ fn record(
         purpose: Purpose::Operation,
         execution_context: ExecutionContext::RegionFailover,
         region: region.clone(),
-        endpoint: endpoint.to_string(),
+        endpoint: endpoint.into(),
         status,
         sub_status: status.map(|_| 1002),
         request_charge: 1.5,
