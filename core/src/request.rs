@@ -90,35 +90,51 @@ pub(crate) struct UriBase {
 }
 
 impl UriBase {
-    /// The `Uri` of `url`, which is `endpoint` followed by a path.
+    /// The `Uri` of `url`, which is `endpoint` followed by a path (tests: attempts use
+    /// [`Self::uri_shared`]).
+    #[cfg(test)]
     pub(crate) fn uri(
         &mut self,
         endpoint: &Arc<str>,
         url: &str,
     ) -> Result<Uri, http::uri::InvalidUri> {
-        // `Uri` refuses URLs of `u16::MAX - 1` bytes or more as a whole; so does the fallback.
-        if url.len() < usize::from(u16::MAX - 1) && url.starts_with(&**endpoint) {
-            let cached = matches!(&self.last, Some((e, ..)) if Arc::ptr_eq(e, endpoint) || **e == **endpoint);
-            if !cached {
-                self.last = split_endpoint(endpoint).map(|(s, a, n)| (endpoint.clone(), s, a, n));
-            }
-            if let Some((_, scheme, authority, prefix)) = &self.last {
-                if let Some(rest) = url.get(*prefix..) {
-                    let mut parts = http::uri::Parts::default();
-                    parts.scheme = Some(scheme.clone());
-                    parts.authority = Some(authority.clone());
-                    if let Ok(pq) = http::uri::PathAndQuery::from_maybe_shared(
-                        Bytes::copy_from_slice(rest.as_bytes()),
-                    ) {
-                        parts.path_and_query = Some(pq);
-                        if let Ok(uri) = Uri::from_parts(parts) {
-                            return Ok(uri);
-                        }
-                    }
-                }
-            }
+        self.uri_shared(endpoint, &Bytes::copy_from_slice(url.as_bytes()))
+    }
+
+    /// The `Uri` of `url`, which is `endpoint` followed by a path. The `Uri`'s path shares
+    /// `url`'s bytes (no copy).
+    pub(crate) fn uri_shared(
+        &mut self,
+        endpoint: &Arc<str>,
+        url: &Bytes,
+    ) -> Result<Uri, http::uri::InvalidUri> {
+        match self.fast(endpoint, url) {
+            Some(uri) => Ok(uri),
+            // What parsing the URL as a `str` does, without its copy.
+            None => Uri::from_maybe_shared(url.clone()),
         }
-        url.parse::<Uri>()
+    }
+
+    /// The `Uri` from the cached scheme and authority and the rest of `url` after
+    /// `scheme://authority`; `None` when this fast path does not apply.
+    fn fast(&mut self, endpoint: &Arc<str>, url: &Bytes) -> Option<Uri> {
+        // `Uri` refuses URLs of `u16::MAX - 1` bytes or more as a whole; so does the fallback.
+        if url.len() >= usize::from(u16::MAX - 1) || !url.starts_with(endpoint.as_bytes()) {
+            return None;
+        }
+        let cached =
+            matches!(&self.last, Some((e, ..)) if Arc::ptr_eq(e, endpoint) || **e == **endpoint);
+        if !cached {
+            self.last = split_endpoint(endpoint).map(|(s, a, n)| (endpoint.clone(), s, a, n));
+        }
+        let (_, scheme, authority, prefix) = self.last.as_ref()?;
+        // `prefix` is at most the endpoint's length, which `url` starts with.
+        let rest = (*prefix <= url.len()).then(|| url.slice(*prefix..))?;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(scheme.clone());
+        parts.authority = Some(authority.clone());
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_maybe_shared(rest).ok()?);
+        Uri::from_parts(parts).ok()
     }
 }
 

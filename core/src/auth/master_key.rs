@@ -23,8 +23,6 @@ type HmacSha256 = Hmac<Sha256>;
 const HEADER_PREFIX: &str = "type%3Dmaster%26ver%3D1.0%26sig%3D";
 /// Base64 length of a 32-byte HMAC-SHA256 tag.
 const SIG_B64_LEN: usize = 44;
-/// Worst case: every signature character percent-encoded.
-const HEADER_CAPACITY: usize = HEADER_PREFIX.len() + 3 * SIG_B64_LEN;
 
 /// A decoded account master key, pre-keyed for HMAC-SHA256.
 ///
@@ -83,14 +81,26 @@ impl MasterKey {
         mac.update(b"\n\n");
         let tag = mac.finalize().into_bytes();
 
-        let mut out = String::with_capacity(HEADER_CAPACITY);
-        out.push_str(HEADER_PREFIX);
         let mut sig = [0u8; SIG_B64_LEN];
-        match STANDARD.encode_slice(tag, &mut sig) {
-            Ok(len) => push_encode_uri_component_bytes(&mut out, sig.get(..len).unwrap_or(&sig)),
+        let fallback;
+        let sig: &[u8] = match STANDARD.encode_slice(tag, &mut sig) {
+            Ok(len) => sig.get(..len).unwrap_or(&sig),
             // Unreachable: a 32-byte tag always encodes to exactly 44 bytes.
-            Err(_) => push_encode_uri_component_bytes(&mut out, STANDARD.encode(tag).as_bytes()),
-        }
+            Err(_) => {
+                fallback = STANDARD.encode(tag);
+                fallback.as_bytes()
+            }
+        };
+        // Exactly sized (`+`, `/` and `=` become three characters each): the header value
+        // takes this buffer as it is, with no second allocation for a spare capacity.
+        let encoded = sig.len()
+            + 2 * sig
+                .iter()
+                .filter(|b| matches!(b, b'+' | b'/' | b'='))
+                .count();
+        let mut out = String::with_capacity(HEADER_PREFIX.len() + encoded);
+        out.push_str(HEADER_PREFIX);
+        push_encode_uri_component_bytes(&mut out, sig);
         out
     }
 }

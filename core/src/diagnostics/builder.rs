@@ -102,7 +102,7 @@ impl DiagnosticsBuilder {
         purpose: Purpose,
         ctx: ExecutionContext,
         region: Arc<str>,
-        endpoint: String,
+        endpoint: super::record::AttemptUrl,
         now: Instant,
     ) -> Option<usize> {
         let ordinal = usize::try_from(self.started_count).unwrap_or(usize::MAX);
@@ -120,10 +120,15 @@ impl DiagnosticsBuilder {
             started_at: self.since_start(now),
             duration: Duration::ZERO,
             request_sent: RequestSent::Unknown,
-            events: Vec::new(),
+            events: super::record::Events::new(),
             error: None,
         };
         if ordinal < HEAD_RECORDS {
+            if self.head.capacity() == 0 {
+                // Most operations make one attempt: room for exactly one record (a small
+                // block, which the allocator serves fastest); a second attempt grows it.
+                self.head.reserve_exact(1);
+            }
             self.head.push(record);
             self.head_open |= 1u64 << ordinal;
             return Some(ordinal);
@@ -199,7 +204,7 @@ impl DiagnosticsBuilder {
         r.status = status;
         r.sub_status = sub_status;
         r.request_charge = charge;
-        r.activity_id = activity_id.map(str::to_owned);
+        r.activity_id = activity_id.map(super::record::ServiceActivityId::new);
         r.request_sent = sent;
         r.duration = now_rel.saturating_sub(r.started_at);
         r.error = error;

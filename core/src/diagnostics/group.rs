@@ -36,7 +36,7 @@ pub(crate) struct DedupGroup {
 impl DedupGroup {
     pub fn new(r: &RequestDiagnostics) -> Self {
         let mut g = DedupGroup {
-            endpoint: r.endpoint.clone(),
+            endpoint: r.endpoint.to_string(),
             status: r.status,
             sub_status: r.sub_status,
             context: r.execution_context,
@@ -51,7 +51,7 @@ impl DedupGroup {
         self.status == r.status
             && self.sub_status == r.sub_status
             && self.context == r.execution_context
-            && self.endpoint == r.endpoint
+            && r.endpoint == self.endpoint.as_str()
     }
 }
 

@@ -40,7 +40,9 @@ pub use options::{
     DEFAULT_MAX_SUMMARY_SIZE_BYTES, MIN_MAX_SUMMARY_SIZE_BYTES,
 };
 pub use rate_limit::{LogPermit, LogRateLimiter, DEFAULT_LOG_BURST, DEFAULT_LOG_REFILL_INTERVAL};
-pub use record::{EventRecord, ExecutionContext, RequestDiagnostics};
+pub use record::{
+    AttemptUrl, EventRecord, Events, ExecutionContext, RequestDiagnostics, ServiceActivityId,
+};
 pub use stats::MAX_EXACT_SAMPLES;
 pub use thresholds::{
     is_point_operation, DiagnosticsThresholds, OperationSummary, ThresholdViolations,

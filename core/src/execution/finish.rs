@@ -38,7 +38,10 @@ impl Execution {
     pub(super) fn abort_all(&mut self, d: &mut Driver, now: Instant) {
         self.fanout_abort_children(d, now);
         self.claims.release_all(&mut d.leases);
-        for a in std::mem::take(&mut self.in_flight) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        for a in self.in_flight.take_all() {
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }

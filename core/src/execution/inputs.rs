@@ -12,9 +12,9 @@ impl Execution {
             self.diag.ignored_input();
             return None;
         }
-        match self.in_flight.iter().position(|a| a.id == attempt) {
-            Some(i) => {
-                let a = self.in_flight.remove(i);
+        let i = self.in_flight.iter().position(|a| a.id == attempt);
+        match i.and_then(|i| self.in_flight.remove(i)) {
+            Some(a) => {
                 if a.hedge {
                     self.claims.release(&mut d.leases, a.id);
                 }

@@ -13,6 +13,7 @@ mod retry;
 mod route;
 mod routing;
 mod send;
+mod small_list;
 mod start;
 mod state;
 mod timer;
@@ -110,7 +111,8 @@ pub struct Execution {
     last_mono: Instant,
     timers: TimerTable,
     diag: DiagnosticsBuilder,
-    in_flight: Vec<InFlight>,
+    /// Attempts in flight: one, or two with a hedge, nearly always (kept inline).
+    in_flight: small_list::SmallList<InFlight, 2>,
     phase: Phase,
     /// Where the operation's attempts go across regions.
     regions: RegionState,
@@ -189,7 +191,7 @@ impl Execution {
             last_mono: now.mono,
             timers: TimerTable::default(),
             diag: DiagnosticsBuilder::new(activity_id, now.mono),
-            in_flight: Vec::new(),
+            in_flight: small_list::SmallList::default(),
             phase: Phase::Ready,
             regions: RegionState {
                 excluded,
@@ -418,8 +420,8 @@ impl Execution {
                 self.finish(d, Err(Failure::Timeout(msg, None)), now.mono);
                 continue;
             }
-            if let Some(i) = self.in_flight.iter().position(|a| now.mono >= a.deadline) {
-                let a = self.in_flight.remove(i);
+            let expired = self.in_flight.iter().position(|a| now.mono >= a.deadline);
+            if let Some(a) = expired.and_then(|i| self.in_flight.remove(i)) {
                 if a.hedge {
                     self.claims.release(&mut d.leases, a.id);
                 }

@@ -228,11 +228,8 @@ impl Prepared {
     }
 
     /// Full URL for `route`.
-    pub fn url(&self, route: &RegionRoute) -> String {
-        let mut s = String::with_capacity(route.endpoint.len() + self.path.len());
-        s.push_str(&route.endpoint);
-        s.push_str(&self.path);
-        s
+    pub fn url(&self, route: &RegionRoute) -> crate::diagnostics::AttemptUrl {
+        crate::diagnostics::AttemptUrl::join(&route.endpoint, &self.path)
     }
 
     /// Headers for one attempt: the static ones plus a fresh date and signature.

@@ -64,7 +64,7 @@ impl Execution {
     /// The breaker key of this operation's partition in the region at `endpoint`.
     pub(super) fn breaker_key(&self, endpoint: &Arc<str>) -> Option<PartitionRegion> {
         let (container, _) = self.op.as_ref()?.container.as_ref()?;
-        let (range, _) = self.routing.range.as_ref()?;
+        let (range, _) = self.routing.range.as_deref()?;
         Some((container.clone(), range.clone(), endpoint.clone()))
     }
 

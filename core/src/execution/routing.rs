@@ -90,14 +90,14 @@ impl Execution {
                 let def = &e.partition_key;
                 // A single range holds every EPK: check the key as hashing it would, and skip
                 // the hash.
-                let range = match map.ranges() {
-                    [only] => check_effective_partition_key(pk, def).ok().map(|()| only),
-                    _ => effective_partition_key(pk, def)
+                let range = match map.only_route() {
+                    Some(only) => check_effective_partition_key(pk, def).ok().map(|()| only),
+                    None => effective_partition_key(pk, def)
                         .ok()
-                        .map(|epk| map.range_for(&epk)),
+                        .and_then(|epk| map.route_for(&epk)),
                 };
                 if let Some(r) = range {
-                    self.routing.range = Some((r.id.clone(), r.parents.clone()));
+                    self.routing.range = Some(r.clone());
                 }
             }
         }
@@ -214,7 +214,8 @@ pub(super) struct RoutingState {
     pub done: bool,
     /// Fetch the container's routing map even without a partition key (fan-out planning).
     pub want_map: bool,
-    pub range: Option<(String, Vec<String>)>,
+    /// The range the operation goes to: its id and parents (shared with the routing map).
+    pub range: Option<crate::partition::RangeRoute>,
     /// The metadata read being sent (boxed: rare, and the execution is moved on the hot path).
     pub meta: Option<Box<Prepared>>,
     pub attempts: Vec<AttemptId>,

@@ -197,12 +197,12 @@ impl Execution {
             purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
         let hub_only = self.regions.hub_only && purpose == Purpose::Operation;
         let range = if purpose == Purpose::Operation {
-            self.routing.range.as_ref()
+            self.routing.range.as_deref()
         } else {
             None
         };
         let headers = prepared.attempt_headers(d, now.wall, hub_only, tentative, range);
-        let uri = d.uri_base.uri(&route.endpoint, &url);
+        let uri = d.uri_base.uri_shared(&route.endpoint, url.bytes());
         let (method, body) = (prepared.method.clone(), prepared.body.clone());
         let (headers, uri) = match (headers, uri) {
             (Ok(h), Ok(u)) => (h, u),

@@ -117,7 +117,16 @@ impl PartitionKey {
 
     /// The `x-ms-documentdb-partitionkey` header value, e.g. `["a","b",3]`.
     pub fn to_header_value(&self) -> String {
-        let mut out = String::with_capacity(16);
+        // An exactly sized buffer: a header value takes the string's buffer as it is only when
+        // it has no spare capacity (else it allocates again). Short keys are written on the
+        // stack and copied once; longer ones are measured first.
+        let mut short = StackStr::<128>::default();
+        if self.write_json(&mut short).is_ok() {
+            return short.as_str().to_owned();
+        }
+        let mut len = LenCounter(0);
+        let _ = self.write_json(&mut len);
+        let mut out = String::with_capacity(len.0);
         self.write_header_value(&mut out);
         out
     }
@@ -319,11 +328,11 @@ fn write_js_number<W: fmt::Write>(w: &mut W, x: f64) -> fmt::Result {
     // Shortest round-trip digits from Rust: "d[.ddd]e<exp>". When several k-digit strings
     // round-trip, ECMAScript wants the one closest to x (ties to even), which Rust's shortest
     // mode does not promise; the correctly rounded k-digit string is that one if it round-trips.
-    let mut sci = StackStr::default();
+    let mut sci = StackStr::<32>::default();
     write!(sci, "{:e}", x.abs())?;
     // "d.ddde…" has its 'e' at index k + 1 for k > 1 digits; "de…" at index 1.
     let digit_count = sci.as_str().find('e').map_or(0, |e| e - usize::from(e > 1));
-    let mut closest = StackStr::default();
+    let mut closest = StackStr::<32>::default();
     write!(closest, "{:.*e}", digit_count.saturating_sub(1), x.abs())?;
     if closest.as_str().parse::<f64>() == Ok(x.abs()) {
         sci = closest;
@@ -381,26 +390,45 @@ impl DigitStr<'_> {
     }
 }
 
-/// A fixed-capacity string for formatting one `f64` without allocating (the longest `{:e}`
-/// output of an `f64` is 17 digits, a point, `e-324`: 24 bytes).
-#[derive(Default)]
-struct StackStr {
-    buf: [u8; 32],
+/// A fixed-capacity string on the stack: for formatting one `f64` without allocating (the
+/// longest `{:e}` output of an `f64` is 17 digits, a point, `e-324`: 24 bytes; 32 are used) and
+/// for writing a short partition key's header value once before copying it.
+struct StackStr<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl StackStr {
+impl<const N: usize> Default for StackStr<N> {
+    fn default() -> Self {
+        StackStr {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> StackStr<N> {
     fn as_str(&self) -> &str {
         std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
     }
 }
 
-impl fmt::Write for StackStr {
+impl<const N: usize> fmt::Write for StackStr<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
         let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
         dst.copy_from_slice(s.as_bytes());
         self.len = end;
+        Ok(())
+    }
+}
+
+/// A `fmt::Write` that only counts the bytes written.
+struct LenCounter(usize);
+
+impl fmt::Write for LenCounter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod epk;
 mod murmur3;
 mod range;
 mod routing_map;
+pub(crate) use routing_map::RangeRoute;
 
 pub(crate) use epk::check_effective_partition_key;
 pub use epk::{

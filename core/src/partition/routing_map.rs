@@ -2,9 +2,14 @@
 //! EPK → range lookup and incremental updates after splits (.NET `CollectionRoutingMap`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use super::epk::{EffectivePartitionKey, EpkRange, MAX_EXCLUSIVE_EPK, MIN_INCLUSIVE_EPK};
 use super::range::{parse_partition_key_ranges, PartitionKeyRange, MAX_RANGES};
+
+/// A range's id and the ids of its parents (oldest first), shared by the executions routed to
+/// it: taking it costs no allocation.
+pub(crate) type RangeRoute = Arc<(String, Vec<String>)>;
 
 /// How many ids of split (gone) ranges a map remembers, so a stale parent re-sent by a later
 /// change feed page is ignored instead of overlapping its children. Oldest forgotten first.
@@ -97,6 +102,8 @@ pub enum RoutingMapError {
 pub struct RoutingMap {
     /// Sorted by `min_inclusive`; never empty; `ranges[0].min_inclusive == ""`.
     ranges: Vec<PartitionKeyRange>,
+    /// Per range (same order): its id and parents, shared with the executions routed to it.
+    routes: Vec<RangeRoute>,
     gone: BTreeSet<String>,
     gone_order: VecDeque<String>,
 }
@@ -108,6 +115,7 @@ impl RoutingMap {
     pub fn new(ranges: Vec<PartitionKeyRange>) -> Result<RoutingMap, RoutingMapError> {
         let mut map = RoutingMap {
             ranges: Vec::new(),
+            routes: Vec::new(),
             gone: BTreeSet::new(),
             gone_order: VecDeque::new(),
         };
@@ -133,6 +141,22 @@ impl RoutingMap {
     /// Whether `id` was split away (named as a parent) by a range this map has seen.
     pub fn is_gone(&self, id: &str) -> bool {
         self.gone.contains(id)
+    }
+
+    /// The id and parents of the range containing `epk`, shared (see [`Self::range_for`]).
+    pub(crate) fn route_for(&self, epk: &EffectivePartitionKey) -> Option<&RangeRoute> {
+        let after = self
+            .ranges
+            .partition_point(|r| r.min_inclusive.as_str() <= epk.as_str());
+        self.routes.get(after.saturating_sub(1))
+    }
+
+    /// The id and parents of the only range, when the map has exactly one.
+    pub(crate) fn only_route(&self) -> Option<&RangeRoute> {
+        match self.routes.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
     }
 
     /// The range containing `epk` (`min_inclusive <= epk < max_exclusive`), by binary search.
@@ -193,6 +217,10 @@ impl RoutingMap {
         let mut ranges: Vec<PartitionKeyRange> = by_id.into_values().collect();
         ranges.sort_by(|a, b| a.min_inclusive.cmp(&b.min_inclusive));
         check_tiling(&ranges)?;
+        self.routes = ranges
+            .iter()
+            .map(|r| Arc::new((r.id.clone(), r.parents.clone())))
+            .collect();
         self.ranges = ranges;
         for id in new_gone {
             if self.gone.insert(id.clone()) {

@@ -72,7 +72,7 @@ impl Feeder {
             a.purpose,
             a.ctx,
             a.region.clone(),
-            a.endpoint.to_string(),
+            a.endpoint.into(),
             self.now,
         )
     }

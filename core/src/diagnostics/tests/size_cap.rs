@@ -30,11 +30,11 @@ fn record(
         purpose: Purpose::Operation,
         execution_context: ExecutionContext::RegionFailover,
         region: region.clone(),
-        endpoint: endpoint.to_string(),
+        endpoint: endpoint.into(),
         status,
         sub_status: status.map(|_| 1002),
         request_charge: 1.5,
-        activity_id: Some("x".repeat(300)),
+        activity_id: Some("x".repeat(300).into()),
         started_at: Duration::ZERO,
         duration: Duration::from_millis(12),
         request_sent: if status.is_some() {
@@ -42,7 +42,7 @@ fn record(
         } else {
             RequestSent::Unknown
         },
-        events: Vec::new(),
+        events: Default::default(),
         error,
     }
 }

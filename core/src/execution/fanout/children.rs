@@ -68,7 +68,7 @@ impl Execution {
         // The child targets this range: its session token is the range's (no routing needed).
         // After a 410/1002 the policy table has it re-read the routing map (`want_map`), so
         // when it gives up on the gone range the parent finds the ranges that replaced it.
-        child.routing.range = Some((range_id, parents));
+        child.routing.range = Some(std::sync::Arc::new((range_id, parents)));
         child.routing.done = true;
         child.routing.want_map = true;
         Ok((child, next))

@@ -140,7 +140,7 @@ impl Execution {
         if let Some(range) = range {
             // Pinned to one range: its session token is the range's; after a 410/1002 the policy
             // table has it re-read the routing map, so the job re-routes what it carried.
-            child.routing.range = Some(range);
+            child.routing.range = Some(std::sync::Arc::new(range));
             child.routing.done = true;
             child.routing.want_map = true;
         }
