@@ -3,7 +3,7 @@
 //! Both sets encode every byte of a non-ASCII character (as UTF-8) and use upper-case hex
 //! (`%2F`), like JavaScript's `encodeURIComponent`.
 
-use percent_encoding::{percent_encode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Characters that `encodeURIComponent` leaves raw: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -37,9 +37,11 @@ pub fn push_encode_uri_component(out: &mut String, s: &str) {
     out.extend(utf8_percent_encode(s, URI_COMPONENT));
 }
 
-/// Appends raw bytes to `out`, percent-encoded with `encodeURIComponent` rules.
+/// Appends raw bytes to `out`, percent-encoded with `encodeURIComponent` rules (the reference
+/// `MasterKey::sign`'s own encoding of base64 is tested against).
+#[cfg(test)]
 pub(crate) fn push_encode_uri_component_bytes(out: &mut String, bytes: &[u8]) {
-    out.extend(percent_encode(bytes, URI_COMPONENT));
+    out.extend(percent_encoding::percent_encode(bytes, URI_COMPONENT));
 }
 
 /// Appends one URL path segment (an id, as the user wrote it) to `out`, percent-encoded for the

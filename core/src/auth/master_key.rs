@@ -14,7 +14,6 @@ use base64::{DecodeError, Engine as _};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::encode::push_encode_uri_component_bytes;
 use super::AuthError;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -91,16 +90,36 @@ impl MasterKey {
                 fallback.as_bytes()
             }
         };
-        // Exactly sized (`+`, `/` and `=` become three characters each): the header value
-        // takes this buffer as it is, with no second allocation for a spare capacity.
-        let encoded = sig.len()
-            + 2 * sig
-                .iter()
-                .filter(|b| matches!(b, b'+' | b'/' | b'='))
-                .count();
-        let mut out = String::with_capacity(HEADER_PREFIX.len() + encoded);
+        // `encodeURIComponent` of base64: only `+`, `/` and `=` are encoded (the general
+        // encoder, `push_encode_uri_component_bytes`, gives the same; see the tests). Encoded
+        // on the stack first, so that the header value's buffer is exactly sized: the header
+        // value takes it as it is, with no second allocation for a spare capacity.
+        let mut enc = [0u8; 3 * SIG_B64_LEN];
+        let mut n = 0;
+        for &b in sig {
+            let escaped: &[u8; 2] = match b {
+                b'+' => b"2B",
+                b'/' => b"2F",
+                b'=' => b"3D",
+                _ => {
+                    if let Some(slot) = enc.get_mut(n) {
+                        *slot = b;
+                    }
+                    n += 1;
+                    continue;
+                }
+            };
+            if let Some([pct, hi, lo]) = enc.get_mut(n..n + 3) {
+                let [h, l] = *escaped;
+                (*pct, *hi, *lo) = (b'%', h, l);
+            }
+            n += 3;
+        }
+        // ASCII by construction: the check cannot fail.
+        let enc = std::str::from_utf8(enc.get(..n).unwrap_or_default()).unwrap_or_default();
+        let mut out = String::with_capacity(HEADER_PREFIX.len() + enc.len());
         out.push_str(HEADER_PREFIX);
-        push_encode_uri_component_bytes(&mut out, sig);
+        out.push_str(enc);
         out
     }
 }
@@ -194,12 +213,34 @@ fn describe_decode_error(e: &DecodeError) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::encode::push_encode_uri_component_bytes;
     use super::*;
 
     #[test]
     fn debug_is_redacted() {
         let key = MasterKey::parse("/////////////////////w==").unwrap();
         assert_eq!(format!("{key:?}"), "MasterKey(<redacted>)");
+    }
+
+    #[test]
+    fn the_signature_is_encoded_as_encode_uri_component_encodes_it() {
+        let key = MasterKey::parse("/////////////////////w==").unwrap();
+        let (mut plus, mut slash) = (false, false);
+        for i in 0..200 {
+            let link = format!("dbs/d/colls/c/docs/{i}");
+            let date = "Tue, 15 Nov 1994 08:12:31 GMT";
+            let mut mac = key.mac.clone();
+            mac.update(string_to_sign("GET", "docs", &link, date).as_bytes());
+            let b64 = STANDARD.encode(mac.finalize().into_bytes());
+            plus |= b64.contains('+');
+            slash |= b64.contains('/');
+            let mut expected = HEADER_PREFIX.to_owned();
+            push_encode_uri_component_bytes(&mut expected, b64.as_bytes());
+            let signed = key.sign("GET", "docs", &link, date);
+            assert_eq!(signed, expected);
+            assert_eq!(signed.capacity(), signed.len(), "exactly sized");
+        }
+        assert!(plus && slash, "the inputs cover every encoded character");
     }
 
     #[test]
