@@ -77,7 +77,7 @@ impl Prepared {
         activity_id: HeaderValue,
     ) -> Result<(Prepared, Option<Box<super::tracking::Tracking>>), ConfigError> {
         if let Some(p) = &opts.problem {
-            return Err(p.clone());
+            return Err(ConfigError::clone(p));
         }
         op.validate(matches!(opts.query_role, QueryRole::Range(_)))?;
         if !op.account.same_account(&d.account) {
@@ -323,7 +323,8 @@ fn static_headers(
                 );
                 h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
             }
-            QueryRole::SubRange(id, min, max) => {
+            QueryRole::SubRange(bounds) => {
+                let (id, min, max) = &**bounds;
                 let value = |v: &str| {
                     HeaderValue::from_str(v).map_err(|_| {
                         ConfigError::InvalidOperation(format!(
@@ -414,7 +415,8 @@ fn static_headers(
             QueryRole::Range(id) => {
                 h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
             }
-            QueryRole::SubRange(id, min, max) => {
+            QueryRole::SubRange(bounds) => {
+                let (id, min, max) = &**bounds;
                 h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
                 h.insert(
                     names::READ_KEY_TYPE,
