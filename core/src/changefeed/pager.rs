@@ -81,7 +81,7 @@ impl ChangeFeedPager {
             )));
         }
         if let Some(p) = &op.problem {
-            return Err(p.clone());
+            return Err(ConfigError::clone(p));
         }
         let request: FeedRequest = op
             .body

@@ -146,6 +146,21 @@ pub struct Execution {
     recorded: bool,
 }
 
+/// What [`Execution::new`] computes before assembling the execution.
+struct Parts {
+    op: Option<Prepared>,
+    check: Option<Box<tracking::Tracking>>,
+    activity_header: http::HeaderValue,
+    diag: DiagnosticsBuilder,
+    timers: TimerTable,
+    excluded: Vec<String>,
+    hedging: Option<bool>,
+    end_to_end: Option<Duration>,
+    fanout: Option<Box<fanout::Fanout>>,
+    prefix_check: Option<Box<(CosmosOperation, OperationOptions, String)>>,
+    job_op: Option<Box<(CosmosOperation, OperationOptions)>>,
+}
+
 impl std::fmt::Debug for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Failure")
@@ -185,68 +200,113 @@ impl Execution {
         let excluded = std::mem::take(&mut opts.excluded_regions);
         let hedging = opts.hedging;
         let prepared = Prepared::new(d, op, opts, activity_header.clone());
-        let mut e = Execution {
+        let fanout = match fanout {
+            Some(Ok((op, opts, state))) => {
+                Some(Box::new(fanout::Fanout::new(op, opts, Box::new(state))))
+            }
+            Some(Err(c)) => {
+                let mut e = Execution::assemble(
+                    d,
+                    Parts {
+                        op: None,
+                        check: None,
+                        activity_header,
+                        diag: DiagnosticsBuilder::new(activity_id, now.mono),
+                        timers: TimerTable::default(),
+                        excluded,
+                        hedging,
+                        end_to_end,
+                        fanout: None,
+                        prefix_check,
+                        job_op,
+                    },
+                    now,
+                );
+                e.finish(d, Err(Failure::Config(c)), now.mono);
+                return e;
+            }
+            None => None,
+        };
+        let mut diag = DiagnosticsBuilder::new(activity_id, now.mono);
+        diag.set_max_summary_size(d.eff.diagnostics.max_summary_size_bytes());
+        let mut timers = TimerTable::default();
+        if let Some(t) = end_to_end {
+            // `Duration::MAX` (or anything past the platform's range) means no deadline.
+            if let Some(at) = now.mono.checked_add(t) {
+                timers.set(Timer::Operation, at);
+            }
+        }
+        let mut parts = Parts {
             op: None,
+            check: None,
             activity_header,
+            diag,
+            timers,
+            excluded,
+            hedging,
+            end_to_end,
+            fanout,
+            prefix_check,
+            job_op,
+        };
+        match prepared {
+            // The usual case: the execution is built in the place it is returned to.
+            Ok((p, tracking)) => {
+                parts.op = Some(p);
+                parts.check = tracking;
+                Execution::assemble(d, parts, now)
+            }
+            Err(c) => {
+                let mut e = Execution::assemble(d, parts, now);
+                e.finish(d, Err(Failure::Config(c)), now.mono);
+                e
+            }
+        }
+    }
+
+    /// The execution made of `parts`, in its initial state.
+    #[inline(always)]
+    fn assemble(d: &Driver, parts: Parts, now: Now) -> Execution {
+        let write_regions = parts.op.as_ref().is_some_and(Prepared::uses_write_regions);
+        Execution {
+            op: parts.op,
+            activity_header: parts.activity_header,
             last_mono: now.mono,
-            timers: TimerTable::default(),
-            diag: DiagnosticsBuilder::new(activity_id, now.mono),
+            timers: parts.timers,
+            diag: parts.diag,
             in_flight: small_list::SmallList::default(),
             phase: Phase::Ready,
             regions: RegionState {
-                excluded,
+                excluded: parts.excluded,
+                write_regions,
                 ..RegionState::default()
             },
             retry: RetryState::default(),
             hedge: HedgeState {
-                enabled: hedging.unwrap_or(d.eff.hedging.enabled),
+                enabled: parts.hedging.unwrap_or(d.eff.hedging.enabled),
                 sent: 0,
             },
             meta: MetaState::default(),
             claims: claims::Claims::default(),
             routing: routing::RoutingState {
                 // A job groups its items by range: it needs the routing map.
-                want_map: job_op.is_some(),
+                want_map: parts.job_op.is_some(),
                 ..routing::RoutingState::default()
             },
-            tracked: TrackingState::default(),
+            tracked: TrackingState {
+                check: parts.check,
+                ..TrackingState::default()
+            },
             report: ReportState::default(),
             pending: VecDeque::new(),
             outcome: None,
             attempts: 0,
-            end_to_end,
-            fanout: None,
-            prefix_check,
-            job_op,
+            end_to_end: parts.end_to_end,
+            fanout: parts.fanout,
+            prefix_check: parts.prefix_check,
+            job_op: parts.job_op,
             recorded: true,
-        };
-        match fanout {
-            Some(Ok((op, opts, state))) => {
-                e.fanout = Some(Box::new(fanout::Fanout::new(op, opts, Box::new(state))));
-            }
-            Some(Err(c)) => {
-                e.finish(d, Err(Failure::Config(c)), now.mono);
-                return e;
-            }
-            None => {}
         }
-        e.diag
-            .set_max_summary_size(d.eff.diagnostics.max_summary_size_bytes());
-        if let Some(t) = end_to_end {
-            // `Duration::MAX` (or anything past the platform's range) means no deadline.
-            if let Some(at) = now.mono.checked_add(t) {
-                e.timers.set(Timer::Operation, at);
-            }
-        }
-        match prepared {
-            Ok((p, tracking)) => {
-                e.regions.write_regions = p.uses_write_regions();
-                e.op = Some(p);
-                e.tracked.check = tracking;
-            }
-            Err(c) => e.finish(d, Err(Failure::Config(c)), now.mono),
-        }
-        e
     }
 
     /// The activity id sent with every attempt of this operation.

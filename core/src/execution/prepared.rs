@@ -77,7 +77,7 @@ impl Prepared {
         activity_id: HeaderValue,
     ) -> Result<(Prepared, Option<Box<super::tracking::Tracking>>), ConfigError> {
         if let Some(p) = &opts.problem {
-            return Err(p.clone());
+            return Err(ConfigError::clone(p));
         }
         op.validate(matches!(opts.query_role, QueryRole::Range(_)))?;
         if !op.account.same_account(&d.account) {
@@ -144,6 +144,7 @@ impl Prepared {
                 consistency,
                 None | Some(crate::models::ConsistencyLevel::Session)
             );
+        let tracking_id = opted_in.then(|| activity_id.to_str().unwrap_or_default().to_owned());
         let mut prepared = Prepared {
             kind,
             session_scoped,
@@ -160,26 +161,24 @@ impl Prepared {
                 read_only: !writes,
                 retry_safe: !writes || conditional || opted_in,
             },
-            rebuild: None,
+            // Built in place: the options are the biggest part of `Prepared`.
+            rebuild: Some(Rebuild {
+                opts,
+                op_headers: op.headers,
+                partition_key: header_key,
+                has_body,
+                activity_id,
+            }),
             taken: false,
         };
-        let tracking = if opted_in {
-            let id = activity_id.to_str().unwrap_or_default().to_owned();
+        let tracking = match tracking_id {
             // Boxed here: the common result (no tracking) stays small to move.
-            super::tracking::stamp(&prepared, kind, &id).map(|(body, t)| {
+            Some(id) => super::tracking::stamp(&prepared, kind, &id).map(|(body, t)| {
                 prepared.body = body;
                 Box::new(t)
-            })
-        } else {
-            None
+            }),
+            None => None,
         };
-        prepared.rebuild = Some(Rebuild {
-            opts,
-            op_headers: op.headers,
-            partition_key: header_key,
-            has_body,
-            activity_id,
-        });
         Ok((prepared, tracking))
     }
 
@@ -323,7 +322,8 @@ fn static_headers(
                 );
                 h.insert(names::QUERY_VERSION, HeaderValue::from_static("1.0"));
             }
-            QueryRole::SubRange(id, min, max) => {
+            QueryRole::SubRange(bounds) => {
+                let (id, min, max) = &**bounds;
                 let value = |v: &str| {
                     HeaderValue::from_str(v).map_err(|_| {
                         ConfigError::InvalidOperation(format!(
@@ -414,7 +414,8 @@ fn static_headers(
             QueryRole::Range(id) => {
                 h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
             }
-            QueryRole::SubRange(id, min, max) => {
+            QueryRole::SubRange(bounds) => {
+                let (id, min, max) = &**bounds;
                 h.insert(names::PARTITION_KEY_RANGE_ID, value("range id", id)?);
                 h.insert(
                     names::READ_KEY_TYPE,

@@ -1,6 +1,7 @@
 //! Which region an operation attempt goes to, and the timeouts of metadata reads.
 
 use super::*;
+use std::borrow::Cow;
 
 /// Per-attempt timeouts of metadata reads (account, container, pk ranges): short first, so a
 /// region that hangs costs a cold start half a second, not a minute. Precedent: .NET
@@ -72,7 +73,11 @@ impl Execution {
     /// circuit breaker is open for this partition moved to the end. With per-partition
     /// automatic failover, a single-write account's writes for a partition whose write region
     /// is open may go to the other regions.
-    pub(super) fn partition_candidates(&self, d: &Driver, now: Instant) -> Vec<RegionRoute> {
+    pub(super) fn partition_candidates<'d>(
+        &self,
+        d: &'d Driver,
+        now: Instant,
+    ) -> Cow<'d, [RegionRoute]> {
         let mut candidates =
             d.locations
                 .candidates(self.regions.write_regions, &self.regions.excluded, now);
@@ -93,10 +98,10 @@ impl Execution {
         {
             candidates = d.locations.candidates(false, &self.regions.excluded, now);
         }
-        let (closed, opened): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|r| !open(r));
+        let (closed, opened): (Vec<_>, Vec<_>) = candidates.iter().cloned().partition(|r| !open(r));
         let mut out = closed;
         out.extend(opened);
-        out
+        Cow::Owned(out)
     }
 
     /// Initial for the first attempt, region failover when the endpoint changed, else retry.

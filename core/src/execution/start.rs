@@ -14,14 +14,15 @@ impl Driver {
         options: OperationOptions,
         now: Now,
     ) -> Execution {
-        // Replay recording hook: keep what is needed to rebuild the operation.
-        let recorded = self
-            .recorder
-            .as_ref()
-            .map(|_| crate::replay::RecordedStart::capture(&operation, &options));
         let activity_id = ActivityId::generate(&mut self.rng);
+        // Without a recorder (the usual case) the execution is returned as built: no copy of it.
+        if self.recorder.is_none() {
+            return Execution::new(self, operation, options, activity_id, now);
+        }
+        // Replay recording hook: keep what is needed to rebuild the operation.
+        let start = crate::replay::RecordedStart::capture(&operation, &options);
         let exec = Execution::new(self, operation, options, activity_id, now);
-        if let (Some(r), Some(start)) = (self.recorder.as_mut(), recorded) {
+        if let Some(r) = self.recorder.as_mut() {
             r.start(exec.activity_id(), start, now);
         }
         exec

@@ -151,7 +151,7 @@ impl QueryPager {
         }
         op.validate(false)?;
         if let Some(p) = &opts.problem {
-            return Err(p.clone());
+            return Err(ConfigError::clone(p));
         }
         if opts.max_item_count.is_some_and(|n| n > MAX_PAGE_ITEMS) {
             return Err(ConfigError::InvalidSetting {
@@ -238,7 +238,7 @@ impl QueryPager {
                         }
                         Err(e) => {
                             // Unreachable without a continuation; surface it as the page's error.
-                            opts.problem = Some(e);
+                            opts.problem = Some(Box::new(e));
                         }
                     }
                 }

@@ -71,7 +71,7 @@ impl CosmosOperation {
             }
         }
         if op.problem.is_none() {
-            op.problem = problem;
+            op.problem = problem.map(Box::new);
         }
         op
     }

@@ -26,7 +26,7 @@ pub struct CosmosOperation {
     pub(crate) path: String,
     pub(crate) partition_key: Option<PartitionKey>,
     pub(crate) body: Option<Bytes>,
-    pub(crate) problem: Option<ConfigError>,
+    pub(crate) problem: Option<Box<ConfigError>>,
     /// For item operations: the container's (link, encoded path), for routing and sessions.
     pub(crate) container: Option<(String, String)>,
     /// For queries: the SQL and its parameters (the body is its JSON form).
@@ -71,7 +71,7 @@ impl CosmosOperation {
         if self.problem.is_none() {
             for (kind, id) in names {
                 if let Err(e) = validate_resource_id(*kind, id) {
-                    self.problem = Some(e);
+                    self.problem = Some(Box::new(e));
                     break;
                 }
             }
@@ -150,7 +150,7 @@ impl CosmosOperation {
             Ok(body) => op.body = Some(Bytes::from(body)),
             Err(e) => {
                 if op.problem.is_none() {
-                    op.problem = Some(e);
+                    op.problem = Some(Box::new(e));
                 }
             }
         }
@@ -167,7 +167,7 @@ impl CosmosOperation {
             Ok(()) => op.body = Some(Bytes::from(patch.to_body())),
             Err(e) => {
                 if op.problem.is_none() {
-                    op.problem = Some(e);
+                    op.problem = Some(Box::new(e));
                 }
             }
         }
@@ -181,7 +181,7 @@ impl CosmosOperation {
         let mut op = Self::item_feed(OperationKind::Query, &container);
         op.body = Some(Bytes::from(spec.to_body()));
         if let Err(e) = spec.validate() {
-            op.problem = Some(e);
+            op.problem = Some(Box::new(e));
         }
         op.query = Some(spec);
         op
@@ -370,7 +370,7 @@ impl CosmosOperation {
     /// Records `problem` unless an earlier one is already recorded (the first is reported).
     pub(crate) fn note_problem(&mut self, problem: ConfigError) {
         if self.problem.is_none() {
-            self.problem = Some(problem);
+            self.problem = Some(Box::new(problem));
         }
     }
 
@@ -390,9 +390,9 @@ impl CosmosOperation {
         match serde_json::to_vec(value) {
             Ok(v) => self.body = Some(v.into()),
             Err(e) => {
-                self.problem = Some(ConfigError::InvalidOperation(format!(
+                self.problem = Some(Box::new(ConfigError::InvalidOperation(format!(
                     "cannot serialize the body: {e}"
-                )))
+                ))))
             }
         }
         self
@@ -440,7 +440,7 @@ impl CosmosOperation {
     /// targeted at a partition key range (a bulk batch) carries its keys per operation.
     pub(crate) fn validate(&self, range_targeted: bool) -> Result<(), ConfigError> {
         if let Some(p) = &self.problem {
-            return Err(p.clone());
+            return Err(ConfigError::clone(p));
         }
         if self.raw {
             return Ok(());

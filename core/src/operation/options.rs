@@ -58,7 +58,7 @@ pub struct OperationOptions {
     pub(crate) retry_non_idempotent_writes: Option<bool>,
     pub(crate) excluded_regions: Vec<String>,
     pub(crate) hedging: Option<bool>,
-    pub(crate) problem: Option<ConfigError>,
+    pub(crate) problem: Option<Box<ConfigError>>,
     /// Feeds and queries: items per page (`x-ms-max-item-count`).
     pub(crate) max_item_count: Option<u32>,
     /// Feeds and queries: where the previous page ended.
@@ -88,7 +88,7 @@ pub(crate) enum QueryRole {
     /// One partition key range's page (§7.5).
     Range(String),
     /// Part of one partition key range: its id and the `[min, max)` EPK bounds (§7.5).
-    SubRange(String, String, String),
+    SubRange(Box<(String, String, String)>),
 }
 
 /// The change-feed headers of one range's request.
@@ -112,11 +112,11 @@ impl OperationOptions {
         match HeaderValue::from_str(value) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.problem = Some(ConfigError::InvalidSetting {
+                self.problem = Some(Box::new(ConfigError::InvalidSetting {
                     name: name.into(),
                     value: value.into(),
                     expected: "visible ASCII characters".into(),
-                });
+                }));
                 None
             }
         }
@@ -126,11 +126,11 @@ impl OperationOptions {
     /// default is 100). `0` is refused: it would mean "no limit" on the wire.
     pub fn with_max_item_count(mut self, n: u32) -> Self {
         if n == 0 {
-            self.problem = Some(ConfigError::InvalidSetting {
+            self.problem = Some(Box::new(ConfigError::InvalidSetting {
                 name: "max_item_count".into(),
                 value: "0".into(),
                 expected: "1 or more".into(),
-            });
+            }));
         }
         self.max_item_count = Some(n);
         self
@@ -145,11 +145,11 @@ impl OperationOptions {
     /// Cross-partition queries: query at most `n` partition key ranges at once.
     pub fn with_max_concurrency(mut self, n: usize) -> Self {
         if n == 0 {
-            self.problem = Some(ConfigError::InvalidSetting {
+            self.problem = Some(Box::new(ConfigError::InvalidSetting {
                 name: "max_concurrency".into(),
                 value: "0".into(),
                 expected: "1 or more".into(),
-            });
+            }));
         }
         self.max_concurrency = Some(n);
         self
@@ -201,7 +201,7 @@ impl OperationOptions {
     pub fn with_custom_header(mut self, name: &str, value: &str) -> Self {
         match custom_header(name, value) {
             Ok(h) => self.custom_headers.push(h),
-            Err(e) => self.problem = Some(e),
+            Err(e) => self.problem = Some(Box::new(e)),
         }
         self
     }

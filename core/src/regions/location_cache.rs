@@ -6,6 +6,7 @@
 //! complaint about the .NET SDK: #1109, #4639, #4665). Writes go to the first write region, or on
 //! multi-write accounts to the write regions in preference order.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,13 @@ pub struct LocationCache {
     global: RegionRoute,
     read: Vec<RegionRoute>,
     write: Vec<RegionRoute>,
+    /// `read` in preference order (preferred regions first, then the rest, no duplicates):
+    /// computed once per metadata update instead of per attempt.
+    read_ordered: Vec<RegionRoute>,
+    /// `write` in preference order, as `read_ordered`.
+    write_ordered: Vec<RegionRoute>,
+    /// The first write region alone (single-write accounts' writes), in a list of its own.
+    write_first: Vec<RegionRoute>,
     multi_write: bool,
     preferred: Vec<String>,
     unavailable_ttl: Duration,
@@ -61,6 +69,9 @@ impl LocationCache {
             },
             read: Vec::new(),
             write: Vec::new(),
+            read_ordered: Vec::new(),
+            write_ordered: Vec::new(),
+            write_first: Vec::new(),
             multi_write: false,
             preferred,
             unavailable_ttl,
@@ -74,6 +85,28 @@ impl LocationCache {
         self.read = routes(&props.readable_regions);
         self.write = routes(&props.writable_regions);
         self.multi_write = props.multiple_write_locations && self.write.len() > 1;
+        self.read_ordered = self.preference_order(&self.read);
+        self.write_ordered = self.preference_order(&self.write);
+        self.write_first = self.write.get(..1).unwrap_or(&[]).to_vec();
+    }
+
+    /// `base` with the preferred regions first (in the given order), then the rest in account
+    /// order, without duplicates.
+    fn preference_order(&self, base: &[RegionRoute]) -> Vec<RegionRoute> {
+        let mut ordered: Vec<RegionRoute> = Vec::with_capacity(base.len());
+        for p in &self.preferred {
+            if let Some(r) = base.iter().find(|r| r.name.eq_ignore_ascii_case(p)) {
+                if !ordered.contains(r) {
+                    ordered.push(r.clone());
+                }
+            }
+        }
+        for r in base {
+            if !ordered.contains(r) {
+                ordered.push(r.clone());
+            }
+        }
+        ordered
     }
 
     /// The account's global endpoint.
@@ -119,47 +152,35 @@ impl LocationCache {
         for_writes: bool,
         excluded: &[String],
         now: Instant,
-    ) -> Vec<RegionRoute> {
-        let base: &[RegionRoute] = match (for_writes, self.multi_write) {
-            (true, true) => &self.write,
-            (true, false) => self.write.get(..1).unwrap_or(&[]),
-            (false, _) => &self.read,
+    ) -> Cow<'_, [RegionRoute]> {
+        let (base, ordered): (&[RegionRoute], &[RegionRoute]) = match (for_writes, self.multi_write)
+        {
+            (true, true) => (&self.write, &self.write_ordered),
+            (true, false) => (self.write.get(..1).unwrap_or(&[]), &self.write_first),
+            (false, _) => (&self.read, &self.read_ordered),
         };
         if base.is_empty() {
-            return vec![self.global.clone()];
+            return Cow::Borrowed(std::slice::from_ref(&self.global));
         }
-        let mut ordered: Vec<RegionRoute> = Vec::with_capacity(base.len());
-        for p in &self.preferred {
-            if let Some(r) = base.iter().find(|r| r.name.eq_ignore_ascii_case(p)) {
-                if !ordered.contains(r) {
-                    ordered.push(r.clone());
-                }
-            }
+        // Usually nothing is excluded and every region is healthy: the precomputed order as is
+        // (no allocation).
+        let healthy = |r: &RegionRoute| !self.unavailable(&r.endpoint, for_writes, now);
+        if excluded.is_empty() && (self.marks.is_empty() || ordered.iter().all(healthy)) {
+            return Cow::Borrowed(ordered);
         }
-        for r in base {
-            if !ordered.contains(r) {
-                ordered.push(r.clone());
-            }
-        }
+        let mut ordered = ordered.to_vec();
         ordered.retain(|r| !excluded.iter().any(|x| r.name.eq_ignore_ascii_case(x)));
         if ordered.is_empty() {
             // Everything excluded: .NET falls back to the primary region rather than failing.
-            return vec![self.hub()];
+            return Cow::Owned(vec![self.hub()]);
         }
-        // Usually every region is healthy: keep the order as is (no second vector).
-        if self.marks.is_empty()
-            || !ordered
-                .iter()
-                .any(|r| self.unavailable(&r.endpoint, for_writes, now))
-        {
-            return ordered;
+        if self.marks.is_empty() || ordered.iter().all(healthy) {
+            return Cow::Owned(ordered);
         }
         // Stable partition: healthy first, unhealthy after, each in preference order.
-        let (mut healthy, sick): (Vec<_>, Vec<_>) = ordered
-            .into_iter()
-            .partition(|r| !self.unavailable(&r.endpoint, for_writes, now));
+        let (mut healthy, sick): (Vec<_>, Vec<_>) = ordered.into_iter().partition(healthy);
         healthy.extend(sick);
-        healthy
+        Cow::Owned(healthy)
     }
 
     /// True when an operation has more than one region to choose from (no allocation: used on

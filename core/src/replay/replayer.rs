@@ -230,7 +230,10 @@ fn rebuild_operation(
         path: r.path.clone(),
         partition_key,
         body,
-        problem: r.problem.clone().map(ConfigError::InvalidOperation),
+        problem: r
+            .problem
+            .clone()
+            .map(|p| Box::new(ConfigError::InvalidOperation(p))),
         container: r.container.clone(),
         query,
         feed_range: None,
@@ -272,7 +275,10 @@ fn rebuild_options(r: &RecordedOptions) -> Result<OperationOptions, String> {
         retry_non_idempotent_writes: r.retry_non_idempotent_writes,
         excluded_regions: r.excluded_regions.clone(),
         hedging: r.hedging,
-        problem: r.problem.clone().map(ConfigError::InvalidOperation),
+        problem: r
+            .problem
+            .clone()
+            .map(|p| Box::new(ConfigError::InvalidOperation(p))),
         max_item_count: r.max_item_count,
         continuation: r.continuation.clone(),
         max_concurrency: r.max_concurrency,

@@ -153,7 +153,7 @@ impl ChangeFeedJob {
         let pin = match &read.target {
             Some(((id, parents), partial)) => {
                 opts.query_role = if *partial {
-                    QueryRole::SubRange(id.clone(), read.min.clone(), read.max.clone())
+                    QueryRole::SubRange(Box::new((id.clone(), read.min.clone(), read.max.clone())))
                 } else {
                     QueryRole::Range(id.clone())
                 };

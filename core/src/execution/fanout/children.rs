@@ -46,7 +46,7 @@ impl Execution {
             let rewritten = state.plan.as_ref().and_then(|p| p.rewritten.clone());
             // A producer that covers part of its range (a feed-range scope) reads with bounds.
             let role = if p.partial {
-                QueryRole::SubRange(p.range_id.clone(), p.min.clone(), p.max.clone())
+                QueryRole::SubRange(Box::new((p.range_id.clone(), p.min.clone(), p.max.clone())))
             } else {
                 QueryRole::Range(p.range_id.clone())
             };
