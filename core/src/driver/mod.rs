@@ -1,7 +1,7 @@
 //! `Driver`: per-account state shared by every execution, one type per concern: the account
-//! metadata ([`metadata`]), the Entra ID token ([`token`]), regions
+//! metadata (`driver/metadata.rs`), the Entra ID token (`driver/token.rs`), regions
 //! ([`crate::regions::LocationCache`]), container routing ([`crate::routing::ContainerCache`]),
-//! session tokens, the circuit breaker, leases ([`crate::leases`]), metrics and the RNG.
+//! session tokens, the circuit breaker, leases (`leases.rs`), metrics and the RNG.
 
 mod metadata;
 mod token;
