@@ -20,7 +20,7 @@ use http_body_util::Full;
 use hyper::body::{Body, Incoming};
 use hyper::client::conn::http1;
 
-use crate::connector::Stream;
+use crate::connector::{PoolKey, Stream};
 use crate::io::{HyperIo, IoCounters};
 
 /// The request body type.
@@ -55,6 +55,8 @@ pub(crate) struct Connection {
     counters: Arc<IoCounters>,
     /// The socket's probe flag: set before an idle connection is reused ([`Connection::ready_now`]).
     probe: Arc<AtomicBool>,
+    /// Where it goes: the pool key it is kept under when idle.
+    key: PoolKey,
 }
 
 impl fmt::Debug for Connection {
@@ -72,6 +74,7 @@ impl Connection {
         driver: Driver,
         counters: Arc<IoCounters>,
         probe: Arc<AtomicBool>,
+        key: PoolKey,
     ) -> Self {
         Connection {
             sender,
@@ -79,7 +82,13 @@ impl Connection {
             driver_error: None,
             counters,
             probe,
+            key,
         }
+    }
+
+    /// The pool key of this connection.
+    pub(crate) fn key(&self) -> &PoolKey {
+        &self.key
     }
 
     /// The byte counters of this connection.
@@ -152,16 +161,17 @@ impl Connection {
         .await
     }
 
-    /// Reads `body` to its end (at most `max` bytes), driving the connection meanwhile. Afterwards
-    /// the connection has been polled once more, so it is idle (ready for the pool) or closed.
-    pub(crate) async fn read_body(
+    /// Polls the reading of `body` into `acc` (at most `max` bytes in all), driving the
+    /// connection meanwhile. Ready once the body ended; then the connection has been polled once
+    /// more, so it is idle (ready for the pool) or closed.
+    pub(crate) fn poll_body(
         &mut self,
+        cx: &mut Context<'_>,
         body: &mut Incoming,
         max: usize,
-    ) -> Result<Bytes, BodyError> {
-        let mut chunks: Vec<Bytes> = Vec::new();
-        let mut total = 0usize;
-        poll_fn(|cx| loop {
+        acc: &mut BodyBytes,
+    ) -> Poll<Result<(), BodyError>> {
+        loop {
             self.poll_driver(cx);
             match Pin::new(&mut *body).poll_frame(cx) {
                 Poll::Ready(None) => {
@@ -171,13 +181,11 @@ impl Connection {
                 }
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        total = total.saturating_add(data.len());
-                        if total > max {
+                        acc.total = acc.total.saturating_add(data.len());
+                        if acc.total > max {
                             return Poll::Ready(Err(BodyError::TooLarge));
                         }
-                        if !data.is_empty() {
-                            chunks.push(data);
-                        }
+                        acc.push(data);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -189,18 +197,45 @@ impl Connection {
                 }
                 Poll::Pending => return Poll::Pending,
             }
-        })
-        .await?;
-        Ok(match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.swap_remove(0),
-            _ => {
-                let mut all = BytesMut::with_capacity(total);
-                for c in &chunks {
-                    all.extend_from_slice(c);
-                }
-                all.freeze()
-            }
-        })
+        }
+    }
+}
+
+/// The chunks of a body read so far. A body that arrives in one chunk (the usual case) is kept
+/// as that chunk, without copying it or allocating a list; later chunks are appended to one
+/// buffer.
+#[derive(Debug, Default)]
+pub(crate) struct BodyBytes {
+    /// The first non-empty chunk, or every chunk so far joined.
+    first: Bytes,
+    /// The chunks after the first, joined to it (`None` while there is only one).
+    joined: Option<BytesMut>,
+    /// Bytes received so far.
+    total: usize,
+}
+
+impl BodyBytes {
+    fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        if let Some(all) = self.joined.as_mut() {
+            all.extend_from_slice(&data);
+        } else if self.first.is_empty() {
+            self.first = data;
+        } else {
+            let mut all = BytesMut::with_capacity(self.total);
+            all.extend_from_slice(&self.first);
+            all.extend_from_slice(&data);
+            self.joined = Some(all);
+        }
+    }
+
+    /// The whole body.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self.joined {
+            Some(all) => all.freeze(),
+            None => self.first,
+        }
     }
 }
