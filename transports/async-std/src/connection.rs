@@ -11,8 +11,8 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::future::poll_fn;
@@ -57,6 +57,46 @@ pub(crate) struct Connection {
     probe: Arc<AtomicBool>,
     /// Where it goes: the pool key it is kept under when idle.
     key: PoolKey,
+    /// Whether the I/O future asked to be polled again, and the task to wake when it does.
+    wake: Arc<DriverWake>,
+    /// The waker the I/O future is polled with (it wakes through `wake`).
+    waker: Waker,
+}
+
+/// The I/O future's waker. hyper wakes it when the connection has work (socket readiness, a
+/// request queued, the body reader asking for more); the connection is polled only then rather
+/// than on every poll of whoever uses it, and the task using the connection is woken in turn.
+#[derive(Debug)]
+struct DriverWake {
+    /// Set by a wake, cleared when the I/O future is polled.
+    woken: AtomicBool,
+    /// The task currently using the connection.
+    task: Mutex<Option<Waker>>,
+}
+
+impl DriverWake {
+    /// Records `task` as the one to wake (a clone only when it changed).
+    fn register(&self, task: &Waker) {
+        let mut t = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        match t.as_ref() {
+            Some(w) if w.will_wake(task) => {}
+            _ => *t = Some(task.clone()),
+        }
+    }
+}
+
+impl Wake for DriverWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(w) = task.as_ref() {
+            w.wake_by_ref();
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -76,6 +116,12 @@ impl Connection {
         probe: Arc<AtomicBool>,
         key: PoolKey,
     ) -> Self {
+        // Woken at first: a new I/O future has not been polled yet.
+        let wake = Arc::new(DriverWake {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        });
+        let waker = Waker::from(Arc::clone(&wake));
         Connection {
             sender,
             driver: Some(Box::pin(driver)),
@@ -83,6 +129,8 @@ impl Connection {
             counters,
             probe,
             key,
+            wake,
+            waker,
         }
     }
 
@@ -101,11 +149,18 @@ impl Connection {
         self.driver.is_some() && !self.sender.is_closed()
     }
 
-    /// Polls the I/O future once; when it finishes the connection is closed and it is dropped
-    /// (which also fails any request still waiting on it).
+    /// Polls the I/O future once if it was woken since it was last polled (a future that is
+    /// not woken has nothing to do); when it finishes the connection is closed and it is dropped
+    /// (which also fails any request still waiting on it). `cx`'s task is woken whenever the I/O
+    /// future is.
     fn poll_driver(&mut self, cx: &mut Context<'_>) {
         if let Some(driver) = self.driver.as_mut() {
-            if let Poll::Ready(result) = driver.as_mut().poll(cx) {
+            self.wake.register(cx.waker());
+            if !self.wake.woken.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let mut own = Context::from_waker(&self.waker);
+            if let Poll::Ready(result) = driver.as_mut().poll(&mut own) {
                 self.driver = None;
                 if let Err(e) = result {
                     self.driver_error = Some(e);
@@ -121,6 +176,7 @@ impl Connection {
         // The socket is read only after the reactor reports it readable, and a close that
         // arrived while the connection sat idle may not be reported yet: read once now.
         self.probe.store(true, Ordering::Relaxed);
+        self.wake.woken.store(true, Ordering::Release);
         poll_fn(|cx| {
             self.poll_driver(cx);
             if self.driver.is_none() {
@@ -171,6 +227,9 @@ impl Connection {
         max: usize,
         acc: &mut BodyBytes,
     ) -> Poll<Result<(), BodyError>> {
+        // Asking for more of the body wakes the I/O future; it is then polled again at once
+        // (once per call) rather than after a round trip through the task's waker.
+        let mut again = true;
         loop {
             self.poll_driver(cx);
             match Pin::new(&mut *body).poll_frame(cx) {
@@ -195,7 +254,13 @@ impl Connection {
                     };
                     return Poll::Ready(Err(BodyError::Hyper(e)));
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if again && self.wake.woken.load(Ordering::Acquire) {
+                        again = false;
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }
