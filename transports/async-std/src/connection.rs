@@ -92,9 +92,15 @@ impl Wake for DriverWake {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(w) = task.as_ref() {
-            w.wake_by_ref();
+        // Woken outside the lock: the task may start on another thread at once and register
+        // (lock) again; holding the lock across the wake made it wait on a futex.
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(w) = task {
+            w.wake();
         }
     }
 }
