@@ -17,6 +17,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -29,8 +30,8 @@ use sextant_core::{
     TransportErrorKind,
 };
 
-use crate::connection::{BodyError, Connection, RequestBody};
-use crate::connector::{Connector, PoolKey};
+use crate::connection::{BodyBytes, BodyError, Connection, RequestBody};
+use crate::connector::{Connector, KeyRef};
 use crate::deadline::{race_deadline, LoopTimer, Raced};
 use crate::error_map::hyper_error;
 use crate::pool::Pool;
@@ -39,11 +40,14 @@ use crate::pool::Pool;
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// What the first phase of an attempt produced.
+// The body reader is held inline on purpose: boxing it was one allocation per attempt, and
+// there is one value of this type per attempt, moved once.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum AttemptHead {
     /// The response head arrived; `body` reads the rest and yields the complete response.
     Head {
         /// Completes the attempt.
-        body: BoxFuture<Result<Response, TransportError>>,
+        body: BodyRead,
     },
     /// The attempt failed before a response head arrived.
     Failed(TransportError),
@@ -59,6 +63,9 @@ pub(crate) struct HttpClient {
     pub(crate) orphans: crate::execute::Orphans,
     /// Execution-loop timers of finished operations, still set, for the next operations.
     loop_timers: std::sync::Mutex<Vec<LoopTimer>>,
+    /// The last `Host` header value built, reused (a reference count, not a copy) while
+    /// requests go to the same authority.
+    host: std::sync::Mutex<Option<HeaderValue>>,
 }
 
 /// At most this many idle loop timers are kept (one per concurrent operation is enough).
@@ -72,6 +79,7 @@ impl HttpClient {
             pool: Pool::new(pool.max_idle_connections_per_host, pool.idle_timeout),
             orphans: crate::execute::Orphans::default(),
             loop_timers: std::sync::Mutex::new(Vec::new()),
+            host: std::sync::Mutex::new(None),
         }
     }
 
@@ -116,33 +124,33 @@ impl HttpClient {
     }
 
     async fn head_phase(self: Arc<Self>, req: OutgoingRequest) -> AttemptHead {
-        let deadline = req.deadline;
-        let key = match PoolKey::from_uri(&req.uri) {
+        let OutgoingRequest {
+            method,
+            uri,
+            headers,
+            body,
+            deadline,
+            max_response_bytes: max,
+            ..
+        } = req;
+        let key = match KeyRef::from_uri(&uri) {
             Ok(k) => k,
             Err(m) => return AttemptHead::Failed(unsendable(m)),
         };
-        let max = req.max_response_bytes;
-        let mut http_req = match to_hyper_request(req) {
+        let mut http_req = match to_hyper_request(method, &uri, headers, body, &self.host) {
             Ok(r) => r,
             Err(m) => return AttemptHead::Failed(unsendable(m)),
         };
         loop {
-            let (mut conn, pooled) = match self.checkout(&key, deadline).await {
+            let (mut conn, pooled) = match self.checkout(key, deadline).await {
                 Ok(Some(c)) => (c, true),
-                Ok(None) => match race_deadline(deadline, self.connector.connect(&key)).await {
-                    Raced::Done(Ok(c)) => (c, false),
-                    Raced::Done(Err(e)) => return AttemptHead::Failed(e),
-                    Raced::TimedOut => {
-                        return AttemptHead::Failed(deadline_error(
-                            RequestSent::NotSent,
-                            "connecting",
-                        ))
-                    }
+                Ok(None) => match self.connect(key, deadline).await {
+                    Ok(c) => (c, false),
+                    Err(e) => return AttemptHead::Failed(e),
                 },
                 Err(e) => return AttemptHead::Failed(e),
             };
-            let counters = Arc::clone(conn.counters());
-            let mark = counters.mark();
+            let mark = conn.counters().mark();
             match race_deadline(deadline, conn.send(http_req)).await {
                 Raced::Done(Ok(resp)) => {
                     let (parts, incoming) = resp.into_parts();
@@ -151,11 +159,12 @@ impl HttpClient {
                         headers: parts.headers,
                         body: Bytes::new(),
                     };
-                    let body = Box::pin(self.body_phase(key, conn, incoming, deadline, max, head));
+                    let body =
+                        BodyRead::new(Arc::clone(&self), conn, incoming, deadline, max, head);
                     return AttemptHead::Head { body };
                 }
                 Raced::Done(Err(failure)) => {
-                    let sent = counters.sent_since(mark);
+                    let sent = conn.counters().sent_since(mark);
                     if pooled && sent == RequestSent::NotSent {
                         // The pooled connection died before our request left: use another.
                         // Bounded: each turn removes a connection from the pool, and a fresh
@@ -171,7 +180,7 @@ impl HttpClient {
                     return AttemptHead::Failed(hyper_error(&failure.error, sent));
                 }
                 Raced::TimedOut => {
-                    let sent = counters.sent_since(mark);
+                    let sent = conn.counters().sent_since(mark);
                     return AttemptHead::Failed(deadline_error(
                         sent,
                         "waiting for the response head",
@@ -181,10 +190,25 @@ impl HttpClient {
         }
     }
 
+    /// A new connection for `key`, within `deadline`. Its future (resolution, TCP, TLS) is
+    /// large and rare, so it is boxed: the attempt's own future, built and moved on every
+    /// attempt, stays small.
+    async fn connect(
+        &self,
+        key: KeyRef<'_>,
+        deadline: Instant,
+    ) -> Result<Connection, TransportError> {
+        let key = key.to_owned();
+        match race_deadline(deadline, Box::pin(self.connector.connect(&key))).await {
+            Raced::Done(r) => r,
+            Raced::TimedOut => Err(deadline_error(RequestSent::NotSent, "connecting")),
+        }
+    }
+
     /// A pooled connection for `key` that is ready right now, if any.
     async fn checkout(
         &self,
-        key: &PoolKey,
+        key: KeyRef<'_>,
         deadline: Instant,
     ) -> Result<Option<Connection>, TransportError> {
         while let Some(mut conn) = self.pool.take(key, Instant::now()) {
@@ -201,41 +225,110 @@ impl HttpClient {
         }
         Ok(None)
     }
+}
 
-    /// Reads the body (bounded by `max` and by the attempt's timer) and returns the connection
-    /// to the pool once the exchange completed cleanly.
-    async fn body_phase(
-        self: Arc<Self>,
-        key: PoolKey,
-        mut conn: Connection,
-        mut body: Incoming,
+/// The second phase of an attempt: reads the body (bounded by `max` and by the attempt's
+/// deadline) and returns the connection to the pool once the exchange completed cleanly.
+///
+/// A plain future (not an `async fn`) so the execution loop holds it inline, without boxing it.
+pub(crate) struct BodyRead {
+    /// `None` once it has completed.
+    state: Option<BodyState>,
+}
+
+struct BodyState {
+    client: Arc<HttpClient>,
+    conn: Connection,
+    body: Incoming,
+    deadline: Instant,
+    max: usize,
+    /// The head, and the body once read.
+    response: Response,
+    bytes: BodyBytes,
+    /// Whether it has been polled (the announced length is checked on the first poll).
+    started: bool,
+}
+
+impl BodyRead {
+    fn new(
+        client: Arc<HttpClient>,
+        conn: Connection,
+        body: Incoming,
         deadline: Instant,
         max: usize,
-        mut response: Response,
-    ) -> Result<Response, TransportError> {
-        if let Some(len) = content_length(&response.headers) {
-            if len > max as u64 {
-                return Err(too_large(format!(
-                    "content-length {len} exceeds the limit of {max} bytes"
+        response: Response,
+    ) -> Self {
+        BodyRead {
+            state: Some(BodyState {
+                client,
+                conn,
+                body,
+                deadline,
+                max,
+                response,
+                bytes: BodyBytes::default(),
+                started: false,
+            }),
+        }
+    }
+}
+
+impl Future for BodyRead {
+    type Output = Result<Response, TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(st) = this.state.as_mut() else {
+            // Polled after it completed: there is nothing left to produce.
+            return Poll::Pending;
+        };
+        let max = st.max;
+        if !st.started {
+            st.started = true;
+            if let Some(len) = content_length(&st.response.headers) {
+                if len > max as u64 {
+                    this.state = None;
+                    return Poll::Ready(Err(too_large(format!(
+                        "content-length {len} exceeds the limit of {max} bytes"
+                    ))));
+                }
+            }
+        }
+        // As `race_deadline`: the body first, so a body complete at the deadline still wins.
+        let read = match st.conn.poll_body(cx, &mut st.body, max, &mut st.bytes) {
+            Poll::Ready(r) => r,
+            Poll::Pending if Instant::now() >= st.deadline => {
+                this.state = None;
+                return Poll::Ready(Err(deadline_error(
+                    RequestSent::Sent,
+                    "reading the response body",
                 )));
             }
-        }
-        match race_deadline(deadline, conn.read_body(&mut body, max)).await {
-            Raced::Done(Ok(bytes)) => {
+            Poll::Pending => return Poll::Pending,
+        };
+        let Some(st) = this.state.take() else {
+            return Poll::Pending;
+        };
+        Poll::Ready(match read {
+            Ok(()) => {
+                let BodyState {
+                    client,
+                    conn,
+                    body,
+                    mut response,
+                    bytes,
+                    ..
+                } = st;
                 drop(body);
-                self.pool.put(key, conn, Instant::now());
-                response.body = bytes;
+                client.pool.put(conn, Instant::now());
+                response.body = bytes.into_bytes();
                 Ok(response)
             }
-            Raced::Done(Err(BodyError::TooLarge)) => Err(too_large(format!(
+            Err(BodyError::TooLarge) => Err(too_large(format!(
                 "response body exceeds the limit of {max} bytes"
             ))),
-            Raced::Done(Err(BodyError::Hyper(e))) => Err(hyper_error(&e, RequestSent::Sent)),
-            Raced::TimedOut => Err(deadline_error(
-                RequestSent::Sent,
-                "reading the response body",
-            )),
-        }
+            Err(BodyError::Hyper(e)) => Err(hyper_error(&e, RequestSent::Sent)),
+        })
     }
 }
 
@@ -270,17 +363,37 @@ fn deadline_error(sent: RequestSent, phase: &str) -> TransportError {
     )
 }
 
+/// The `Host` header value for `authority`: the last one built when it is the same authority
+/// (cloning it only counts a reference), else a new one, which becomes the last.
+fn host_value(
+    authority: &str,
+    last: &std::sync::Mutex<Option<HeaderValue>>,
+) -> Result<HeaderValue, String> {
+    let mut last = last
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(v) = last
+        .as_ref()
+        .filter(|v| v.as_bytes() == authority.as_bytes())
+    {
+        return Ok(v.clone());
+    }
+    let v =
+        HeaderValue::from_str(authority).map_err(|e| format!("invalid host {authority:?}: {e}"))?;
+    *last = Some(v.clone());
+    Ok(v)
+}
+
 /// The request in origin form with a `Host` header, as HTTP/1.1 sends it. The headers and the
 /// body are moved, not copied: if a pooled connection turns out dead, hyper hands the request
 /// back for the next connection ([`crate::connection::SendFailure`]).
-fn to_hyper_request(req: OutgoingRequest) -> Result<http::Request<RequestBody>, String> {
-    let OutgoingRequest {
-        method,
-        uri: full,
-        headers,
-        body,
-        ..
-    } = req;
+fn to_hyper_request(
+    method: http::Method,
+    full: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    last_host: &std::sync::Mutex<Option<HeaderValue>>,
+) -> Result<http::Request<RequestBody>, String> {
     let mut parts = http::uri::Parts::default();
     parts.path_and_query = Some(
         full.path_and_query()
@@ -294,9 +407,8 @@ fn to_hyper_request(req: OutgoingRequest) -> Result<http::Request<RequestBody>, 
     *out.headers_mut() = headers;
     if !out.headers().contains_key(HOST) {
         let authority = full.authority().map(|a| a.as_str()).unwrap_or_default();
-        let host = HeaderValue::from_str(authority)
-            .map_err(|e| format!("invalid host {authority:?}: {e}"))?;
-        out.headers_mut().insert(HOST, host);
+        out.headers_mut()
+            .insert(HOST, host_value(authority, last_host)?);
     }
     Ok(out)
 }

@@ -11,8 +11,8 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::future::poll_fn;
@@ -20,7 +20,7 @@ use http_body_util::Full;
 use hyper::body::{Body, Incoming};
 use hyper::client::conn::http1;
 
-use crate::connector::Stream;
+use crate::connector::{PoolKey, Stream};
 use crate::io::{HyperIo, IoCounters};
 
 /// The request body type.
@@ -55,6 +55,54 @@ pub(crate) struct Connection {
     counters: Arc<IoCounters>,
     /// The socket's probe flag: set before an idle connection is reused ([`Connection::ready_now`]).
     probe: Arc<AtomicBool>,
+    /// Where it goes: the pool key it is kept under when idle.
+    key: PoolKey,
+    /// Whether the I/O future asked to be polled again, and the task to wake when it does.
+    wake: Arc<DriverWake>,
+    /// The waker the I/O future is polled with (it wakes through `wake`).
+    waker: Waker,
+}
+
+/// The I/O future's waker. hyper wakes it when the connection has work (socket readiness, a
+/// request queued, the body reader asking for more); the connection is polled only then rather
+/// than on every poll of whoever uses it, and the task using the connection is woken in turn.
+#[derive(Debug)]
+struct DriverWake {
+    /// Set by a wake, cleared when the I/O future is polled.
+    woken: AtomicBool,
+    /// The task currently using the connection.
+    task: Mutex<Option<Waker>>,
+}
+
+impl DriverWake {
+    /// Records `task` as the one to wake (a clone only when it changed).
+    fn register(&self, task: &Waker) {
+        let mut t = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        match t.as_ref() {
+            Some(w) if w.will_wake(task) => {}
+            _ => *t = Some(task.clone()),
+        }
+    }
+}
+
+impl Wake for DriverWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        // Woken outside the lock: the task may start on another thread at once and register
+        // (lock) again; holding the lock across the wake made it wait on a futex.
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(w) = task {
+            w.wake();
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -72,14 +120,29 @@ impl Connection {
         driver: Driver,
         counters: Arc<IoCounters>,
         probe: Arc<AtomicBool>,
+        key: PoolKey,
     ) -> Self {
+        // Woken at first: a new I/O future has not been polled yet.
+        let wake = Arc::new(DriverWake {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        });
+        let waker = Waker::from(Arc::clone(&wake));
         Connection {
             sender,
             driver: Some(Box::pin(driver)),
             driver_error: None,
             counters,
             probe,
+            key,
+            wake,
+            waker,
         }
+    }
+
+    /// The pool key of this connection.
+    pub(crate) fn key(&self) -> &PoolKey {
+        &self.key
     }
 
     /// The byte counters of this connection.
@@ -92,11 +155,18 @@ impl Connection {
         self.driver.is_some() && !self.sender.is_closed()
     }
 
-    /// Polls the I/O future once; when it finishes the connection is closed and it is dropped
-    /// (which also fails any request still waiting on it).
+    /// Polls the I/O future once if it was woken since it was last polled (a future that is
+    /// not woken has nothing to do); when it finishes the connection is closed and it is dropped
+    /// (which also fails any request still waiting on it). `cx`'s task is woken whenever the I/O
+    /// future is.
     fn poll_driver(&mut self, cx: &mut Context<'_>) {
         if let Some(driver) = self.driver.as_mut() {
-            if let Poll::Ready(result) = driver.as_mut().poll(cx) {
+            self.wake.register(cx.waker());
+            if !self.wake.woken.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let mut own = Context::from_waker(&self.waker);
+            if let Poll::Ready(result) = driver.as_mut().poll(&mut own) {
                 self.driver = None;
                 if let Err(e) = result {
                     self.driver_error = Some(e);
@@ -112,6 +182,7 @@ impl Connection {
         // The socket is read only after the reactor reports it readable, and a close that
         // arrived while the connection sat idle may not be reported yet: read once now.
         self.probe.store(true, Ordering::Relaxed);
+        self.wake.woken.store(true, Ordering::Release);
         poll_fn(|cx| {
             self.poll_driver(cx);
             if self.driver.is_none() {
@@ -152,16 +223,20 @@ impl Connection {
         .await
     }
 
-    /// Reads `body` to its end (at most `max` bytes), driving the connection meanwhile. Afterwards
-    /// the connection has been polled once more, so it is idle (ready for the pool) or closed.
-    pub(crate) async fn read_body(
+    /// Polls the reading of `body` into `acc` (at most `max` bytes in all), driving the
+    /// connection meanwhile. Ready once the body ended; then the connection has been polled once
+    /// more, so it is idle (ready for the pool) or closed.
+    pub(crate) fn poll_body(
         &mut self,
+        cx: &mut Context<'_>,
         body: &mut Incoming,
         max: usize,
-    ) -> Result<Bytes, BodyError> {
-        let mut chunks: Vec<Bytes> = Vec::new();
-        let mut total = 0usize;
-        poll_fn(|cx| loop {
+        acc: &mut BodyBytes,
+    ) -> Poll<Result<(), BodyError>> {
+        // Asking for more of the body wakes the I/O future; it is then polled again at once
+        // (once per call) rather than after a round trip through the task's waker.
+        let mut again = true;
+        loop {
             self.poll_driver(cx);
             match Pin::new(&mut *body).poll_frame(cx) {
                 Poll::Ready(None) => {
@@ -171,13 +246,11 @@ impl Connection {
                 }
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        total = total.saturating_add(data.len());
-                        if total > max {
+                        acc.total = acc.total.saturating_add(data.len());
+                        if acc.total > max {
                             return Poll::Ready(Err(BodyError::TooLarge));
                         }
-                        if !data.is_empty() {
-                            chunks.push(data);
-                        }
+                        acc.push(data);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -187,20 +260,53 @@ impl Connection {
                     };
                     return Poll::Ready(Err(BodyError::Hyper(e)));
                 }
-                Poll::Pending => return Poll::Pending,
-            }
-        })
-        .await?;
-        Ok(match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.swap_remove(0),
-            _ => {
-                let mut all = BytesMut::with_capacity(total);
-                for c in &chunks {
-                    all.extend_from_slice(c);
+                Poll::Pending => {
+                    if again && self.wake.woken.load(Ordering::Acquire) {
+                        again = false;
+                        continue;
+                    }
+                    return Poll::Pending;
                 }
-                all.freeze()
             }
-        })
+        }
+    }
+}
+
+/// The chunks of a body read so far. A body that arrives in one chunk (the usual case) is kept
+/// as that chunk, without copying it or allocating a list; later chunks are appended to one
+/// buffer.
+#[derive(Debug, Default)]
+pub(crate) struct BodyBytes {
+    /// The first non-empty chunk, or every chunk so far joined.
+    first: Bytes,
+    /// The chunks after the first, joined to it (`None` while there is only one).
+    joined: Option<BytesMut>,
+    /// Bytes received so far.
+    total: usize,
+}
+
+impl BodyBytes {
+    fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        if let Some(all) = self.joined.as_mut() {
+            all.extend_from_slice(&data);
+        } else if self.first.is_empty() {
+            self.first = data;
+        } else {
+            let mut all = BytesMut::with_capacity(self.total);
+            all.extend_from_slice(&self.first);
+            all.extend_from_slice(&data);
+            self.joined = Some(all);
+        }
+    }
+
+    /// The whole body.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self.joined {
+            Some(all) => all.freeze(),
+            None => self.first,
+        }
     }
 }

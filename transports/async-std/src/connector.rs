@@ -39,9 +39,20 @@ pub(crate) struct PoolKey {
     pub(crate) port: u16,
 }
 
-impl PoolKey {
+/// A [`PoolKey`] borrowing its host from the URI, to look up the pool without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyRef<'a> {
+    /// `https` (else plain `http`).
+    pub(crate) https: bool,
+    /// Host as written in the URI (IPv6 in brackets).
+    pub(crate) host: &'a str,
+    /// Port (the scheme's default when the URI has none).
+    pub(crate) port: u16,
+}
+
+impl<'a> KeyRef<'a> {
     /// The key of an absolute `http` or `https` URI.
-    pub(crate) fn from_uri(uri: &Uri) -> Result<PoolKey, String> {
+    pub(crate) fn from_uri(uri: &'a Uri) -> Result<KeyRef<'a>, String> {
         let https = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => true,
             Some(s) if s.eq_ignore_ascii_case("http") => false,
@@ -52,11 +63,21 @@ impl PoolKey {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| format!("no host in {uri}"))?;
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        Ok(PoolKey {
-            https,
-            host: host.to_string(),
-            port,
-        })
+        Ok(KeyRef { https, host, port })
+    }
+
+    /// The owned key.
+    pub(crate) fn to_owned(self) -> PoolKey {
+        PoolKey {
+            https: self.https,
+            host: self.host.to_string(),
+            port: self.port,
+        }
+    }
+
+    /// Whether `key` is this key.
+    pub(crate) fn is(&self, key: &PoolKey) -> bool {
+        self.https == key.https && self.port == key.port && self.host == key.host
     }
 }
 
@@ -177,7 +198,13 @@ impl Connector {
                     format!("HTTP/1.1 setup for {key}: {e}"),
                 )
             })?;
-        Ok(Connection::new(sender, driver, counters, probe))
+        Ok(Connection::new(
+            sender,
+            driver,
+            counters,
+            probe,
+            key.clone(),
+        ))
     }
 
     /// The stream, and its socket's probe flag ([`Tcp::probe_handle`]).
@@ -240,7 +267,10 @@ mod tests {
 
     #[test]
     fn keys_default_ports_and_reject_other_schemes() {
-        let key = |s: &str| PoolKey::from_uri(&s.parse::<Uri>().map_err(|e| e.to_string())?);
+        let key = |s: &str| {
+            let uri = s.parse::<Uri>().map_err(|e| e.to_string())?;
+            KeyRef::from_uri(&uri).map(KeyRef::to_owned)
+        };
         assert_eq!(
             key("https://a.example/dbs"),
             Ok(PoolKey {

@@ -2,13 +2,19 @@
 //!
 //! The lock is held only to move connections in and out; connections that are dropped (expired,
 //! over the limit) are dropped after it is released.
+//!
+//! The keys are few (an account's regional endpoints), so they are kept in a list searched with a
+//! key borrowed from the request's URI, and a key's list stays when it empties: taking and
+//! returning a connection allocates nothing.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
-use crate::connector::PoolKey;
+use crate::connector::{KeyRef, PoolKey};
+
+/// Empty per-key lists beyond this many are dropped (keys no longer used).
+const MAX_EMPTY_KEYS: usize = 16;
 
 struct Idle {
     conn: Connection,
@@ -17,7 +23,7 @@ struct Idle {
 
 /// The idle pool.
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<Vec<(PoolKey, Vec<Idle>)>>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
 }
@@ -37,19 +43,19 @@ impl Pool {
     /// `idle_timeout`.
     pub(crate) fn new(max_idle_per_host: usize, idle_timeout: Duration) -> Self {
         Pool {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Vec::new()),
             max_idle_per_host,
             idle_timeout,
         }
     }
 
     /// Takes the most recently used idle connection for `key` that is still fresh and open.
-    pub(crate) fn take(&self, key: &PoolKey, now: Instant) -> Option<Connection> {
+    pub(crate) fn take(&self, key: KeyRef<'_>, now: Instant) -> Option<Connection> {
         let mut discarded = Vec::new();
         let found = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             let mut found = None;
-            if let Some(list) = idle.get_mut(key) {
+            if let Some((_, list)) = idle.iter_mut().find(|(k, _)| key.is(k)) {
                 while let Some(entry) = list.pop() {
                     if self.fresh(&entry, now) {
                         found = Some(entry.conn);
@@ -63,9 +69,6 @@ impl Pool {
                     .position(|e| self.fresh(e, now))
                     .unwrap_or(list.len());
                 discarded.extend(list.drain(..keep_from));
-                if list.is_empty() {
-                    idle.remove(key);
-                }
             }
             found
         };
@@ -75,13 +78,23 @@ impl Pool {
 
     /// Returns a connection after a complete exchange. Closed connections, and connections over
     /// the per-host limit, are dropped.
-    pub(crate) fn put(&self, key: PoolKey, conn: Connection, now: Instant) {
+    pub(crate) fn put(&self, conn: Connection, now: Instant) {
         if !conn.is_open() || self.max_idle_per_host == 0 || self.idle_timeout.is_zero() {
             return;
         }
         let (rejected, expired) = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let list = idle.entry(key).or_default();
+            let at = match idle.iter().position(|(k, _)| k == conn.key()) {
+                Some(at) => at,
+                None => {
+                    if idle.iter().filter(|(_, l)| l.is_empty()).count() >= MAX_EMPTY_KEYS {
+                        idle.retain(|(_, l)| !l.is_empty());
+                    }
+                    idle.push((conn.key().clone(), Vec::new()));
+                    idle.len() - 1
+                }
+            };
+            let list = &mut idle[at].1;
             let keep_from = list
                 .iter()
                 .position(|e| self.fresh(e, now))
@@ -100,7 +113,7 @@ impl Pool {
     /// Idle connections currently held, over all keys.
     pub(crate) fn idle_count(&self) -> usize {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.values().map(Vec::len).sum()
+        idle.iter().map(|(_, l)| l.len()).sum()
     }
 
     fn fresh(&self, entry: &Idle, now: Instant) -> bool {
@@ -119,6 +132,14 @@ mod tests {
 
     use crate::connector::Connector;
     use crate::tls::client_config;
+
+    fn key_ref(key: &PoolKey) -> KeyRef<'_> {
+        KeyRef {
+            https: key.https,
+            host: &key.host,
+            port: key.port,
+        }
+    }
 
     /// Opens `n` real connections to a loopback listener (which accepts and stays silent).
     fn connections(n: usize) -> (TcpListener, PoolKey, Vec<Connection>) {
@@ -143,14 +164,14 @@ mod tests {
         let pool = Pool::new(2, Duration::from_secs(90));
         let now = Instant::now();
         for c in conns {
-            pool.put(key.clone(), c, now);
+            pool.put(c, now);
         }
         assert_eq!(
             pool.idle_count(),
             2,
             "the third connection is over the limit"
         );
-        let taken = pool.take(&key, now).unwrap();
+        let taken = pool.take(key_ref(&key), now).unwrap();
         assert!(
             Arc::ptr_eq(taken.counters(), &marks[1]),
             "last in, first out"
@@ -161,7 +182,7 @@ mod tests {
             ..key
         };
         assert!(
-            pool.take(&other, now).is_none(),
+            pool.take(key_ref(&other), now).is_none(),
             "keys do not share connections"
         );
     }
@@ -172,24 +193,22 @@ mod tests {
         let pool = Pool::new(10, Duration::from_secs(90));
         let start = Instant::now();
         let mut conns = conns.into_iter();
-        pool.put(key.clone(), conns.next().unwrap(), start);
+        pool.put(conns.next().unwrap(), start);
         // A later put purges nothing that is still fresh.
-        pool.put(
-            key.clone(),
-            conns.next().unwrap(),
-            start + Duration::from_secs(60),
-        );
+        pool.put(conns.next().unwrap(), start + Duration::from_secs(60));
         assert_eq!(pool.idle_count(), 2);
         // At 120 s the first is 120 s idle (expired), the second 60 s (fresh).
-        assert!(pool.take(&key, start + Duration::from_secs(120)).is_some());
+        assert!(pool
+            .take(key_ref(&key), start + Duration::from_secs(120))
+            .is_some());
         assert_eq!(
             pool.idle_count(),
             0,
             "the expired one was dropped, not kept"
         );
         let pool = Pool::new(0, Duration::from_secs(90));
-        let (_l, key, mut conns) = connections(1);
-        pool.put(key, conns.remove(0), start);
+        let (_l, _key, mut conns) = connections(1);
+        pool.put(conns.remove(0), start);
         assert_eq!(pool.idle_count(), 0, "max 0 disables pooling");
     }
 }
