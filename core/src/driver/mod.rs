@@ -3,6 +3,7 @@
 //! ([`crate::regions::LocationCache`]), container routing ([`crate::routing::ContainerCache`]),
 //! session tokens, the circuit breaker, leases (`leases.rs`), metrics and the RNG.
 
+mod date;
 mod metadata;
 mod token;
 
@@ -35,6 +36,7 @@ pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
 pub use token::FALLBACK_AAD_SCOPE;
 
+pub(crate) use date::{http_date, DateCache};
 pub(crate) use metadata::AccountMetadata;
 pub(crate) use token::TokenState;
 
@@ -70,6 +72,8 @@ pub struct Driver {
     pub(crate) recorder: Option<Box<crate::replay::Recorder>>,
     /// The last endpoint's parsed scheme and authority, for building attempts' URIs.
     pub(crate) uri_base: crate::request::UriBase,
+    /// The `x-ms-date` value of the last second a request was signed in.
+    pub(crate) date: DateCache,
 }
 
 impl Driver {
@@ -107,6 +111,7 @@ impl Driver {
             rng: DetRng::new(seed),
             next_attempt: 1,
             uri_base: crate::request::UriBase::default(),
+            date: DateCache::default(),
             metadata: AccountMetadata::default(),
             token: TokenState::default(),
             user_agent,

@@ -240,19 +240,16 @@ impl Prepared {
         tentative_writes: bool,
         range: Option<&(String, Vec<String>)>,
     ) -> Result<HeaderMap, ConfigError> {
-        let mut date = DateBuf::default();
-        let date = date.format(wall);
+        d.date.update(wall);
         let auth = authorization(
             d,
             &self.method,
             self.resource_type.token(),
             &self.link,
-            date,
+            d.date.text(),
         )?;
         let mut h = self.static_headers(d)?;
-        if let Ok(v) = HeaderValue::from_str(date) {
-            h.insert(names::X_MS_DATE, v);
-        }
+        h.insert(names::X_MS_DATE, d.date.value());
         h.insert(names::AUTHORIZATION, auth);
         if hub_only {
             h.insert(names::HUB_REGION_ONLY, HeaderValue::from_static("True"));
@@ -501,39 +498,6 @@ impl Prepared {
             &r.opts,
             r.activity_id.clone(),
         )
-    }
-}
-
-/// An `x-ms-date` value (RFC 1123, always 29 bytes) formatted on the stack instead of into a
-/// `String` that `HeaderValue` would copy again.
-#[derive(Default)]
-struct DateBuf {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl DateBuf {
-    /// Formats `wall` as an HTTP date and returns it.
-    fn format(&mut self, wall: std::time::SystemTime) -> &str {
-        use std::fmt::Write as _;
-        self.len = 0;
-        if write!(self, "{}", httpdate::HttpDate::from(wall)).is_err() {
-            self.len = 0;
-        }
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or_default()
-    }
-}
-
-impl std::fmt::Write for DateBuf {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 

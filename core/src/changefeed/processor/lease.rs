@@ -61,7 +61,7 @@ impl Lease {
             "id": self.id,
             "LeaseToken": lease_token(&self.min, &self.max),
             "ContinuationToken": self.continuation,
-            "timestamp": httpdate::fmt_http_date(ts),
+            "timestamp": crate::driver::http_date(ts),
             "timestampMs": self.timestamp_ms,
             "Owner": self.owner,
             "version": 1,

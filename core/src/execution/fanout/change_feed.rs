@@ -137,7 +137,7 @@ impl ChangeFeedJob {
             (None, StartRecord::Now) => (Some("*".to_string()), None),
             (None, StartRecord::PointInTime { ms }) => (
                 None,
-                Some(httpdate::fmt_http_date(
+                Some(crate::driver::http_date(
                     UNIX_EPOCH + Duration::from_millis(ms),
                 )),
             ),
