@@ -123,7 +123,7 @@ impl ChangeFeedPager {
                     });
                 }
                 FeedState {
-                    container,
+                    container: container.to_string(),
                     mode: request.mode,
                     scope,
                     ranges: Vec::new(),

@@ -660,7 +660,7 @@ impl Execution {
             Err(e) => e.diagnostics(),
         };
         let Some(p) = &self.op else { return };
-        let container = p.container.as_ref().map(|c| c.0.as_str()).unwrap_or("");
+        let container = p.container.as_ref().map(|c| &*c.0).unwrap_or("");
         let range = self.routing.range.as_ref().map(|r| r.0.as_str());
         let point = p.resource_type == crate::operation::ResourceType::Item && !p.kind.is_feed();
         let mut sample = crate::metrics::OperationSample::from_diagnostics(

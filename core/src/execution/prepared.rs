@@ -1,5 +1,7 @@
 //! An operation turned into everything needed to build attempts: static headers, class, paths.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -25,7 +27,7 @@ pub(crate) struct Prepared {
     /// (`container.0`). False for metadata reads, which neither send nor capture tokens.
     pub session_scoped: bool,
     /// For item operations: the container's (link, encoded path).
-    pub container: Option<(String, String)>,
+    pub container: Option<(Arc<str>, Arc<str>)>,
     /// The partition key, when the operation targets one partition.
     pub partition_key: Option<crate::models::PartitionKey>,
     /// Send the container's session token on each attempt (Session reads without an explicit token).
@@ -546,16 +548,16 @@ impl Prepared {
     pub fn metadata_read(
         d: &Driver,
         activity_id: HeaderValue,
-        container: &(String, String),
+        container: &(Arc<str>, Arc<str>),
         pk_ranges: Option<(Option<&str>, Option<&str>)>,
     ) -> Prepared {
         let mut p = Prepared::account_read(d, activity_id);
         p.container = Some(container.clone());
-        p.link = container.0.clone();
+        p.link = container.0.to_string();
         match pk_ranges {
             None => {
                 p.resource_type = ResourceType::Container;
-                p.path = container.1.clone();
+                p.path = container.1.to_string();
             }
             Some((etag, continuation)) => {
                 p.resource_type = ResourceType::PartitionKeyRange;

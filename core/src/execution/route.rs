@@ -66,7 +66,7 @@ impl Execution {
     pub(super) fn breaker_key(&self, endpoint: &Arc<str>) -> Option<PartitionRegion> {
         let (container, _) = self.op.as_ref()?.container.as_ref()?;
         let (range, _) = self.routing.range.as_deref()?;
-        Some((container.clone(), range.clone(), endpoint.clone()))
+        Some((container.to_string(), range.clone(), endpoint.clone()))
     }
 
     /// Candidate regions for this operation: the location cache's order, with regions whose

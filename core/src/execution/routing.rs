@@ -40,7 +40,7 @@ impl Execution {
             self.routing.done = true;
             return None;
         };
-        let link = container.0.as_str();
+        let link = &*container.0;
         if d.containers.is_unroutable(link, now.mono) {
             self.routing.done = true;
             return None;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::encode::push_path_segment;
 use crate::models::account_reference::AccountReference;
+use crate::models::{validate_resource_id, ResourceIdKind};
 
 /// A database, by name.
 #[derive(Debug, Clone)]
@@ -12,6 +13,8 @@ pub struct DatabaseReference {
     name: Arc<str>,
     link: Arc<str>,
     path: Arc<str>,
+    /// The name is an id Cosmos DB allows: checked once here, not by every operation.
+    name_valid: bool,
 }
 
 impl DatabaseReference {
@@ -22,6 +25,7 @@ impl DatabaseReference {
         let mut path = String::from("dbs/");
         push_path_segment(&mut path, &name);
         DatabaseReference {
+            name_valid: validate_resource_id(ResourceIdKind::Database, &name).is_ok(),
             account,
             name,
             link: link.into(),
@@ -57,6 +61,9 @@ pub struct ContainerReference {
     name: Arc<str>,
     link: Arc<str>,
     path: Arc<str>,
+    /// The database's and the container's names are ids Cosmos DB allows: checked once here,
+    /// so that item operations check only the item's id.
+    names_valid: bool,
 }
 
 impl ContainerReference {
@@ -76,6 +83,8 @@ impl ContainerReference {
         let mut path = format!("{}/colls/", database.path());
         push_path_segment(&mut path, &name);
         ContainerReference {
+            names_valid: database.name_valid
+                && validate_resource_id(ResourceIdKind::Container, &name).is_ok(),
             database: database.clone(),
             name,
             link: link.into(),
@@ -106,6 +115,16 @@ impl ContainerReference {
     /// The URL path without a leading slash, each id percent-encoded.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The link and the path, shared (operations keep them without copying).
+    pub(crate) fn link_and_path(&self) -> (Arc<str>, Arc<str>) {
+        (Arc::clone(&self.link), Arc::clone(&self.path))
+    }
+
+    /// Whether the database's and the container's names are both allowed ids.
+    pub(crate) fn names_valid(&self) -> bool {
+        self.names_valid
     }
 }
 

@@ -1,5 +1,7 @@
 //! `CosmosOperation`: one logical request, built with factory methods from typed references.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::error::ConfigError;
@@ -28,7 +30,7 @@ pub struct CosmosOperation {
     pub(crate) body: Option<Bytes>,
     pub(crate) problem: Option<Box<ConfigError>>,
     /// For item operations: the container's (link, encoded path), for routing and sessions.
-    pub(crate) container: Option<(String, String)>,
+    pub(crate) container: Option<(Arc<str>, Arc<str>)>,
     /// For queries: the SQL and its parameters (the body is its JSON form).
     pub(crate) query: Option<QuerySpec>,
     /// For cross-partition queries: only this slice of the key space.
@@ -79,6 +81,27 @@ impl CosmosOperation {
         self
     }
 
+    /// [`CosmosOperation::checked`] for an operation in container `c`, plus one more id: the
+    /// database's and container's names were checked when `c` was built, so they are checked
+    /// again only when one of them is not allowed (to report which).
+    pub(crate) fn checked_in(
+        self,
+        c: &ContainerReference,
+        more: Option<(ResourceIdKind, &str)>,
+    ) -> Self {
+        if c.names_valid() {
+            return match more {
+                Some(id) => self.checked(&[id]),
+                None => self,
+            };
+        }
+        let [db, coll] = Self::container_names(c);
+        match more {
+            Some(id) => self.checked(&[db, coll, id]),
+            None => self.checked(&[db, coll]),
+        }
+    }
+
     pub(crate) fn container_names(c: &ContainerReference) -> [(ResourceIdKind, &str); 2] {
         [
             (ResourceIdKind::Database, c.database().name()),
@@ -95,8 +118,8 @@ impl CosmosOperation {
             container.link().to_string(),
             path,
         );
-        op.container = Some((container.link().to_string(), container.path().to_string()));
-        op.checked(&Self::container_names(container))
+        op.container = Some(container.link_and_path());
+        op.checked_in(container, None)
     }
 
     fn item(kind: OperationKind, item: &ItemReference) -> Self {
@@ -107,9 +130,8 @@ impl CosmosOperation {
         item.push_path(&mut path);
         let c = item.container();
         let mut op = Self::new(kind, ResourceType::Item, c.account(), link, path);
-        op.container = Some((c.link().to_string(), c.path().to_string()));
-        let [db, coll] = Self::container_names(c);
-        op.checked(&[db, coll, (ResourceIdKind::Item, item.id())])
+        op.container = Some(c.link_and_path());
+        op.checked_in(c, Some((ResourceIdKind::Item, item.id())))
     }
 
     /// Creates an item in `container` (`POST .../docs`). Needs a partition key and a body.
@@ -489,4 +511,49 @@ fn body_id(body: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
         id: Option<std::borrow::Cow<'a, str>>,
     }
     serde_json::from_slice::<IdOnly<'_>>(body).ok()?.id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem_kind(op: &CosmosOperation) -> Option<(&'static str, String)> {
+        match op.problem.as_deref() {
+            Some(ConfigError::InvalidResourceId { kind, id, .. }) => Some((kind, id.clone())),
+            _ => None,
+        }
+    }
+
+    /// A container reference checks its database's and its own name once; item operations then
+    /// check only the item's id, and still name the first bad id when a container name is bad.
+    #[test]
+    fn item_operations_name_the_first_forbidden_id() {
+        let account =
+            AccountReference::with_master_key("https://acct.documents.azure.com/", "a2V5").unwrap();
+        let item = |db: &str, coll: &str, id: &str| {
+            CosmosOperation::read(ItemReference::from_name(account.clone(), db, coll, id))
+        };
+        assert_eq!(problem_kind(&item("db", "coll", "ok")), None);
+        assert_eq!(
+            problem_kind(&item("db", "coll", "a/b")),
+            Some(("item", "a/b".into()))
+        );
+        assert_eq!(
+            problem_kind(&item("d?b", "coll", "a/b")),
+            Some(("database", "d?b".into()))
+        );
+        assert_eq!(
+            problem_kind(&item("db", "c#oll", "a/b")),
+            Some(("container", "c#oll".into()))
+        );
+        let bad = ContainerReference::from_name(account.clone(), "db", "..");
+        assert!(!bad.names_valid());
+        assert_eq!(
+            problem_kind(&CosmosOperation::create(bad)),
+            Some(("container", "..".into()))
+        );
+        let good = ContainerReference::from_name(account, "db", "coll");
+        assert!(good.names_valid());
+        assert_eq!(problem_kind(&CosmosOperation::create(good)), None);
+    }
 }

@@ -60,7 +60,10 @@ impl RecordedStart {
             partition_key: op.partition_key.as_ref().map(|p| p.to_header_value()),
             body_base64: op.body.as_ref().map(|b| STANDARD.encode(b)),
             problem: op.problem.as_ref().map(|p| p.to_string()),
-            container: op.container.clone(),
+            container: op
+                .container
+                .as_ref()
+                .map(|(l, p)| (l.to_string(), p.to_string())),
             headers: op
                 .headers
                 .iter()

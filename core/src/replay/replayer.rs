@@ -234,7 +234,10 @@ fn rebuild_operation(
             .problem
             .clone()
             .map(|p| Box::new(ConfigError::InvalidOperation(p))),
-        container: r.container.clone(),
+        container: r
+            .container
+            .as_ref()
+            .map(|(l, p)| (l.as_str().into(), p.as_str().into())),
         query,
         feed_range: None,
         headers: r
