@@ -7,12 +7,22 @@
 //! request to resolve the host (`unversioned/resolver.rs` `resolve_async`, even for an IP
 //! literal), which doubles the client's CPU per read here; sextant-blocking bounds every
 //! attempt and avoids that with its own resolver. The baseline is the cheaper configuration.
+//!
+//! Two variants:
+//! - `raw-ureq` ([`RawUreq::read`], [`RawUreq::create`]): the minimal headers of `raw.rs` (ureq
+//!   adds its own `user-agent: raw-ureq` and `accept: */*`); only the status and body of the
+//!   response are looked at. The strict baseline.
+//! - `raw-ureq-wire` ([`RawUreq::read_wire`], [`RawUreq::create_wire`]): Sextant's header set in
+//!   Sextant's order (its `user-agent` and `accept` replace ureq's), the session token sent back
+//!   on reads once one was returned, and the response's session token, request charge and
+//!   activity id read; see [`crate::wire`].
 
 use std::time::{Duration, SystemTime};
 
 use sextant_core::auth::MasterKey;
 use ureq::Agent;
 
+use crate::wire::{self, Wire};
 use crate::workload::Target;
 
 /// A raw ureq client for one container.
@@ -21,6 +31,8 @@ pub struct RawUreq {
     key: MasterKey,
     base: String,
     container_link: String,
+    /// The `raw-ureq-wire` variant's activity ids and session token (unused by `raw-ureq`).
+    wire: Wire,
 }
 
 impl RawUreq {
@@ -42,6 +54,7 @@ impl RawUreq {
             key: MasterKey::parse(&target.key).map_err(|e| e.to_string())?,
             base: target.endpoint.clone(),
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
+            wire: Wire::new(),
         })
     }
 
@@ -83,6 +96,68 @@ impl RawUreq {
             .send(body.as_bytes())
             .map_err(|e| format!("raw ureq: {e}"))?;
         let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("raw ureq body: {e}"))?;
+        expect(status, 201, &body)
+    }
+}
+
+impl RawUreq {
+    /// `raw-ureq-wire` point read: Sextant's headers (the session token when one was captured),
+    /// reading the response headers Sextant reads; expects 200 with a body.
+    pub fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("GET", "docs", &link, &date);
+        let mut req = self
+            .agent
+            .get(format!("{}{link}", self.base))
+            .header(wire::X_MS_VERSION, wire::VERSION)
+            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
+            .header(http::header::USER_AGENT, wire::USER_AGENT)
+            .header(http::header::ACCEPT, wire::JSON)
+            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
+            .header(wire::X_MS_PK, format!("[\"{pk}\"]"))
+            .header(wire::X_MS_DATE, &date)
+            .header(http::header::AUTHORIZATION, &auth);
+        // Session consistency: reads send the token of the last response.
+        if let Some(token) = self.wire.session_token() {
+            req = req.header(wire::X_MS_SESSION_TOKEN, token);
+        }
+        let mut resp = req.call().map_err(|e| format!("raw ureq: {e}"))?;
+        let status = resp.status().as_u16();
+        self.wire.read_response(resp.headers());
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("raw ureq body: {e}"))?;
+        expect(status, 200, &body)
+    }
+
+    /// `raw-ureq-wire` create: Sextant's headers, reading the response headers Sextant reads;
+    /// expects 201 with a body.
+    pub fn create_wire(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("POST", "docs", &self.container_link, &date);
+        let mut resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header(wire::X_MS_VERSION, wire::VERSION)
+            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
+            .header(http::header::USER_AGENT, wire::USER_AGENT)
+            .header(http::header::ACCEPT, wire::JSON)
+            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
+            .header(wire::X_MS_PK, format!("[\"{pk}\"]"))
+            .header(http::header::CONTENT_TYPE, wire::JSON)
+            .header(wire::X_MS_DATE, &date)
+            .header(http::header::AUTHORIZATION, &auth)
+            .send(body.as_bytes())
+            .map_err(|e| format!("raw ureq: {e}"))?;
+        let status = resp.status().as_u16();
+        self.wire.read_response(resp.headers());
         let body = resp
             .body_mut()
             .read_to_vec()
