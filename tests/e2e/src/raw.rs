@@ -17,10 +17,10 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use sextant_core::auth::MasterKey;
 
-use crate::wire::{self, Wire};
+use crate::wire::Wire;
 use crate::workload::Target;
 
 const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
@@ -160,7 +160,8 @@ impl Raw {
         expect(status, 201, &body)
     }
 
-    /// One signed item request with the `raw-wire` headers, in Sextant's order.
+    /// One signed item request with the `raw-wire` headers, in Sextant's order, in a map
+    /// sized for them (given to the request whole, so it never grows).
     async fn send_wire(
         &self,
         method: reqwest::Method,
@@ -174,35 +175,19 @@ impl Raw {
         let mut url = String::with_capacity(self.base.len() + path.len());
         url.push_str(&self.base);
         url.push_str(path);
-        // Session consistency: reads send the token of the last response (writes do not).
-        let session = if body.is_none() {
-            self.wire.session_token()
-        } else {
-            None
-        };
-        let mut req = self
-            .client
-            .request(method, url)
-            .header(wire::X_MS_VERSION, wire::VERSION)
-            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
-            .header(USER_AGENT, wire::USER_AGENT)
-            .header(ACCEPT, wire::JSON)
-            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
-            .header(wire::X_MS_PK, format!("[\"{pk}\"]"));
-        if body.is_some() {
-            req = req.header(CONTENT_TYPE, wire::JSON);
-        }
-        req = req
-            .header(wire::X_MS_DATE, date)
-            .header(AUTHORIZATION, auth)
-            .timeout(self.timeout);
-        if let Some(token) = session {
-            req = req.header(wire::X_MS_SESSION_TOKEN, token);
-        }
+        let url = reqwest::Url::parse(&url).map_err(|e| format!("raw url: {e}"))?;
+        let headers = self.wire.request_headers(pk, body.is_some(), date, auth)?;
+        let mut req = reqwest::Request::new(method, url);
+        *req.headers_mut() = headers;
+        *req.timeout_mut() = Some(self.timeout);
         if let Some(body) = body {
-            req = req.body(body);
+            *req.body_mut() = Some(body.into());
         }
-        let resp = req.send().await.map_err(|e| format!("raw request: {e}"))?;
+        let resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| format!("raw request: {e}"))?;
         let status = resp.status().as_u16();
         self.wire.read_response(resp.headers());
         let body = resp

@@ -39,15 +39,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{
-    HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT,
-};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use sextant_core::auth::MasterKey;
 
-use crate::wire::{self, Wire};
+use crate::wire::Wire;
 use crate::workload::Target;
 
 const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
@@ -209,9 +207,9 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
         self.expect(status, 201, &body)
     }
 
-    /// One signed request with the `raw-hyper-wire` headers, in Sextant's order, on a pooled
-    /// (or new) connection, bounded by the timeout. The exchange is [`RawHyper::send`]'s, plus
-    /// reading the response headers.
+    /// One signed request with the `raw-hyper-wire` headers, in Sextant's order (`host` last),
+    /// in a map sized for them, on a pooled (or new) connection, bounded by the timeout. The
+    /// exchange is [`RawHyper::send`]'s, plus reading the response headers.
     async fn send_wire(
         &self,
         method: Method,
@@ -222,37 +220,16 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
     ) -> Result<(u16, Bytes), String> {
         let date = httpdate::fmt_http_date(SystemTime::now());
         let auth = self.key.sign(method.as_str(), "docs", link, &date);
-        // Session consistency: reads send the token of the last response (writes do not).
-        let session = if body.is_none() {
-            self.wire.session_token()
-        } else {
-            None
-        };
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(format!("/{path}"))
-            .header(wire::X_MS_VERSION, wire::VERSION)
-            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
-            .header(USER_AGENT, wire::USER_AGENT)
-            .header(ACCEPT, wire::JSON)
-            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
-            .header(wire::X_MS_PK, format!("[\"{pk}\"]"));
-        if body.is_some() {
-            req = req.header(CONTENT_TYPE, wire::JSON);
-        }
-        req = req
-            .header(wire::X_MS_DATE, date)
-            .header(AUTHORIZATION, auth);
-        if let Some(token) = session {
-            req = req.header(wire::X_MS_SESSION_TOKEN, token);
-        }
-        let req = req
-            .header(HOST, self.host.clone())
-            .body(match body {
-                Some(b) => Full::new(Bytes::from(b)),
-                None => Full::new(Bytes::new()),
-            })
-            .map_err(|e| format!("raw hyper request: {e}"))?;
+        let mut headers = self.wire.request_headers(pk, body.is_some(), date, auth)?;
+        headers.insert(HOST, self.host.clone());
+        let mut req = http::Request::new(match body {
+            Some(b) => Full::new(Bytes::from(b)),
+            None => Full::new(Bytes::new()),
+        });
+        *req.method_mut() = method;
+        *req.uri_mut() =
+            http::Uri::try_from(format!("/{path}")).map_err(|e| format!("raw hyper uri: {e}"))?;
+        *req.headers_mut() = headers;
         let exchange = async {
             let mut sender = self.checkout().await?;
             let resp = sender

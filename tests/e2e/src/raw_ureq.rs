@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use sextant_core::auth::MasterKey;
 use ureq::Agent;
 
-use crate::wire::{self, Wire};
+use crate::wire::Wire;
 use crate::workload::Target;
 
 /// A raw ureq client for one container.
@@ -111,29 +111,12 @@ impl RawUreq {
         let link = format!("{}/docs/{id}", self.container_link);
         let date = httpdate::fmt_http_date(SystemTime::now());
         let auth = self.key.sign("GET", "docs", &link, &date);
-        let mut req = self
-            .agent
-            .get(format!("{}{link}", self.base))
-            .header(wire::X_MS_VERSION, wire::VERSION)
-            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
-            .header(http::header::USER_AGENT, wire::USER_AGENT)
-            .header(http::header::ACCEPT, wire::JSON)
-            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
-            .header(wire::X_MS_PK, format!("[\"{pk}\"]"))
-            .header(wire::X_MS_DATE, &date)
-            .header(http::header::AUTHORIZATION, &auth);
-        // Session consistency: reads send the token of the last response.
-        if let Some(token) = self.wire.session_token() {
-            req = req.header(wire::X_MS_SESSION_TOKEN, token);
-        }
-        let mut resp = req.call().map_err(|e| format!("raw ureq: {e}"))?;
-        let status = resp.status().as_u16();
-        self.wire.read_response(resp.headers());
-        let body = resp
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| format!("raw ureq body: {e}"))?;
-        expect(status, 200, &body)
+        let mut req = http::Request::new(());
+        *req.uri_mut() = http::Uri::try_from(format!("{}{link}", self.base))
+            .map_err(|e| format!("raw ureq uri: {e}"))?;
+        *req.headers_mut() = self.wire.request_headers(pk, false, date, auth)?;
+        let resp = self.agent.run(req).map_err(|e| format!("raw ureq: {e}"))?;
+        self.finish_wire(resp, 200)
     }
 
     /// `raw-ureq-wire` create: Sextant's headers, reading the response headers Sextant reads;
@@ -142,27 +125,24 @@ impl RawUreq {
         let path = format!("{}/docs", self.container_link);
         let date = httpdate::fmt_http_date(SystemTime::now());
         let auth = self.key.sign("POST", "docs", &self.container_link, &date);
-        let mut resp = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header(wire::X_MS_VERSION, wire::VERSION)
-            .header(wire::X_MS_CAPABILITIES, wire::CAPABILITIES)
-            .header(http::header::USER_AGENT, wire::USER_AGENT)
-            .header(http::header::ACCEPT, wire::JSON)
-            .header(wire::X_MS_ACTIVITY_ID, self.wire.activity_id())
-            .header(wire::X_MS_PK, format!("[\"{pk}\"]"))
-            .header(http::header::CONTENT_TYPE, wire::JSON)
-            .header(wire::X_MS_DATE, &date)
-            .header(http::header::AUTHORIZATION, &auth)
-            .send(body.as_bytes())
-            .map_err(|e| format!("raw ureq: {e}"))?;
+        let mut req = http::Request::new(body.as_bytes());
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = http::Uri::try_from(format!("{}{path}", self.base))
+            .map_err(|e| format!("raw ureq uri: {e}"))?;
+        *req.headers_mut() = self.wire.request_headers(pk, true, date, auth)?;
+        let resp = self.agent.run(req).map_err(|e| format!("raw ureq: {e}"))?;
+        self.finish_wire(resp, 201)
+    }
+
+    /// Reads the response headers Sextant reads, then the body; expects `want` with a body.
+    fn finish_wire(&self, mut resp: http::Response<ureq::Body>, want: u16) -> Result<(), String> {
         let status = resp.status().as_u16();
         self.wire.read_response(resp.headers());
         let body = resp
             .body_mut()
             .read_to_vec()
             .map_err(|e| format!("raw ureq body: {e}"))?;
-        expect(status, 201, &body)
+        expect(status, want, &body)
     }
 }
 

@@ -20,6 +20,9 @@
 //! | `x-ms-session-token` | reads only, when a previous response carried one (Session consistency) |
 //!
 //! (`host` and `content-length` are added by the HTTP client, as for Sextant's transports.)
+//! The headers are built into a map sized for them up front ([`Wire::request_headers`], as
+//! Sextant sizes its own) and handed to the client whole (`reqwest::Request::headers_mut`,
+//! `http::Request` for ureq's `Agent::run` and hyper), so the map never grows.
 //!
 //! Per response ([`Wire::read_response`]), what Sextant's core reads on a point operation
 //! (`ResponseHeaders::parse` and the session capture in `core/src/execution/inputs.rs`):
@@ -107,6 +110,39 @@ impl Wire {
         HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static(""))
     }
 
+    /// An item request's headers, in Sextant's order, in a map sized for them up front (as
+    /// Sextant sizes its own: 12), so that it never grows. `date` and `auth` are the attempt's
+    /// `x-ms-date` and signature; a create (`create`) gets `content-type`, a read the session
+    /// token when one was captured. `host` (and `content-length`) are the HTTP client's.
+    pub fn request_headers(
+        &self,
+        pk: &str,
+        create: bool,
+        date: String,
+        auth: String,
+    ) -> Result<HeaderMap, String> {
+        let value = |v: String| HeaderValue::try_from(v).map_err(|e| format!("header: {e}"));
+        let mut h = HeaderMap::with_capacity(12);
+        h.insert(X_MS_VERSION, VERSION);
+        h.insert(X_MS_CAPABILITIES, CAPABILITIES);
+        h.insert(http::header::USER_AGENT, USER_AGENT);
+        h.insert(http::header::ACCEPT, JSON);
+        h.insert(X_MS_ACTIVITY_ID, self.activity_id());
+        h.insert(X_MS_PK, value(format!("[\"{pk}\"]"))?);
+        if create {
+            h.insert(http::header::CONTENT_TYPE, JSON);
+        }
+        h.insert(X_MS_DATE, value(date)?);
+        h.insert(http::header::AUTHORIZATION, value(auth)?);
+        // Session consistency: reads send the token of the last response (writes do not).
+        if !create {
+            if let Some(token) = self.session_token() {
+                h.insert(X_MS_SESSION_TOKEN, token);
+            }
+        }
+        Ok(h)
+    }
+
     /// The session token to send on a read, if one was captured.
     pub fn session_token(&self) -> Option<HeaderValue> {
         self.session.lock().ok().and_then(|s| s.clone())
@@ -131,23 +167,59 @@ impl Wire {
     }
 }
 
-/// Writes `v` as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+/// Writes `v` as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, a byte (two digits) at a time.
 fn format_uuid(v: u128, out: &mut [u8; 36]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut pos = 0;
-    for k in 0..32u32 {
-        if matches!(k, 8 | 12 | 16 | 20) {
+    for (i, b) in v.to_be_bytes().iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
             out[pos] = b'-';
             pos += 1;
         }
-        out[pos] = HEX[((v >> (124 - 4 * k)) & 0xf) as usize];
-        pos += 1;
+        out[pos] = HEX[usize::from(b >> 4)];
+        out[pos + 1] = HEX[usize::from(b & 0xf)];
+        pos += 2;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_headers_are_in_sextant_order() {
+        let w = Wire::new();
+        let names = |h: &HeaderMap| h.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+        let read = w
+            .request_headers("p", false, "date".into(), "sig".into())
+            .unwrap();
+        assert_eq!(
+            names(&read),
+            [
+                "x-ms-version",
+                "x-ms-cosmos-sdk-supportedcapabilities",
+                "user-agent",
+                "accept",
+                "x-ms-activity-id",
+                "x-ms-documentdb-partitionkey",
+                "x-ms-date",
+                "authorization"
+            ]
+        );
+        assert_eq!(read[X_MS_PK], "[\"p\"]");
+        let mut resp = HeaderMap::new();
+        resp.insert(X_MS_SESSION_TOKEN, HeaderValue::from_static("0:-1#12"));
+        w.read_response(&resp);
+        let read = w
+            .request_headers("p", false, "date".into(), "sig".into())
+            .unwrap();
+        assert_eq!(names(&read).last().unwrap(), "x-ms-session-token");
+        let create = w
+            .request_headers("p", true, "date".into(), "sig".into())
+            .unwrap();
+        assert_eq!(names(&create)[6], "content-type");
+        assert!(!create.contains_key(X_MS_SESSION_TOKEN));
+    }
 
     #[test]
     fn activity_ids_are_distinct_uuid_strings() {
