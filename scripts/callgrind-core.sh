@@ -9,11 +9,14 @@
 #                                      # cycle) and `bench` (answers exactly like core/benches/core.rs)
 #   scripts/callgrind-core.sh --e2e    # also end to end against the local server, client process
 #                                      # only (the server runs natively, pinned to CPU0): raw reqwest
-#                                      # and every Sextant transport, point read c=1
+#                                      # and every Sextant transport, point read c=1 (or create c=1
+#                                      # with E2E_WORKLOAD=create1)
 #
 # Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw raw-ureq raw-hyper
-# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app). The core cycle and each
-# end-to-end client also report heap allocations per op (differential count of `__rdl_alloc` calls).
+# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app and the identical-wire raw
+# clients raw-wire, raw-ureq-wire, raw-hyper-wire); E2E_WORKLOAD (default read1; or create1), the
+# end-to-end workload. The core cycle and each end-to-end client also report heap allocations per
+# op (differential count of `__rdl_alloc` calls).
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -22,7 +25,12 @@
 # kcachegrind), their logs, and per-op differential profiles (self cost per function, per op,
 # from the N1 and N2 runs): core_cycle-<mode>.perop.txt, e2e-<client>.perop.txt, and
 # e2e-<client>.vs-<baseline>.txt (difference to the transport's raw client, per function and per
-# crate: raw reqwest for tokio, raw ureq for blocking, raw hyper for async-std and smol).
+# crate: raw reqwest for tokio, raw ureq for blocking, raw hyper for async-std and smol; and, when
+# the transport's identical-wire raw client was measured in the same run, also
+# e2e-<client>.vs-raw-wire.txt, .vs-raw-ureq-wire.txt, .vs-raw-hyper-wire.txt). With
+# E2E_WORKLOAD other than read1 every end-to-end name carries the workload: e2e-<client>-create1.*,
+# e2e-<client>-create1.vs-<baseline>.txt. A summary of instructions and allocations per op, with
+# each transport's ratios to its raw clients, ends the end-to-end part.
 # Builds with the `bench` profile (release + line tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +39,12 @@ N1=${N1:-1000}
 N2=${N2:-11000}
 E2E=0
 [[ "${1:-}" == "--e2e" ]] && E2E=1
+E2E_WORKLOAD=${E2E_WORKLOAD:-read1}
+case $E2E_WORKLOAD in
+  read1) WL_SUFFIX=""; WL_LABEL="read c=1" ;;
+  create1) WL_SUFFIX="-create1"; WL_LABEL="create c=1" ;;
+  *) echo "E2E_WORKLOAD must be read1 or create1 (got $E2E_WORKLOAD)" >&2; exit 2 ;;
+esac
 OUT=target/callgrind
 mkdir -p "$OUT"
 cargo build --quiet --profile bench -p sextant-e2e-bench --bins
@@ -86,11 +100,13 @@ allocs_per_op() { # name
     'BEGIN { printf "%-36s __rdl_alloc calls: %.1f heap allocations per op\n", name, (b - a) / (n2 - n1) }'
 }
 
-# Differential self cost per function and per op: perop NAME [BASELINE_NAME]
+# Differential self cost per function and per op: perop NAME [BASELINE_NAME [VS_LABEL]]
+# (the baseline file is NAME.vs-VS_LABEL.txt; VS_LABEL defaults to BASELINE_NAME without `e2e-`)
 perop() {
-  python3 - "$OUT" "$1" "${2:-}" "$N1" "$N2" <<'PY'
+  python3 - "$OUT" "$1" "${2:-}" "$N1" "$N2" "${3:-}" <<'PY'
 import collections, re, sys
 out, name, base, n1, n2 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+label = sys.argv[6] or base.replace('e2e-', '')
 def load(path):
     d = collections.defaultdict(int)
     for line in open(path):
@@ -128,7 +144,7 @@ with open(f"{out}/{name}.perop.txt", "w") as f:
             f.write(f"{v:9.0f}  {k}\n")
 if base:
     y = per_op(base)
-    with open(f"{out}/{name}.vs-{base.replace('e2e-', '')}.txt", "w") as f:
+    with open(f"{out}/{name}.vs-{label}.txt", "w") as f:
         f.write(f"# self instructions per op: {name} minus {base} (columns: diff, {base}, {name})\n")
         f.write(f"# totals {sum(y.values()):.0f} -> {sum(x.values()):.0f}\n\n# by crate\n")
         cx, cy = collections.defaultdict(float), collections.defaultdict(float)
@@ -156,27 +172,64 @@ for mode in routed bench; do
 done
 
 if [[ $E2E == 1 ]]; then
-  echo "== end to end: point read c=1 against the local server, client process only"
-  for c in ${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol}; do
+  echo "== end to end: $WL_LABEL against the local server, client process only"
+  declare -A IPO APO MEASURED
+  CLIENTS=(${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol})
+  for c in "${CLIENTS[@]}"; do
+    name="e2e-$c$WL_SUFFIX"
     # No re-measurement and no waiting for a quiet CPU: each run does exactly N ops.
-    args=(--clients "$c" --workloads read1 --rounds 1 --warmup 200 --watchdog-secs 3600
+    args=(--clients "$c" --workloads "$E2E_WORKLOAD" --rounds 1 --warmup 200 --watchdog-secs 3600
           --noise-retries 0 --quiet-wait-secs 0)
-    a=$(run "e2e-$c" "$N1" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N1")
-    b=$(run "e2e-$c" "$N2" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N2")
-    per_op "e2e read c=1 $c" "$a" "$b"
-    allocs_per_op "e2e-$c"
-    # sextant-blocking against raw ureq, sextant-async-std against raw hyper (under smol against
-    # raw hyper on smol when measured), sextant-tokio against raw reqwest.
-    if [[ $c == blocking && -f "$OUT/e2e-raw-ureq.$N2.self.txt" ]]; then
-      perop "e2e-$c" e2e-raw-ureq
-    elif [[ $c == smol && -f "$OUT/e2e-raw-hyper-smol.$N2.self.txt" ]]; then
-      perop "e2e-$c" e2e-raw-hyper-smol
-    elif [[ ($c == async-std || $c == smol) && -f "$OUT/e2e-raw-hyper.$N2.self.txt" ]]; then
-      perop "e2e-$c" e2e-raw-hyper
-    elif [[ $c != raw* && -f "$OUT/e2e-raw.$N2.self.txt" ]]; then
-      perop "e2e-$c" e2e-raw
-    else
-      perop "e2e-$c"
-    fi
+    a=$(run "$name" "$N1" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N1")
+    b=$(run "$name" "$N2" "$BIN/sextant-e2e-bench" "${args[@]}" --ops "$N2")
+    line=$(per_op "e2e $WL_LABEL $c" "$a" "$b"); echo "$line"
+    IPO[$c]=$(awk '{print $(NF-3)}' <<<"$line")
+    line=$(allocs_per_op "$name"); echo "$line"
+    APO[$c]=$(awk '{print $(NF-4)}' <<<"$line")
+    MEASURED[$c]=1
+    perop "$name"
   done
+  # Pairings, once every client is measured. The minimal raw client as before (from this run or
+  # an earlier one with the same N1, N2): sextant-blocking against raw ureq, sextant-async-std
+  # against raw hyper (under smol against raw hyper on smol when measured), sextant-tokio against
+  # raw reqwest. The identical-wire raw client only when measured in this run.
+  have() { [[ -f "$OUT/e2e-$1$WL_SUFFIX.$N2.self.txt" ]]; }
+  minimal_of() {
+    case $1 in
+      blocking) have raw-ureq && echo raw-ureq ;;
+      smol) if have raw-hyper-smol; then echo raw-hyper-smol; elif have raw-hyper; then echo raw-hyper; fi ;;
+      async-std) have raw-hyper && echo raw-hyper ;;
+      raw*) ;;
+      *) have raw && echo raw ;;
+    esac
+    return 0
+  }
+  wire_of() {
+    case $1 in
+      tokio) echo raw-wire ;;
+      blocking) echo raw-ureq-wire ;;
+      async-std) echo raw-hyper-wire ;;
+    esac
+    return 0
+  }
+  SUMMARY=()
+  for c in "${CLIENTS[@]}"; do
+    [[ $c == raw* ]] && continue
+    m=$(minimal_of "$c"); w=$(wire_of "$c")
+    [[ -n $m ]] && perop "e2e-$c$WL_SUFFIX" "e2e-$m$WL_SUFFIX" "$m"
+    [[ -n $w && -n ${MEASURED[$w]:-} ]] && perop "e2e-$c$WL_SUFFIX" "e2e-$w$WL_SUFFIX" "$w"
+    for base in $m $w; do
+      [[ -n ${IPO[$base]:-} ]] || continue
+      SUMMARY+=("$(awk -v c="$c" -v b="$base" -v i="${IPO[$c]}" -v bi="${IPO[$base]}" \
+        -v a="${APO[$c]}" -v ba="${APO[$base]}" \
+        'BEGIN { printf "  %-10s / %-15s %.3fx instructions, %+.1f allocations per op", c, b, i / bi, a - ba }')")
+    done
+  done
+  echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"
+  for c in "${CLIENTS[@]}"; do
+    printf '  %-16s %8.0f instructions %6.1f allocations\n' "$c" "${IPO[$c]}" "${APO[$c]}"
+  done
+  if ((${#SUMMARY[@]})); then
+    printf '%s\n' "${SUMMARY[@]}"
+  fi
 fi

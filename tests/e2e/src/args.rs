@@ -58,9 +58,11 @@ USAGE: sextant-e2e-bench [OPTIONS]
   --warmup N          warm-up operations before each measured window      [max(ops/10, 200)]
   --rounds N          rounds (round-robin over the clients in each round) [3]
   --quick             --ops 1000 --rounds 1 (smoke test)
-  --clients LIST      comma-separated: raw,raw-ureq,raw-hyper,            [all]
+  --clients LIST      comma-separated: raw,raw-wire,raw-ureq,             [all]
+                      raw-ureq-wire,raw-hyper,raw-hyper-wire,
                       raw-hyper-app,raw-hyper-smol,tokio,blocking,
-                      async-std,smol
+                      async-std,smol (-wire: the raw client with
+                      Sextant's headers and response-header reads)
   --workloads LIST    comma-separated: read1,read32,create1,create32      [all]
   --no-pin            do not pin (server CPU0 / harness CPU1)
   --pool-max-idle N   idle connections per host for every client          [64]

@@ -13,10 +13,16 @@ use crate::workload::{Target, Workload};
 pub enum ClientKind {
     /// reqwest with hand-signed headers, on tokio.
     Raw,
+    /// The same with Sextant's request headers and response-header reads (`crate::wire`).
+    RawWire,
     /// ureq with hand-signed headers, on the calling thread(s).
     RawUreq,
+    /// The same with Sextant's request headers and response-header reads (`crate::wire`).
+    RawUreqWire,
     /// hyper 1 client connections with hand-signed headers, on async-std.
     RawHyper,
+    /// The same with Sextant's request headers and response-header reads (`crate::wire`).
+    RawHyperWire,
     /// The same, re-keying the HMAC per request and deserializing the body (an application).
     RawHyperApp,
     /// hyper 1 client connections with hand-signed headers, on a smol local executor.
@@ -33,10 +39,13 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 9] = [
+    pub const ALL: [ClientKind; 12] = [
         ClientKind::Raw,
+        ClientKind::RawWire,
         ClientKind::RawUreq,
+        ClientKind::RawUreqWire,
         ClientKind::RawHyper,
+        ClientKind::RawHyperWire,
         ClientKind::RawHyperApp,
         ClientKind::RawHyperSmol,
         ClientKind::Tokio,
@@ -49,8 +58,11 @@ impl ClientKind {
     pub fn parse(s: &str) -> Option<ClientKind> {
         Some(match s {
             "raw" => ClientKind::Raw,
+            "raw-wire" => ClientKind::RawWire,
             "raw-ureq" => ClientKind::RawUreq,
+            "raw-ureq-wire" => ClientKind::RawUreqWire,
             "raw-hyper" => ClientKind::RawHyper,
+            "raw-hyper-wire" => ClientKind::RawHyperWire,
             "raw-hyper-app" => ClientKind::RawHyperApp,
             "raw-hyper-smol" => ClientKind::RawHyperSmol,
             "tokio" => ClientKind::Tokio,
@@ -61,12 +73,27 @@ impl ClientKind {
         })
     }
 
+    /// For a Sextant transport: its minimal raw client and, when there is one, its
+    /// identical-wire raw client (the same HTTP stack). `None` for the raw clients.
+    pub fn raw_baselines(self) -> Option<(ClientKind, Option<ClientKind>)> {
+        match self {
+            ClientKind::Tokio => Some((ClientKind::Raw, Some(ClientKind::RawWire))),
+            ClientKind::Blocking => Some((ClientKind::RawUreq, Some(ClientKind::RawUreqWire))),
+            ClientKind::AsyncStd => Some((ClientKind::RawHyper, Some(ClientKind::RawHyperWire))),
+            ClientKind::Smol => Some((ClientKind::RawHyperSmol, None)),
+            _ => None,
+        }
+    }
+
     /// CLI name (also used in created item ids).
     pub fn name(self) -> &'static str {
         match self {
             ClientKind::Raw => "raw",
+            ClientKind::RawWire => "raw-wire",
             ClientKind::RawUreq => "raw-ureq",
+            ClientKind::RawUreqWire => "raw-ureq-wire",
             ClientKind::RawHyper => "raw-hyper",
+            ClientKind::RawHyperWire => "raw-hyper-wire",
             ClientKind::RawHyperApp => "raw-hyper-app",
             ClientKind::RawHyperSmol => "raw-hyper-smol",
             ClientKind::Tokio => "tokio",
@@ -81,8 +108,11 @@ impl fmt::Display for ClientKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ClientKind::Raw => "raw reqwest",
+            ClientKind::RawWire => "raw reqwest (identical wire)",
             ClientKind::RawUreq => "raw ureq",
+            ClientKind::RawUreqWire => "raw ureq (identical wire)",
             ClientKind::RawHyper => "raw hyper (async-std)",
+            ClientKind::RawHyperWire => "raw hyper (async-std, identical wire)",
             ClientKind::RawHyperApp => "raw hyper (async-std, re-keyed, deserialized)",
             ClientKind::RawHyperSmol => "raw hyper (smol)",
             ClientKind::Tokio => "sextant-tokio",
@@ -117,16 +147,36 @@ pub struct Plan {
 /// Runs one measurement of `client`.
 pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Window, String> {
     match client {
-        ClientKind::Raw => crate::run_tokio::measure_raw(target, plan),
-        ClientKind::RawUreq => crate::run_blocking::measure_raw_ureq(target, plan),
-        ClientKind::RawHyper => crate::run_async_std::measure_raw_hyper(target, plan, false),
-        ClientKind::RawHyperApp => crate::run_async_std::measure_raw_hyper(target, plan, true),
+        ClientKind::Raw => crate::run_tokio::measure_raw(target, plan, false),
+        ClientKind::RawWire => crate::run_tokio::measure_raw(target, plan, true),
+        ClientKind::RawUreq => crate::run_blocking::measure_raw_ureq(target, plan, false),
+        ClientKind::RawUreqWire => crate::run_blocking::measure_raw_ureq(target, plan, true),
+        ClientKind::RawHyper => {
+            crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::Minimal)
+        }
+        ClientKind::RawHyperWire => {
+            crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::Wire)
+        }
+        ClientKind::RawHyperApp => {
+            crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::App)
+        }
         ClientKind::RawHyperSmol => crate::run_async_std::measure_raw_hyper_smol(target, plan),
         ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan),
         ClientKind::Blocking => crate::run_blocking::measure(target, plan),
         ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan),
         ClientKind::Smol => crate::run_async_std::measure_smol(target, plan),
     }
+}
+
+/// Which raw hyper baseline `measure_raw_hyper` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawHyperVariant {
+    /// `raw-hyper`: the minimal headers.
+    Minimal,
+    /// `raw-hyper-app`: re-keyed HMAC per request, deserialized body.
+    App,
+    /// `raw-hyper-wire`: Sextant's headers and response-header reads.
+    Wire,
 }
 
 /// Hands out operation indices `[start, end)` to concurrent workers, exactly once each.

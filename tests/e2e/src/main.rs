@@ -27,6 +27,7 @@ mod run_tokio;
 mod server;
 mod sys;
 mod watchdog;
+mod wire;
 mod workload;
 
 use std::time::Instant;

@@ -2,6 +2,16 @@
 //! request needs (x-ms-date, x-ms-version, authorization, x-ms-documentdb-partitionkey,
 //! content-type on writes), on a reqwest client built like sextant-tokio's.
 //!
+//! Two variants:
+//! - `raw` ([`Raw::read`], [`Raw::create`]): that minimum, and only the status and body of the
+//!   response are looked at. The strict baseline.
+//! - `raw-wire` ([`Raw::read_wire`], [`Raw::create_wire`]): the identical wire work of a
+//!   hand-written application that follows the protocol as Sextant does — Sextant's header set in
+//!   Sextant's order (`x-ms-version`, `x-ms-cosmos-sdk-supportedcapabilities`, `user-agent`,
+//!   `accept`, `x-ms-activity-id`, `x-ms-documentdb-partitionkey`, `content-type` on creates,
+//!   `x-ms-date`, `authorization`, `x-ms-session-token` on reads once one was returned), and the
+//!   response's session token, request charge and activity id read; see [`crate::wire`].
+//!
 //! It is also used to set up each block (database, container, the item the reads read).
 
 use std::time::{Duration, SystemTime};
@@ -10,6 +20,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use sextant_core::auth::MasterKey;
 
+use crate::wire::Wire;
 use crate::workload::Target;
 
 const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
@@ -27,6 +38,8 @@ pub struct Raw {
     /// `dbs/{db}/colls/{coll}`.
     container_link: String,
     timeout: Duration,
+    /// The `raw-wire` variant's activity ids and session token (unused by `raw`).
+    wire: Wire,
 }
 
 /// Builds a reqwest client the way sextant-tokio does (rustls, keep-alive pool, no retries,
@@ -54,6 +67,7 @@ impl Raw {
             base: target.endpoint.clone(),
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
             timeout,
+            wire: Wire::new(),
         })
     }
 
@@ -113,6 +127,69 @@ impl Raw {
         }
         let resp = req.send().await.map_err(|e| format!("raw request: {e}"))?;
         let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("raw response body: {e}"))?;
+        Ok((status, body))
+    }
+
+    /// `raw-wire` point read: as [`Raw::read`] with Sextant's headers (the session token
+    /// when one was captured), reading the response headers Sextant reads.
+    pub async fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let (status, body) = self
+            .send_wire(reqwest::Method::GET, &link, &link, pk, None)
+            .await?;
+        expect(status, 200, &body)
+    }
+
+    /// `raw-wire` create: as [`Raw::create`] with Sextant's headers, reading the response
+    /// headers Sextant reads.
+    pub async fn create_wire(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let (status, body) = self
+            .send_wire(
+                reqwest::Method::POST,
+                &self.container_link,
+                &path,
+                pk,
+                Some(body),
+            )
+            .await?;
+        expect(status, 201, &body)
+    }
+
+    /// One signed item request with the `raw-wire` headers, in Sextant's order, in a map
+    /// sized for them (given to the request whole, so it never grows).
+    async fn send_wire(
+        &self,
+        method: reqwest::Method,
+        link: &str,
+        path: &str,
+        pk: &str,
+        body: Option<String>,
+    ) -> Result<(u16, Bytes), String> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign(method.as_str(), "docs", link, &date);
+        let mut url = String::with_capacity(self.base.len() + path.len());
+        url.push_str(&self.base);
+        url.push_str(path);
+        let url = reqwest::Url::parse(&url).map_err(|e| format!("raw url: {e}"))?;
+        let headers = self.wire.request_headers(pk, body.is_some(), date, auth)?;
+        let mut req = reqwest::Request::new(method, url);
+        *req.headers_mut() = headers;
+        *req.timeout_mut() = Some(self.timeout);
+        if let Some(body) = body {
+            *req.body_mut() = Some(body.into());
+        }
+        let resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| format!("raw request: {e}"))?;
+        let status = resp.status().as_u16();
+        self.wire.read_response(resp.headers());
         let body = resp
             .bytes()
             .await

@@ -17,9 +17,18 @@
 //!   timeout (an `async-io` timer raced against the exchange, like `async_std::future::timeout`).
 //! - The body is collected (`http_body_util::BodyExt::collect`) and the status checked.
 //!
-//! The `app` variant does what an SDK or application does on top: it decodes the key and keys
-//! the HMAC again for every request (`MasterKey::parse`, as `sign_master_key` does), and
-//! deserializes the response body into a typed item.
+//! Variants:
+//! - `raw-hyper` (and `raw-hyper-smol`): the minimal headers of `raw.rs` (`host` first); only the
+//!   status and body of the response are looked at. The strict baseline.
+//! - `raw-hyper-app`: what an SDK or application does on top: it decodes the key and keys
+//!   the HMAC again for every request (`MasterKey::parse`, as `sign_master_key` does), and
+//!   deserializes the response body into a typed item.
+//! - `raw-hyper-wire` ([`RawHyper::read_wire`], [`RawHyper::create_wire`]): the identical wire
+//!   work of a hand-written application that follows the protocol as Sextant does: Sextant's
+//!   header set in Sextant's order (`host` last, as sextant-async-std sends it), the session
+//!   token sent back on reads once one was returned, and the response's session token, request
+//!   charge and activity id read; see [`crate::wire`]. The HMAC key is decoded once, as for
+//!   `raw-hyper`, and the body is not deserialized.
 
 use std::future::Future;
 use std::io;
@@ -36,6 +45,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use sextant_core::auth::MasterKey;
 
+use crate::wire::Wire;
 use crate::workload::Target;
 
 const X_MS_DATE: HeaderName = HeaderName::from_static("x-ms-date");
@@ -70,6 +80,8 @@ pub struct RawHyper<S> {
     app: bool,
     container_link: String,
     timeout: Duration,
+    /// The `raw-hyper-wire` variant's activity ids and session token (unused otherwise).
+    wire: Wire,
 }
 
 impl<S: Fn(ConnTask)> RawHyper<S> {
@@ -101,6 +113,7 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
             app,
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
             timeout,
+            wire: Wire::new(),
         })
     }
 
@@ -160,6 +173,71 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
                 .await
                 .map_err(|e| format!("raw hyper request: {e}"))?;
             let (parts, incoming) = resp.into_parts();
+            let bytes = incoming
+                .collect()
+                .await
+                .map_err(|e| format!("raw hyper response body: {e}"))?
+                .to_bytes();
+            self.checkin(sender);
+            Ok((parts.status.as_u16(), bytes))
+        };
+        let timeout = async {
+            smol::Timer::after(self.timeout).await;
+            Err(format!("raw hyper: timed out after {:?}", self.timeout))
+        };
+        smol::future::or(exchange, timeout).await
+    }
+
+    /// `raw-hyper-wire` point read: Sextant's headers (the session token when one was
+    /// captured), reading the response headers Sextant reads; expects 200.
+    pub async fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let (status, body) = self.send_wire(Method::GET, &link, &link, pk, None).await?;
+        self.expect(status, 200, &body)
+    }
+
+    /// `raw-hyper-wire` create: Sextant's headers, reading the response headers Sextant reads;
+    /// expects 201.
+    pub async fn create_wire(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let link = &self.container_link;
+        let (status, body) = self
+            .send_wire(Method::POST, link, &path, pk, Some(body))
+            .await?;
+        self.expect(status, 201, &body)
+    }
+
+    /// One signed request with the `raw-hyper-wire` headers, in Sextant's order (`host` last),
+    /// in a map sized for them, on a pooled (or new) connection, bounded by the timeout. The
+    /// exchange is [`RawHyper::send`]'s, plus reading the response headers.
+    async fn send_wire(
+        &self,
+        method: Method,
+        link: &str,
+        path: &str,
+        pk: &str,
+        body: Option<String>,
+    ) -> Result<(u16, Bytes), String> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign(method.as_str(), "docs", link, &date);
+        let mut headers = self.wire.request_headers(pk, body.is_some(), date, auth)?;
+        headers.insert(HOST, self.host.clone());
+        let mut req = http::Request::new(match body {
+            Some(b) => Full::new(Bytes::from(b)),
+            None => Full::new(Bytes::new()),
+        });
+        *req.method_mut() = method;
+        *req.uri_mut() =
+            http::Uri::try_from(format!("/{path}")).map_err(|e| format!("raw hyper uri: {e}"))?;
+        *req.headers_mut() = headers;
+        let exchange = async {
+            let mut sender = self.checkout().await?;
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| format!("raw hyper request: {e}"))?;
+            let (parts, incoming) = resp.into_parts();
+            self.wire.read_response(&parts.headers);
             let bytes = incoming
                 .collect()
                 .await

@@ -7,12 +7,22 @@
 //! request to resolve the host (`unversioned/resolver.rs` `resolve_async`, even for an IP
 //! literal), which doubles the client's CPU per read here; sextant-blocking bounds every
 //! attempt and avoids that with its own resolver. The baseline is the cheaper configuration.
+//!
+//! Two variants:
+//! - `raw-ureq` ([`RawUreq::read`], [`RawUreq::create`]): the minimal headers of `raw.rs` (ureq
+//!   adds its own `user-agent: raw-ureq` and `accept: */*`); only the status and body of the
+//!   response are looked at. The strict baseline.
+//! - `raw-ureq-wire` ([`RawUreq::read_wire`], [`RawUreq::create_wire`]): Sextant's header set in
+//!   Sextant's order (its `user-agent` and `accept` replace ureq's), the session token sent back
+//!   on reads once one was returned, and the response's session token, request charge and
+//!   activity id read; see [`crate::wire`].
 
 use std::time::{Duration, SystemTime};
 
 use sextant_core::auth::MasterKey;
 use ureq::Agent;
 
+use crate::wire::Wire;
 use crate::workload::Target;
 
 /// A raw ureq client for one container.
@@ -21,6 +31,8 @@ pub struct RawUreq {
     key: MasterKey,
     base: String,
     container_link: String,
+    /// The `raw-ureq-wire` variant's activity ids and session token (unused by `raw-ureq`).
+    wire: Wire,
 }
 
 impl RawUreq {
@@ -42,6 +54,7 @@ impl RawUreq {
             key: MasterKey::parse(&target.key).map_err(|e| e.to_string())?,
             base: target.endpoint.clone(),
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
+            wire: Wire::new(),
         })
     }
 
@@ -88,6 +101,48 @@ impl RawUreq {
             .read_to_vec()
             .map_err(|e| format!("raw ureq body: {e}"))?;
         expect(status, 201, &body)
+    }
+}
+
+impl RawUreq {
+    /// `raw-ureq-wire` point read: Sextant's headers (the session token when one was captured),
+    /// reading the response headers Sextant reads; expects 200 with a body.
+    pub fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
+        let link = format!("{}/docs/{id}", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("GET", "docs", &link, &date);
+        let mut req = http::Request::new(());
+        *req.uri_mut() = http::Uri::try_from(format!("{}{link}", self.base))
+            .map_err(|e| format!("raw ureq uri: {e}"))?;
+        *req.headers_mut() = self.wire.request_headers(pk, false, date, auth)?;
+        let resp = self.agent.run(req).map_err(|e| format!("raw ureq: {e}"))?;
+        self.finish_wire(resp, 200)
+    }
+
+    /// `raw-ureq-wire` create: Sextant's headers, reading the response headers Sextant reads;
+    /// expects 201 with a body.
+    pub fn create_wire(&self, pk: &str, body: String) -> Result<(), String> {
+        let path = format!("{}/docs", self.container_link);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let auth = self.key.sign("POST", "docs", &self.container_link, &date);
+        let mut req = http::Request::new(body.as_bytes());
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = http::Uri::try_from(format!("{}{path}", self.base))
+            .map_err(|e| format!("raw ureq uri: {e}"))?;
+        *req.headers_mut() = self.wire.request_headers(pk, true, date, auth)?;
+        let resp = self.agent.run(req).map_err(|e| format!("raw ureq: {e}"))?;
+        self.finish_wire(resp, 201)
+    }
+
+    /// Reads the response headers Sextant reads, then the body; expects `want` with a body.
+    fn finish_wire(&self, mut resp: http::Response<ureq::Body>, want: u16) -> Result<(), String> {
+        let status = resp.status().as_u16();
+        self.wire.read_response(resp.headers());
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("raw ureq body: {e}"))?;
+        expect(status, want, &body)
     }
 }
 

@@ -184,6 +184,34 @@ pub fn markdown(
             _ => "–".into(),
         }
     });
+    if clients.iter().any(|c| c.raw_baselines().is_some()) {
+        let _ = writeln!(
+            out,
+            "\n### Each Sextant transport against its own raw clients: median / median (minimal raw client; identical-wire raw client when measured)\n"
+        );
+        table(&mut out, clients, workloads, &cpu, |c, w, v| {
+            let Some((minimal, wire)) = c.raw_baselines() else {
+                return "–".into();
+            };
+            let ratio = |b: ClientKind| {
+                cpu.get(&(b, w))
+                    .filter(|r| !r.is_empty())
+                    .map(|r| median(v) / median(r))
+            };
+            match (ratio(minimal), wire.and_then(ratio)) {
+                (Some(m), Some(x)) => {
+                    format!(
+                        "{m:.2}× {}; {x:.2}× {}",
+                        minimal.name(),
+                        wire.map_or("", |k| k.name())
+                    )
+                }
+                (Some(m), None) => format!("{m:.2}× {}", minimal.name()),
+                (None, Some(x)) => format!("{x:.2}× {}", wire.map_or("", |k| k.name())),
+                (None, None) => "–".into(),
+            }
+        });
+    }
     let _ = writeln!(out, "\n### Throughput, ops/s (median; for information: the server, not the client, limits it above c≈8)\n");
     let tput = collect(samples, |s| Some(s.ops_per_sec()));
     table(&mut out, clients, workloads, &tput, |_, _, v| {

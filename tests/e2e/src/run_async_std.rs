@@ -1,7 +1,7 @@
 //! sextant-async-std under async-std (c=32: 32 spawned tasks) and under smol (c=32: 32 tasks on
 //! one local executor driven by `smol::block_on`).
 
-use crate::clients::{Counter, Plan};
+use crate::clients::{Counter, Plan, RawHyperVariant};
 use crate::meter::{self, Window};
 use crate::workload::Target;
 
@@ -130,12 +130,18 @@ pub fn measure_smol(_: &Target, _: &Plan) -> Result<Window, String> {
 
 /// The raw hyper baseline on async-std: workers as for sextant-async-std (c=1 in `block_on`,
 /// c=32 as spawned tasks), connection I/O futures spawned with `async_std::task::spawn`.
-/// `app`: re-key the HMAC per request and deserialize the body.
-pub fn measure_raw_hyper(target: &Target, plan: &Plan, app: bool) -> Result<Window, String> {
+/// `variant`: minimal; `App` re-keys the HMAC per request and deserializes the body; `Wire`
+/// sends Sextant's headers and reads its response headers.
+pub fn measure_raw_hyper(
+    target: &Target,
+    plan: &Plan,
+    variant: RawHyperVariant,
+) -> Result<Window, String> {
     use std::sync::Arc;
 
     use crate::raw_hyper::{ConnTask, RawHyper};
 
+    let app = variant == RawHyperVariant::App;
     let spawn = |conn: ConnTask| drop(async_std::task::spawn(conn));
     let raw = Arc::new(RawHyper::new(
         target,
@@ -144,13 +150,13 @@ pub fn measure_raw_hyper(target: &Target, plan: &Plan, app: bool) -> Result<Wind
         app,
         spawn,
     )?);
-    let worker = raw_hyper_worker;
+    let wire = variant == RawHyperVariant::Wire;
     async_std::task::block_on(async {
         let c = plan.workload.concurrency();
         if c <= 1 {
-            worker(&raw, plan, &Counter::new(0, plan.warmup)).await?;
+            raw_hyper_worker(&raw, plan, &Counter::new(0, plan.warmup), wire).await?;
             let mark = meter::start(plan.server_pid);
-            worker(&raw, plan, &Counter::new(plan.warmup, plan.ops)).await?;
+            raw_hyper_worker(&raw, plan, &Counter::new(plan.warmup, plan.ops), wire).await?;
             return Ok(mark.stop());
         }
         let phase = |counter: Counter| {
@@ -159,7 +165,9 @@ pub fn measure_raw_hyper(target: &Target, plan: &Plan, app: bool) -> Result<Wind
                 .map(|_| {
                     let (raw, plan, counter) =
                         (Arc::clone(&raw), plan.clone(), Arc::clone(&counter));
-                    async_std::task::spawn(async move { worker(&raw, &plan, &counter).await })
+                    async_std::task::spawn(async move {
+                        raw_hyper_worker(&raw, &plan, &counter, wire).await
+                    })
                 })
                 .collect();
             async move {
@@ -193,13 +201,13 @@ pub fn measure_raw_hyper_smol(target: &Target, plan: &Plan) -> Result<Window, St
         false,
         spawn,
     )?);
-    let worker = raw_hyper_worker;
+    let wire = false;
     smol::block_on(ex.run(async {
         let c = plan.workload.concurrency();
         if c <= 1 {
-            worker(&raw, plan, &Counter::new(0, plan.warmup)).await?;
+            raw_hyper_worker(&raw, plan, &Counter::new(0, plan.warmup), wire).await?;
             let mark = meter::start(plan.server_pid);
-            worker(&raw, plan, &Counter::new(plan.warmup, plan.ops)).await?;
+            raw_hyper_worker(&raw, plan, &Counter::new(plan.warmup, plan.ops), wire).await?;
             return Ok(mark.stop());
         }
         let phase = |counter: Counter| {
@@ -207,7 +215,7 @@ pub fn measure_raw_hyper_smol(target: &Target, plan: &Plan) -> Result<Window, St
             let tasks: Vec<_> = (0..c)
                 .map(|_| {
                     let (raw, plan, counter) = (Rc::clone(&raw), plan.clone(), Rc::clone(&counter));
-                    ex.spawn(async move { worker(&raw, &plan, &counter).await })
+                    ex.spawn(async move { raw_hyper_worker(&raw, &plan, &counter, wire).await })
                 })
                 .collect();
             async move {
@@ -224,13 +232,28 @@ pub fn measure_raw_hyper_smol(target: &Target, plan: &Plan) -> Result<Window, St
     }))
 }
 
-/// Runs the operations `counter` hands out: a point read of the read item, or a create.
+/// Runs the operations `counter` hands out: a point read of the read item, or a create
+/// (`wire`: with the `raw-hyper-wire` requests).
 async fn raw_hyper_worker<S: Fn(crate::raw_hyper::ConnTask)>(
     raw: &crate::raw_hyper::RawHyper<S>,
     plan: &Plan,
     counter: &Counter,
+    wire: bool,
 ) -> Result<(), String> {
     use crate::workload;
+    if wire {
+        while let Some(n) = counter.take() {
+            if plan.workload.is_create() {
+                let id = workload::create_id(&plan.prefix, n);
+                let body = workload::item_body(&id, &id, n);
+                raw.create_wire(&id, body).await?;
+            } else {
+                raw.read_wire(workload::READ_ITEM_ID, workload::READ_ITEM_PK)
+                    .await?;
+            }
+        }
+        return Ok(());
+    }
     while let Some(n) = counter.take() {
         if plan.workload.is_create() {
             let id = workload::create_id(&plan.prefix, n);

@@ -25,11 +25,24 @@ pub fn measure(target: &Target, plan: &Plan) -> Result<Window, String> {
     on_threads(plan, one)
 }
 
-/// Raw ureq (the blocking baseline), with the same threads as sextant-blocking.
-pub fn measure_raw_ureq(target: &Target, plan: &Plan) -> Result<Window, String> {
+/// Raw ureq (the blocking baseline), with the same threads as sextant-blocking; `wire`: the
+/// `raw-ureq-wire` variant (Sextant's headers, see `crate::wire`).
+pub fn measure_raw_ureq(target: &Target, plan: &Plan, wire: bool) -> Result<Window, String> {
     use crate::workload;
     let raw = crate::raw_ureq::RawUreq::new(target, plan.pool_max_idle, plan.timeout)?;
     let create = plan.workload.is_create();
+    if wire {
+        let one = |n: u64| {
+            if create {
+                let id = workload::create_id(&plan.prefix, n);
+                let body = workload::item_body(&id, &id, n);
+                raw.create_wire(&id, body)
+            } else {
+                raw.read_wire(workload::READ_ITEM_ID, workload::READ_ITEM_PK)
+            }
+        };
+        return on_threads(plan, one);
+    }
     let one = |n: u64| {
         if create {
             let id = workload::create_id(&plan.prefix, n);

@@ -66,12 +66,32 @@ where
     Ok(mark.stop())
 }
 
-/// raw reqwest.
-pub fn measure_raw(target: &Target, plan: &Plan) -> Result<Window, String> {
+/// raw reqwest; `wire`: the `raw-wire` variant (Sextant's headers, see `crate::wire`).
+pub fn measure_raw(target: &Target, plan: &Plan, wire: bool) -> Result<Window, String> {
     let rt = runtime(plan.tokio_flavor)?;
     let raw = Arc::new(rt.block_on(async { Raw::new(target, plan.pool_max_idle, plan.timeout) })?);
     let create = plan.workload.is_create();
     let prefix: Arc<str> = Arc::from(plan.prefix.as_str());
+    if wire {
+        let window = rt.block_on(warm_and_measure(
+            move |n| {
+                let (raw, prefix) = (Arc::clone(&raw), Arc::clone(&prefix));
+                async move {
+                    if create {
+                        let id = workload::create_id(&prefix, n);
+                        let body = workload::item_body(&id, &id, n);
+                        raw.create_wire(&id, body).await
+                    } else {
+                        raw.read_wire(workload::READ_ITEM_ID, workload::READ_ITEM_PK)
+                            .await
+                    }
+                }
+            },
+            plan,
+        ));
+        drop(rt);
+        return window;
+    }
     let window = rt.block_on(warm_and_measure(
         move |n| {
             let (raw, prefix) = (Arc::clone(&raw), Arc::clone(&prefix));
