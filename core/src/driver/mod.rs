@@ -3,6 +3,7 @@
 //! ([`crate::regions::LocationCache`]), container routing ([`crate::routing::ContainerCache`]),
 //! session tokens, the circuit breaker, leases (`leases.rs`), metrics and the RNG.
 
+mod activity_ids;
 mod date;
 mod metadata;
 mod token;
@@ -36,6 +37,7 @@ pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
 pub use token::FALLBACK_AAD_SCOPE;
 
+pub(crate) use activity_ids::ActivityIdValues;
 pub(crate) use date::{http_date, DateCache};
 pub(crate) use metadata::AccountMetadata;
 pub(crate) use token::TokenState;
@@ -74,6 +76,8 @@ pub struct Driver {
     pub(crate) uri_base: crate::request::UriBase,
     /// The `x-ms-date` value of the last second a request was signed in.
     pub(crate) date: DateCache,
+    /// Where operations' `x-ms-activity-id` header values are cut from.
+    pub(crate) activity_ids: ActivityIdValues,
 }
 
 impl Driver {
@@ -112,6 +116,7 @@ impl Driver {
             next_attempt: 1,
             uri_base: crate::request::UriBase::default(),
             date: DateCache::default(),
+            activity_ids: ActivityIdValues::default(),
             metadata: AccountMetadata::default(),
             token: TokenState::default(),
             user_agent,

@@ -195,7 +195,7 @@ impl Execution {
         // A change-feed page is a job; its per-range requests (with change-feed headers) are not.
         let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
             .then(|| Box::new((op.clone(), opts.clone())));
-        let activity_header = activity_id.header_value();
+        let activity_header = d.activity_ids.header_value(&activity_id);
         // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
         let excluded = std::mem::take(&mut opts.excluded_regions);
         let hedging = opts.hedging;
