@@ -60,7 +60,7 @@ impl Execution {
                 body,
             } => {
                 let diagnostics = self.diag.finish(now, Some(status), headers.sub_status());
-                CosmosError::service(status, headers, body, diagnostics)
+                CosmosError::service(status, *headers, body, diagnostics)
             }
             Failure::Transport(t) => CosmosError::transport(t, self.diag.finish(now, None, None)),
             Failure::Timeout(msg, last) => {

@@ -111,7 +111,7 @@ impl Execution {
                 // read the item back and compare tracking ids before reporting a failure.
                 self.tracked.failure = Some(Box::new(Failure::Service {
                     status,
-                    headers,
+                    headers: Box::new(headers),
                     body,
                 }));
                 self.tracked.pending = true;
@@ -126,7 +126,7 @@ impl Execution {
                     retry_after,
                     Failure::Service {
                         status,
-                        headers,
+                        headers: Box::new(headers),
                         body,
                     },
                     now,

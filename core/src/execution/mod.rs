@@ -91,7 +91,8 @@ enum Phase {
 enum Failure {
     Service {
         status: u16,
-        headers: ResponseHeaders,
+        /// Boxed: the headers are most of the variant's size, and failures are the rare path.
+        headers: Box<ResponseHeaders>,
         body: Bytes,
     },
     Transport(TransportError),

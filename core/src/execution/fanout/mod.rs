@@ -521,7 +521,7 @@ fn child_failure(e: CosmosError) -> Failure {
         ErrorKind::Service => match (e.status(), e.headers()) {
             (Some(status), Some(h)) => Failure::Service {
                 status,
-                headers: h.clone(),
+                headers: Box::new(h.clone()),
                 body: e.body().clone(),
             },
             _ => Failure::Metadata(e.message().to_string()),
