@@ -22,7 +22,8 @@ use std::time::Instant;
 use futures_lite::future::poll_fn;
 use sextant_core::{
     AccessToken, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained,
-    Execution, Input, OperationOptions, Response, SharedDriver, TransportError, Turn,
+    Execution, InlineList, Input, Inputs, OperationOptions, Response, SharedDriver, TransportError,
+    Turn,
 };
 
 use crate::client::{AttemptHead, BodyRead, BoxFuture, HttpClient};
@@ -74,14 +75,14 @@ impl Orphans {
     }
 
     /// Moves every orphan into `tasks`.
-    fn adopt(&self, tasks: &mut Vec<Task>) {
+    fn adopt(&self, tasks: &mut Tasks) {
         tasks.extend(self.lock().drain(..).map(|(s, f)| Task::Orphan(s, f)));
     }
 
     /// Keeps the unfinished acquisitions of `tasks` (its own and adopted ones) for later.
-    fn keep(&self, shared: &SharedDriver, tasks: &mut Vec<Task>) {
+    fn keep(&self, shared: &SharedDriver, tasks: &mut Tasks) {
         let mut left = Vec::new();
-        for t in tasks.drain(..) {
+        for t in tasks.drain() {
             match t {
                 Task::Token(f) => left.push((shared.clone(), f)),
                 Task::Orphan(s, f) => left.push((s, f)),
@@ -103,6 +104,10 @@ impl Task {
     }
 }
 
+/// What an execution has in flight. One task is held inline: a point operation has one at a
+/// time (its attempt's head, then its body), so the list allocates nothing.
+type Tasks = InlineList<Task, 1>;
+
 /// What woke the loop.
 // Short-lived (one per wake, moved once); see `Task`.
 #[allow(clippy::large_enum_variant)]
@@ -121,7 +126,7 @@ struct Guard<'a, 'e> {
     client: &'a HttpClient,
     exec: &'e mut Execution,
     done: bool,
-    tasks: Vec<Task>,
+    tasks: Tasks,
     /// The loop's timer, handed back to the client for the next operation.
     timer: LoopTimer,
 }
@@ -163,11 +168,12 @@ pub(crate) async fn drive(
         client,
         exec,
         done: false,
-        tasks: Vec::new(),
+        tasks: Tasks::new(),
         timer: client.take_loop_timer(),
     };
     client.orphans.adopt(&mut guard.tasks);
-    let mut inputs: Vec<Input> = Vec::new();
+    // Held inline, like `tasks`: a turn's inputs allocate nothing.
+    let mut inputs = Inputs::new();
     loop {
         let tasks = &mut guard.tasks;
         tasks.retain(|t| t.attempt().is_none_or(|id| !turn.aborts.contains(&id)));
@@ -181,7 +187,7 @@ pub(crate) async fn drive(
             }
             Drained::Wait { until } => until,
         };
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             tasks.push(Task::Head(req.attempt, client.attempt(*req)));
         }
         for scopes in turn.token_requests.drain(..) {
@@ -216,19 +222,21 @@ pub(crate) async fn drive(
 
 /// Waits until a task finishes (it is removed from `tasks` and returned) or `until` passes.
 /// `timer` is the loop's timer, kept set across waits (see `deadline`).
-async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>, timer: &mut LoopTimer) -> Wake {
+async fn wait(tasks: &mut Tasks, until: Option<Instant>, timer: &mut LoopTimer) -> Wake {
     poll_fn(|cx| {
-        for i in 0..tasks.len() {
-            let ready = match &mut tasks[i] {
+        let mut i = 0;
+        while let Some(task) = tasks.get_mut(i) {
+            let ready = match task {
                 Task::Head(id, f) => poll(f, cx).map(|h| Wake::Head(*id, h)),
                 Task::Body(id, f) => Pin::new(f).poll(cx).map(|r| Wake::Body(*id, r)),
                 Task::Token(f) => poll(f, cx).map(Wake::Token),
                 Task::Orphan(s, f) => poll(f, cx).map(|r| Wake::Orphan(s.clone(), r)),
             };
             if let Poll::Ready(wake) = ready {
-                tasks.swap_remove(i);
+                drop(tasks.remove(i));
                 return Poll::Ready(wake);
             }
+            i += 1;
         }
         if let Some(until) = until {
             if timer.poll_until(until, cx).is_ready() {
