@@ -1,8 +1,10 @@
 //! The execution loop: poll the core, perform its actions, feed the outcomes back.
 //!
 //! Everything an execution has in flight (attempts, including parallel ones such as hedges, and
-//! token acquisitions) is a boxed future in one small list owned by the loop; `Wait` polls the
-//! list together with a timer for `until`. Nothing is spawned, so the loop runs on any executor,
+//! token acquisitions) is a future owned by the loop: the head phase of one attempt is held
+//! pinned in place (no box: the usual case is one attempt at a time), everything else is a task
+//! in one small list (a boxed future, or an attempt's body reader); `Wait` polls them together
+//! with a timer for `until`. Nothing is spawned, so the loop runs on any executor,
 //! and dropping the `execute` future drops every attempt with it (a guard cancels the execution
 //! in the core so its leases are released at once rather than when they expire).
 //!
@@ -14,7 +16,7 @@
 //! feeding each result to the driver it belongs to.
 
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
@@ -174,9 +176,17 @@ pub(crate) async fn drive(
     client.orphans.adopt(&mut guard.tasks);
     // Held inline, like `tasks`: a turn's inputs allocate nothing.
     let mut inputs = Inputs::new();
+    // The head phase of one attempt (`head_id`), pinned here instead of boxed as a task; a
+    // second attempt in flight (a hedge) is a boxed task.
+    let mut head = pin!(None);
+    let mut head_id: Option<AttemptId> = None;
     loop {
         let tasks = &mut guard.tasks;
         tasks.retain(|t| t.attempt().is_none_or(|id| !turn.aborts.contains(&id)));
+        if head_id.is_some_and(|id| turn.aborts.contains(&id)) {
+            head.set(None);
+            head_id = None;
+        }
         let until = match drained {
             Drained::Done { outcome, log_line } => {
                 guard.done = true;
@@ -188,7 +198,13 @@ pub(crate) async fn drive(
             Drained::Wait { until } => until,
         };
         for req in turn.sends.drain() {
-            tasks.push(Task::Head(req.attempt, client.attempt(*req)));
+            let id = req.attempt;
+            if head_id.is_none() {
+                head.set(Some(client.attempt_unboxed(*req)));
+                head_id = Some(id);
+            } else {
+                tasks.push(Task::Head(id, client.attempt(*req)));
+            }
         }
         for scopes in turn.token_requests.drain(..) {
             // Clone the credential out; the driver lock is released at the end of the statement.
@@ -200,7 +216,8 @@ pub(crate) async fn drive(
                 }
             })));
         }
-        match wait(tasks, until, &mut guard.timer).await {
+        let waited = wait(tasks, head.as_mut(), &mut head_id, until, &mut guard.timer);
+        match waited.await {
             Wake::Head(id, AttemptHead::Head { body }) => {
                 inputs.push(Input::Headers(id, now()));
                 tasks.push(Task::Body(id, body));
@@ -220,10 +237,24 @@ pub(crate) async fn drive(
     }
 }
 
-/// Waits until a task finishes (it is removed from `tasks` and returned) or `until` passes.
-/// `timer` is the loop's timer, kept set across waits (see `deadline`).
-async fn wait(tasks: &mut Tasks, until: Option<Instant>, timer: &mut LoopTimer) -> Wake {
+/// Waits until the head phase in `head` (of attempt `head_id`) or a task finishes (it is
+/// removed and returned) or `until` passes. `timer` is the loop's timer, kept set across waits
+/// (see `deadline`).
+async fn wait<H: Future<Output = AttemptHead>>(
+    tasks: &mut Tasks,
+    mut head: Pin<&mut Option<H>>,
+    head_id: &mut Option<AttemptId>,
+    until: Option<Instant>,
+    timer: &mut LoopTimer,
+) -> Wake {
     poll_fn(|cx| {
+        if let (Some(f), Some(id)) = (head.as_mut().as_pin_mut(), *head_id) {
+            if let Poll::Ready(h) = f.poll(cx) {
+                head.set(None);
+                *head_id = None;
+                return Poll::Ready(Wake::Head(id, h));
+            }
+        }
         let mut i = 0;
         while let Some(task) = tasks.get_mut(i) {
             let ready = match task {
