@@ -152,8 +152,9 @@ pub(crate) async fn execute(
     opts: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, client, &mut exec, turn, drained).await
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, client, &mut started.0, turn, started.1).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,

@@ -33,8 +33,9 @@ pub(crate) fn execute(
     options: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(operation, options, now(), &mut turn);
-    drive(shared, client, workers, &mut exec, turn, drained)
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(operation, options, now(), &mut turn);
+    drive(shared, client, workers, &mut started.0, turn, started.1)
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,

@@ -70,8 +70,9 @@ where
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, send, bases, &mut exec, turn, drained).await
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, send, bases, &mut started.0, turn, started.1).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
