@@ -38,7 +38,7 @@
 //! use bytes::Bytes;
 //! use http::HeaderMap;
 //! use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
-//! use sextant_core::{CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Purpose, Response, Turn};
+//! use sextant_core::{CosmosOperation, Drained, Driver, DriverOptions, Input, Inputs, Now, OperationOptions, Purpose, Response, Turn};
 //!
 //! let account = AccountReference::with_master_key(
 //!     "https://myaccount.documents.azure.com:443/",
@@ -50,11 +50,11 @@
 //! let item = ItemReference::from_name(account, "db", "c", "item 1");
 //! let op = CosmosOperation::read(item).with_partition_key(PartitionKey::from("pk"));
 //! let mut exec = driver.start(op, OperationOptions::default(), now);
-//! let (mut inputs, mut turn) = (Vec::new(), Turn::default());
+//! let (mut inputs, mut turn) = (Inputs::new(), Turn::default());
 //! let outcome = loop {
 //!     let drained = exec.turn(&mut driver, &mut inputs, now, &mut turn);
 //!     assert!(turn.aborts.is_empty() && turn.token_requests.is_empty()); // no hedges, no tokens here
-//!     for req in turn.sends.drain(..) {
+//!     for req in turn.sends.drain() {
 //!         // A transport would put `req` on the wire here. We answer it directly.
 //!         let body = if req.uri.path() == "/" { "{}" } else { r#"{"id":"item 1"}"# };
 //!         now = now.advanced(Duration::from_millis(3));
@@ -172,7 +172,7 @@ pub use bulk::{BulkBuilder, BulkExecutor, BulkOperation, BulkProgress, BulkResul
 pub use changefeed::{ChangeFeedMode, ChangeFeedPage, ChangeFeedPager, ChangeFeedStart};
 pub use credential::{AccessToken, Credential, CredentialError, TokenCredential};
 pub use diagnostics::{CosmosDiagnostics, ExecutionContext, RequestDiagnostics};
-pub use drain::{Drained, Input, Turn};
+pub use drain::{Drained, InlineList, Input, Inputs, Sends, Turn};
 pub use driver::Driver;
 pub use error::{ConfigError, CosmosError, ErrorKind};
 pub use execution::Execution;

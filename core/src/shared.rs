@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::Action;
 use crate::credential::{AccessToken, Credential, CredentialError};
-use crate::drain::{Drained, Input, Turn};
+use crate::drain::{Drained, Inputs, Turn};
 use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::execution::Execution;
@@ -48,7 +48,7 @@ impl SharedDriver {
     pub fn turn(
         &self,
         exec: &mut Execution,
-        inputs: &mut Vec<Input>,
+        inputs: &mut Inputs,
         now: Now,
         turn: &mut Turn,
     ) -> Drained {
@@ -76,7 +76,7 @@ impl SharedDriver {
     ) -> (Execution, Drained) {
         let mut d = self.lock();
         let mut exec = start(&mut d);
-        let drained = exec.turn(&mut d, &mut Vec::new(), now, turn);
+        let drained = exec.drain_turn(&mut d, now, turn);
         (exec, drained)
     }
 
@@ -90,7 +90,7 @@ impl SharedDriver {
     ) -> Option<(Execution, Drained)> {
         let mut d = self.lock();
         let mut exec = start(&mut d)?;
-        let drained = exec.turn(&mut d, &mut Vec::new(), now, turn);
+        let drained = exec.drain_turn(&mut d, now, turn);
         Some((exec, drained))
     }
 

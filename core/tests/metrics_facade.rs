@@ -93,8 +93,8 @@ fn one_read_snapshot() -> MetricsSnapshot {
 
     use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
     use sextant_core::{
-        CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Response,
-        Turn,
+        CosmosOperation, Drained, Driver, DriverOptions, Input, Inputs, Now, OperationOptions,
+        Response, Turn,
     };
 
     const KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
@@ -108,10 +108,10 @@ fn one_read_snapshot() -> MetricsSnapshot {
     let item = ItemReference::from_name(account, "db", "c", "x");
     let op = CosmosOperation::read(item).with_partition_key(PartitionKey::from("p"));
     let mut exec = driver.start(op, OperationOptions::new(), now);
-    let (mut inputs, mut turn) = (Vec::new(), Turn::default());
+    let (mut inputs, mut turn) = (Inputs::new(), Turn::default());
     loop {
         let drained = exec.turn(&mut driver, &mut inputs, now, &mut turn);
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             let mut headers = http::HeaderMap::new();
             headers.insert("x-ms-request-charge", http::HeaderValue::from_static("2.5"));
             let body = if req.uri.path() == "/" {

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use sextant_core::models::AccountReference;
 use sextant_core::{
-    CosmosError, CosmosOperation, CosmosResponse, Drained, Driver, DriverOptions, Execution, Now,
-    OperationOptions, OutgoingRequest, Purpose, RequestSent, Response, TransportError,
+    CosmosError, CosmosOperation, CosmosResponse, Drained, Driver, DriverOptions, Execution,
+    Inputs, Now, OperationOptions, OutgoingRequest, Purpose, RequestSent, Response, TransportError,
     TransportErrorKind, Turn,
 };
 
@@ -262,7 +262,7 @@ impl Sim {
         let mut pending: Vec<Pending> = Vec::new();
         let mut data_requests = 0usize;
         let mut turn = Turn::without_transport_events();
-        let mut no_inputs = Vec::new();
+        let mut no_inputs = Inputs::new();
         for _ in 0..MAX_STEPS {
             // The core's drain turn; answers are fed straight into the execution below, so the
             // turn's input list stays empty.
@@ -271,7 +271,7 @@ impl Sim {
                 self.log(format!("ABORT {id}"));
                 pending.retain(|p| !matches!(p.payload, Payload::Answer(a, _) if a == id));
             }
-            for req in turn.sends.drain(..) {
+            for req in turn.sends.drain() {
                 let answer = if req.purpose == Purpose::AccountRead {
                     self.account_attempt_ids.push(req.attempt);
                     self.account_reads += 1;

@@ -12,6 +12,8 @@
 
 use std::time::Instant;
 
+pub use list::{Drain, InlineList};
+
 use crate::action::Action;
 use crate::credential::{AccessToken, CredentialError};
 use crate::driver::Driver;
@@ -22,6 +24,16 @@ use crate::now::Now;
 use crate::request::OutgoingRequest;
 use crate::response::CosmosResponse;
 use crate::transport::{RequestEvent, RequestEventKind, Response, TransportError};
+
+mod list;
+
+/// The inputs of a turn. Two fit inline (a point operation's second turn feeds its response
+/// headers and its response), so feeding them allocates nothing.
+pub type Inputs = InlineList<Input, 2>;
+
+/// The requests a turn starts. One fits inline (every operation but a hedged one sends one
+/// request per turn), so collecting it allocates nothing.
+pub type Sends = InlineList<Box<OutgoingRequest>, 1>;
 
 /// Something a transport observed, to be fed to the execution on the next turn.
 #[derive(Debug)]
@@ -55,15 +67,14 @@ impl Input {
 
 /// What one turn asks the transport to do, in this order: drop `aborts`, start `sends`, start
 /// `token_requests`. Reuse one `Turn` across an operation's turns: its buffers keep their
-/// capacity, so a warm point operation allocates nothing here.
+/// capacity, and one send is held inline, so a warm point operation allocates nothing here.
 #[derive(Debug)]
 pub struct Turn {
     /// Requests to start, in the order the core emitted them. `TransportStart` has already been
     /// reported for each at the turn's `now` (unless [`Turn::without_transport_events`]). A
-    /// request the core aborted within the same turn is never listed.
-    // The core hands requests out boxed; keeping the box avoids moving them.
-    #[allow(clippy::vec_box)]
-    pub sends: Vec<Box<OutgoingRequest>>,
+    /// request the core aborted within the same turn is never listed. The core hands requests
+    /// out boxed; keeping the box avoids moving them.
+    pub sends: Sends,
     /// Attempts started in an earlier turn to drop; their late answers are ignored by the core.
     pub aborts: Vec<AttemptId>,
     /// Token acquisitions to start, with their scopes; feed the result as [`Input::Token`].
@@ -75,7 +86,7 @@ pub struct Turn {
 impl Default for Turn {
     fn default() -> Self {
         Turn {
-            sends: Vec::new(),
+            sends: InlineList::new(),
             aborts: Vec::new(),
             token_requests: Vec::new(),
             transport_events: true,
@@ -126,20 +137,26 @@ pub enum Drained {
 }
 
 impl Execution {
-    /// One turn of the drain contract: feeds `inputs` (draining the vector), then polls until
+    /// One turn of the drain contract: feeds `inputs` (draining the list), then polls until
     /// `Wait` or `Done`, collecting into `turn` (cleared first) what the transport must perform.
     /// Call it right after [`Driver::start`] with no inputs, then whenever an input arrives or
     /// the returned `until` passes.
     pub fn turn(
         &mut self,
         d: &mut Driver,
-        inputs: &mut Vec<Input>,
+        inputs: &mut Inputs,
         now: Now,
         turn: &mut Turn,
     ) -> Drained {
-        for input in inputs.drain(..) {
+        for input in inputs.drain() {
             input.feed(self, d);
         }
+        self.drain_turn(d, now, turn)
+    }
+
+    /// A turn with nothing to feed (an execution's first turn): polls until `Wait` or `Done`,
+    /// collecting into `turn` (cleared first).
+    pub(crate) fn drain_turn(&mut self, d: &mut Driver, now: Now, turn: &mut Turn) -> Drained {
         turn.clear();
         loop {
             match self.poll(d, now) {
@@ -152,8 +169,9 @@ impl Execution {
                 }
                 Action::Abort(id) => {
                     // Never started: drop it from this turn instead.
-                    if let Some(i) = turn.sends.iter().position(|r| r.attempt == id) {
-                        turn.sends.remove(i);
+                    let unsent = turn.sends.iter().position(|r| r.attempt == id);
+                    if let Some(i) = unsent {
+                        drop(turn.sends.remove(i));
                     } else {
                         turn.aborts.push(id);
                     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::{Drained, Input, Turn};
+use super::{Drained, Input, Inputs, Turn};
 use crate::credential::{AccessToken, CredentialError, TokenCredential, TokenFuture};
 use crate::models::{AccountReference, ItemReference, PartitionKey};
 use crate::transport::{RequestSent, TransportError, TransportErrorKind};
@@ -46,10 +46,10 @@ fn run_to_done(
     exec: &mut crate::Execution,
     mut now: Now,
 ) -> (Result<crate::CosmosResponse, crate::CosmosError>, usize) {
-    let (mut inputs, mut turn) = (Vec::new(), Turn::default());
+    let (mut inputs, mut turn) = (Inputs::new(), Turn::default());
     for turns in 1..100 {
         let drained = exec.turn(driver, &mut inputs, now, &mut turn);
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             now = now.advanced(Duration::from_millis(1));
             let body = if req.purpose == Purpose::AccountRead {
                 "{}"
@@ -98,11 +98,11 @@ fn a_simulator_turn_reports_no_transport_events() {
     let mut driver = Driver::new(account.clone(), DriverOptions::default(), 7, now).unwrap();
     let mut exec = driver.start(read_op(&account), OperationOptions::default(), now);
     let mut turn = Turn::without_transport_events();
-    let _ = exec.turn(&mut driver, &mut Vec::new(), now, &mut turn);
+    let _ = exec.turn(&mut driver, &mut Inputs::new(), now, &mut turn);
     assert_eq!(turn.sends.len(), 1);
-    let id = turn.sends[0].attempt;
+    let id = turn.sends.first().unwrap().attempt;
     let resp = ok("{}");
-    let mut inputs = vec![Input::Response(id, resp, now)];
+    let mut inputs: Inputs = [Input::Response(id, resp, now)].into_iter().collect();
     let _ = exec.turn(&mut driver, &mut inputs, now, &mut turn);
     assert!(inputs.is_empty(), "the turn drains its inputs");
 }
@@ -115,14 +115,14 @@ fn the_end_to_end_deadline_aborts_what_is_in_flight_and_ends_the_turn() {
     let opts = OperationOptions::default().with_end_to_end_timeout(Duration::from_millis(50));
     let mut exec = driver.start(read_op(&account), opts, now);
     let mut turn = Turn::default();
-    let drained = exec.turn(&mut driver, &mut Vec::new(), now, &mut turn);
-    let sent = turn.sends[0].attempt;
+    let drained = exec.turn(&mut driver, &mut Inputs::new(), now, &mut turn);
+    let sent = turn.sends.first().unwrap().attempt;
     let Drained::Wait { until: Some(until) } = drained else {
         panic!("expected a timed wait, got {drained:?}");
     };
     assert!(until <= now.mono + Duration::from_millis(50));
     let later = now.advanced(Duration::from_millis(50));
-    let drained = exec.turn(&mut driver, &mut Vec::new(), later, &mut turn);
+    let drained = exec.turn(&mut driver, &mut Inputs::new(), later, &mut turn);
     assert_eq!(turn.aborts, vec![sent], "the in-flight attempt is dropped");
     assert!(
         turn.sends.is_empty(),
@@ -135,7 +135,7 @@ fn the_end_to_end_deadline_aborts_what_is_in_flight_and_ends_the_turn() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     // Done is sticky: another turn returns the same outcome and asks for nothing.
-    let drained = exec.turn(&mut driver, &mut Vec::new(), later, &mut turn);
+    let drained = exec.turn(&mut driver, &mut Inputs::new(), later, &mut turn);
     assert!(turn.is_empty());
     assert!(matches!(
         drained,
@@ -153,16 +153,20 @@ fn a_transport_failure_before_sending_is_retried_in_a_later_turn() {
     let mut driver = Driver::new(account.clone(), DriverOptions::default(), 7, now).unwrap();
     let mut exec = driver.start(read_op(&account), OperationOptions::default(), now);
     let mut turn = Turn::default();
-    let _ = exec.turn(&mut driver, &mut Vec::new(), now, &mut turn);
-    let first = turn.sends[0].attempt;
+    let _ = exec.turn(&mut driver, &mut Inputs::new(), now, &mut turn);
+    let first = turn.sends.first().unwrap().attempt;
     let refused = TransportError::new(TransportErrorKind::Connect, RequestSent::NotSent, "refused");
-    let mut inputs = vec![Input::Failed(first, refused, now)];
+    let mut inputs: Inputs = [Input::Failed(first, refused, now)].into_iter().collect();
     let mut now = now;
     // The retry may wait a backoff; turn until it is sent.
     for _ in 0..10 {
         let drained = exec.turn(&mut driver, &mut inputs, now, &mut turn);
         if !turn.sends.is_empty() {
-            assert_ne!(turn.sends[0].attempt, first, "attempt ids are never reused");
+            assert_ne!(
+                turn.sends.first().unwrap().attempt,
+                first,
+                "attempt ids are never reused"
+            );
             return;
         }
         match drained {
@@ -189,7 +193,7 @@ fn token_acquisition_is_asked_for_in_the_turn_and_fed_as_an_input() {
     let mut driver = Driver::new(account.clone(), DriverOptions::default(), 7, now).unwrap();
     let mut exec = driver.start(read_op(&account), OperationOptions::default(), now);
     let mut turn = Turn::default();
-    let drained = exec.turn(&mut driver, &mut Vec::new(), now, &mut turn);
+    let drained = exec.turn(&mut driver, &mut Inputs::new(), now, &mut turn);
     assert_eq!(turn.token_requests.len(), 1);
     assert!(
         turn.sends.is_empty(),
@@ -200,12 +204,12 @@ fn token_acquisition_is_asked_for_in_the_turn_and_fed_as_an_input() {
         token: "t".into(),
         expires_on: now.wall + Duration::from_secs(3600),
     };
-    let mut inputs = vec![Input::Token(Ok(token), now)];
+    let mut inputs: Inputs = [Input::Token(Ok(token), now)].into_iter().collect();
     let _ = exec.turn(&mut driver, &mut inputs, now, &mut turn);
     assert_eq!(
         turn.sends.len(),
         1,
         "the account read goes out once the token is in"
     );
-    assert_eq!(turn.sends[0].purpose, Purpose::AccountRead);
+    assert_eq!(turn.sends.first().unwrap().purpose, Purpose::AccountRead);
 }

@@ -119,8 +119,15 @@ impl HttpClient {
     /// tasks before the loop's timer, so the attempt reports its own timeout, with its exact
     /// `request_sent`, as when it had a timer of its own).
     pub(crate) fn attempt(self: &Arc<Self>, req: OutgoingRequest) -> BoxFuture<AttemptHead> {
-        let client = Arc::clone(self);
-        Box::pin(async move { client.head_phase(req).await })
+        Box::pin(self.attempt_unboxed(req))
+    }
+
+    /// `attempt` without the box, for a caller that keeps the future pinned in place.
+    pub(crate) fn attempt_unboxed(
+        self: &Arc<Self>,
+        req: OutgoingRequest,
+    ) -> impl Future<Output = AttemptHead> + Send + 'static {
+        Arc::clone(self).head_phase(req)
     }
 
     async fn head_phase(self: Arc<Self>, req: OutgoingRequest) -> AttemptHead {

@@ -1,8 +1,10 @@
 //! The execution loop: poll the core, perform its actions, feed the outcomes back.
 //!
 //! Everything an execution has in flight (attempts, including parallel ones such as hedges, and
-//! token acquisitions) is a boxed future in one small list owned by the loop; `Wait` polls the
-//! list together with a timer for `until`. Nothing is spawned, so the loop runs on any executor,
+//! token acquisitions) is a future owned by the loop: the head phase of one attempt is held
+//! pinned in place (no box: the usual case is one attempt at a time), everything else is a task
+//! in one small list (a boxed future, or an attempt's body reader); `Wait` polls them together
+//! with a timer for `until`. Nothing is spawned, so the loop runs on any executor,
 //! and dropping the `execute` future drops every attempt with it (a guard cancels the execution
 //! in the core so its leases are released at once rather than when they expire).
 //!
@@ -14,7 +16,7 @@
 //! feeding each result to the driver it belongs to.
 
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
@@ -22,7 +24,8 @@ use std::time::Instant;
 use futures_lite::future::poll_fn;
 use sextant_core::{
     AccessToken, AttemptId, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained,
-    Execution, Input, OperationOptions, Response, SharedDriver, TransportError, Turn,
+    Execution, InlineList, Input, Inputs, OperationOptions, Response, SharedDriver, TransportError,
+    Turn,
 };
 
 use crate::client::{AttemptHead, BodyRead, BoxFuture, HttpClient};
@@ -74,14 +77,14 @@ impl Orphans {
     }
 
     /// Moves every orphan into `tasks`.
-    fn adopt(&self, tasks: &mut Vec<Task>) {
+    fn adopt(&self, tasks: &mut Tasks) {
         tasks.extend(self.lock().drain(..).map(|(s, f)| Task::Orphan(s, f)));
     }
 
     /// Keeps the unfinished acquisitions of `tasks` (its own and adopted ones) for later.
-    fn keep(&self, shared: &SharedDriver, tasks: &mut Vec<Task>) {
+    fn keep(&self, shared: &SharedDriver, tasks: &mut Tasks) {
         let mut left = Vec::new();
-        for t in tasks.drain(..) {
+        for t in tasks.drain() {
             match t {
                 Task::Token(f) => left.push((shared.clone(), f)),
                 Task::Orphan(s, f) => left.push((s, f)),
@@ -103,6 +106,10 @@ impl Task {
     }
 }
 
+/// What an execution has in flight. One task is held inline: a point operation has one at a
+/// time (its attempt's head, then its body), so the list allocates nothing.
+type Tasks = InlineList<Task, 1>;
+
 /// What woke the loop.
 // Short-lived (one per wake, moved once); see `Task`.
 #[allow(clippy::large_enum_variant)]
@@ -121,7 +128,7 @@ struct Guard<'a, 'e> {
     client: &'a HttpClient,
     exec: &'e mut Execution,
     done: bool,
-    tasks: Vec<Task>,
+    tasks: Tasks,
     /// The loop's timer, handed back to the client for the next operation.
     timer: LoopTimer,
 }
@@ -145,8 +152,9 @@ pub(crate) async fn execute(
     opts: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, client, &mut exec, turn, drained).await
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, client, &mut started.0, turn, started.1).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
@@ -163,14 +171,23 @@ pub(crate) async fn drive(
         client,
         exec,
         done: false,
-        tasks: Vec::new(),
+        tasks: Tasks::new(),
         timer: client.take_loop_timer(),
     };
     client.orphans.adopt(&mut guard.tasks);
-    let mut inputs: Vec<Input> = Vec::new();
+    // Held inline, like `tasks`: a turn's inputs allocate nothing.
+    let mut inputs = Inputs::new();
+    // The head phase of one attempt (`head_id`), pinned here instead of boxed as a task; a
+    // second attempt in flight (a hedge) is a boxed task.
+    let mut head = pin!(None);
+    let mut head_id: Option<AttemptId> = None;
     loop {
         let tasks = &mut guard.tasks;
         tasks.retain(|t| t.attempt().is_none_or(|id| !turn.aborts.contains(&id)));
+        if head_id.is_some_and(|id| turn.aborts.contains(&id)) {
+            head.set(None);
+            head_id = None;
+        }
         let until = match drained {
             Drained::Done { outcome, log_line } => {
                 guard.done = true;
@@ -181,8 +198,14 @@ pub(crate) async fn drive(
             }
             Drained::Wait { until } => until,
         };
-        for req in turn.sends.drain(..) {
-            tasks.push(Task::Head(req.attempt, client.attempt(*req)));
+        for req in turn.sends.drain() {
+            let id = req.attempt;
+            if head_id.is_none() {
+                head.set(Some(client.attempt_unboxed(*req)));
+                head_id = Some(id);
+            } else {
+                tasks.push(Task::Head(id, client.attempt(*req)));
+            }
         }
         for scopes in turn.token_requests.drain(..) {
             // Clone the credential out; the driver lock is released at the end of the statement.
@@ -194,7 +217,8 @@ pub(crate) async fn drive(
                 }
             })));
         }
-        match wait(tasks, until, &mut guard.timer).await {
+        let waited = wait(tasks, head.as_mut(), &mut head_id, until, &mut guard.timer);
+        match waited.await {
             Wake::Head(id, AttemptHead::Head { body }) => {
                 inputs.push(Input::Headers(id, now()));
                 tasks.push(Task::Body(id, body));
@@ -214,21 +238,37 @@ pub(crate) async fn drive(
     }
 }
 
-/// Waits until a task finishes (it is removed from `tasks` and returned) or `until` passes.
-/// `timer` is the loop's timer, kept set across waits (see `deadline`).
-async fn wait(tasks: &mut Vec<Task>, until: Option<Instant>, timer: &mut LoopTimer) -> Wake {
+/// Waits until the head phase in `head` (of attempt `head_id`) or a task finishes (it is
+/// removed and returned) or `until` passes. `timer` is the loop's timer, kept set across waits
+/// (see `deadline`).
+async fn wait<H: Future<Output = AttemptHead>>(
+    tasks: &mut Tasks,
+    mut head: Pin<&mut Option<H>>,
+    head_id: &mut Option<AttemptId>,
+    until: Option<Instant>,
+    timer: &mut LoopTimer,
+) -> Wake {
     poll_fn(|cx| {
-        for i in 0..tasks.len() {
-            let ready = match &mut tasks[i] {
+        if let (Some(f), Some(id)) = (head.as_mut().as_pin_mut(), *head_id) {
+            if let Poll::Ready(h) = f.poll(cx) {
+                head.set(None);
+                *head_id = None;
+                return Poll::Ready(Wake::Head(id, h));
+            }
+        }
+        let mut i = 0;
+        while let Some(task) = tasks.get_mut(i) {
+            let ready = match task {
                 Task::Head(id, f) => poll(f, cx).map(|h| Wake::Head(*id, h)),
                 Task::Body(id, f) => Pin::new(f).poll(cx).map(|r| Wake::Body(*id, r)),
                 Task::Token(f) => poll(f, cx).map(Wake::Token),
                 Task::Orphan(s, f) => poll(f, cx).map(|r| Wake::Orphan(s.clone(), r)),
             };
             if let Poll::Ready(wake) = ready {
-                tasks.swap_remove(i);
+                drop(tasks.remove(i));
                 return Poll::Ready(wake);
             }
+            i += 1;
         }
         if let Some(until) = until {
             if timer.poll_until(until, cx).is_ready() {

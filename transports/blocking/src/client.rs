@@ -118,7 +118,7 @@ impl HttpClient {
 
         let (parts, mut body) = response.into_parts();
         let limit = u64::try_from(max_response_bytes).unwrap_or(u64::MAX);
-        let bytes = body.with_config().limit(limit).read_to_vec().map_err(|e| {
+        let bytes = read_body(&mut body, limit).map_err(|e| {
             let e = error_map::reading_body(e, max_response_bytes);
             error_map::in_phase(e, &target(), Some("reading the response body"))
         })?;
@@ -159,6 +159,22 @@ struct Head {
     method: Method,
     uri: http::Uri,
     headers: http::HeaderMap,
+}
+
+/// Reads a response body of at most `limit` bytes: `BodyWithConfig::read_to_vec`, with the
+/// buffer sized from the declared `content-length` when there is one within the limit. The body
+/// is then read without growing the buffer (`read_to_vec` starts empty and grows it several
+/// times), and the full buffer becomes `Bytes` without the allocation `Bytes::from` makes for a
+/// `Vec` with spare capacity. Errors are `read_to_vec`'s.
+fn read_body(body: &mut ureq::Body, limit: u64) -> Result<Vec<u8>, ureq::Error> {
+    use std::io::Read;
+    let declared = body.content_length().filter(|&n| n <= limit);
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| usize::try_from(n).unwrap_or(0)));
+    body.with_config()
+        .limit(limit)
+        .reader()
+        .read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 #[cfg(test)]

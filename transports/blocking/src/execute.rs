@@ -17,7 +17,7 @@
 
 use sextant_core::{
     CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Execution, Input,
-    OperationOptions, OutgoingRequest, SharedDriver, Turn,
+    Inputs, OperationOptions, OutgoingRequest, SharedDriver, Turn,
 };
 
 use crate::background::{acquire_token, perform_guarded, Background, Event, Next};
@@ -33,8 +33,9 @@ pub(crate) fn execute(
     options: OperationOptions,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(operation, options, now(), &mut turn);
-    drive(shared, client, workers, &mut exec, turn, drained)
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(operation, options, now(), &mut turn);
+    drive(shared, client, workers, &mut started.0, turn, started.1)
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
@@ -48,7 +49,8 @@ pub(crate) fn drive(
     mut drained: Drained,
 ) -> Result<CosmosResponse, CosmosError> {
     let mut background = Background::default();
-    let mut inputs: Vec<Input> = Vec::new();
+    // Held inline: a turn's inputs (headers, then the response) allocate nothing.
+    let mut inputs = Inputs::new();
     loop {
         for id in turn.aborts.drain(..) {
             background.abort(id);
@@ -72,7 +74,7 @@ pub(crate) fn drive(
                 .sends
                 .iter()
                 .all(|r| until.is_none_or(|u| u >= r.deadline));
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             if inline {
                 perform_inline(client, req, &mut inputs);
             } else {
@@ -105,7 +107,7 @@ impl From<Event> for Input {
 }
 
 /// The hot path: one attempt, performed on the caller's thread, bounded by its deadline.
-fn perform_inline(client: &HttpClient, req: Box<OutgoingRequest>, inputs: &mut Vec<Input>) {
+fn perform_inline(client: &HttpClient, req: Box<OutgoingRequest>, inputs: &mut Inputs) {
     let id = req.attempt;
     let mut on_headers = |at| inputs.push(Input::Headers(id, at));
     let result = perform_guarded(client, req, &mut on_headers);
@@ -120,7 +122,7 @@ fn start_on_thread(
     workers: &Workers,
     background: &mut Background,
     req: Box<OutgoingRequest>,
-    inputs: &mut Vec<Input>,
+    inputs: &mut Inputs,
 ) {
     let id = req.attempt;
     if let Err(error) = background.spawn_attempt(client, workers, req) {
@@ -133,7 +135,7 @@ fn start_token(
     workers: &Workers,
     background: &mut Background,
     scopes: Vec<String>,
-    inputs: &mut Vec<Input>,
+    inputs: &mut Inputs,
 ) {
     // The guard is a temporary: the lock is released before anything else happens.
     let credential = shared.lock().token_credential();

@@ -12,7 +12,7 @@ use std::task::Poll;
 
 use sextant_core::{
     AccessToken, CosmosError, CosmosOperation, CosmosResponse, CredentialError, Drained, Execution,
-    Input, OperationOptions, SharedDriver, Turn,
+    InlineList, Input, Inputs, OperationOptions, SharedDriver, Turn,
 };
 
 use crate::attempt::{Attempt, Progress};
@@ -70,8 +70,9 @@ where
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
     let mut turn = Turn::default();
-    let (mut exec, drained) = shared.start_turn(op, opts, now(), &mut turn);
-    drive(shared, send, bases, &mut exec, turn, drained).await
+    // The execution stays in the returned pair: it is large, and moving it out was a copy.
+    let mut started = shared.start_turn(op, opts, now(), &mut turn);
+    drive(shared, send, bases, &mut started.0, turn, started.1).await
 }
 
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
@@ -92,10 +93,10 @@ where
     S: Fn(reqwest::Request) -> F,
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
-    // Room for one: an attempt is large, and a first push would reserve four (a large
-    // allocation); hedges are rare.
-    let mut attempts: Vec<Attempt<F>> = Vec::with_capacity(1);
-    let mut inputs: Vec<Input> = Vec::new();
+    // One attempt is held inline (hedges, the rare second one, go to the heap), and so are the
+    // two inputs of a turn (headers, then the response): a point operation allocates no list.
+    let mut attempts: InlineList<Attempt<F>, 1> = InlineList::new();
+    let mut inputs = Inputs::new();
     let mut sleep = pin!(None::<tokio::time::Sleep>);
     let mut t = now();
     let mut guard = Guard {
@@ -117,7 +118,7 @@ where
             Drained::Wait { until } => until,
         };
         // Perform the actions, outside the lock.
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             let id = req.attempt;
             let max = req.max_response_bytes;
             let timeout = req.timeout_from(t.mono);
@@ -157,16 +158,15 @@ where
             // are queued as an input without waking: they are fed with the next turn.
             poll_fn(|cx| {
                 let mut i = 0;
-                while i < attempts.len() {
-                    match attempts[i].poll_progress(cx) {
-                        Poll::Ready(Progress::Headers) => {
-                            inputs.push(Input::Headers(attempts[i].id, now()))
-                        }
+                while let Some(a) = attempts.get_mut(i) {
+                    let id = a.id;
+                    match a.poll_progress(cx) {
+                        Poll::Ready(Progress::Headers) => inputs.push(Input::Headers(id, now())),
                         Poll::Ready(Progress::Done(r)) => {
-                            let a = attempts.swap_remove(i);
+                            drop(attempts.remove(i));
                             inputs.push(match r {
-                                Ok(resp) => Input::Response(a.id, resp, now()),
-                                Err(e) => Input::Failed(a.id, e, now()),
+                                Ok(resp) => Input::Response(id, resp, now()),
+                                Err(e) => Input::Failed(id, e, now()),
                             });
                             return Poll::Ready(());
                         }

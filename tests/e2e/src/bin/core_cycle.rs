@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use sextant_core::models::{AccountReference, ItemReference, PartitionKey};
 use sextant_core::{
-    CosmosOperation, Drained, Driver, DriverOptions, Input, Now, OperationOptions, Purpose,
+    CosmosOperation, Drained, Driver, DriverOptions, Input, Inputs, Now, OperationOptions, Purpose,
     Response, Turn,
 };
 
@@ -66,10 +66,10 @@ fn point_read(
 ) -> Result<u16, String> {
     let op = CosmosOperation::read(item.clone()).with_partition_key(PartitionKey::from("tenant-1"));
     let mut exec = driver.start(op, OperationOptions::default(), now);
-    let (mut inputs, mut turn) = (Vec::with_capacity(2), Turn::default());
+    let (mut inputs, mut turn) = (Inputs::new(), Turn::default());
     loop {
         let drained = exec.turn(driver, &mut inputs, now, &mut turn);
-        for req in turn.sends.drain(..) {
+        for req in turn.sends.drain() {
             *sends += 1;
             let body = match req.purpose {
                 Purpose::AccountRead => ACCOUNT,
