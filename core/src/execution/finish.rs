@@ -41,7 +41,8 @@ impl Execution {
         if self.in_flight.is_empty() {
             return;
         }
-        for a in self.in_flight.take_all() {
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        for a in in_flight.drain() {
             self.record_unanswered(&a, RequestSent::NotSent, "aborted", now);
             self.pending.push_back(Action::Abort(a.id));
         }

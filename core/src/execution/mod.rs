@@ -13,7 +13,6 @@ mod retry;
 mod route;
 mod routing;
 mod send;
-mod small_list;
 mod start;
 mod state;
 mod timer;
@@ -113,7 +112,7 @@ pub struct Execution {
     timers: TimerTable,
     diag: DiagnosticsBuilder,
     /// Attempts in flight: one, or two with a hedge, nearly always (kept inline).
-    in_flight: small_list::SmallList<InFlight, 2>,
+    in_flight: crate::drain::InlineList<InFlight, 2>,
     phase: Phase,
     /// Where the operation's attempts go across regions.
     regions: RegionState,
@@ -275,7 +274,7 @@ impl Execution {
             last_mono: now.mono,
             timers: parts.timers,
             diag: parts.diag,
-            in_flight: small_list::SmallList::default(),
+            in_flight: crate::drain::InlineList::new(),
             phase: Phase::Ready,
             regions: RegionState {
                 excluded: parts.excluded,

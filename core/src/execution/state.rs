@@ -8,7 +8,7 @@ pub(super) struct RegionState {
     /// Where the last operation attempt went.
     pub(super) current: Option<RegionRoute>,
     /// Every endpoint this execution tried (bounded by `MAX_TRIED`).
-    pub(super) tried: super::small_list::SmallList<Arc<str>, 4>,
+    pub(super) tried: crate::drain::InlineList<Arc<str>, 4>,
     /// Where the next attempt goes, as the policy table said.
     pub(super) next: Route,
     /// The operation goes to write regions.
