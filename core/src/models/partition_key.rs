@@ -63,18 +63,38 @@ pub enum PartitionKeyError {
 }
 
 /// A partition key: one value, or 2–3 values for a hierarchical (MultiHash) key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct PartitionKey {
-    components: Vec<PartitionKeyValue>,
+    components: Components,
+}
+
+/// A key's components: a single one inline (nearly every key, and no allocation for the list),
+/// a hierarchical key's in a `Vec`. A key with one component is always `One`.
+#[derive(Clone)]
+enum Components {
+    One([PartitionKeyValue; 1]),
+    Many(Vec<PartitionKeyValue>),
+}
+
+impl fmt::Debug for PartitionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionKey")
+            .field("components", &self.components())
+            .finish()
+    }
+}
+
+impl PartialEq for PartitionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.components() == other.components()
+    }
 }
 
 impl PartitionKey {
     /// A single-component key. Fails only for a non-finite number.
     pub fn new(value: PartitionKeyValue) -> Result<PartitionKey, PartitionKeyError> {
         check(&value)?;
-        Ok(PartitionKey {
-            components: vec![value],
-        })
+        Ok(PartitionKey::single(value))
     }
 
     /// A hierarchical key of 1 to [`MAX_COMPONENTS`] components, outermost first.
@@ -89,10 +109,17 @@ impl PartitionKey {
             check(&value)?;
             components.push(value);
         }
+        if components.len() == 1 {
+            if let Some(value) = components.pop() {
+                return Ok(PartitionKey::single(value));
+            }
+        }
         if components.is_empty() {
             return Err(PartitionKeyError::NoComponents);
         }
-        Ok(PartitionKey { components })
+        Ok(PartitionKey {
+            components: Components::Many(components),
+        })
     }
 
     /// A single-component numeric key; rejects NaN and infinities.
@@ -112,7 +139,10 @@ impl PartitionKey {
 
     /// The components, outermost first (1 to [`MAX_COMPONENTS`]).
     pub fn components(&self) -> &[PartitionKeyValue] {
-        &self.components
+        match &self.components {
+            Components::One(one) => one,
+            Components::Many(many) => many,
+        }
     }
 
     /// The `x-ms-documentdb-partitionkey` header value, e.g. `["a","b",3]`.
@@ -139,13 +169,13 @@ impl PartitionKey {
 
     fn single(value: PartitionKeyValue) -> PartitionKey {
         PartitionKey {
-            components: vec![value],
+            components: Components::One([value]),
         }
     }
 
     fn write_json<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
         w.write_char('[')?;
-        for (i, value) in self.components.iter().enumerate() {
+        for (i, value) in self.components().iter().enumerate() {
             if i > 0 {
                 w.write_char(',')?;
             }
@@ -430,5 +460,41 @@ impl fmt::Write for LenCounter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0 += s.len();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A single-component key keeps its component inline; however it is built, equal keys
+    /// compare equal and print the same.
+    #[test]
+    fn single_and_hierarchical_keys_read_the_same_however_built() {
+        let a = PartitionKey::from("p");
+        let b = PartitionKey::hierarchical([PartitionKeyValue::from("p")]).unwrap();
+        assert!(matches!(a.components, Components::One(_)));
+        assert!(matches!(b.components, Components::One(_)));
+        assert_eq!(a, b);
+        assert_eq!(a.components(), [PartitionKeyValue::from("p")]);
+        assert_eq!(
+            format!("{a:?}"),
+            r#"PartitionKey { components: [String("p")] }"#
+        );
+        assert_eq!(a.to_header_value(), r#"["p"]"#);
+
+        let h = PartitionKey::hierarchical([
+            PartitionKeyValue::from("t"),
+            PartitionKeyValue::from(2),
+            PartitionKeyValue::Null,
+        ])
+        .unwrap();
+        assert_eq!(h.components().len(), 3);
+        assert_eq!(h.to_header_value(), r#"["t",2,null]"#);
+        assert_ne!(h, a);
+        assert_eq!(
+            PartitionKey::hierarchical([]).unwrap_err(),
+            PartitionKeyError::NoComponents
+        );
     }
 }
