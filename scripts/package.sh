@@ -20,5 +20,11 @@ for c in "${crates[@]}"; do
 done
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
+# The verification builds the packaged crates as registry crates, which cargo takes to be
+# immutable: in a target directory an earlier run used, it reused that run's build of
+# sextant-core (same name, version and source) and sextant-host failed to compile against the
+# old API. Drop every build of the seven crates first (the workspace's own are rebuilt on next
+# use; a fresh clone, as in CI, has none).
+cargo clean --quiet "${args[@]}"
 cargo package --locked "${args[@]}"
 ls -1 "${CARGO_TARGET_DIR:-target}"/package/*.crate
