@@ -539,8 +539,15 @@ fn drop_closes_every_socket_and_ends_every_thread() {
     }
 
     // Dropping joins every proxy thread; what matters is that none is left, not how long the
-    // join took on a loaded machine.
+    // join took on a loaded machine. A joined thread can still be listed in /proc for a moment
+    // (the kernel wakes the joiner before it removes the task), so the listing gets a bounded
+    // while to catch up; a thread that was not joined would still be blocked on the stalled or
+    // delayed connection above and stay listed.
     drop(proxy);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !proxy_threads().is_empty() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
     assert!(
         proxy_threads().is_empty(),
         "threads left: {:?}",
