@@ -107,7 +107,6 @@ enum Failure {
 #[derive(Debug)]
 pub struct Execution {
     op: Option<Prepared>,
-    activity_header: http::HeaderValue,
     last_mono: Instant,
     timers: TimerTable,
     diag: DiagnosticsBuilder,
@@ -150,7 +149,6 @@ pub struct Execution {
 struct Parts {
     op: Option<Prepared>,
     check: Option<Box<tracking::Tracking>>,
-    activity_header: http::HeaderValue,
     diag: DiagnosticsBuilder,
     timers: TimerTable,
     excluded: Vec<String>,
@@ -199,7 +197,9 @@ impl Execution {
         // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
         let excluded = std::mem::take(&mut opts.excluded_regions);
         let hedging = opts.hedging;
-        let prepared = Prepared::new(d, op, opts, activity_header.clone());
+        // The operation's attempts send this value; metadata reads (rare: cold caches) cut
+        // their own from the id (`metadata_activity_header`), so the execution keeps no copy.
+        let prepared = Prepared::new(d, op, opts, activity_header);
         let fanout = match fanout {
             Some(Ok((op, opts, state))) => {
                 Some(Box::new(fanout::Fanout::new(op, opts, Box::new(state))))
@@ -210,7 +210,6 @@ impl Execution {
                     Parts {
                         op: None,
                         check: None,
-                        activity_header,
                         diag: DiagnosticsBuilder::new(activity_id, now.mono),
                         timers: TimerTable::default(),
                         excluded,
@@ -239,7 +238,6 @@ impl Execution {
         let mut parts = Parts {
             op: None,
             check: None,
-            activity_header,
             diag,
             timers,
             excluded,
@@ -270,7 +268,6 @@ impl Execution {
         let write_regions = parts.op.as_ref().is_some_and(Prepared::uses_write_regions);
         Execution {
             op: parts.op,
-            activity_header: parts.activity_header,
             last_mono: now.mono,
             timers: parts.timers,
             diag: parts.diag,
@@ -312,6 +309,12 @@ impl Execution {
     /// The activity id sent with every attempt of this operation.
     pub fn activity_id(&self) -> ActivityId {
         self.diag.activity_id()
+    }
+
+    /// The `x-ms-activity-id` value of a metadata read this execution makes (the operation's
+    /// id, as every attempt of the operation sends).
+    pub(crate) fn metadata_activity_header(&self, d: &mut Driver) -> http::HeaderValue {
+        d.activity_ids.header_value(&self.diag.activity_id())
     }
 
     /// True once `poll` returns `Done`.

@@ -54,7 +54,7 @@ impl Execution {
         };
         if !have_props || !have_map || stale {
             if lease_free {
-                let activity = self.activity_header.clone();
+                let activity = self.metadata_activity_header(d);
                 let (purpose, meta) = if !have_props {
                     (
                         Purpose::ContainerRead,

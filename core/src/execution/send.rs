@@ -172,7 +172,7 @@ impl Execution {
         }
         let prepared: &mut Prepared = match purpose {
             Purpose::AccountRead => {
-                let activity = self.activity_header.clone();
+                let activity = self.metadata_activity_header(d);
                 &mut *self
                     .meta
                     .account_read

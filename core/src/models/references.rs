@@ -6,13 +6,15 @@ use crate::auth::encode::push_path_segment;
 use crate::models::account_reference::AccountReference;
 use crate::models::{validate_resource_id, ResourceIdKind};
 
-/// A database, by name.
-#[derive(Debug, Clone)]
-pub struct DatabaseReference {
+/// A database, by name. Cloning it is one reference-count increment.
+#[derive(Clone)]
+pub struct DatabaseReference(Arc<DatabaseInner>);
+
+struct DatabaseInner {
     account: AccountReference,
-    name: Arc<str>,
-    link: Arc<str>,
-    path: Arc<str>,
+    name: Box<str>,
+    link: Box<str>,
+    path: Box<str>,
     /// The name is an id Cosmos DB allows: checked once here, not by every operation.
     name_valid: bool,
 }
@@ -20,45 +22,61 @@ pub struct DatabaseReference {
 impl DatabaseReference {
     /// References database `name` in `account`.
     pub fn from_name(account: AccountReference, name: impl AsRef<str>) -> Self {
-        let name: Arc<str> = name.as_ref().into();
+        let name = name.as_ref();
         let link = format!("dbs/{name}");
         let mut path = String::from("dbs/");
-        push_path_segment(&mut path, &name);
-        DatabaseReference {
-            name_valid: validate_resource_id(ResourceIdKind::Database, &name).is_ok(),
+        push_path_segment(&mut path, name);
+        DatabaseReference(Arc::new(DatabaseInner {
+            name_valid: validate_resource_id(ResourceIdKind::Database, name).is_ok(),
             account,
-            name,
+            name: name.into(),
             link: link.into(),
             path: path.into(),
-        }
+        }))
     }
 
     /// The account.
     pub fn account(&self) -> &AccountReference {
-        &self.account
+        &self.0.account
     }
 
     /// The database name (id).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Name-based resource link as signed: `dbs/{name}` (raw, not encoded).
     pub fn link(&self) -> &str {
-        &self.link
+        &self.0.link
     }
 
     /// The URL path without a leading slash, each id percent-encoded.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 }
 
-/// A container, by database and container name.
-#[derive(Debug, Clone)]
-pub struct ContainerReference {
+impl std::fmt::Debug for DatabaseReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = &self.0;
+        f.debug_struct("DatabaseReference")
+            .field("account", &d.account)
+            .field("name", &d.name)
+            .field("link", &d.link)
+            .field("path", &d.path)
+            .field("name_valid", &d.name_valid)
+            .finish()
+    }
+}
+
+/// A container, by database and container name. Cloning it is one reference-count increment
+/// (operations on it clone it, so the count of atomic updates per operation matters).
+#[derive(Clone)]
+pub struct ContainerReference(Arc<ContainerInner>);
+
+struct ContainerInner {
     database: DatabaseReference,
-    name: Arc<str>,
+    name: Box<str>,
     link: Arc<str>,
     path: Arc<str>,
     /// The database's and the container's names are ids Cosmos DB allows: checked once here,
@@ -78,63 +96,75 @@ impl ContainerReference {
 
     /// References container `name` in `database`.
     pub fn in_database(database: &DatabaseReference, name: impl AsRef<str>) -> Self {
-        let name: Arc<str> = name.as_ref().into();
+        let name = name.as_ref();
         let link = format!("{}/colls/{name}", database.link());
         let mut path = format!("{}/colls/", database.path());
-        push_path_segment(&mut path, &name);
-        ContainerReference {
-            names_valid: database.name_valid
-                && validate_resource_id(ResourceIdKind::Container, &name).is_ok(),
+        push_path_segment(&mut path, name);
+        ContainerReference(Arc::new(ContainerInner {
+            names_valid: database.0.name_valid
+                && validate_resource_id(ResourceIdKind::Container, name).is_ok(),
             database: database.clone(),
-            name,
+            name: name.into(),
             link: link.into(),
             path: path.into(),
-        }
+        }))
     }
 
     /// The account.
     pub fn account(&self) -> &AccountReference {
-        self.database.account()
+        self.0.database.account()
     }
 
     /// The database.
     pub fn database(&self) -> &DatabaseReference {
-        &self.database
+        &self.0.database
     }
 
     /// The container name (id).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Name-based resource link as signed: `dbs/{db}/colls/{name}`.
     pub fn link(&self) -> &str {
-        &self.link
+        &self.0.link
     }
 
     /// The URL path without a leading slash, each id percent-encoded.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// The link and the path, shared (operations keep them without copying).
     pub(crate) fn link_and_path(&self) -> (Arc<str>, Arc<str>) {
-        (Arc::clone(&self.link), Arc::clone(&self.path))
+        (Arc::clone(&self.0.link), Arc::clone(&self.0.path))
     }
 
     /// Whether the database's and the container's names are both allowed ids.
     pub(crate) fn names_valid(&self) -> bool {
-        self.names_valid
+        self.0.names_valid
     }
 }
 
-/// An item (document), by container and id.
+impl std::fmt::Debug for ContainerReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.0;
+        f.debug_struct("ContainerReference")
+            .field("database", &c.database)
+            .field("name", &c.name)
+            .field("link", &c.link)
+            .field("path", &c.path)
+            .field("names_valid", &c.names_valid)
+            .finish()
+    }
+}
+
+/// An item (document), by container and id. Cloning it is two reference-count increments.
 #[derive(Debug, Clone)]
 pub struct ItemReference {
     container: ContainerReference,
     id: Arc<str>,
 }
-
 impl ItemReference {
     /// References item `id` in container `container` of database `database`.
     pub fn from_name(
