@@ -165,6 +165,7 @@ pub struct ItemReference {
     container: ContainerReference,
     id: Arc<str>,
 }
+
 impl ItemReference {
     /// References item `id` in container `container` of database `database`.
     pub fn from_name(
