@@ -13,8 +13,11 @@
 #                                      # with E2E_WORKLOAD=create1)
 #
 # Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw raw-ureq raw-hyper
-# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app and the identical-wire raw
-# clients raw-wire, raw-ureq-wire, raw-hyper-wire); E2E_WORKLOAD (default read1; or create1), the
+# raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app, the identical-wire raw
+# clients raw-wire, raw-ureq-wire, raw-hyper-wire, and the application pairs: raw-wire-app,
+# raw-ureq-wire-app, raw-hyper-wire-app (identical wire, HMAC re-keyed per request, body
+# deserialized) against tokio-app, blocking-app, async-std-app (Sextant, body deserialized));
+# E2E_WORKLOAD (default read1; or create1), the
 # end-to-end workload. The core cycle and each end-to-end client also report heap allocations per
 # op (differential count of `__rdl_alloc` calls).
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
@@ -199,7 +202,7 @@ if [[ $E2E == 1 ]]; then
       blocking) have raw-ureq && echo raw-ureq ;;
       smol) if have raw-hyper-smol; then echo raw-hyper-smol; elif have raw-hyper; then echo raw-hyper; fi ;;
       async-std) have raw-hyper && echo raw-hyper ;;
-      raw*) ;;
+      raw* | *-app) ;;
       *) have raw && echo raw ;;
     esac
     return 0
@@ -209,6 +212,9 @@ if [[ $E2E == 1 ]]; then
       tokio) echo raw-wire ;;
       blocking) echo raw-ureq-wire ;;
       async-std) echo raw-hyper-wire ;;
+      tokio-app) echo raw-wire-app ;;
+      blocking-app) echo raw-ureq-wire-app ;;
+      async-std-app) echo raw-hyper-wire-app ;;
     esac
     return 0
   }

@@ -58,11 +58,15 @@ USAGE: sextant-e2e-bench [OPTIONS]
   --warmup N          warm-up operations before each measured window      [max(ops/10, 200)]
   --rounds N          rounds (round-robin over the clients in each round) [3]
   --quick             --ops 1000 --rounds 1 (smoke test)
-  --clients LIST      comma-separated: raw,raw-wire,raw-ureq,             [all]
-                      raw-ureq-wire,raw-hyper,raw-hyper-wire,
-                      raw-hyper-app,raw-hyper-smol,tokio,blocking,
-                      async-std,smol (-wire: the raw client with
-                      Sextant's headers and response-header reads)
+  --clients LIST      comma-separated: raw,raw-wire,raw-wire-app,         [all]
+                      raw-ureq,raw-ureq-wire,raw-ureq-wire-app,
+                      raw-hyper,raw-hyper-wire,raw-hyper-wire-app,
+                      raw-hyper-app,raw-hyper-smol,tokio,tokio-app,
+                      blocking,blocking-app,async-std,async-std-app,
+                      smol (-wire: the raw client with Sextant's
+                      headers and response-header reads; -app: also
+                      re-keying the HMAC per request (raw clients)
+                      and deserializing each body, as an application)
   --workloads LIST    comma-separated: read1,read32,create1,create32      [all]
   --no-pin            do not pin (server CPU0 / harness CPU1)
   --pool-max-idle N   idle connections per host for every client          [64]

@@ -15,62 +15,66 @@ pub enum ClientKind {
     Raw,
     /// The same with Sextant's request headers and response-header reads (`crate::wire`).
     RawWire,
+    /// `RawWire` re-keying the HMAC per request and deserializing the body (an application).
+    RawWireApp,
     /// ureq with hand-signed headers, on the calling thread(s).
     RawUreq,
     /// The same with Sextant's request headers and response-header reads (`crate::wire`).
     RawUreqWire,
+    /// `RawUreqWire` re-keying the HMAC per request and deserializing the body.
+    RawUreqWireApp,
     /// hyper 1 client connections with hand-signed headers, on async-std.
     RawHyper,
     /// The same with Sextant's request headers and response-header reads (`crate::wire`).
     RawHyperWire,
+    /// `RawHyperWire` re-keying the HMAC per request and deserializing the body.
+    RawHyperWireApp,
     /// The same, re-keying the HMAC per request and deserializing the body (an application).
     RawHyperApp,
     /// hyper 1 client connections with hand-signed headers, on a smol local executor.
     RawHyperSmol,
     /// sextant-tokio.
     Tokio,
+    /// sextant-tokio, deserializing each body into the item as an application does.
+    TokioApp,
     /// sextant-blocking; c=32 is 32 threads sharing one driver.
     Blocking,
+    /// sextant-blocking, deserializing each body.
+    BlockingApp,
     /// sextant-async-std under async-std; c=32 is 32 spawned tasks.
     AsyncStd,
+    /// sextant-async-std under async-std, deserializing each body.
+    AsyncStdApp,
     /// sextant-async-std under smol; c=32 is 32 tasks on one local executor.
     Smol,
 }
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 12] = [
+    pub const ALL: [ClientKind; 18] = [
         ClientKind::Raw,
         ClientKind::RawWire,
+        ClientKind::RawWireApp,
         ClientKind::RawUreq,
         ClientKind::RawUreqWire,
+        ClientKind::RawUreqWireApp,
         ClientKind::RawHyper,
         ClientKind::RawHyperWire,
+        ClientKind::RawHyperWireApp,
         ClientKind::RawHyperApp,
         ClientKind::RawHyperSmol,
         ClientKind::Tokio,
+        ClientKind::TokioApp,
         ClientKind::Blocking,
+        ClientKind::BlockingApp,
         ClientKind::AsyncStd,
+        ClientKind::AsyncStdApp,
         ClientKind::Smol,
     ];
 
     /// Parses a CLI name.
     pub fn parse(s: &str) -> Option<ClientKind> {
-        Some(match s {
-            "raw" => ClientKind::Raw,
-            "raw-wire" => ClientKind::RawWire,
-            "raw-ureq" => ClientKind::RawUreq,
-            "raw-ureq-wire" => ClientKind::RawUreqWire,
-            "raw-hyper" => ClientKind::RawHyper,
-            "raw-hyper-wire" => ClientKind::RawHyperWire,
-            "raw-hyper-app" => ClientKind::RawHyperApp,
-            "raw-hyper-smol" => ClientKind::RawHyperSmol,
-            "tokio" => ClientKind::Tokio,
-            "blocking" => ClientKind::Blocking,
-            "async-std" => ClientKind::AsyncStd,
-            "smol" => ClientKind::Smol,
-            _ => return None,
-        })
+        ClientKind::ALL.into_iter().find(|c| c.name() == s)
     }
 
     /// For a Sextant transport: its minimal raw client and, when there is one, its
@@ -81,6 +85,9 @@ impl ClientKind {
             ClientKind::Blocking => Some((ClientKind::RawUreq, Some(ClientKind::RawUreqWire))),
             ClientKind::AsyncStd => Some((ClientKind::RawHyper, Some(ClientKind::RawHyperWire))),
             ClientKind::Smol => Some((ClientKind::RawHyperSmol, None)),
+            ClientKind::TokioApp => Some((ClientKind::RawWireApp, None)),
+            ClientKind::BlockingApp => Some((ClientKind::RawUreqWireApp, None)),
+            ClientKind::AsyncStdApp => Some((ClientKind::RawHyperWireApp, None)),
             _ => None,
         }
     }
@@ -90,15 +97,21 @@ impl ClientKind {
         match self {
             ClientKind::Raw => "raw",
             ClientKind::RawWire => "raw-wire",
+            ClientKind::RawWireApp => "raw-wire-app",
             ClientKind::RawUreq => "raw-ureq",
             ClientKind::RawUreqWire => "raw-ureq-wire",
+            ClientKind::RawUreqWireApp => "raw-ureq-wire-app",
             ClientKind::RawHyper => "raw-hyper",
             ClientKind::RawHyperWire => "raw-hyper-wire",
+            ClientKind::RawHyperWireApp => "raw-hyper-wire-app",
             ClientKind::RawHyperApp => "raw-hyper-app",
             ClientKind::RawHyperSmol => "raw-hyper-smol",
             ClientKind::Tokio => "tokio",
+            ClientKind::TokioApp => "tokio-app",
             ClientKind::Blocking => "blocking",
+            ClientKind::BlockingApp => "blocking-app",
             ClientKind::AsyncStd => "async-std",
+            ClientKind::AsyncStdApp => "async-std-app",
             ClientKind::Smol => "smol",
         }
     }
@@ -109,15 +122,23 @@ impl fmt::Display for ClientKind {
         f.write_str(match self {
             ClientKind::Raw => "raw reqwest",
             ClientKind::RawWire => "raw reqwest (identical wire)",
+            ClientKind::RawWireApp => "raw reqwest (identical wire, re-keyed, deserialized)",
             ClientKind::RawUreq => "raw ureq",
             ClientKind::RawUreqWire => "raw ureq (identical wire)",
+            ClientKind::RawUreqWireApp => "raw ureq (identical wire, re-keyed, deserialized)",
             ClientKind::RawHyper => "raw hyper (async-std)",
             ClientKind::RawHyperWire => "raw hyper (async-std, identical wire)",
+            ClientKind::RawHyperWireApp => {
+                "raw hyper (async-std, identical wire, re-keyed, deserialized)"
+            }
             ClientKind::RawHyperApp => "raw hyper (async-std, re-keyed, deserialized)",
             ClientKind::RawHyperSmol => "raw hyper (smol)",
             ClientKind::Tokio => "sextant-tokio",
+            ClientKind::TokioApp => "sextant-tokio (deserialized)",
             ClientKind::Blocking => "sextant-blocking",
+            ClientKind::BlockingApp => "sextant-blocking (deserialized)",
             ClientKind::AsyncStd => "sextant-async-std (async-std)",
+            ClientKind::AsyncStdApp => "sextant-async-std (async-std, deserialized)",
             ClientKind::Smol => "sextant-async-std (smol)",
         })
     }
@@ -147,10 +168,18 @@ pub struct Plan {
 /// Runs one measurement of `client`.
 pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Window, String> {
     match client {
-        ClientKind::Raw => crate::run_tokio::measure_raw(target, plan, false),
-        ClientKind::RawWire => crate::run_tokio::measure_raw(target, plan, true),
-        ClientKind::RawUreq => crate::run_blocking::measure_raw_ureq(target, plan, false),
-        ClientKind::RawUreqWire => crate::run_blocking::measure_raw_ureq(target, plan, true),
+        ClientKind::Raw => crate::run_tokio::measure_raw(target, plan, WireMode::Minimal),
+        ClientKind::RawWire => crate::run_tokio::measure_raw(target, plan, WireMode::Wire),
+        ClientKind::RawWireApp => crate::run_tokio::measure_raw(target, plan, WireMode::WireApp),
+        ClientKind::RawUreq => {
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Minimal)
+        }
+        ClientKind::RawUreqWire => {
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Wire)
+        }
+        ClientKind::RawUreqWireApp => {
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::WireApp)
+        }
         ClientKind::RawHyper => {
             crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::Minimal)
         }
@@ -160,10 +189,16 @@ pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Windo
         ClientKind::RawHyperApp => {
             crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::App)
         }
+        ClientKind::RawHyperWireApp => {
+            crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::WireApp)
+        }
         ClientKind::RawHyperSmol => crate::run_async_std::measure_raw_hyper_smol(target, plan),
-        ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan),
-        ClientKind::Blocking => crate::run_blocking::measure(target, plan),
-        ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan),
+        ClientKind::Tokio => crate::run_tokio::measure_sextant(target, plan, false),
+        ClientKind::TokioApp => crate::run_tokio::measure_sextant(target, plan, true),
+        ClientKind::Blocking => crate::run_blocking::measure(target, plan, false),
+        ClientKind::BlockingApp => crate::run_blocking::measure(target, plan, true),
+        ClientKind::AsyncStd => crate::run_async_std::measure_async_std(target, plan, false),
+        ClientKind::AsyncStdApp => crate::run_async_std::measure_async_std(target, plan, true),
         ClientKind::Smol => crate::run_async_std::measure_smol(target, plan),
     }
 }
@@ -177,6 +212,20 @@ pub enum RawHyperVariant {
     App,
     /// `raw-hyper-wire`: Sextant's headers and response-header reads.
     Wire,
+    /// `raw-hyper-wire-app`: `Wire`, re-keying the HMAC per request and deserializing the body.
+    WireApp,
+}
+
+/// Which raw reqwest or ureq baseline runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireMode {
+    /// `raw`, `raw-ureq`: the minimal headers.
+    Minimal,
+    /// `raw-wire`, `raw-ureq-wire`: Sextant's headers and response-header reads.
+    Wire,
+    /// `raw-wire-app`, `raw-ureq-wire-app`: `Wire`, re-keying the HMAC per request and
+    /// deserializing the body.
+    WireApp,
 }
 
 /// Hands out operation indices `[start, end)` to concurrent workers, exactly once each.
@@ -224,6 +273,8 @@ pub mod sextant {
         container: ContainerReference,
         create: bool,
         prefix: String,
+        /// Deserialize each body into the item, as an application does (the `-app` clients).
+        app: bool,
     }
 
     impl Ops {
@@ -238,7 +289,14 @@ pub mod sextant {
                 container,
                 create: plan.workload.is_create(),
                 prefix: plan.prefix.clone(),
+                app: false,
             })
+        }
+
+        /// `app`: [`Ops::check`] also deserializes each body into the application's item.
+        pub fn application(mut self, app: bool) -> Ops {
+            self.app = app;
+            self
         }
 
         /// The operation number `n`: a point read of the read item, or a create of a new item.
@@ -261,6 +319,9 @@ pub mod sextant {
             let r = r.map_err(|e| format!("sextant: {e}"))?;
             let want = if self.create { 201 } else { 200 };
             if r.status() == want && !r.response_bytes().is_empty() {
+                if self.app {
+                    workload::Item::parse(r.response_bytes())?;
+                }
                 Ok(())
             } else {
                 Err(format!(

@@ -2,7 +2,7 @@
 //! request needs (x-ms-date, x-ms-version, authorization, x-ms-documentdb-partitionkey,
 //! content-type on writes), on a reqwest client built like sextant-tokio's.
 //!
-//! Two variants:
+//! Variants:
 //! - `raw` ([`Raw::read`], [`Raw::create`]): that minimum, and only the status and body of the
 //!   response are looked at. The strict baseline.
 //! - `raw-wire` ([`Raw::read_wire`], [`Raw::create_wire`]): the identical wire work of a
@@ -11,6 +11,9 @@
 //!   `accept`, `x-ms-activity-id`, `x-ms-documentdb-partitionkey`, `content-type` on creates,
 //!   `x-ms-date`, `authorization`, `x-ms-session-token` on reads once one was returned), and the
 //!   response's session token, request charge and activity id read; see [`crate::wire`].
+//!
+//! - `raw-wire-app`: `raw-wire` plus what an application does (re-keyed HMAC per request,
+//!   deserialized body; [`Wire::application`]).
 //!
 //! It is also used to set up each block (database, container, the item the reads read).
 
@@ -69,6 +72,13 @@ impl Raw {
             timeout,
             wire: Wire::new(),
         })
+    }
+
+    /// The `raw-wire-app` client: the wire requests re-key the HMAC from `key_base64` per
+    /// request and deserialize the body ([`Wire::application`]).
+    pub fn wire_application(mut self, key_base64: &str) -> Self {
+        self.wire = Wire::application(key_base64);
+        self
     }
 
     /// Point read: `GET {base}dbs/{db}/colls/{coll}/docs/{id}`, expects 200.
@@ -141,7 +151,8 @@ impl Raw {
         let (status, body) = self
             .send_wire(reqwest::Method::GET, &link, &link, pk, None)
             .await?;
-        expect(status, 200, &body)
+        expect(status, 200, &body)?;
+        self.wire.read_body(&body)
     }
 
     /// `raw-wire` create: as [`Raw::create`] with Sextant's headers, reading the response
@@ -157,7 +168,8 @@ impl Raw {
                 Some(body),
             )
             .await?;
-        expect(status, 201, &body)
+        expect(status, 201, &body)?;
+        self.wire.read_body(&body)
     }
 
     /// One signed item request with the `raw-wire` headers, in Sextant's order, in a map
@@ -171,7 +183,9 @@ impl Raw {
         body: Option<String>,
     ) -> Result<(u16, Bytes), String> {
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let auth = self.key.sign(method.as_str(), "docs", link, &date);
+        let auth = self
+            .wire
+            .sign(&self.key, method.as_str(), "docs", link, &date)?;
         let mut url = String::with_capacity(self.base.len() + path.len());
         url.push_str(&self.base);
         url.push_str(path);

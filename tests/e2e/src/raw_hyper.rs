@@ -29,6 +29,8 @@
 //!   token sent back on reads once one was returned, and the response's session token, request
 //!   charge and activity id read; see [`crate::wire`]. The HMAC key is decoded once, as for
 //!   `raw-hyper`, and the body is not deserialized.
+//! - `raw-hyper-wire-app` ([`RawHyper::wire_application`]): `raw-hyper-wire` plus what an
+//!   application does (re-keyed HMAC per request, deserialized body; see [`crate::wire`]).
 
 use std::future::Future;
 use std::io;
@@ -57,17 +59,6 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// A connection's I/O future, handed to the runtime to run.
 pub type ConnTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// The item as an application would deserialize it (system properties ignored).
-#[derive(serde::Deserialize)]
-#[allow(dead_code)] // Read only by the deserializer: the point is the work, not the values.
-struct Item {
-    id: String,
-    pk: String,
-    value: u64,
-    name: String,
-    tags: Vec<String>,
-}
-
 /// A raw hyper client for one container; `spawn` runs each connection's I/O future.
 pub struct RawHyper<S> {
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
@@ -86,7 +77,7 @@ pub struct RawHyper<S> {
 
 impl<S: Fn(ConnTask)> RawHyper<S> {
     /// A client for `target`'s container (`http://IP:PORT/` endpoints only, as the local server
-    /// has). `app`: re-key the HMAC per request and deserialize the body.
+    /// has). `app`: re-key the HMAC per request and deserialize the body (`raw-hyper-app`).
     pub fn new(
         target: &Target,
         pool_max_idle: usize,
@@ -115,6 +106,13 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
             timeout,
             wire: Wire::new(),
         })
+    }
+
+    /// The `raw-hyper-wire-app` client: the wire requests re-key the HMAC per request and
+    /// deserialize the body ([`Wire::application`]).
+    pub fn wire_application(mut self) -> Self {
+        self.wire = Wire::application(&self.key_base64);
+        self
     }
 
     /// Point read: `GET /dbs/{db}/colls/{coll}/docs/{id}`, expects 200.
@@ -193,7 +191,8 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
     pub async fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
         let link = format!("{}/docs/{id}", self.container_link);
         let (status, body) = self.send_wire(Method::GET, &link, &link, pk, None).await?;
-        self.expect(status, 200, &body)
+        self.expect(status, 200, &body)?;
+        self.wire.read_body(&body)
     }
 
     /// `raw-hyper-wire` create: Sextant's headers, reading the response headers Sextant reads;
@@ -204,7 +203,8 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
         let (status, body) = self
             .send_wire(Method::POST, link, &path, pk, Some(body))
             .await?;
-        self.expect(status, 201, &body)
+        self.expect(status, 201, &body)?;
+        self.wire.read_body(&body)
     }
 
     /// One signed request with the `raw-hyper-wire` headers, in Sextant's order (`host` last),
@@ -219,7 +219,9 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
         body: Option<String>,
     ) -> Result<(u16, Bytes), String> {
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let auth = self.key.sign(method.as_str(), "docs", link, &date);
+        let auth = self
+            .wire
+            .sign(&self.key, method.as_str(), "docs", link, &date)?;
         let mut headers = self.wire.request_headers(pk, body.is_some(), date, auth)?;
         headers.insert(HOST, self.host.clone());
         let mut req = http::Request::new(match body {
@@ -291,7 +293,7 @@ impl<S: Fn(ConnTask)> RawHyper<S> {
             ));
         }
         if self.app {
-            serde_json::from_slice::<Item>(body).map_err(|e| format!("raw hyper item: {e}"))?;
+            crate::workload::Item::parse(body)?;
         }
         Ok(())
     }

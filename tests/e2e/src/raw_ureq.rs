@@ -8,7 +8,7 @@
 //! literal), which doubles the client's CPU per read here; sextant-blocking bounds every
 //! attempt and avoids that with its own resolver. The baseline is the cheaper configuration.
 //!
-//! Two variants:
+//! Variants:
 //! - `raw-ureq` ([`RawUreq::read`], [`RawUreq::create`]): the minimal headers of `raw.rs` (ureq
 //!   adds its own `user-agent: raw-ureq` and `accept: */*`); only the status and body of the
 //!   response are looked at. The strict baseline.
@@ -16,6 +16,8 @@
 //!   Sextant's order (its `user-agent` and `accept` replace ureq's), the session token sent back
 //!   on reads once one was returned, and the response's session token, request charge and
 //!   activity id read; see [`crate::wire`].
+//! - `raw-ureq-wire-app`: `raw-ureq-wire` plus what an application does (re-keyed HMAC per
+//!   request, deserialized body; [`Wire::application`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -56,6 +58,13 @@ impl RawUreq {
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
             wire: Wire::new(),
         })
+    }
+
+    /// The `raw-ureq-wire-app` client: the wire requests re-key the HMAC from `key_base64` per
+    /// request and deserialize the body ([`Wire::application`]).
+    pub fn wire_application(mut self, key_base64: &str) -> Self {
+        self.wire = Wire::application(key_base64);
+        self
     }
 
     /// Point read, expects 200 with a body.
@@ -110,7 +119,7 @@ impl RawUreq {
     pub fn read_wire(&self, id: &str, pk: &str) -> Result<(), String> {
         let link = format!("{}/docs/{id}", self.container_link);
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let auth = self.key.sign("GET", "docs", &link, &date);
+        let auth = self.wire.sign(&self.key, "GET", "docs", &link, &date)?;
         let mut req = http::Request::new(());
         *req.uri_mut() = http::Uri::try_from(format!("{}{link}", self.base))
             .map_err(|e| format!("raw ureq uri: {e}"))?;
@@ -124,7 +133,9 @@ impl RawUreq {
     pub fn create_wire(&self, pk: &str, body: String) -> Result<(), String> {
         let path = format!("{}/docs", self.container_link);
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let auth = self.key.sign("POST", "docs", &self.container_link, &date);
+        let auth = self
+            .wire
+            .sign(&self.key, "POST", "docs", &self.container_link, &date)?;
         let mut req = http::Request::new(body.as_bytes());
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = http::Uri::try_from(format!("{}{path}", self.base))
@@ -142,7 +153,8 @@ impl RawUreq {
             .body_mut()
             .read_to_vec()
             .map_err(|e| format!("raw ureq body: {e}"))?;
-        expect(status, want, &body)
+        expect(status, want, &body)?;
+        self.wire.read_body(&body)
     }
 }
 

@@ -41,9 +41,9 @@ mod imp {
         Ok(())
     }
 
-    /// Under async-std.
-    pub fn measure_async_std(target: &Target, plan: &Plan) -> Result<Window, String> {
-        let ops = Arc::new(sextant::Ops::new(target, plan)?);
+    /// Under async-std; `app`: deserializing each body (`async-std-app`).
+    pub fn measure_async_std(target: &Target, plan: &Plan, app: bool) -> Result<Window, String> {
+        let ops = Arc::new(sextant::Ops::new(target, plan)?.application(app));
         async_std::task::block_on(async {
             let driver = build(&ops, plan).await?;
             let c = plan.workload.concurrency();
@@ -118,7 +118,7 @@ pub use imp::{measure_async_std, measure_smol};
 
 /// Under async-std (not built: the `async-std` feature is off).
 #[cfg(not(feature = "async-std"))]
-pub fn measure_async_std(_: &Target, _: &Plan) -> Result<Window, String> {
+pub fn measure_async_std(_: &Target, _: &Plan, _: bool) -> Result<Window, String> {
     Err("built without the `async-std` feature".into())
 }
 
@@ -131,7 +131,7 @@ pub fn measure_smol(_: &Target, _: &Plan) -> Result<Window, String> {
 /// The raw hyper baseline on async-std: workers as for sextant-async-std (c=1 in `block_on`,
 /// c=32 as spawned tasks), connection I/O futures spawned with `async_std::task::spawn`.
 /// `variant`: minimal; `App` re-keys the HMAC per request and deserializes the body; `Wire`
-/// sends Sextant's headers and reads its response headers.
+/// sends Sextant's headers and reads its response headers; `WireApp` is `Wire` and `App`.
 pub fn measure_raw_hyper(
     target: &Target,
     plan: &Plan,
@@ -143,14 +143,12 @@ pub fn measure_raw_hyper(
 
     let app = variant == RawHyperVariant::App;
     let spawn = |conn: ConnTask| drop(async_std::task::spawn(conn));
-    let raw = Arc::new(RawHyper::new(
-        target,
-        plan.pool_max_idle,
-        plan.timeout,
-        app,
-        spawn,
-    )?);
-    let wire = variant == RawHyperVariant::Wire;
+    let raw = RawHyper::new(target, plan.pool_max_idle, plan.timeout, app, spawn)?;
+    let raw = Arc::new(match variant {
+        RawHyperVariant::WireApp => raw.wire_application(),
+        RawHyperVariant::Minimal | RawHyperVariant::App | RawHyperVariant::Wire => raw,
+    });
+    let wire = matches!(variant, RawHyperVariant::Wire | RawHyperVariant::WireApp);
     async_std::task::block_on(async {
         let c = plan.workload.concurrency();
         if c <= 1 {

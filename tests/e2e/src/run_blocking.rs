@@ -1,16 +1,16 @@
 //! sextant-blocking and raw ureq: c=1 on the harness thread, c=32 as 32 threads sharing one
 //! driver (or one agent).
 
-use crate::clients::Plan;
+use crate::clients::{Plan, WireMode};
 use crate::meter::Window;
 use crate::workload::Target;
 
-/// sextant-blocking.
+/// sextant-blocking; `app`: deserializing each body (`blocking-app`).
 #[cfg(feature = "blocking")]
-pub fn measure(target: &Target, plan: &Plan) -> Result<Window, String> {
+pub fn measure(target: &Target, plan: &Plan, app: bool) -> Result<Window, String> {
     use crate::clients::sextant;
 
-    let ops = sextant::Ops::new(target, plan)?;
+    let ops = sextant::Ops::new(target, plan)?.application(app);
     let runtime = sextant_blocking::CosmosDriverRuntime::builder()
         .environment(sextant::environment())
         .connection_pool_options(sextant::pool(plan))
@@ -25,13 +25,18 @@ pub fn measure(target: &Target, plan: &Plan) -> Result<Window, String> {
     on_threads(plan, one)
 }
 
-/// Raw ureq (the blocking baseline), with the same threads as sextant-blocking; `wire`: the
-/// `raw-ureq-wire` variant (Sextant's headers, see `crate::wire`).
-pub fn measure_raw_ureq(target: &Target, plan: &Plan, wire: bool) -> Result<Window, String> {
+/// Raw ureq (the blocking baseline), with the same threads as sextant-blocking; `mode`:
+/// minimal, `raw-ureq-wire` (Sextant's headers, see `crate::wire`) or `raw-ureq-wire-app`
+/// (also re-keyed HMAC and deserialized body).
+pub fn measure_raw_ureq(target: &Target, plan: &Plan, mode: WireMode) -> Result<Window, String> {
     use crate::workload;
     let raw = crate::raw_ureq::RawUreq::new(target, plan.pool_max_idle, plan.timeout)?;
+    let raw = match mode {
+        WireMode::WireApp => raw.wire_application(&target.key),
+        WireMode::Minimal | WireMode::Wire => raw,
+    };
     let create = plan.workload.is_create();
-    if wire {
+    if mode != WireMode::Minimal {
         let one = |n: u64| {
             if create {
                 let id = workload::create_id(&plan.prefix, n);
@@ -116,6 +121,6 @@ fn on_threads(
 
 /// sextant-blocking (not built: the `blocking` feature is off).
 #[cfg(not(feature = "blocking"))]
-pub fn measure(_: &Target, _: &Plan) -> Result<Window, String> {
+pub fn measure(_: &Target, _: &Plan, _: bool) -> Result<Window, String> {
     Err("built without the `blocking` feature".into())
 }

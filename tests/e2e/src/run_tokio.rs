@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::args::TokioFlavor;
-use crate::clients::{Counter, Plan};
+use crate::clients::{Counter, Plan, WireMode};
 use crate::meter::{self, Window};
 use crate::raw::Raw;
 use crate::workload::{self, Target};
@@ -66,13 +66,18 @@ where
     Ok(mark.stop())
 }
 
-/// raw reqwest; `wire`: the `raw-wire` variant (Sextant's headers, see `crate::wire`).
-pub fn measure_raw(target: &Target, plan: &Plan, wire: bool) -> Result<Window, String> {
+/// raw reqwest; `mode`: minimal, `raw-wire` (Sextant's headers, see `crate::wire`) or
+/// `raw-wire-app` (also re-keyed HMAC and deserialized body).
+pub fn measure_raw(target: &Target, plan: &Plan, mode: WireMode) -> Result<Window, String> {
     let rt = runtime(plan.tokio_flavor)?;
-    let raw = Arc::new(rt.block_on(async { Raw::new(target, plan.pool_max_idle, plan.timeout) })?);
+    let raw = rt.block_on(async { Raw::new(target, plan.pool_max_idle, plan.timeout) })?;
+    let raw = Arc::new(match mode {
+        WireMode::WireApp => raw.wire_application(&target.key),
+        WireMode::Minimal | WireMode::Wire => raw,
+    });
     let create = plan.workload.is_create();
     let prefix: Arc<str> = Arc::from(plan.prefix.as_str());
-    if wire {
+    if mode != WireMode::Minimal {
         let window = rt.block_on(warm_and_measure(
             move |n| {
                 let (raw, prefix) = (Arc::clone(&raw), Arc::clone(&prefix));
@@ -121,12 +126,12 @@ pub fn setup(target: &Target, timeout: std::time::Duration) -> Result<(), String
     })
 }
 
-/// sextant-tokio.
+/// sextant-tokio; `app`: deserializing each body (`tokio-app`).
 #[cfg(feature = "tokio")]
-pub fn measure_sextant(target: &Target, plan: &Plan) -> Result<Window, String> {
+pub fn measure_sextant(target: &Target, plan: &Plan, app: bool) -> Result<Window, String> {
     use crate::clients::sextant;
     let rt = runtime(plan.tokio_flavor)?;
-    let ops = Arc::new(sextant::Ops::new(target, plan)?);
+    let ops = Arc::new(sextant::Ops::new(target, plan)?.application(app));
     let driver = rt.block_on(async {
         let runtime = sextant_tokio::CosmosDriverRuntime::builder()
             .environment(sextant::environment())
@@ -157,6 +162,6 @@ pub fn measure_sextant(target: &Target, plan: &Plan) -> Result<Window, String> {
 
 /// sextant-tokio (not built: the `tokio` feature is off).
 #[cfg(not(feature = "tokio"))]
-pub fn measure_sextant(_: &Target, _: &Plan) -> Result<Window, String> {
+pub fn measure_sextant(_: &Target, _: &Plan, _: bool) -> Result<Window, String> {
     Err("built without the `tokio` feature".into())
 }

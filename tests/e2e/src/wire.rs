@@ -34,12 +34,21 @@
 //!
 //! The local test server sends no `x-ms-session-token`, so neither Sextant nor these baselines
 //! send one there; the capture is still done (a lookup that misses).
+//!
+//! The `-wire-app` variants (`raw-wire-app`, `raw-ureq-wire-app`, `raw-hyper-wire-app`;
+//! [`Wire::application`]) add what an application or an official SDK does on top: the HMAC is
+//! keyed again from the base64 key for every request (`MasterKey::parse`, as the SDKs and
+//! `sign_master_key` do; Sextant keys it once per driver) and the response body is deserialized
+//! into the application's item type ([`crate::workload::Item`]). They are compared with the
+//! Sextant clients that deserialize the same way (`tokio-app`, `blocking-app`, `async-std-app`),
+//! so the deserialization is work on both sides and only the re-keying differs.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use sextant_core::auth::MasterKey;
 
 /// `x-ms-version`.
 pub const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
@@ -74,6 +83,8 @@ pub struct Wire {
     next_id: AtomicU64,
     /// The last session token a response carried (one container, so one token).
     session: Mutex<Option<HeaderValue>>,
+    /// The `-wire-app` variants: the base64 account key, keyed again for every request.
+    app_key: Option<String>,
 }
 
 impl Default for Wire {
@@ -93,7 +104,45 @@ impl Wire {
             id_high: nanos.wrapping_mul(0x9e37_79b9_7f4a_7c15),
             next_id: AtomicU64::new(1),
             session: Mutex::new(None),
+            app_key: None,
         }
+    }
+
+    /// The `-wire-app` state: as [`Wire::new`], and [`Wire::sign`] keys the HMAC again from
+    /// `key_base64` for every request, [`Wire::read_body`] deserializes the body.
+    pub fn application(key_base64: &str) -> Wire {
+        Wire {
+            app_key: Some(key_base64.to_owned()),
+            ..Wire::new()
+        }
+    }
+
+    /// The request's signature: with the client's pre-keyed `key`, or (`-wire-app`) with a key
+    /// decoded and keyed for this request alone, as an application or SDK signs.
+    pub fn sign(
+        &self,
+        key: &MasterKey,
+        verb: &str,
+        resource_type: &str,
+        link: &str,
+        date: &str,
+    ) -> Result<String, String> {
+        match &self.app_key {
+            Some(b64) => {
+                let key = MasterKey::parse(b64).map_err(|e| format!("key: {e}"))?;
+                Ok(key.sign(verb, resource_type, link, date))
+            }
+            None => Ok(key.sign(verb, resource_type, link, date)),
+        }
+    }
+
+    /// What the client does with the response body: nothing, or (`-wire-app`) deserialize it
+    /// into the application's item.
+    pub fn read_body(&self, body: &[u8]) -> Result<(), String> {
+        if self.app_key.is_some() {
+            crate::workload::Item::parse(body)?;
+        }
+        Ok(())
     }
 
     /// The next activity id: a version-4-shaped UUID string (`8-4-4-4-12` lowercase hex) from
@@ -236,6 +285,33 @@ mod tests {
         );
         assert!(parts[2].starts_with('4'));
         assert!(s.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn application_variant_rekeys_and_deserializes() {
+        const KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+        let key = MasterKey::parse(KEY).unwrap();
+        let (plain, app) = (Wire::new(), Wire::application(KEY));
+        let date = "Tue, 15 Nov 1994 08:12:31 GMT";
+        let want = key.sign("GET", "docs", "dbs/d/colls/c/docs/i", date);
+        assert_eq!(
+            plain
+                .sign(&key, "GET", "docs", "dbs/d/colls/c/docs/i", date)
+                .unwrap(),
+            want
+        );
+        assert_eq!(
+            app.sign(&key, "GET", "docs", "dbs/d/colls/c/docs/i", date)
+                .unwrap(),
+            want
+        );
+        let item = crate::workload::item_body("i", "p", 3);
+        assert!(plain.read_body(b"not json").is_ok());
+        assert!(app.read_body(item.as_bytes()).is_ok());
+        assert!(app.read_body(b"not json").is_err());
+        assert!(Wire::application("not base64!")
+            .sign(&key, "GET", "docs", "x", date)
+            .is_err());
     }
 
     #[test]

@@ -100,3 +100,22 @@ pub fn item_body(id: &str, pk: &str, n: u64) -> String {
         r#"{{"id":"{id}","pk":"{pk}","value":{n},"name":"sextant e2e benchmark item","tags":["alpha","beta","gamma"]}}"#
     )
 }
+
+/// The item as an application deserializes it (system properties ignored): what the `-app`
+/// clients do with every response body.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // Read only by the deserializer: the point is the work, not the values.
+pub struct Item {
+    id: String,
+    pk: String,
+    value: u64,
+    name: String,
+    tags: Vec<String>,
+}
+
+impl Item {
+    /// Deserializes a response body (a read's item, or a create's echo of it).
+    pub fn parse(body: &[u8]) -> Result<Item, String> {
+        serde_json::from_slice(body).map_err(|e| format!("item: {e}"))
+    }
+}
