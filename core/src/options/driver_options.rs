@@ -218,6 +218,13 @@ impl DriverOptions {
         self.max_response_bytes
             .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
     }
+
+    /// The per-attempt timeout of data-plane requests these options resolve to
+    /// ([`DEFAULT_REQUEST_TIMEOUT`] when unset). A transport may configure its HTTP client for
+    /// it, so that the usual attempt needs no per-request settings.
+    pub fn effective_request_timeout(&self) -> Duration {
+        self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT)
+    }
 }
 
 /// Builder for [`DriverOptions`].
@@ -600,6 +607,11 @@ mod tests {
         assert_eq!(eff.max_throttle_retries, 7);
         assert_eq!(eff.request_timeout, Duration::from_secs(5));
         assert_eq!(eff.max_throttle_wait, DEFAULT_MAX_THROTTLE_WAIT);
+        assert_eq!(child.effective_request_timeout(), DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(
+            child.layered_over(&parent).effective_request_timeout(),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

@@ -272,7 +272,7 @@ mod tests {
     const WAIT: Duration = Duration::from_secs(5);
 
     fn client() -> HttpClient {
-        HttpClient::new(&ConnectionPoolOptions::default(), false)
+        HttpClient::new(&ConnectionPoolOptions::default(), false, None)
     }
 
     fn next_event(bg: &mut Background) -> Event {

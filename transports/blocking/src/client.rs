@@ -25,6 +25,11 @@ const IDLE_HOSTS_FACTOR: usize = 32;
 /// reported as a resolve / connect timeout (`NotSent`) rather than as ureq's global timeout,
 /// whose phase is unknown (`Unknown`).
 const PHASE_MARGIN: Duration = Duration::from_millis(1);
+/// How much less than the usual attempt timeout an attempt may have left and still run on the
+/// agent's own timeouts ([`HttpClient::uses_agent_timeouts`]); also the most such an attempt can
+/// end after its deadline. What it covers is the time from the core setting the deadline to
+/// the attempt starting: one turn, microseconds natively, well under a millisecond under valgrind.
+const AGENT_TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 
 /// Both clocks, read once.
 pub(crate) use sextant_host::now;
@@ -34,6 +39,9 @@ pub(crate) use sextant_host::now;
 pub(crate) struct HttpClient {
     agent: Agent,
     connect_timeout: Duration,
+    /// The attempt timeout the agent's own configuration bounds (the runtime's request
+    /// timeout), if any. See [`HttpClient::uses_agent_timeouts`].
+    usual_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -47,8 +55,16 @@ impl fmt::Debug for HttpClient {
 impl HttpClient {
     /// An agent configured from the pool options. Statuses are answers, not errors; redirects
     /// are not followed (the core sees every status); proxies from the environment are not used.
-    pub(crate) fn new(pool: &ConnectionPoolOptions, accept_any_certificate: bool) -> Self {
-        let config = Agent::config_builder()
+    /// `usual_timeout`: the attempt timeout most attempts have (the runtime's request timeout);
+    /// the agent's own timeouts are set for it, so those attempts need no per-request
+    /// configuration ([`HttpClient::uses_agent_timeouts`]).
+    pub(crate) fn new(
+        pool: &ConnectionPoolOptions,
+        accept_any_certificate: bool,
+        usual_timeout: Option<Duration>,
+    ) -> Self {
+        let usual_timeout = usual_timeout.filter(|t| !t.is_zero());
+        let builder = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -59,9 +75,18 @@ impl HttpClient {
                     .saturating_mul(IDLE_HOSTS_FACTOR),
             )
             .max_idle_age(pool.idle_timeout)
-            .timeout_connect(Some(pool.connect_timeout))
-            .tls_config(tls_config(accept_any_certificate))
-            .build();
+            .tls_config(tls_config(accept_any_certificate));
+        let config = match usual_timeout {
+            Some(t) => {
+                let phase = phase_timeout(t);
+                builder
+                    .timeout_global(Some(t))
+                    .timeout_resolve(Some(phase))
+                    .timeout_connect(Some(pool.connect_timeout.min(phase)))
+            }
+            None => builder.timeout_connect(Some(pool.connect_timeout)),
+        }
+        .build();
         // ureq's default chain without its proxy steps (proxies are off, see above), with the
         // socket timeouts kept on a grid between TCP and TLS (see `socket_timeouts`).
         let connector =
@@ -72,6 +97,7 @@ impl HttpClient {
         HttpClient {
             agent,
             connect_timeout: pool.connect_timeout,
+            usual_timeout,
         }
     }
 
@@ -139,10 +165,10 @@ impl HttpClient {
         *request.method_mut() = head.method;
         *request.uri_mut() = head.uri;
         *request.headers_mut() = head.headers;
-        let phase = timeout
-            .checked_sub(PHASE_MARGIN)
-            .filter(|d| !d.is_zero())
-            .unwrap_or(timeout);
+        if self.uses_agent_timeouts(timeout) {
+            return self.agent.run(request);
+        }
+        let phase = phase_timeout(timeout);
         let request = self
             .agent
             .configure_request(request)
@@ -152,6 +178,34 @@ impl HttpClient {
             .build();
         self.agent.run(request)
     }
+}
+
+impl HttpClient {
+    /// Whether an attempt with `timeout` left runs on the agent's own timeouts, set for the
+    /// usual attempt timeout `T`, instead of a per-request configuration (which ureq stores in
+    /// the request's extensions: four allocations and about 1k instructions per attempt).
+    ///
+    /// An attempt qualifies when `timeout` is `T` less at most [`AGENT_TIMEOUT_SLACK`] (the
+    /// time since the core set its deadline). ureq counts `T` from the start of its call, so such
+    /// an attempt can end up to [`AGENT_TIMEOUT_SLACK`] after its deadline, never before it; the
+    /// per-request path also counts from ureq's start, a few microseconds after `timeout` was
+    /// measured. Resolve and connect keep their [`PHASE_MARGIN`] before ureq's global timeout
+    /// either way, so a hang there is still reported as `NotSent`. Any other attempt (a retry
+    /// inside an end-to-end bound, a metadata read, a driver with its own request timeout) gets
+    /// its exact remaining time.
+    pub(crate) fn uses_agent_timeouts(&self, timeout: Duration) -> bool {
+        self.usual_timeout
+            .is_some_and(|t| timeout <= t && t - timeout <= AGENT_TIMEOUT_SLACK)
+    }
+}
+
+/// The resolve and connect bound within an attempt timeout: [`PHASE_MARGIN`] earlier, so that a
+/// hang there is reported as what it is (`NotSent`).
+fn phase_timeout(timeout: Duration) -> Duration {
+    timeout
+        .checked_sub(PHASE_MARGIN)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(timeout)
 }
 
 /// The request line and headers of an attempt.
@@ -187,13 +241,91 @@ mod tests {
     const CAP: usize = 1024;
 
     fn client() -> HttpClient {
-        HttpClient::new(&ConnectionPoolOptions::default(), false)
+        HttpClient::new(&ConnectionPoolOptions::default(), false, None)
     }
 
     fn perform(req: Box<OutgoingRequest>) -> (Result<Response, TransportError>, usize) {
+        perform_on(&client(), req)
+    }
+
+    fn perform_on(
+        client: &HttpClient,
+        req: Box<OutgoingRequest>,
+    ) -> (Result<Response, TransportError>, usize) {
         let mut heads = 0;
-        let result = client().perform(req, &mut |_| heads += 1);
+        let result = client.perform(req, &mut |_| heads += 1);
         (result, heads)
+    }
+
+    /// A client whose agent is configured for attempts of `usual`.
+    fn client_for(usual: Duration) -> HttpClient {
+        HttpClient::new(&ConnectionPoolOptions::default(), false, Some(usual))
+    }
+
+    #[test]
+    fn only_attempts_of_about_the_usual_timeout_run_on_the_agents_timeouts() {
+        let t = Duration::from_secs(6);
+        let c = client_for(t);
+        assert!(c.uses_agent_timeouts(t));
+        assert!(c.uses_agent_timeouts(t - Duration::from_micros(5)));
+        assert!(c.uses_agent_timeouts(t - AGENT_TIMEOUT_SLACK));
+        // Shorter (a retry inside an end-to-end bound, a metadata read) or longer (a driver
+        // with its own request timeout): the exact remaining time, per request.
+        assert!(!c.uses_agent_timeouts(t - AGENT_TIMEOUT_SLACK - Duration::from_nanos(1)));
+        assert!(!c.uses_agent_timeouts(Duration::from_secs(2)));
+        assert!(!c.uses_agent_timeouts(t + Duration::from_nanos(1)));
+        assert!(!client().uses_agent_timeouts(t));
+        assert!(!HttpClient::new(
+            &ConnectionPoolOptions::default(),
+            false,
+            Some(Duration::ZERO)
+        )
+        .uses_agent_timeouts(Duration::ZERO));
+    }
+
+    #[test]
+    fn on_the_agents_timeouts_an_attempt_ends_as_on_its_own() {
+        let timeout = Duration::from_millis(200);
+        let c = client_for(timeout);
+        // Silence: a timeout of unknown effect, never before the deadline.
+        let peer = Peer::start(vec![Script::Silent]);
+        let started = Instant::now();
+        let req = request(1, &peer.url("/"), timeout, CAP);
+        assert!(c.uses_agent_timeouts(req.timeout_from(Instant::now())));
+        let (result, heads) = perform_on(&c, req);
+        let elapsed = started.elapsed();
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent, heads),
+            (TransportErrorKind::Timeout, RequestSent::Unknown, 0),
+            "{e:?}"
+        );
+        assert!(elapsed >= timeout, "{elapsed:?}");
+        // A stalled body: sent.
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"partial\":".to_vec();
+        let peer = Peer::start(vec![Script::AnswerThenStall(head)]);
+        let (result, heads) = perform_on(&c, request(2, &peer.url("/"), timeout, CAP));
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent, heads),
+            (TransportErrorKind::Timeout, RequestSent::Sent, 1),
+            "{e:?}"
+        );
+        // Refused: not sent.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        drop(listener);
+        let (result, _) = perform_on(&c, request(3, &url, timeout, CAP));
+        let e = expect_error(result);
+        assert_eq!(
+            (e.kind, e.request_sent),
+            (TransportErrorKind::Connect, RequestSent::NotSent),
+            "{e:?}"
+        );
+        // An answer.
+        let peer = Peer::start(vec![Script::Answer(response(200, "{}"))]);
+        let (result, heads) = perform_on(&c, request(4, &peer.url("/"), timeout, CAP));
+        assert_eq!((result.unwrap().status, heads), (200, 1));
     }
 
     fn expect_error(result: Result<Response, TransportError>) -> TransportError {

@@ -158,6 +158,7 @@ impl CosmosDriverRuntimeBuilder {
         let client = HttpClient::new(
             &options.effective_connection_pool(),
             options.emulator_server_cert_validation_disabled,
+            Some(options.driver_options.effective_request_timeout()),
         );
         Ok(CosmosDriverRuntime {
             inner: Arc::new(RuntimeInner {
