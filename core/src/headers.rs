@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::diagnostics::ServiceActivityId;
+
 /// Header names (lowercase, as `http` stores them).
 pub mod names {
     use http::HeaderName;
@@ -129,8 +131,10 @@ pub struct ResponseHeaders {
     raw: HeaderMap,
     /// The first `x-ms-session-token` value, found by [`ResponseHeaders::parse`]'s pass.
     session_token: Option<HeaderValue>,
-    /// The first `x-ms-activity-id` value, found the same way.
-    activity_id: Option<HeaderValue>,
+    /// The first `x-ms-activity-id` value, found the same way, kept as text (a GUID fits
+    /// inline): no clone of the header value, which is an allocation when the transport's
+    /// values own their bytes (ureq's do).
+    activity_id: Option<ServiceActivityId>,
     request_charge: Option<f64>,
     sub_status: Option<u32>,
     item_count: Option<u64>,
@@ -159,7 +163,10 @@ impl ResponseHeaders {
                     continue;
                 }
                 "x-ms-activity-id" => {
-                    activity_id.get_or_insert_with(|| value.clone());
+                    // The first value decides, as `HeaderMap::get` would (an unreadable first
+                    // value is no activity id, whatever follows).
+                    activity_id
+                        .get_or_insert_with(|| value.to_str().ok().map(ServiceActivityId::new));
                     continue;
                 }
                 _ => continue,
@@ -208,7 +215,7 @@ impl ResponseHeaders {
         ResponseHeaders {
             raw,
             session_token,
-            activity_id,
+            activity_id: activity_id.flatten(),
             request_charge,
             sub_status,
             item_count,
@@ -234,7 +241,12 @@ impl ResponseHeaders {
 
     /// `x-ms-activity-id`.
     pub fn activity_id(&self) -> Option<&str> {
-        self.activity_id.as_ref().and_then(|v| v.to_str().ok())
+        self.activity_id.as_ref().map(ServiceActivityId::as_str)
+    }
+
+    /// `x-ms-activity-id` as the diagnostics keep it (a copy, no second validation).
+    pub(crate) fn service_activity_id(&self) -> Option<ServiceActivityId> {
+        self.activity_id.clone()
     }
 
     /// `x-ms-session-token`.
@@ -357,6 +369,20 @@ mod tests {
 
         let empty = ResponseHeaders::parse(HeaderMap::new());
         assert_eq!((empty.session_token(), empty.activity_id()), (None, None));
+
+        // The first activity id decides, as `HeaderMap::get` would: an unreadable one (not
+        // visible ASCII) is none, whatever follows; a long one is kept whole.
+        let mut m = HeaderMap::new();
+        m.append(
+            names::ACTIVITY_ID,
+            HeaderValue::from_bytes(b"\xff-id").unwrap(),
+        );
+        m.append(names::ACTIVITY_ID, HeaderValue::from_static("a-2"));
+        assert_eq!(ResponseHeaders::parse(m).activity_id(), None);
+        let long = "x".repeat(300);
+        let mut m = HeaderMap::new();
+        m.insert(names::ACTIVITY_ID, HeaderValue::from_str(&long).unwrap());
+        assert_eq!(ResponseHeaders::parse(m).activity_id(), Some(long.as_str()));
         assert_eq!(empty.request_charge(), 0.0);
     }
 }

@@ -191,7 +191,7 @@ impl DiagnosticsBuilder {
         status: Option<u16>,
         sub_status: Option<u32>,
         charge: f64,
-        activity_id: Option<&str>,
+        activity_id: Option<super::record::ServiceActivityId>,
         sent: RequestSent,
         error: Option<String>,
         now: Instant,
@@ -204,7 +204,7 @@ impl DiagnosticsBuilder {
         r.status = status;
         r.sub_status = sub_status;
         r.request_charge = charge;
-        r.activity_id = activity_id.map(super::record::ServiceActivityId::new);
+        r.activity_id = activity_id;
         r.request_sent = sent;
         r.duration = now_rel.saturating_sub(r.started_at);
         r.error = error;
@@ -285,7 +285,7 @@ impl DiagnosticsBuilder {
                 r.status,
                 r.sub_status,
                 r.request_charge,
-                r.activity_id.as_deref(),
+                r.activity_id.clone(),
                 r.request_sent,
                 r.error.clone(),
                 at(r.started_at.saturating_add(r.duration)),

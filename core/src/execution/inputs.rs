@@ -59,7 +59,7 @@ impl Execution {
             Some(status),
             sub_status,
             headers.request_charge(),
-            headers.activity_id(),
+            headers.service_activity_id(),
             RequestSent::Sent,
             None,
             now.mono,
