@@ -92,12 +92,7 @@ impl Execution {
                 self.penalize_slow_losers(d, now.mono);
                 self.abort_all(d, now.mono);
                 let diagnostics = self.diag.finish(now.mono, Some(status), sub_status);
-                let resp = CosmosResponse {
-                    status,
-                    headers: Arc::new(headers),
-                    body,
-                    diagnostics,
-                };
+                let resp = CosmosResponse::new(status, headers, body, diagnostics);
                 self.outcome = Some(Ok(resp));
             }
             (Purpose::ContainerRead | Purpose::PkRangeRead, Reaction::Success) => {
@@ -345,12 +340,12 @@ impl Execution {
                 let success_status = t.success_status;
                 self.abort_all(d, now.mono);
                 let diagnostics = self.diag.finish(now.mono, Some(success_status), None);
-                self.outcome = Some(Ok(CosmosResponse {
-                    status: success_status,
-                    headers: Arc::new(headers),
+                self.outcome = Some(Ok(CosmosResponse::new(
+                    success_status,
+                    headers,
                     body,
                     diagnostics,
-                }));
+                )));
             }
             None => {
                 let failure = self.tracked.failure.take().map_or_else(

@@ -1,13 +1,10 @@
 //! The throughput flow against scripted service answers.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::headers::ResponseHeaders;
 use crate::models::AccountReference;
 use crate::operation::{OperationKind, ResourceType};
 
@@ -23,12 +20,11 @@ fn ok(status: u16, body: Value, headers: &[(&'static str, &str)]) -> FlowInput {
     for (n, v) in headers {
         h.insert(*n, HeaderValue::from_str(v).unwrap());
     }
-    FlowInput::Response(Ok(CosmosResponse {
+    FlowInput::Response(Ok(CosmosResponse::from_parts(
         status,
-        headers: Arc::new(ResponseHeaders::parse(h)),
-        body: Bytes::from(body.to_string()),
-        diagnostics: Arc::new(CosmosDiagnostics::empty()),
-    }))
+        h,
+        Bytes::from(body.to_string()),
+    )))
 }
 
 fn offer(content: Value) -> Value {

@@ -232,12 +232,12 @@ impl Execution {
             raw.insert(crate::headers::names::CONTINUATION, v);
         }
         let diagnostics = self.diag.finish(now.mono, Some(200), None);
-        self.outcome = Some(Ok(CosmosResponse {
-            status: 200,
-            headers: std::sync::Arc::new(crate::headers::ResponseHeaders::parse(raw)),
-            body: bytes::Bytes::from(body),
+        self.outcome = Some(Ok(CosmosResponse::new(
+            200,
+            crate::headers::ResponseHeaders::parse(raw),
+            bytes::Bytes::from(body),
             diagnostics,
-        }));
+        )));
     }
 }
 

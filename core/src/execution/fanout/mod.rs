@@ -472,12 +472,12 @@ impl Execution {
         }
         let diagnostics = self.diag.finish(now.mono, Some(200), None);
         let _ = d; // the page itself changes no driver state
-        self.outcome = Some(Ok(CosmosResponse {
-            status: 200,
-            headers: std::sync::Arc::new(ResponseHeaders::parse(raw)),
+        self.outcome = Some(Ok(CosmosResponse::new(
+            200,
+            ResponseHeaders::parse(raw),
             body,
             diagnostics,
-        }));
+        )));
     }
 
     /// Ends the page with `failure` (its children are aborted by `finish`).
