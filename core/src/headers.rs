@@ -369,6 +369,7 @@ mod tests {
 
         let empty = ResponseHeaders::parse(HeaderMap::new());
         assert_eq!((empty.session_token(), empty.activity_id()), (None, None));
+        assert_eq!(empty.request_charge(), 0.0);
 
         // The first activity id decides, as `HeaderMap::get` would: an unreadable one (not
         // visible ASCII) is none, whatever follows; a long one is kept whole.
@@ -383,6 +384,5 @@ mod tests {
         let mut m = HeaderMap::new();
         m.insert(names::ACTIVITY_ID, HeaderValue::from_str(&long).unwrap());
         assert_eq!(ResponseHeaders::parse(m).activity_id(), Some(long.as_str()));
-        assert_eq!(empty.request_charge(), 0.0);
     }
 }

@@ -28,11 +28,11 @@ impl std::fmt::Debug for CosmosResponse {
 }
 
 /// What a [`CosmosResponse`] holds.
-pub(crate) struct Parts {
-    pub(crate) status: u16,
-    pub(crate) headers: ResponseHeaders,
-    pub(crate) body: Bytes,
-    pub(crate) diagnostics: Arc<CosmosDiagnostics>,
+struct Parts {
+    status: u16,
+    headers: ResponseHeaders,
+    body: Bytes,
+    diagnostics: Arc<CosmosDiagnostics>,
 }
 
 impl CosmosResponse {

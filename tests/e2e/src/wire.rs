@@ -289,9 +289,9 @@ mod tests {
 
     #[test]
     fn application_variant_rekeys_and_deserializes() {
-        const KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
-        let key = MasterKey::parse(KEY).unwrap();
-        let (plain, app) = (Wire::new(), Wire::application(KEY));
+        let b64 = crate::sextant_core_key();
+        let key = MasterKey::parse(&b64).unwrap();
+        let (plain, app) = (Wire::new(), Wire::application(&b64));
         let date = "Tue, 15 Nov 1994 08:12:31 GMT";
         let want = key.sign("GET", "docs", "dbs/d/colls/c/docs/i", date);
         assert_eq!(

@@ -155,6 +155,24 @@ impl HttpClient {
         })
     }
 
+    /// Whether an attempt with `timeout` left runs on the agent's own timeouts, set for the
+    /// usual attempt timeout `T`, instead of a per-request configuration (ureq copies its
+    /// `Config` into the request's extensions: measured at 2 allocations and about 1.3k
+    /// instructions per attempt, docs/PERFORMANCE.md).
+    ///
+    /// An attempt qualifies when `timeout` is `T` less at most [`AGENT_TIMEOUT_SLACK`] (the
+    /// time since the core set its deadline). ureq counts `T` from the start of its call, so such
+    /// an attempt can end up to [`AGENT_TIMEOUT_SLACK`] after its deadline, never before it; the
+    /// per-request path also counts from ureq's start, a few microseconds after `timeout` was
+    /// measured. Resolve and connect keep their [`PHASE_MARGIN`] before ureq's global timeout
+    /// either way, so a hang there is still reported as `NotSent`. Any other attempt (a retry
+    /// inside an end-to-end bound, a metadata read, a driver with its own request timeout) gets
+    /// its exact remaining time.
+    pub(crate) fn uses_agent_timeouts(&self, timeout: Duration) -> bool {
+        self.usual_timeout
+            .is_some_and(|t| timeout <= t && t - timeout <= AGENT_TIMEOUT_SLACK)
+    }
+
     fn run<B: AsSendBody>(
         &self,
         head: Head,
@@ -177,26 +195,6 @@ impl HttpClient {
             .timeout_connect(Some(self.connect_timeout.min(phase)))
             .build();
         self.agent.run(request)
-    }
-}
-
-impl HttpClient {
-    /// Whether an attempt with `timeout` left runs on the agent's own timeouts, set for the
-    /// usual attempt timeout `T`, instead of a per-request configuration (ureq copies its
-    /// `Config` into the request's extensions: measured at 2 allocations and about 1.3k
-    /// instructions per attempt, docs/PERFORMANCE.md).
-    ///
-    /// An attempt qualifies when `timeout` is `T` less at most [`AGENT_TIMEOUT_SLACK`] (the
-    /// time since the core set its deadline). ureq counts `T` from the start of its call, so such
-    /// an attempt can end up to [`AGENT_TIMEOUT_SLACK`] after its deadline, never before it; the
-    /// per-request path also counts from ureq's start, a few microseconds after `timeout` was
-    /// measured. Resolve and connect keep their [`PHASE_MARGIN`] before ureq's global timeout
-    /// either way, so a hang there is still reported as `NotSent`. Any other attempt (a retry
-    /// inside an end-to-end bound, a metadata read, a driver with its own request timeout) gets
-    /// its exact remaining time.
-    pub(crate) fn uses_agent_timeouts(&self, timeout: Duration) -> bool {
-        self.usual_timeout
-            .is_some_and(|t| timeout <= t && t - timeout <= AGENT_TIMEOUT_SLACK)
     }
 }
 
