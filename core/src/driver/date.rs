@@ -23,7 +23,8 @@ const LEN: usize = 29;
 pub(crate) struct DateCache {
     /// Whole seconds since the Unix epoch the value was formatted for.
     secs: u64,
-    text: [u8; LEN],
+    /// Kept as a string, checked once when formatted rather than on every attempt.
+    text: String,
     /// The same text, shared: attempts clone it (a reference count) instead of copying it.
     value: HeaderValue,
 }
@@ -50,8 +51,7 @@ impl DateCache {
 
     /// The kept date as text: what the signature covers.
     pub fn text(&self) -> &str {
-        // RFC 1123 dates are ASCII: the check cannot fail.
-        std::str::from_utf8(&self.text).unwrap_or_default()
+        &self.text
     }
 
     /// The kept date as a header value (shared: a clone is a reference count).
@@ -67,6 +67,8 @@ impl DateCache {
         let _ = write!(&mut text[..], "{date}");
         let value = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&text))
             .unwrap_or_else(|_| HeaderValue::from_static(""));
+        // RFC 1123 dates are ASCII: the check cannot fail.
+        let text = String::from_utf8_lossy(&text).into_owned();
         DateCache { secs, text, value }
     }
 }
