@@ -51,6 +51,15 @@ pub fn push_path_segment(out: &mut String, segment: &str) {
     out.extend(utf8_percent_encode(segment, PATH_SEGMENT));
 }
 
+/// True when [`push_path_segment`] would change `segment` (it has a character to encode).
+pub(crate) fn needs_path_encoding(segment: &str) -> bool {
+    // The encoder yields the longest run that needs no encoding first: the whole segment
+    // when nothing does.
+    utf8_percent_encode(segment, PATH_SEGMENT)
+        .next()
+        .is_some_and(|run| run.len() != segment.len())
+}
+
 /// Returns one URL path segment percent-encoded for the wire (see [`push_path_segment`]).
 pub fn encode_path_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
@@ -61,6 +70,24 @@ pub fn encode_path_segment(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needs_path_encoding_agrees_with_the_encoder() {
+        for s in [
+            "",
+            "item-1",
+            "a b",
+            "é",
+            "a/b",
+            "x%y",
+            "ab?",
+            "Az09-_.~",
+            "tenant 1 ",
+            "😀",
+        ] {
+            assert_eq!(needs_path_encoding(s), encode_path_segment(s) != s, "{s:?}");
+        }
+    }
 
     #[test]
     fn uri_component_matches_js() {

@@ -11,7 +11,7 @@ use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
 use crate::operation::options::QueryRole;
-use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
+use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
 use crate::regions::RegionRoute;
 
@@ -35,8 +35,9 @@ pub(crate) struct Prepared {
     pub kind: OperationKind,
     pub resource_type: ResourceType,
     pub method: Method,
-    pub link: String,
-    pub path: String,
+    pub link: Address,
+    /// The URL path; `None`: the same as `link`.
+    pub path: Option<String>,
     pub body: Bytes,
     /// The static headers. The first attempt takes them when `rebuild` is set; later attempts
     /// (retries, hedges) get a rebuilt copy.
@@ -203,8 +204,8 @@ impl Prepared {
             send_session: false,
             resource_type: ResourceType::Account,
             method: Method::GET,
-            link: String::new(),
-            path: String::new(),
+            link: Address::default(),
+            path: None,
             body: Bytes::new(),
             headers: h,
             class: OpClass {
@@ -224,13 +225,18 @@ impl Prepared {
         }
     }
 
+    /// The URL path without the leading slash.
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.link)
+    }
+
     pub fn uses_write_regions(&self) -> bool {
         !self.class.read_only
     }
 
     /// Full URL for `route`.
     pub fn url(&self, route: &RegionRoute) -> crate::diagnostics::AttemptUrl {
-        crate::diagnostics::AttemptUrl::join(&route.endpoint, &self.path)
+        crate::diagnostics::AttemptUrl::join(&route.endpoint, self.path())
     }
 
     /// Headers for one attempt: the static ones plus a fresh date and signature.
@@ -553,15 +559,15 @@ impl Prepared {
     ) -> Prepared {
         let mut p = Prepared::account_read(d, activity_id);
         p.container = Some(container.clone());
-        p.link = container.0.to_string();
+        p.link = Address::Shared(container.0.clone());
         match pk_ranges {
             None => {
                 p.resource_type = ResourceType::Container;
-                p.path = container.1.to_string();
+                p.path = Some(container.1.to_string());
             }
             Some((etag, continuation)) => {
                 p.resource_type = ResourceType::PartitionKeyRange;
-                p.path = format!("{}/pkranges", container.1);
+                p.path = Some(format!("{}/pkranges", container.1));
                 if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
                     p.headers
                         .insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));

@@ -10,7 +10,7 @@ use http::{HeaderMap, Method};
 
 use crate::auth::encode::push_path_segment;
 use crate::headers::names;
-use crate::operation::{OperationKind, ResourceType};
+use crate::operation::{Address, OperationKind, ResourceType};
 use crate::policy::OpClass;
 
 use super::prepared::Prepared;
@@ -53,10 +53,13 @@ pub(crate) fn stamp(
     );
     let body = Bytes::from(serde_json::to_vec(&doc).ok()?);
     let (link, path) = if kind == OperationKind::Create {
-        let mut path = prepared.path.clone();
+        let mut path = prepared.path().to_owned();
         path.push('/');
         push_path_segment(&mut path, &item_id);
-        (format!("{}/docs/{item_id}", prepared.link), path)
+        (
+            Address::Own(format!("{}/docs/{item_id}", prepared.link)),
+            Some(path),
+        )
     } else {
         (prepared.link.clone(), prepared.path.clone())
     };

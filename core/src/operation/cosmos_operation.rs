@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::auth::encode::needs_path_encoding;
 use crate::error::ConfigError;
 use crate::models::{validate_resource_id, ResourceIdKind};
 use crate::models::{
@@ -11,21 +12,22 @@ use crate::models::{
     PartitionKey,
 };
 use crate::operation::kind::{OperationKind, ResourceType};
-use crate::operation::QuerySpec;
+use crate::operation::{Address, QuerySpec};
 
 /// A single operation, ready to be started on a [`crate::Driver`].
 ///
 /// Item payloads are raw bytes (the data plane is schema-agnostic); database and container
 /// operations take typed properties.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CosmosOperation {
     pub(crate) kind: OperationKind,
     pub(crate) resource_type: ResourceType,
     pub(crate) account: AccountReference,
     /// Signed resource link (raw ids).
-    pub(crate) link: String,
-    /// URL path without the leading slash (ids percent-encoded).
-    pub(crate) path: String,
+    pub(crate) link: Address,
+    /// URL path without the leading slash (ids percent-encoded). `None`: the same as `link`
+    /// (nothing needed encoding), which saves an item operation an allocation.
+    pub(crate) path: Option<String>,
     pub(crate) partition_key: Option<PartitionKey>,
     pub(crate) body: Option<Bytes>,
     pub(crate) problem: Option<Box<ConfigError>>,
@@ -42,6 +44,27 @@ pub struct CosmosOperation {
     pub(crate) raw: bool,
 }
 
+/// Written out so that `path` prints the path whether or not it shares the link's string.
+impl std::fmt::Debug for CosmosOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CosmosOperation")
+            .field("kind", &self.kind)
+            .field("resource_type", &self.resource_type)
+            .field("account", &self.account)
+            .field("link", &self.link)
+            .field("path", &self.path())
+            .field("partition_key", &self.partition_key)
+            .field("body", &self.body)
+            .field("problem", &self.problem)
+            .field("container", &self.container)
+            .field("query", &self.query)
+            .field("feed_range", &self.feed_range)
+            .field("headers", &self.headers)
+            .field("raw", &self.raw)
+            .finish()
+    }
+}
+
 impl CosmosOperation {
     pub(crate) fn new(
         kind: OperationKind,
@@ -54,8 +77,8 @@ impl CosmosOperation {
             kind,
             resource_type,
             account: account.clone(),
-            link,
-            path,
+            link: Address::Own(link),
+            path: Some(path),
             partition_key: None,
             body: None,
             problem: None,
@@ -115,21 +138,27 @@ impl CosmosOperation {
             kind,
             ResourceType::Item,
             container.account(),
-            container.link().to_string(),
+            String::new(),
             path,
         );
-        op.container = Some(container.link_and_path());
+        let (link, path) = container.link_and_path();
+        // The feed signs the container's link: shared, not copied.
+        op.link = Address::Shared(Arc::clone(&link));
+        op.container = Some((link, path));
         op.checked_in(container, None)
     }
 
     fn item(kind: OperationKind, item: &ItemReference) -> Self {
-        let mut link = String::with_capacity(item.container().link().len() + item.id().len() + 6);
-        item.push_link(&mut link);
-        let mut path =
-            String::with_capacity(item.container().path().len() + item.id().len() * 3 + 6);
-        item.push_path(&mut path);
         let c = item.container();
-        let mut op = Self::new(kind, ResourceType::Item, c.account(), link, path);
+        let mut link = String::with_capacity(c.link().len() + item.id().len() + 6);
+        item.push_link(&mut link);
+        let path = (c.path() != c.link() || needs_path_encoding(item.id())).then(|| {
+            let mut path = String::with_capacity(c.path().len() + item.id().len() * 3 + 6);
+            item.push_path(&mut path);
+            path
+        });
+        let mut op = Self::new(kind, ResourceType::Item, c.account(), link, String::new());
+        op.path = path;
         op.container = Some(c.link_and_path());
         op.checked_in(c, Some((ResourceIdKind::Item, item.id())))
     }
@@ -455,7 +484,7 @@ impl CosmosOperation {
 
     /// The URL path without the leading slash, ids percent-encoded.
     pub fn path(&self) -> &str {
-        &self.path
+        self.path.as_deref().unwrap_or(&self.link)
     }
 
     /// Checks the operation can be sent: partition key and body where needed. A request
@@ -521,6 +550,62 @@ mod tests {
         match op.problem.as_deref() {
             Some(ConfigError::InvalidResourceId { kind, id, .. }) => Some((kind, id.clone())),
             _ => None,
+        }
+    }
+
+    /// An item whose names need no encoding keeps one string for its link and path; any name
+    /// that needs encoding gives the path its own.
+    #[test]
+    fn an_item_path_is_kept_apart_only_when_it_differs_from_the_link() {
+        let account =
+            AccountReference::with_master_key("https://acct.documents.azure.com/", "a2V5").unwrap();
+        let cases = [
+            ("db", "coll", "item-1", None),
+            ("db", "coll", "a b", Some("dbs/db/colls/coll/docs/a%20b")),
+            ("db", "coll", "é", Some("dbs/db/colls/coll/docs/%C3%A9")),
+            (
+                "d b",
+                "coll",
+                "item-1",
+                Some("dbs/d%20b/colls/coll/docs/item-1"),
+            ),
+            (
+                "db",
+                "c+l",
+                "item-1",
+                Some("dbs/db/colls/c%2Bl/docs/item-1"),
+            ),
+        ];
+        for (db, coll, id, own_path) in cases {
+            let item = ItemReference::from_name(account.clone(), db, coll, id);
+            for op in [
+                CosmosOperation::read(item.clone()),
+                CosmosOperation::replace(item.clone()),
+                CosmosOperation::delete(item),
+            ] {
+                assert_eq!(op.path.as_deref(), own_path, "{db}/{coll}/{id}");
+                assert_eq!(op.path(), own_path.unwrap_or(&op.link));
+                assert_eq!(&*op.link, format!("dbs/{db}/colls/{coll}/docs/{id}"));
+            }
+        }
+        let op = CosmosOperation::read(ItemReference::from_name(account.clone(), "db", "c", "i"));
+        assert!(
+            format!("{op:?}")
+                .contains(r#"link: "dbs/db/colls/c/docs/i", path: "dbs/db/colls/c/docs/i","#),
+            "the Debug shape is the one a derived impl gave: {op:?}"
+        );
+        // An item feed signs its container's link: the container reference's own string.
+        let container = ContainerReference::from_name(account, "d b", "coll");
+        for op in [
+            CosmosOperation::create(container.clone()),
+            CosmosOperation::upsert(container.clone()),
+        ] {
+            let Address::Shared(link) = &op.link else {
+                panic!("{:?} copied its container's link", op.kind)
+            };
+            assert!(Arc::ptr_eq(link, &container.link_and_path().0));
+            assert_eq!(&**link, "dbs/d b/colls/coll");
+            assert_eq!(op.path(), "dbs/d%20b/colls/coll/docs");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Operations and their options.
 
+mod address;
 pub mod control_plane;
 pub mod cosmos_operation;
 pub mod kind;
@@ -8,6 +9,7 @@ pub mod patch;
 pub mod query_spec;
 pub mod raw;
 
+pub(crate) use address::Address;
 pub use control_plane::ScriptKind;
 pub use cosmos_operation::CosmosOperation;
 pub use kind::{OperationKind, ResourceType};

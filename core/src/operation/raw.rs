@@ -163,10 +163,10 @@ impl CosmosOperation {
         if let Err(e) = kind {
             op.note_problem(e);
         }
-        if let Some(p) = path_problem(&op.path) {
+        if let Some(p) = path_problem(op.path()) {
             op.note_problem(ConfigError::InvalidOperation(format!(
                 "raw request path {:?} {p}",
-                op.path
+                op.path()
             )));
         }
         for (n, v) in &request.headers {

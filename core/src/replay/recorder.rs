@@ -55,8 +55,8 @@ impl RecordedStart {
         let op_rec = RecordedOperation {
             kind: op.kind.as_str().to_string(),
             resource_type: op.resource_type.token().to_string(),
-            link: op.link.clone(),
-            path: op.path.clone(),
+            link: op.link.to_string(),
+            path: op.path().to_owned(),
             partition_key: op.partition_key.as_ref().map(|p| p.to_header_value()),
             body_base64: op.body.as_ref().map(|b| STANDARD.encode(b)),
             problem: op.problem.as_ref().map(|p| p.to_string()),

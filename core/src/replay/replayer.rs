@@ -226,8 +226,8 @@ fn rebuild_operation(
         kind,
         resource_type,
         account: account.clone(),
-        link: r.link.clone(),
-        path: r.path.clone(),
+        link: r.link.clone().into(),
+        path: Some(r.path.clone()),
         partition_key,
         body,
         problem: r
