@@ -63,7 +63,12 @@ impl SharedDriver {
         now: Now,
         turn: &mut Turn,
     ) -> (Execution, Drained) {
-        self.start_turn_of(|d| d.start(op, opts, now), now, turn)
+        // Not through `start_turn_of`: the closure would hold the operation and its options
+        // (about 600 bytes) and move them once more.
+        let mut d = self.lock();
+        let mut exec = d.start(op, opts, now);
+        let drained = exec.drain_turn(&mut d, now, turn);
+        (exec, drained)
     }
 
     /// Starts the execution `start` returns (a bulk window, say) and runs its first turn under
