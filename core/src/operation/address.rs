@@ -5,10 +5,10 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// A resource link or URL path. An item feed (create, upsert, query) signs its container's link
-/// exactly as the container reference keeps it: sharing that string instead of copying it
-/// saves the operation an allocation.
-#[derive(Clone, PartialEq, Eq)]
+/// A resource link or URL path. An item feed (create, upsert, query, batch, change feed) signs
+/// its container's link exactly as the container reference keeps it: sharing that string
+/// instead of copying it saves the operation an allocation. Compared, it is its text.
+#[derive(Clone)]
 pub(crate) enum Address {
     /// Built for this operation.
     Own(String),
@@ -26,6 +26,14 @@ impl Deref for Address {
         }
     }
 }
+
+impl PartialEq for Address {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Address {}
 
 impl From<String> for Address {
     fn from(s: String) -> Self {
@@ -60,6 +68,7 @@ mod tests {
         let own = Address::from("dbs/db/colls/c".to_owned());
         let shared = Address::Shared(Arc::from("dbs/db/colls/c"));
         assert_eq!(&*own, &*shared);
+        assert_eq!(own, shared, "compared by text, whoever owns it");
         assert_eq!(format!("{own:?} {own}"), format!("{shared:?} {shared}"));
         assert_eq!(format!("{own:?}"), "\"dbs/db/colls/c\"");
         assert_eq!(&*Address::default(), "");
