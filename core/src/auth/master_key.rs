@@ -27,7 +27,8 @@ const SIG_B64_LEN: usize = 44;
 ///
 /// The HMAC key schedule is computed once in [`MasterKey::parse`]; each signature clones the
 /// keyed state, so signing costs two SHA-256 passes over the string to sign and one small
-/// allocation (the returned header value). `Debug` never prints the key.
+/// allocation (the returned header value; a second one for a link longer than about 210
+/// bytes, whose string to sign does not fit on the stack). `Debug` never prints the key.
 #[derive(Clone)]
 pub struct MasterKey {
     mac: HmacSha256,
@@ -78,20 +79,12 @@ impl MasterKey {
         // The string to sign goes to the MAC in one piece, assembled on the stack, when it fits
         // (every link with names and ids of usual length): one `update` instead of seven small
         // ones took `MasterKey::sign` from 343-348 to 322-332 ns (criterion, run alternately;
-        // docs/PERFORMANCE.md). A longer one is streamed.
+        // docs/PERFORMANCE.md). A longer one (rare) is built on the heap by `string_to_sign`.
         let mut buf = [0u8; STACK_STRING_TO_SIGN];
         match assemble(&mut buf, &parts) {
             Some(assembled) => mac.update(assembled),
             None => {
-                for (part, lower) in parts {
-                    if lower {
-                        update_ascii_lowercase(&mut mac, part);
-                    } else {
-                        mac.update(part.as_bytes());
-                    }
-                    mac.update(b"\n");
-                }
-                mac.update(b"\n");
+                mac.update(string_to_sign(verb, resource_type, resource_link, x_ms_date).as_bytes())
             }
         }
         let tag = mac.finalize().into_bytes();
@@ -209,22 +202,6 @@ fn assemble<'a>(buf: &'a mut [u8], parts: &[(&str, bool); 4]) -> Option<&'a [u8]
     buf.get(..n + 1)
 }
 
-/// Feeds the ASCII-lowercased bytes of `s` to `mac` without allocating.
-fn update_ascii_lowercase(mac: &mut HmacSha256, s: &str) {
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(u8::is_ascii_uppercase) {
-        mac.update(bytes);
-        return;
-    }
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(buf.len()) {
-        let dst = &mut buf[..chunk.len()];
-        dst.copy_from_slice(chunk);
-        dst.make_ascii_lowercase();
-        mac.update(dst);
-    }
-}
-
 fn invalid_key(reason: String) -> AuthError {
     AuthError::InvalidMasterKey { reason }
 }
@@ -295,8 +272,7 @@ mod tests {
             );
             out
         };
-        // Links on both sides of what fits on the stack, and a verb longer than the chunk
-        // `update_ascii_lowercase` lowercases in.
+        // Links on both sides of what fits on the stack, and a long mixed-case verb.
         let fits = STACK_STRING_TO_SIGN - ("GET\nDocs\n\n".len() + date.len() + 2);
         let mut assembled = false;
         let mut streamed = false;
