@@ -6,7 +6,9 @@
 #   scripts/callgrind-core.sh          # core only: `core_cycle`, one point-read Execution cycle
 #                                      # of the core with no I/O (see tests/e2e/src/bin/core_cycle.rs),
 #                                      # in two modes: `routed` (metadata cached: one request per
-#                                      # cycle) and `bench` (answers exactly like core/benches/core.rs)
+#                                      # cycle; the path core/benches/core.rs times) and `unrouted`
+#                                      # (container unroutable: no pk range, whole-container
+#                                      # session token)
 #   scripts/callgrind-core.sh --e2e    # also end to end against the local server, client process
 #                                      # only (the server runs natively, pinned to CPU0): raw reqwest
 #                                      # and every Sextant transport, point read c=1 (or create c=1
@@ -165,7 +167,7 @@ PY
 }
 
 echo "== core: one point-read Execution cycle (no I/O)"
-for mode in routed bench; do
+for mode in routed unrouted; do
   a=$(run "core_cycle-$mode" "$N1" "$BIN/core_cycle" "$N1" "$mode")
   b=$(run "core_cycle-$mode" "$N2" "$BIN/core_cycle" "$N2" "$mode")
   per_op "core point-read cycle ($mode)" "$a" "$b"

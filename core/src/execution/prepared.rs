@@ -276,10 +276,7 @@ impl Prepared {
                     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
                     d.sessions.header_for_range_with_parents(c, id, &parents)
                 }
-                None => d
-                    .sessions
-                    .token_for(c, None)
-                    .and_then(|t| HeaderValue::try_from(t).ok()),
+                None => d.sessions.header_for_container(c),
             });
             if let Some(v) = token {
                 h.insert(names::SESSION_TOKEN, v);

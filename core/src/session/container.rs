@@ -2,6 +2,7 @@
 //! response seen (PROTOCOL.md §5; Java/.NET `SessionContainer`).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 
 use super::error::SessionTokenError;
 use super::header::SessionTokenHeader;
@@ -41,11 +42,15 @@ struct RangeTokens {
     /// that value again is a no-op (merging takes maxima), so it is skipped: a steady item's
     /// reads return the same token every time. The buffer is reused, not reallocated.
     last_clean: String,
-    /// The `x-ms-session-token` value last rendered for range `rendered_range`'s own token,
-    /// until the tokens change ([`SessionContainer::header_for_range_with_parents`]).
+    /// The `x-ms-session-token` value last rendered for range `rendered_range`'s own token (or,
+    /// when `rendered_all`, for the whole container), until the tokens change
+    /// ([`SessionContainer::header_for_range_with_parents`],
+    /// [`SessionContainer::header_for_container`]).
     rendered: Option<http::HeaderValue>,
-    /// The range `rendered` is for (the buffer is reused).
+    /// The range `rendered` is for (the buffer is reused); unused when `rendered_all`.
     rendered_range: String,
+    /// `rendered` is every range's token (`token_for(link, None)`), not one range's.
+    rendered_all: bool,
 }
 
 impl Default for SessionContainer {
@@ -169,7 +174,8 @@ impl SessionContainer {
                     }
                     out.push_str(id);
                     out.push(':');
-                    out.push_str(&token.to_string());
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(out, "{token}");
                 }
                 (!out.is_empty()).then_some(out)
             }
@@ -208,7 +214,7 @@ impl SessionContainer {
         if let Some(v) = ranges
             .rendered
             .as_ref()
-            .filter(|_| ranges.rendered_range == range_id)
+            .filter(|_| !ranges.rendered_all && ranges.rendered_range == range_id)
         {
             return Some(v.clone());
         }
@@ -219,6 +225,27 @@ impl SessionContainer {
         let v = http::HeaderValue::try_from(format!("{range_id}:{token}")).ok()?;
         ranges.rendered_range.clear();
         ranges.rendered_range.push_str(range_id);
+        ranges.rendered_all = false;
+        ranges.rendered = Some(v.clone());
+        Some(v)
+    }
+
+    /// [`token_for`](Self::token_for)`(container_link, None)` (every range's token, for an
+    /// operation whose range is not resolved) as a header value; `None` also when it is not a
+    /// valid one. Kept until the container's tokens change, like a range's own value: rendering
+    /// every token through `Display` was about 5 % of a point read's core cycle when partition
+    /// routing is off or the container's ranges are unknown (perf, docs/PERFORMANCE.md).
+    pub(crate) fn header_for_container(
+        &mut self,
+        container_link: &str,
+    ) -> Option<http::HeaderValue> {
+        let ranges = self.containers.get(key(container_link))?;
+        if let Some(v) = ranges.rendered.as_ref().filter(|_| ranges.rendered_all) {
+            return Some(v.clone());
+        }
+        let v = http::HeaderValue::try_from(self.token_for(container_link, None)?).ok()?;
+        let ranges = self.containers.get_mut(key(container_link))?;
+        ranges.rendered_all = true;
         ranges.rendered = Some(v.clone());
         Some(v)
     }
@@ -326,5 +353,34 @@ mod tests {
                 .as_deref(),
             Some("1:1#103#2=5")
         );
+    }
+
+    #[test]
+    fn the_kept_whole_container_header_follows_every_change_and_is_not_a_ranges() {
+        let mut s = SessionContainer::new();
+        let all = |s: &mut SessionContainer| {
+            s.header_for_container("dbs/d/colls/c")
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+        };
+        assert_eq!(all(&mut s), None);
+        assert_eq!(s.capture("dbs/d/colls/c", "0:1#100#1=20,1:1#7#1=3"), Ok(()));
+        assert_eq!(all(&mut s).as_deref(), Some("0:1#100#1=20,1:1#7#1=3"));
+        // Kept: the same value again, equal to `token_for`.
+        assert_eq!(all(&mut s).as_deref(), Some("0:1#100#1=20,1:1#7#1=3"));
+        assert_eq!(all(&mut s), s.token_for("dbs/d/colls/c", None));
+        // A range's own header is not served the whole-container value, nor the reverse.
+        assert_eq!(header(&mut s, "0").as_deref(), Some("0:1#100#1=20"));
+        assert_eq!(all(&mut s).as_deref(), Some("0:1#100#1=20,1:1#7#1=3"));
+        assert_eq!(header(&mut s, "1").as_deref(), Some("1:1#7#1=3"));
+        // A change is followed.
+        assert_eq!(s.capture("dbs/d/colls/c", "1:1#8#1=4"), Ok(()));
+        assert_eq!(all(&mut s).as_deref(), Some("0:1#100#1=20,1:1#8#1=4"));
+        assert_eq!(s.capture("dbs/d/colls/c", "2:1#3#1=1"), Ok(()));
+        assert_eq!(
+            all(&mut s).as_deref(),
+            Some("0:1#100#1=20,1:1#8#1=4,2:1#3#1=1")
+        );
+        assert!(s.remove_container("dbs/d/colls/c"));
+        assert_eq!(all(&mut s), None);
     }
 }
