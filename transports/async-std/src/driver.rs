@@ -155,18 +155,21 @@ impl CosmosDriver {
     /// Runs on async-std, smol or any executor (nothing is spawned; sockets and timers come from
     /// the async-io reactor). Dropping the future cancels the operation and every attempt in
     /// flight.
-    pub async fn execute_operation(
+    // Not an `async fn`: its state would keep the operation and its options (about 600 bytes)
+    // beside the inner future's own copy, and an operation's future is moved at least once
+    // when awaited. Returning the inner future made it 6,904 -> 6,296 bytes (issue 9,
+    // docs/PERFORMANCE.md). Nothing runs before the first poll either way.
+    pub fn execute_operation(
         &self,
         operation: CosmosOperation,
         options: Option<OperationOptions>,
-    ) -> Result<CosmosResponse, CosmosError> {
+    ) -> impl std::future::Future<Output = Result<CosmosResponse, CosmosError>> + Send + '_ {
         execute(
             &self.shared,
             &self.client,
             operation,
             options.unwrap_or_default(),
         )
-        .await
     }
 
     /// This driver's metrics: totals since it was created, latency quantiles, and the current

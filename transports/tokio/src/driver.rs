@@ -55,11 +55,15 @@ impl CosmosDriver {
     /// on. Dropping the future cancels the operation and drops its in-flight attempts.
     ///
     /// Must be polled on a tokio runtime (time and I/O drivers enabled).
-    pub async fn execute_operation(
+    // Not an `async fn`: its state would keep the operation and its options (about 600 bytes)
+    // beside the inner future's own copy, and an operation's future is moved at least once
+    // when awaited. Returning the inner future made it 4,328 -> 3,720 bytes (issue 9,
+    // docs/PERFORMANCE.md). Nothing runs before the first poll either way.
+    pub fn execute_operation(
         &self,
         operation: CosmosOperation,
         options: Option<OperationOptions>,
-    ) -> Result<CosmosResponse, CosmosError> {
+    ) -> impl std::future::Future<Output = Result<CosmosResponse, CosmosError>> + Send + '_ {
         let inner = &*self.inner;
         let send = |r: reqwest::Request| inner.client.execute(r);
         execute::run(
@@ -69,7 +73,6 @@ impl CosmosDriver {
             operation,
             options.unwrap_or_default(),
         )
-        .await
     }
 
     /// The throughput of a database (shared) or container (dedicated): its offer, found by the
