@@ -234,7 +234,9 @@ impl SessionContainer {
     /// operation whose range is not resolved) as a header value; `None` also when it is not a
     /// valid one. Kept until the container's tokens change, like a range's own value: rendering
     /// every token through `Display` was about 5 % of a point read's core cycle when partition
-    /// routing is off or the container's ranges are unknown (perf, docs/PERFORMANCE.md).
+    /// routing is off or the container's ranges are unknown (perf, docs/PERFORMANCE.md). The
+    /// kept value is the text of tokens the container already holds, so it is bounded by the
+    /// same limits ([`DEFAULT_MAX_RANGES_PER_CONTAINER`] entries, one value per container).
     pub(crate) fn header_for_container(
         &mut self,
         container_link: &str,
