@@ -114,7 +114,10 @@ type Tasks = InlineList<Task, 1>;
 // Short-lived (one per wake, moved once); see `Task`.
 #[allow(clippy::large_enum_variant)]
 enum Wake {
-    Head(AttemptId, AttemptHead),
+    /// An attempt's response head arrived; its body reader is already a task.
+    Headers(AttemptId),
+    /// An attempt failed before its response head.
+    HeadFailed(AttemptId, TransportError),
     Body(AttemptId, Result<Response, TransportError>),
     Token(Result<AccessToken, CredentialError>),
     Orphan(SharedDriver, Result<AccessToken, CredentialError>),
@@ -219,11 +222,8 @@ pub(crate) async fn drive(
         }
         let waited = wait(tasks, head.as_mut(), &mut head_id, until, &mut guard.timer);
         match waited.await {
-            Wake::Head(id, AttemptHead::Head { body }) => {
-                inputs.push(Input::Headers(id, now()));
-                tasks.push(Task::Body(id, body));
-            }
-            Wake::Head(id, AttemptHead::Failed(e)) | Wake::Body(id, Err(e)) => {
+            Wake::Headers(id) => inputs.push(Input::Headers(id, now())),
+            Wake::HeadFailed(id, e) | Wake::Body(id, Err(e)) => {
                 inputs.push(Input::Failed(id, e, now()))
             }
             Wake::Body(id, Ok(resp)) => inputs.push(Input::Response(id, resp, now())),
@@ -253,13 +253,20 @@ async fn wait<H: Future<Output = AttemptHead>>(
             if let Poll::Ready(h) = f.poll(cx) {
                 head.set(None);
                 *head_id = None;
-                return Poll::Ready(Wake::Head(id, h));
+                return Poll::Ready(head_arrived(tasks, id, h));
             }
         }
         let mut i = 0;
         while let Some(task) = tasks.get_mut(i) {
             let ready = match task {
-                Task::Head(id, f) => poll(f, cx).map(|h| Wake::Head(*id, h)),
+                Task::Head(id, f) => match poll(f, cx) {
+                    Poll::Ready(h) => {
+                        let id = *id;
+                        drop(tasks.remove(i));
+                        return Poll::Ready(head_arrived(tasks, id, h));
+                    }
+                    Poll::Pending => Poll::Pending,
+                },
                 Task::Body(id, f) => Pin::new(f).poll(cx).map(|r| Wake::Body(*id, r)),
                 Task::Token(f) => poll(f, cx).map(Wake::Token),
                 Task::Orphan(s, f) => poll(f, cx).map(|r| Wake::Orphan(s.clone(), r)),
@@ -278,6 +285,18 @@ async fn wait<H: Future<Output = AttemptHead>>(
         Poll::Pending
     })
     .await
+}
+
+/// What the loop learns when attempt `id`'s head phase ends: its body reader becomes a task
+/// here, so the reader (large) moves once, into the list, instead of through the wake.
+fn head_arrived(tasks: &mut Tasks, id: AttemptId, head: AttemptHead) -> Wake {
+    match head {
+        AttemptHead::Head { body } => {
+            tasks.push(Task::Body(id, body));
+            Wake::Headers(id)
+        }
+        AttemptHead::Failed(e) => Wake::HeadFailed(id, e),
+    }
 }
 
 fn poll<T>(f: &mut BoxFuture<T>, cx: &mut std::task::Context<'_>) -> Poll<T> {
