@@ -118,19 +118,22 @@ impl HttpClient {
     /// than the deadline of an attempt in flight, so the loop wakes and polls it in time (the
     /// tasks before the loop's timer, so the attempt reports its own timeout, with its exact
     /// `request_sent`, as when it had a timer of its own).
-    pub(crate) fn attempt(self: &Arc<Self>, req: OutgoingRequest) -> BoxFuture<AttemptHead> {
+    pub(crate) fn attempt(self: &Arc<Self>, req: Box<OutgoingRequest>) -> BoxFuture<AttemptHead> {
         Box::pin(self.attempt_unboxed(req))
     }
 
     /// `attempt` without the box, for a caller that keeps the future pinned in place.
     pub(crate) fn attempt_unboxed(
         self: &Arc<Self>,
-        req: OutgoingRequest,
+        req: Box<OutgoingRequest>,
     ) -> impl Future<Output = AttemptHead> + Send + 'static {
         Arc::clone(self).head_phase(req)
     }
 
-    async fn head_phase(self: Arc<Self>, req: OutgoingRequest) -> AttemptHead {
+    /// Takes the request boxed, as the core hands it over: an `async fn` keeps its arguments
+    /// for its whole life, and the box keeps that to a pointer (the request's fields, moved
+    /// out below, share the future's space with its later states).
+    async fn head_phase(self: Arc<Self>, req: Box<OutgoingRequest>) -> AttemptHead {
         let OutgoingRequest {
             method,
             uri,
@@ -139,7 +142,7 @@ impl HttpClient {
             deadline,
             max_response_bytes: max,
             ..
-        } = req;
+        } = *req;
         let key = match KeyRef::from_uri(&uri) {
             Ok(k) => k,
             Err(m) => return AttemptHead::Failed(unsendable(m)),

@@ -204,10 +204,10 @@ pub(crate) async fn drive(
         for req in turn.sends.drain() {
             let id = req.attempt;
             if head_id.is_none() {
-                head.set(Some(client.attempt_unboxed(*req)));
+                head.set(Some(client.attempt_unboxed(req)));
                 head_id = Some(id);
             } else {
-                tasks.push(Task::Head(id, client.attempt(*req)));
+                tasks.push(Task::Head(id, client.attempt(req)));
             }
         }
         for scopes in turn.token_requests.drain(..) {

@@ -98,22 +98,30 @@ mod url_error {
 /// Converts a signed request into a reqwest request, moving the headers and the body (no copy)
 /// and setting the per-attempt timeout.
 pub(crate) fn to_reqwest(
-    req: OutgoingRequest,
+    req: Box<OutgoingRequest>,
     timeout: Duration,
     bases: &BaseUrls,
 ) -> Result<reqwest::Request, TransportError> {
-    let url = bases.url(&req.uri).map_err(|e| {
+    // The fields move out of the box one by one: no copy of the whole request first.
+    let OutgoingRequest {
+        method,
+        uri,
+        headers,
+        body,
+        ..
+    } = *req;
+    let url = bases.url(&uri).map_err(|e| {
         TransportError::new(
             TransportErrorKind::Other,
             RequestSent::NotSent,
-            format!("cannot convert {} into a URL: {e}", req.uri),
+            format!("cannot convert {uri} into a URL: {e}"),
         )
     })?;
-    let mut out = reqwest::Request::new(req.method, url);
-    *out.headers_mut() = req.headers;
+    let mut out = reqwest::Request::new(method, url);
+    *out.headers_mut() = headers;
     // An empty body is only sent (as `content-length: 0`) for methods that carry one.
-    if !req.body.is_empty() || method_has_body(out.method()) {
-        *out.body_mut() = Some(reqwest::Body::from(req.body));
+    if !body.is_empty() || method_has_body(out.method()) {
+        *out.body_mut() = Some(reqwest::Body::from(body));
     }
     *out.timeout_mut() = Some(timeout);
     Ok(out)

@@ -122,7 +122,7 @@ where
             let id = req.attempt;
             let max = req.max_response_bytes;
             let timeout = req.timeout_from(t.mono);
-            match to_reqwest(*req, timeout, bases) {
+            match to_reqwest(req, timeout, bases) {
                 Ok(r) => attempts.push(Attempt::new(id, send(r), max)),
                 Err(e) => inputs.push(Input::Failed(id, e, now())),
             }
