@@ -24,6 +24,9 @@ struct World {
     /// After a split: child id -> (parent id, which half).
     children: BTreeMap<String, (String, usize)>,
     gone: Vec<String>,
+    /// The substatus a gone range answers 410 with (1002 split; 1007, 1008 also say the
+    /// topology changed).
+    gone_sub_status: u32,
     etag: u32,
     plan: Value,
     /// Range requests seen: (range id, continuation).
@@ -56,6 +59,7 @@ impl World {
             items,
             children: BTreeMap::new(),
             gone: Vec::new(),
+            gone_sub_status: 1002,
             etag: 1,
             plan: plan(json!({}), &[("", "FF")]),
             requests: Vec::new(),
@@ -113,7 +117,7 @@ impl World {
         if self.gone.contains(&range) {
             return Answer::Status {
                 status: 410,
-                sub_status: Some(1002),
+                sub_status: Some(self.gone_sub_status),
                 retry_after_ms: None,
                 body: r#"{"code":"Gone"}"#,
                 latency: Duration::from_millis(2),
@@ -354,8 +358,14 @@ fn top_stops_the_query() {
 
 #[test]
 fn a_split_mid_query_loses_and_repeats_nothing() {
-    for size in [1u32, 2, 5] {
+    // 410 with 1002 (range gone), 1007 (completing a split) or 1008 (completing a migration):
+    // the table's topology row, the same for a fan-out as for a single request.
+    for (size, sub) in [1u32, 2, 5]
+        .into_iter()
+        .flat_map(|size| [1002, 1007, 1008].map(|sub| (size, sub)))
+    {
         let world = World::new(&[3, 8, 3]);
+        world.borrow_mut().gone_sub_status = sub;
         let mut s = sim(&world, 5);
         let mut pager =
             QueryPager::new(op(&s), OperationOptions::new().with_max_item_count(size)).unwrap();
@@ -375,7 +385,10 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
         let mut sorted = got.clone();
         sorted.sort();
         want.sort();
-        assert_eq!(sorted, want, "page size {size}: every item exactly once");
+        assert_eq!(
+            sorted, want,
+            "page size {size}, 410/{sub}: every item exactly once"
+        );
         let asked: Vec<String> = world
             .borrow()
             .requests

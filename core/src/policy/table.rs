@@ -200,6 +200,19 @@ fn retry(budget: Budget, delay: DelayRule, route: Route, effects: Effects) -> Re
 /// may nevertheless have been applied (PROTOCOL.md §4).
 const AVAILABILITY_STATUSES: [u16; 3] = [408, 500, 503];
 
+/// Substatuses of 410 that say the partition topology changed (a split, a merge, a partition
+/// migration): the range is gone and its keys live in others (PROTOCOL.md §4; all SDKs).
+const TOPOLOGY_SUB_STATUSES: [u32; 3] = [1002, 1007, 1008];
+
+/// The request went to a partition key range that no longer holds its keys: re-read the
+/// routing map and route again. The one definition behind every such decision: the
+/// operation's own retry ([`decide`]) and a fan-out re-splitting its work after a child
+/// failed (a query page, a ReadMany range, a change-feed range, a bulk batch or one of its
+/// operations).
+pub fn partition_gone(status: u16, sub_status: Option<u32>) -> bool {
+    status == 410 && sub_status.is_some_and(|s| TOPOLOGY_SUB_STATUSES.contains(&s))
+}
+
 /// An availability failure of the partition in that region, whether or not it is retried.
 pub fn availability_failure(signal: Signal) -> bool {
     match signal {
@@ -315,7 +328,7 @@ pub fn decide(signal: Signal, class: OpClass) -> Reaction {
                     ..NONE
                 },
             ),
-            (410, 1002) | (410, 1007) | (410, 1008) => retry(
+            (410, sub) if partition_gone(410, Some(sub)) => retry(
                 Budget::Topology,
                 DelayRule::None,
                 Route::SameRegion,
@@ -475,6 +488,24 @@ mod tests {
             Some(Budget::ContainerRecreated)
         );
         assert_eq!(decide(st(404, 0), READ), Reaction::Fail);
+    }
+
+    #[test]
+    fn a_range_is_gone_exactly_when_the_table_reroutes_for_topology() {
+        for status in [400, 404, 408, 409, 410, 429, 500, 503] {
+            for sub in [0, 3, 1000, 1002, 1007, 1008, 1024] {
+                let topology = budget(decide(st(status, sub), READ)) == Some(Budget::Topology);
+                assert_eq!(
+                    partition_gone(status, Some(sub)),
+                    topology,
+                    "{status}/{sub}"
+                );
+            }
+            assert!(
+                !partition_gone(status, None),
+                "{status} without a substatus"
+            );
+        }
     }
 
     #[test]

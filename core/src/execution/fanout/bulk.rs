@@ -323,7 +323,9 @@ impl BulkJob {
                                 self.throttle(&range, i, r, now);
                             }
                             // This range does not hold the operation's key (any more).
-                            410 => gone.push((i, r)),
+                            410 if crate::policy::table::partition_gone(410, r.sub_status) => {
+                                gone.push((i, r))
+                            }
                             _ => {
                                 succeeded |= r.is_success();
                                 self.decide(i, Ok(r));
@@ -344,7 +346,7 @@ impl BulkJob {
                     }
                 }
             },
-            Err(e) if e.status() == Some(410) => {
+            Err(e) if super::gone(&e) => {
                 // The range split or merged: the child re-read the routing map.
                 *splits += 1;
                 let map = (*splits <= super::MAX_SPLITS_PER_PAGE)

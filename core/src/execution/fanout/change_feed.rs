@@ -194,7 +194,7 @@ impl ChangeFeedJob {
                 }
                 Ok(())
             }
-            Err(e) if e.status() == Some(410) && read.target.is_some() => {
+            Err(e) if super::gone(&e) && read.target.is_some() => {
                 // The range split or merged: the child re-read the routing map; each part of
                 // the position continues from its etag.
                 *splits += 1;

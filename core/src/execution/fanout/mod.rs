@@ -377,9 +377,7 @@ impl Execution {
             }
             Role::Page { producer, sent } => match outcome {
                 Ok(response) => self.fanout_take_page(producer, sent, &response),
-                Err(e) if e.status() == Some(410) && e.sub_status() == Some(1002) => {
-                    self.fanout_split(d, producer, now)
-                }
+                Err(e) if gone(&e) => self.fanout_split(d, producer, now),
                 Err(e) => Err(child_failure(e)),
             },
         }
@@ -513,6 +511,13 @@ impl Execution {
             None => Action::Wait { until: None },
         }
     }
+}
+
+/// A child failed because its partition key range is gone (split, merge, migration): the
+/// parent routes the child's work again ([`crate::policy::table::partition_gone`]).
+fn gone(e: &CosmosError) -> bool {
+    e.status()
+        .is_some_and(|s| crate::policy::table::partition_gone(s, e.sub_status()))
 }
 
 /// A child's error as the page's failure: the child already applied every retry rule.

@@ -245,9 +245,7 @@ impl ReadManyJob {
                 }
                 Ok(())
             }
-            (Work::Query { keys, .. }, Err(e))
-                if e.status() == Some(410) && e.sub_status() == Some(1002) =>
-            {
+            (Work::Query { keys, .. }, Err(e)) if super::gone(&e) => {
                 // The range split: the child re-read the routing map; route its keys again.
                 *splits += 1;
                 if *splits > super::MAX_SPLITS_PER_PAGE {
