@@ -202,7 +202,7 @@ impl CosmosDriver {
     /// Alerts raised or cleared since the last call, from the alert rules of the driver's
     /// options evaluated over the sliding window.
     pub fn poll_alerts(&self) -> Vec<sextant_core::metrics::Alert> {
-        let now = sextant_core::Now::new(std::time::Instant::now(), std::time::SystemTime::now());
+        let now = sextant_host::now();
         self.inner.shared.lock().poll_alerts(now)
     }
 
