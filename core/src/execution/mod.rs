@@ -57,8 +57,10 @@ use timer::{Timer, TimerTable};
 /// Delay on 429 when the service sent no (or a zero) `x-ms-retry-after-ms`, unless
 /// `DriverOptionsBuilder::throttle_fallback_delay` (the seed's `RetryOptions::initial_delay`)
 /// sets another. Precedent: .NET `ResourceThrottleRetryPolicy.DefaultRetryInSeconds` and Java
-/// `DEFAULT_RETRY_IN_SECONDS` = 5 s.
-pub const DEFAULT_THROTTLE_DELAY: Duration = Duration::from_secs(5);
+/// `DEFAULT_RETRY_IN_SECONDS` = 5 s. The value is the options' default
+/// ([`crate::options::driver_options::DEFAULT_THROTTLE_FALLBACK_DELAY`]).
+pub const DEFAULT_THROTTLE_DELAY: Duration =
+    crate::options::driver_options::DEFAULT_THROTTLE_FALLBACK_DELAY;
 /// Endpoint-failover interval after the first failover retry (.NET/Java `RetryIntervalInMS`).
 pub const FAILOVER_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// Jitter added to retry-after waits: [0, 5) ms (PROTOCOL.md §4 "small jitter").

@@ -37,9 +37,10 @@ pub const DEFAULT_MAX_THROTTLE_RETRIES: u32 = 9;
 pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(30);
 /// Wait before retrying a 429 whose response carries no (or a zero) `x-ms-retry-after-ms`.
 /// Precedent: .NET `ResourceThrottleRetryPolicy.DefaultRetryInSeconds` and Java
-/// `DEFAULT_RETRY_IN_SECONDS`, both 5 s (the same value as
-/// [`crate::execution::DEFAULT_THROTTLE_DELAY`]).
-pub const DEFAULT_THROTTLE_FALLBACK_DELAY: Duration = crate::execution::DEFAULT_THROTTLE_DELAY;
+/// `DEFAULT_RETRY_IN_SECONDS`, both 5 s. Defined here, where the options are, so that the
+/// options do not depend on the execution ([`crate::execution::DEFAULT_THROTTLE_DELAY`] is
+/// this value).
+pub const DEFAULT_THROTTLE_FALLBACK_DELAY: Duration = Duration::from_secs(5);
 /// Cumulative wait on 449 RetryWith. Precedent: .NET `GatewayRetryWithRetryPolicy` (30 s).
 pub const DEFAULT_MAX_RETRY_WITH_WAIT: Duration = Duration::from_secs(30);
 /// Retries on 503 / 500 (reads) / 408 / transport failures, each moving to the next region.
