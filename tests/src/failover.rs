@@ -34,8 +34,14 @@ pub const OP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Hedging threshold used by the scenarios that hedge.
 pub const HEDGE_THRESHOLD: Duration = Duration::from_millis(200);
 /// A call that returns this much later than the driver's diagnostics say the operation ended
-/// (the winning answer was in, yet the caller was still waiting) is late.
+/// (the winning answer was in, yet the caller was still waiting) is late. Counted and printed
+/// as a measurement, not asserted: how late a call returns depends on the machine's load.
 pub const LATE_RETURN: Duration = Duration::from_millis(50);
+/// A call that returns this much later than its outcome was known waited for something other
+/// than its answer: a lost wake-up leaves the execution loop asleep until its next timer, an
+/// attempt timeout (2 s or more in these scenarios). Asserted for every read: this is the
+/// liveness of the transports' loops, with room for any machine's scheduling.
+pub const STUCK_RETURN: Duration = Duration::from_secs(1);
 
 /// Builds a recording [`Client`](crate::scenarios::Client) for one transport.
 pub trait ClientFactory {
@@ -417,14 +423,16 @@ pub fn read_region_down(factory: &dyn ClientFactory, fault: Fault) {
         "[{}] North was not needed",
         factory.name()
     );
+    let stuck: Vec<&(usize, Duration, Duration)> =
+        late.iter().filter(|(_, _, o)| *o > STUCK_RETURN).collect();
     assert!(
-        late.len() <= total / 100,
-        "[{}] {} of {total} reads returned to the caller more than {LATE_RETURN:?} after the \
-         driver had their outcome (call latency minus diagnostics elapsed); (read, latency, \
-         overhead), first 10: {:?}",
+        stuck.is_empty(),
+        "[{}] {} of {total} reads returned to the caller more than {STUCK_RETURN:?} after the \
+         driver had their outcome (call latency minus diagnostics elapsed): a lost wake-up; \
+         (read, latency, overhead), first 10: {:?}",
         factory.name(),
-        late.len(),
-        &late[..late.len().min(10)]
+        stuck.len(),
+        &stuck[..stuck.len().min(10)]
     );
     assert!(
         max_post < request_timeout,
@@ -875,8 +883,8 @@ pub fn slow_region_is_hedged(factory: &dyn ClientFactory) {
             "[{name}] the hedge won\n{diag}"
         );
         assert!(
-            latency < Duration::from_millis(1500),
-            "[{name}] read {i} completes well under the {delay:?} delay: {latency:?}\n{diag}"
+            latency < delay,
+            "[{name}] read {i} did not wait for the slow region ({delay:?}): {latency:?}\n{diag}"
         );
         let overhead = latency.saturating_sub(r.diagnostics().elapsed());
         if overhead > LATE_RETURN {
@@ -893,12 +901,14 @@ pub fn slow_region_is_hedged(factory: &dyn ClientFactory) {
         stats(&latencies),
         late.len()
     );
+    let stuck: Vec<_> = late.iter().filter(|l| l.2 > STUCK_RETURN).collect();
     assert!(
-        late.len() <= READS / 10,
-        "[{name}] {} of {READS} hedged reads returned to the caller more than {LATE_RETURN:?} \
-         after the driver had their outcome; (read, latency, overhead, attempts), first 3: {:#?}",
-        late.len(),
-        &late[..late.len().min(3)]
+        stuck.is_empty(),
+        "[{name}] {} of {READS} hedged reads returned to the caller more than {STUCK_RETURN:?} \
+         after the driver had their outcome (a lost wake-up); (read, latency, overhead, \
+         attempts), first 3: {:#?}",
+        stuck.len(),
+        &stuck[..stuck.len().min(3)]
     );
     assert_eq!(
         west.iter().filter(|r| r.is_item_read()).count(),
