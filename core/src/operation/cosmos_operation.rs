@@ -11,6 +11,7 @@ use crate::models::{
     AccountReference, ContainerProperties, ContainerReference, DatabaseReference, ItemReference,
     PartitionKey,
 };
+use crate::operation::body_id::body_id;
 use crate::operation::kind::{OperationKind, ResourceType};
 use crate::operation::{Address, QuerySpec};
 
@@ -538,17 +539,6 @@ impl CosmosOperation {
         }
         Ok(())
     }
-}
-
-/// The top-level `"id"` of a JSON document, when it is a string (other fields are skipped
-/// without being built).
-fn body_id(body: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
-    #[derive(serde::Deserialize)]
-    struct IdOnly<'a> {
-        #[serde(borrow)]
-        id: Option<std::borrow::Cow<'a, str>>,
-    }
-    serde_json::from_slice::<IdOnly<'_>>(body).ok()?.id
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Operations and their options.
 
 mod address;
+mod body_id;
 pub mod control_plane;
 pub mod cosmos_operation;
 pub mod kind;
