@@ -12,7 +12,8 @@
 // views of the topology, request counts and the query log; offers, users, permissions with
 // resource-token checks, stored procedures and triggers (lib/offers.js, security.js, scripts.js),
 // an empty conflicts feed (lib/conflicts.js), and GET /_gateway/control (what they did); POST /_gateway/config
-// {"pkrangesPageSize": N} pages the pkranges feed like the service does; GET /_gateway/bulk
+// {"pkrangesPageSize": N} pages the pkranges feed like the service does, {"goneSubStatus": 1007}
+// answers a gone range id with 410/1007 (or 1008) instead of 410/1002; GET /_gateway/bulk
 // reports what bulk requests applied (writes per id, throttled operations).
 "use strict";
 
@@ -71,6 +72,10 @@ function createGateway(n) {
     queryLog: [],
     // Ranges per page of the pkranges feed (0: one page), set by POST /_gateway/config.
     pkrangesPageSize: 0,
+    // The substatus a gone range id answers 410 with, set by POST /_gateway/config: 1002
+    // (range gone, what the service says once a split or merge is done), or 1007 / 1008 (a
+    // split or a partition migration completing), which say the same to a client: re-route.
+    goneSubStatus: 1002,
     // Bulk (non-atomic batch) fault settings and what bulk requests applied (lib/bulk.js).
     bulk: bulk.createBulkState(),
     // Control-plane resources the plain server lacks (lib/offers.js, security.js, scripts.js).
@@ -361,11 +366,15 @@ function createGateway(n) {
         if (!Number.isInteger(c.offerPendingReads) || c.offerPendingReads < 0) return { status: 400, body: { code: "BadRequest", message: "offerPendingReads must be an integer >= 0" } };
         gw.offers.pendingReads = c.offerPendingReads;
       }
+      if (c.goneSubStatus !== undefined) {
+        if (![1002, 1007, 1008].includes(c.goneSubStatus)) return { status: 400, body: { code: "BadRequest", message: "goneSubStatus must be 1002, 1007 or 1008" } };
+        gw.goneSubStatus = c.goneSubStatus;
+      }
       if (c.pkrangesPageSize !== undefined) {
         if (!Number.isInteger(c.pkrangesPageSize) || c.pkrangesPageSize < 0) return { status: 400, body: { code: "BadRequest", message: "pkrangesPageSize must be an integer >= 0" } };
         gw.pkrangesPageSize = c.pkrangesPageSize;
       }
-      return { status: 200, body: { pkrangesPageSize: gw.pkrangesPageSize, bulkThrottleRate: gw.bulk.throttleRate, bulkRetryAfterMs: gw.bulk.retryAfterMs } };
+      return { status: 200, body: { pkrangesPageSize: gw.pkrangesPageSize, goneSubStatus: gw.goneSubStatus, bulkThrottleRate: gw.bulk.throttleRate, bulkRetryAfterMs: gw.bulk.retryAfterMs } };
     }
     if (path === "/_gateway/requests/reset" && req.method === "POST") {
       gw.counts = {};
@@ -409,12 +418,13 @@ function createGateway(n) {
       return merge(gw, t, a.db, a.coll, a.left, a.right);
     }
     const m = COLL_RE.exec(path);
-    // A range id that no longer exists (split) is gone: 410 with substatus 1002, like the service.
+    // A range id that no longer exists (split) is gone: 410 with substatus 1002, like the service
+    // (or the substatus POST /_gateway/config set).
     const rangeHeader = h["x-ms-documentdb-partitionkeyrangeid"];
     if (m && rangeHeader !== undefined) {
       const t = await topologyOf(m[1], m[2]);
       if (t && !t.ranges.some(r => r.id === rangeHeader)) {
-        return { status: 410, headers: { "x-ms-substatus": "1002" }, body: { code: "Gone", message: `partition key range ${rangeHeader} is gone (split)` } };
+        return { status: 410, headers: { "x-ms-substatus": String(gw.goneSubStatus) }, body: { code: "Gone", message: `partition key range ${rangeHeader} is gone (split)` } };
       }
     }
     if (m && PKRANGES_RE.test(path)) {

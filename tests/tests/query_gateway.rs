@@ -86,7 +86,7 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
         Some(r#"{"pkrangesPageSize": 1}"#),
     );
     assert_eq!(status, 200);
-    for transport in ALL {
+    for (ti, transport) in ALL.into_iter().enumerate() {
         for (qi, (sql, ordered)) in [
             ("SELECT * FROM c ORDER BY c.n DESC", true),
             ("SELECT * FROM c", false),
@@ -94,6 +94,13 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
         .into_iter()
         .enumerate()
         {
+            // The old range ids answer 410 with 1002 (range gone), 1007 (a split completing)
+            // or 1008 (a migration completing): each says re-route (PROTOCOL.md §4), and each
+            // reaches every transport.
+            let gone_sub_status = [1002, 1007, 1008][(2 * ti + qi) % 3];
+            let config = format!(r#"{{"goneSubStatus": {gone_sub_status}}}"#);
+            let (status, _) = g.http("POST", "/_gateway/config", &[], Some(&config));
+            assert_eq!(status, 200);
             let db = format!("split{qi}{transport:?}").to_lowercase();
             let client = QueryClient::new(transport, &account);
             let container = loaded(&client, &account, &db);
@@ -106,7 +113,8 @@ fn a_split_mid_query_loses_and_repeats_nothing() {
             let mut pages = client.pager(op.clone(), opts.clone());
             for page in 0.. {
                 let Some(p) = pages.next_page() else { break };
-                let p = p.unwrap_or_else(|e| panic!("{transport:?} {sql}: {e}"));
+                let p = p
+                    .unwrap_or_else(|e| panic!("{transport:?} {sql} (410/{gone_sub_status}): {e}"));
                 seen.extend(ns(p.items()));
                 if page == 1 {
                     split_all(&g, &db);

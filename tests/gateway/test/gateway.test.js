@@ -79,6 +79,12 @@ test("split: children with parents, new etag, 410/1002 for the old id, documents
     const gone = await call(endpoint, "POST", "/dbs/db1/colls/c1/docs", { "x-ms-documentdb-partitionkeyrangeid": "0", "x-ms-documentdb-isquery": "True" }, { query: "SELECT * FROM c" });
     assert.strictEqual(gone.status, 410);
     assert.strictEqual(gone.headers.get("x-ms-substatus"), "1002");
+    // The substatus is configurable (a split or migration completing), and checked.
+    assert.strictEqual((await call(endpoint, "POST", "/_gateway/config", {}, { goneSubStatus: 1007 })).status, 200);
+    const completing = await call(endpoint, "POST", "/dbs/db1/colls/c1/docs", { "x-ms-documentdb-partitionkeyrangeid": "0", "x-ms-documentdb-isquery": "True" }, { query: "SELECT * FROM c" });
+    assert.strictEqual(completing.status, 410);
+    assert.strictEqual(completing.headers.get("x-ms-substatus"), "1007");
+    assert.strictEqual((await call(endpoint, "POST", "/_gateway/config", {}, { goneSubStatus: 1000 })).status, 400);
     for (let i = 0; i < 20; i++) {
       const r = await call(endpoint, "GET", `/dbs/db1/colls/c1/docs/d${i}`, { "x-ms-documentdb-partitionkey": JSON.stringify([`k${i}`]) });
       assert.strictEqual(r.status, 200, `d${i} readable after the split`);
