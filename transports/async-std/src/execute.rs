@@ -110,9 +110,7 @@ impl Task {
 /// time (its attempt's head, then its body), so the list allocates nothing.
 type Tasks = InlineList<Task, 1>;
 
-/// What woke the loop.
-// Short-lived (one per wake, moved once); see `Task`.
-#[allow(clippy::large_enum_variant)]
+/// What woke the loop (small: an attempt's body reader goes to the task list, not through here).
 enum Wake {
     /// An attempt's response head arrived; its body reader is already a task.
     Headers(AttemptId),
