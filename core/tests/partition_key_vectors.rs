@@ -111,6 +111,27 @@ fn strings_are_escaped_like_the_sdks() {
     );
     assert_eq!(header("\u{2028}"), r#"["\u2028"]"#);
     assert_eq!(header(String::from("owned")), r#"["owned"]"#);
+    // Plain runs before, between and after escapes.
+    assert_eq!(header("ab\u{e9}cd\nef\""), r#"["ab\u00e9cd\nef\""]"#);
+}
+
+#[test]
+fn header_values_are_exactly_sized() {
+    // A header value takes the string's buffer without a copy only when nothing is spare.
+    let long = "k".repeat(300);
+    for pk in [
+        PartitionKey::from("tenant-1"),
+        PartitionKey::from(long.as_str()),
+        PartitionKey::from("\u{e9}\n"),
+        PartitionKey::hierarchical(vec![
+            PartitionKeyValue::from("a"),
+            PartitionKeyValue::try_from(1.5).unwrap(),
+        ])
+        .unwrap(),
+    ] {
+        let v = pk.to_header_value();
+        assert_eq!(v.capacity(), v.len(), "{v}");
+    }
 }
 
 #[test]

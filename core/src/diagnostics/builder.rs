@@ -53,6 +53,10 @@ struct Spill {
 pub(crate) struct DiagnosticsBuilder {
     activity_id: ActivityId,
     started: Instant,
+    /// The last [`Self::since_start`] answer, `(t, t - started)`: the events of one turn share
+    /// its `now` (an attempt's start and its `TransportStart`; the response, the attempt's end
+    /// and the operation's end), and `Instant` subtraction is not free.
+    last_since: (Instant, Duration),
     /// Attempts `0..HEAD_RECORDS` by ordinal (start order).
     head: Vec<RequestDiagnostics>,
     /// Bit `i`: `head[i]` is started and not finished.
@@ -71,6 +75,7 @@ impl DiagnosticsBuilder {
         DiagnosticsBuilder {
             activity_id,
             started,
+            last_since: (started, Duration::ZERO),
             head: Vec::new(),
             head_open: 0,
             spill: None,
@@ -90,8 +95,14 @@ impl DiagnosticsBuilder {
         self.activity_id
     }
 
-    pub fn since_start(&self, t: Instant) -> Duration {
-        t.saturating_duration_since(self.started)
+    pub fn since_start(&mut self, t: Instant) -> Duration {
+        let (at, since) = self.last_since;
+        if t == at {
+            return since;
+        }
+        let since = t.saturating_duration_since(self.started);
+        self.last_since = (t, since);
+        since
     }
 
     /// Records a new attempt; returns its slot (None when it cannot be recorded).

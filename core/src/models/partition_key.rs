@@ -148,8 +148,20 @@ impl PartitionKey {
     /// The `x-ms-documentdb-partitionkey` header value, e.g. `["a","b",3]`.
     pub fn to_header_value(&self) -> String {
         // An exactly sized buffer: a header value takes the string's buffer as it is only when
-        // it has no spare capacity (else it allocates again). Short keys are written on the
+        // it has no spare capacity (else it allocates again). The usual key, one string with
+        // nothing to escape, is copied straight into it. Other short keys are written on the
         // stack and copied once; longer ones are measured first.
+        if let [PartitionKeyValue::String(s)] = self.components() {
+            if s.bytes()
+                .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
+            {
+                let mut out = String::with_capacity(s.len() + 4);
+                out.push_str("[\"");
+                out.push_str(s);
+                out.push_str("\"]");
+                return out;
+            }
+        }
         let mut short = StackStr::<128>::default();
         if self.write_json(&mut short).is_ok() {
             return short.as_str().to_owned();
@@ -318,8 +330,18 @@ where
 /// (astral chars as a UTF-16 surrogate pair), as the JS and Python SDKs send it.
 fn write_json_string<W: fmt::Write>(w: &mut W, s: &str) -> fmt::Result {
     w.write_char('"')?;
-    let mut units = [0u16; 2];
-    for c in s.chars() {
+    let mut rest = s;
+    loop {
+        // The longest prefix that is written as it is, in one piece: printable ASCII other
+        // than `"` and `\` (every byte before the cut is ASCII, so the cut is a character
+        // boundary).
+        let plain = rest
+            .bytes()
+            .position(|b| !matches!(b, b' '..=b'~') || b == b'"' || b == b'\\')
+            .unwrap_or(rest.len());
+        w.write_str(rest.get(..plain).unwrap_or_default())?;
+        let mut tail = rest.get(plain..).unwrap_or_default().chars();
+        let Some(c) = tail.next() else { break };
         match c {
             '"' => w.write_str("\\\"")?,
             '\\' => w.write_str("\\\\")?,
@@ -328,13 +350,14 @@ fn write_json_string<W: fmt::Write>(w: &mut W, s: &str) -> fmt::Result {
             '\n' => w.write_str("\\n")?,
             '\r' => w.write_str("\\r")?,
             '\t' => w.write_str("\\t")?,
-            ' '..='~' => w.write_char(c)?,
             _ => {
+                let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     write!(w, "\\u{unit:04x}")?;
                 }
             }
         }
+        rest = tail.as_str();
     }
     w.write_char('"')
 }
