@@ -88,4 +88,14 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
     }
+
+    #[test]
+    fn ascii_form_is_canonical_8_4_4_4_12() {
+        let id = ActivityId(std::array::from_fn(|i| (i as u8) * 0x11));
+        assert_eq!(&id.to_ascii()[..], b"00112233-4455-6677-8899-aabbccddeeff");
+        assert_eq!(
+            ActivityId::nil().to_string(),
+            "00000000-0000-0000-0000-000000000000"
+        );
+    }
 }
