@@ -152,9 +152,7 @@ impl PartitionKey {
         // nothing to escape, is copied straight into it. Other short keys are written on the
         // stack and copied once; longer ones are measured first.
         if let [PartitionKeyValue::String(s)] = self.components() {
-            if s.bytes()
-                .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
-            {
+            if s.bytes().all(is_plain_json_byte) {
                 let mut out = String::with_capacity(s.len() + 4);
                 out.push_str("[\"");
                 out.push_str(s);
@@ -325,6 +323,12 @@ where
     }
 }
 
+/// A byte that the header's JSON string carries as it is: printable ASCII other than `"` and
+/// `\`. Everything else is escaped by [`write_json_string`].
+fn is_plain_json_byte(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && b != b'"' && b != b'\\'
+}
+
 /// Writes `s` as a JSON string: `JSON.stringify` escapes (`\"`, `\\`, `\b \f \n \r \t`,
 /// `\u00XX` for other controls) plus every char from U+007F up as lower-case `\uXXXX`
 /// (astral chars as a UTF-16 surrogate pair), as the JS and Python SDKs send it.
@@ -332,12 +336,11 @@ fn write_json_string<W: fmt::Write>(w: &mut W, s: &str) -> fmt::Result {
     w.write_char('"')?;
     let mut rest = s;
     loop {
-        // The longest prefix that is written as it is, in one piece: printable ASCII other
-        // than `"` and `\` (every byte before the cut is ASCII, so the cut is a character
-        // boundary).
+        // The longest prefix that is written as it is, in one piece (every byte before the cut
+        // is ASCII, so the cut is a character boundary).
         let plain = rest
             .bytes()
-            .position(|b| !matches!(b, b' '..=b'~') || b == b'"' || b == b'\\')
+            .position(|b| !is_plain_json_byte(b))
             .unwrap_or(rest.len());
         w.write_str(rest.get(..plain).unwrap_or_default())?;
         let mut tail = rest.get(plain..).unwrap_or_default().chars();
