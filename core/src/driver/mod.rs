@@ -5,6 +5,7 @@
 
 mod activity_ids;
 mod date;
+mod header_templates;
 mod metadata;
 mod token;
 
@@ -39,6 +40,7 @@ pub use token::FALLBACK_AAD_SCOPE;
 
 pub(crate) use activity_ids::ActivityIdValues;
 pub(crate) use date::{http_date, DateCache};
+pub(crate) use header_templates::{HeaderTemplates, Shape, Sink as HeaderSink};
 pub(crate) use metadata::AccountMetadata;
 pub(crate) use token::TokenState;
 
@@ -78,6 +80,8 @@ pub struct Driver {
     pub(crate) date: DateCache,
     /// Where operations' `x-ms-activity-id` header values are cut from.
     pub(crate) activity_ids: ActivityIdValues,
+    /// Point operations' header maps per shape, cloned instead of built by inserts.
+    pub(crate) header_templates: HeaderTemplates,
 }
 
 impl Driver {
@@ -117,6 +121,7 @@ impl Driver {
             uri_base: crate::request::UriBase::default(),
             date: DateCache::default(),
             activity_ids: ActivityIdValues::default(),
+            header_templates: HeaderTemplates::default(),
             metadata: AccountMetadata::default(),
             token: TokenState::default(),
             user_agent,

@@ -8,6 +8,7 @@ mod claims;
 pub(crate) mod fanout;
 mod finish;
 mod inputs;
+mod point_headers;
 mod prepared;
 mod retry;
 mod route;

@@ -15,10 +15,17 @@ use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions
 use crate::policy::OpClass;
 use crate::regions::RegionRoute;
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+use super::point_headers::PointHeaders;
+
+pub(super) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// Queries are posted as `application/query+json` (PROTOCOL.md §7.1).
 const APPLICATION_QUERY_JSON: HeaderValue = HeaderValue::from_static("application/query+json");
-const TRUE: HeaderValue = HeaderValue::from_static("True");
+/// PROTOCOL.md §8.1: the JSON Patch media type (Python's spelling, RFC 6902's).
+const APPLICATION_JSON_PATCH: HeaderValue = HeaderValue::from_static("application/json-patch+json");
+pub(super) const TRUE: HeaderValue = HeaderValue::from_static("True");
+/// `x-ms-cosmos-allow-tentative-writes` is sent lower-case, as the SDKs send it.
+pub(super) const TENTATIVE_TRUE: HeaderValue = HeaderValue::from_static("true");
+pub(super) const RETURN_MINIMAL: HeaderValue = HeaderValue::from_static("return=minimal");
 
 /// The parts of an operation that do not change between attempts.
 #[derive(Debug)]
@@ -61,6 +68,12 @@ pub(crate) struct Rebuild {
     partition_key: Option<crate::models::PartitionKey>,
     has_body: bool,
     activity_id: HeaderValue,
+    /// A point operation: each attempt's map is cloned from the driver's template of its shape
+    /// (`point_headers.rs`), and `Prepared::headers` stays empty.
+    point: bool,
+    /// A point operation's partition key header, checked when the operation started; the first
+    /// attempt takes it, later ones build it again.
+    pk_header: Option<HeaderValue>,
 }
 
 /// What the static headers depend on from the operation.
@@ -90,18 +103,29 @@ impl Prepared {
             });
         }
         let has_body = op.body.is_some();
-        let h = static_headers(
-            d,
-            &HeaderInputs {
-                kind: op.kind,
-                resource_type: op.resource_type,
-                has_body,
-                partition_key: op.partition_key.as_ref(),
-                op_headers: &op.headers,
-            },
-            &opts,
-            activity_id.clone(),
-        )?;
+        let opted_in = opts
+            .retry_non_idempotent_writes
+            .unwrap_or(d.eff.retry_non_idempotent_writes);
+        // A tracked write's read-back check is built from the static map: those build it.
+        let point = is_point(op.kind, &op.headers, &opts) && !opted_in;
+        let (h, pk_header) = if point {
+            let pk = op.partition_key.as_ref().map(pk_value).transpose()?;
+            (HeaderMap::new(), pk)
+        } else {
+            let h = static_headers(
+                d,
+                &HeaderInputs {
+                    kind: op.kind,
+                    resource_type: op.resource_type,
+                    has_body,
+                    partition_key: op.partition_key.as_ref(),
+                    op_headers: &op.headers,
+                },
+                &opts,
+                activity_id.clone(),
+            )?;
+            (h, None)
+        };
         // Idempotent by construction: a conditional write cannot apply twice (PROTOCOL.md §4).
         let conditional = opts.if_match.is_some()
             && matches!(
@@ -120,9 +144,6 @@ impl Prepared {
                     .body
                     .as_deref()
                     .is_some_and(crate::operation::patch::is_idempotent));
-        let opted_in = opts
-            .retry_non_idempotent_writes
-            .unwrap_or(d.eff.retry_non_idempotent_writes);
         let kind = op.kind;
         let writes = !kind.is_read_only();
         let session_scoped = op.container.is_some();
@@ -171,6 +192,8 @@ impl Prepared {
                 partition_key: header_key,
                 has_body,
                 activity_id,
+                point,
+                pk_header,
             }),
             taken: false,
         };
@@ -239,6 +262,37 @@ impl Prepared {
         crate::diagnostics::AttemptUrl::join(&route.endpoint, self.path())
     }
 
+    /// What each attempt signs and sends afresh: the date (kept in the driver as of `wall`),
+    /// the signature over it, and the container's session token when the operation sends one.
+    fn attempt_values(
+        &self,
+        d: &mut Driver,
+        wall: std::time::SystemTime,
+        range: Option<&(String, Vec<String>)>,
+    ) -> Result<(HeaderValue, Option<HeaderValue>), ConfigError> {
+        d.date.update(wall);
+        let auth = authorization(
+            d,
+            &self.method,
+            self.resource_type.token(),
+            &self.link,
+            d.date.text(),
+        )?;
+        if !self.send_session {
+            return Ok((auth, None));
+        }
+        // The range's token (or its nearest parent's after a split) when the range is known;
+        // otherwise every token of the container.
+        let session = self.session_scope().and_then(|c| match range {
+            Some((id, parents)) => {
+                let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                d.sessions.header_for_range_with_parents(c, id, &parents)
+            }
+            None => d.sessions.header_for_container(c),
+        });
+        Ok((auth, session))
+    }
+
     /// Headers for one attempt: the static ones plus a fresh date and signature.
     pub fn attempt_headers(
         &mut self,
@@ -248,42 +302,122 @@ impl Prepared {
         tentative_writes: bool,
         range: Option<&(String, Vec<String>)>,
     ) -> Result<HeaderMap, ConfigError> {
-        d.date.update(wall);
-        let auth = authorization(
-            d,
-            &self.method,
-            self.resource_type.token(),
-            &self.link,
-            d.date.text(),
-        )?;
+        let (auth, session) = self.attempt_values(d, wall, range)?;
+        if let Some(r) = self.rebuild.as_mut().filter(|r| r.point) {
+            let partition_key = match r.pk_header.take() {
+                Some(v) => Some(v),
+                None => (self.partition_key.as_ref())
+                    .or(r.partition_key.as_ref())
+                    .map(pk_value)
+                    .transpose()?,
+            };
+            let opts = &r.opts;
+            let headers = PointHeaders {
+                user_agent: d.user_agent.clone(),
+                activity_id: r.activity_id.clone(),
+                partition_key,
+                content_type: body_content_type(self.kind, r.has_body),
+                upsert: self.kind == OperationKind::Upsert,
+                if_match: opts.if_match.clone(),
+                if_none_match: opts.if_none_match.clone(),
+                session_token: opts.session_token.clone(),
+                consistency: consistency_value(d, opts),
+                prefer_minimal: prefer_minimal(d, self.kind, self.resource_type, opts),
+                date: d.date.value(),
+                authorization: auth,
+                hub_only,
+                tentative_writes,
+                session,
+            };
+            return Ok(d
+                .header_templates
+                .build(headers.shape(), |sink| headers.write(sink)));
+        }
         let mut h = self.static_headers(d)?;
-        h.insert(names::X_MS_DATE, d.date.value());
-        h.insert(names::AUTHORIZATION, auth);
-        if hub_only {
-            h.insert(names::HUB_REGION_ONLY, HeaderValue::from_static("True"));
-        }
-        if tentative_writes {
-            h.insert(
-                names::ALLOW_TENTATIVE_WRITES,
-                HeaderValue::from_static("true"),
-            );
-        }
-        if self.send_session {
-            // The range's token (or its nearest parent's after a split) when the range is
-            // known; otherwise every token of the container.
-            let token = self.session_scope().and_then(|c| match range {
-                Some((id, parents)) => {
-                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
-                    d.sessions.header_for_range_with_parents(c, id, &parents)
-                }
-                None => d.sessions.header_for_container(c),
-            });
-            if let Some(v) = token {
-                h.insert(names::SESSION_TOKEN, v);
-            }
-        }
+        insert_attempt_headers(
+            &mut h,
+            d.date.value(),
+            auth,
+            hub_only,
+            tentative_writes,
+            session,
+        );
         Ok(h)
     }
+}
+
+/// The headers an attempt adds to the static ones, in the order they are sent.
+fn insert_attempt_headers(
+    h: &mut HeaderMap,
+    date: HeaderValue,
+    authorization: HeaderValue,
+    hub_only: bool,
+    tentative_writes: bool,
+    session: Option<HeaderValue>,
+) {
+    h.insert(names::X_MS_DATE, date);
+    h.insert(names::AUTHORIZATION, authorization);
+    if hub_only {
+        h.insert(names::HUB_REGION_ONLY, TRUE);
+    }
+    if tentative_writes {
+        h.insert(names::ALLOW_TENTATIVE_WRITES, TENTATIVE_TRUE);
+    }
+    if let Some(v) = session {
+        h.insert(names::SESSION_TOKEN, v);
+    }
+}
+
+/// True for the operations whose attempts take the point-operation headers
+/// (`point_headers.rs`): one resource, no kind-specific headers, no custom headers.
+fn is_point(
+    kind: OperationKind,
+    op_headers: &[(http::HeaderName, HeaderValue)],
+    opts: &OperationOptions,
+) -> bool {
+    !kind.is_feed()
+        && !matches!(kind, OperationKind::Query | OperationKind::Batch)
+        && op_headers.is_empty()
+        && opts.custom_headers.is_empty()
+        && opts.change_feed.is_none()
+}
+
+/// The partition key header's value.
+fn pk_value(pk: &crate::models::PartitionKey) -> Result<HeaderValue, ConfigError> {
+    // `TryFrom<String>` takes the string's buffer: no second copy.
+    HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
+        ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
+    })
+}
+
+/// The `content-type` of an operation other than a query: JSON Patch for a patch, JSON for any
+/// other body.
+fn body_content_type(kind: OperationKind, has_body: bool) -> Option<HeaderValue> {
+    if kind == OperationKind::Patch {
+        Some(APPLICATION_JSON_PATCH)
+    } else {
+        has_body.then_some(APPLICATION_JSON)
+    }
+}
+
+/// `x-ms-consistency-level`: the operation's level, else the driver's (never the account's
+/// default, which the service applies itself).
+fn consistency_value(d: &Driver, opts: &OperationOptions) -> Option<HeaderValue> {
+    (opts.consistency_level.or(d.eff.consistency_level))
+        .map(|c| HeaderValue::from_static(c.as_str()))
+}
+
+/// `Prefer: return=minimal` for an item write that does not want its content back.
+fn prefer_minimal(
+    d: &Driver,
+    kind: OperationKind,
+    resource_type: ResourceType,
+    opts: &OperationOptions,
+) -> bool {
+    let content_on_write = opts
+        .content_response_on_write
+        .unwrap_or(d.eff.content_response_on_write);
+    !kind.is_read_only() && !content_on_write && resource_type == ResourceType::Item
 }
 
 /// The static headers of an operation, in the order they are sent. Room for 12 headers: the
@@ -304,13 +438,7 @@ fn static_headers(
     h.insert(http::header::ACCEPT, APPLICATION_JSON);
     h.insert(names::ACTIVITY_ID, activity_id);
     if let Some(pk) = inputs.partition_key {
-        // `TryFrom<String>` takes the string's buffer: no second copy.
-        let v = HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
-            ConfigError::InvalidOperation(
-                "partition key does not serialize to a valid header".into(),
-            )
-        })?;
-        h.insert(names::PARTITION_KEY, v);
+        h.insert(names::PARTITION_KEY, pk_value(pk)?);
     }
     if inputs.kind == OperationKind::Query {
         h.insert(http::header::CONTENT_TYPE, APPLICATION_QUERY_JSON);
@@ -363,14 +491,8 @@ fn static_headers(
         if opts.populate_index_metrics {
             h.insert(names::POPULATE_INDEX_METRICS, TRUE);
         }
-    } else if inputs.kind == OperationKind::Patch {
-        // PROTOCOL.md §8.1: the JSON Patch media type (Python's spelling, RFC 6902's).
-        h.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json-patch+json"),
-        );
-    } else if inputs.has_body {
-        h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+    } else if let Some(v) = body_content_type(inputs.kind, inputs.has_body) {
+        h.insert(http::header::CONTENT_TYPE, v);
     }
     if inputs.kind.is_feed() {
         if let Some(n) = opts.max_item_count {
@@ -386,7 +508,7 @@ fn static_headers(
         }
     }
     if inputs.kind == OperationKind::Upsert {
-        h.insert(names::IS_UPSERT, HeaderValue::from_static("True"));
+        h.insert(names::IS_UPSERT, TRUE);
     }
     if let Some(cf) = opts.change_feed.as_deref() {
         // PROTOCOL.md §9.1: one range (or one partition key) of a change-feed page.
@@ -460,18 +582,11 @@ fn static_headers(
     if let Some(v) = &opts.session_token {
         h.insert(names::SESSION_TOKEN, v.clone());
     }
-    if let Some(c) = opts.consistency_level.or(d.eff.consistency_level) {
-        h.insert(
-            names::CONSISTENCY_LEVEL,
-            HeaderValue::from_static(c.as_str()),
-        );
+    if let Some(v) = consistency_value(d, opts) {
+        h.insert(names::CONSISTENCY_LEVEL, v);
     }
-    let writes = !inputs.kind.is_read_only();
-    let content_on_write = opts
-        .content_response_on_write
-        .unwrap_or(d.eff.content_response_on_write);
-    if writes && !content_on_write && inputs.resource_type == ResourceType::Item {
-        h.insert(names::PREFER, HeaderValue::from_static("return=minimal"));
+    if prefer_minimal(d, inputs.kind, inputs.resource_type, opts) {
+        h.insert(names::PREFER, RETURN_MINIMAL);
     }
     for (n, v) in inputs.op_headers.iter().chain(&opts.custom_headers) {
         h.append(n.clone(), v.clone());
@@ -511,7 +626,7 @@ impl Prepared {
 /// with merge enabled. Sextant handles merges: routing re-reads the map on 410/1002, query
 /// tokens, change-feed positions and processor leases are EPK ranges that a merged range is read
 /// with bounds for (tests/tests/merge.rs, the processor test's merge).
-const SUPPORTED_CAPABILITIES: &str = "1";
+pub(super) const SUPPORTED_CAPABILITIES: &str = "1";
 
 /// The `authorization` header value for one request.
 fn authorization(
@@ -578,3 +693,7 @@ impl Prepared {
         p
     }
 }
+
+#[cfg(test)]
+#[path = "point_headers_tests.rs"]
+mod point_headers_tests;
