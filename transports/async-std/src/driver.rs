@@ -7,7 +7,6 @@ use sextant_core::{CosmosError, CosmosOperation, CosmosResponse, OperationOption
 
 use crate::client::HttpClient;
 use crate::execute::execute;
-use crate::query::QueryPager;
 
 /// Executes operations against one account. Cheap to clone; `Send + Sync`, so one driver serves
 /// any number of concurrent operations (they share the core's caches and the connection pool).
@@ -29,120 +28,6 @@ impl CosmosDriver {
             shared,
             client,
         }
-    }
-
-    /// The throughput of a database (shared) or container (dedicated): its offer, found by the
-    /// resource's `_rid` (PROTOCOL.md §10.1). `None` when it has no throughput of its own.
-    pub async fn read_throughput(
-        &self,
-        target: impl Into<sextant_core::throughput::ThroughputTarget>,
-    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
-        let flow = sextant_core::throughput::ThroughputFlow::read(target);
-        sextant_host::throughput::drive(self, flow).await
-    }
-
-    /// Sets the throughput of a database or container, migrating between manual and autoscale
-    /// when the mode differs, and waits (polling every 5 s) until the service has applied it;
-    /// see `sextant_core::throughput::ThroughputFlow` to poll differently.
-    pub async fn replace_throughput(
-        &self,
-        target: impl Into<sextant_core::throughput::ThroughputTarget>,
-        throughput: sextant_core::models::ThroughputProperties,
-    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
-        let flow = sextant_core::throughput::ThroughputFlow::replace(target, throughput);
-        self.drive_throughput(flow).await
-    }
-
-    /// Runs a throughput flow built by the caller (custom polling).
-    pub async fn drive_throughput(
-        &self,
-        flow: sextant_core::throughput::ThroughputFlow,
-    ) -> Result<Option<sextant_core::throughput::ThroughputResponse>, CosmosError> {
-        sextant_host::throughput::drive(self, flow).await
-    }
-
-    /// The container's feed ranges, one per physical partition key range, in EPK order: the
-    /// unit a caller parallelises a query (or, later, the change feed) over with
-    /// `CosmosOperation::with_feed_range`. Reads every page of the range feed.
-    pub async fn read_feed_ranges(
-        &self,
-        container: sextant_core::models::ContainerReference,
-    ) -> Result<Vec<sextant_core::feed::FeedRange>, CosmosError> {
-        let mut read = sextant_core::feed::FeedRangesRead::new(container);
-        while let Some((op, opts)) = read.next_request() {
-            let response = self.execute_operation(op, Some(opts)).await?;
-            read.take_page(&response)?;
-        }
-        read.finish()
-    }
-
-    /// The pages of a query ([`CosmosOperation::query`]): call
-    /// [`QueryPager::next_page`] until it returns `None`. Options apply to every page;
-    /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
-    pub fn query(
-        &self,
-        operation: CosmosOperation,
-        options: Option<OperationOptions>,
-    ) -> Result<QueryPager, CosmosError> {
-        let core = sextant_core::QueryPager::new(operation, options.unwrap_or_default())
-            .map_err(CosmosError::from)?;
-        Ok(QueryPager::new(self.clone(), core))
-    }
-
-    /// Runs many item operations as a bulk run on `builder`'s container: each `(correlation
-    /// id, operation)` of `operations` (any iterator, read lazily) is grouped by partition key
-    /// range and sent in non-atomic batches; call [`crate::BulkRun::next_results`] until it
-    /// returns `None`. Throttled operations are retried one by one after their retry-after;
-    /// at most `max_in_flight` operations are held at once.
-    pub fn bulk<C, I>(
-        &self,
-        builder: sextant_core::BulkBuilder,
-        operations: I,
-    ) -> crate::BulkRun<C, I::IntoIter>
-    where
-        I: IntoIterator<Item = (C, sextant_core::BulkOperation)>,
-    {
-        crate::BulkRun::new(self.clone(), builder.build(), operations.into_iter())
-    }
-
-    /// [`CosmosDriver::bulk`] fed by an async stream of `(correlation id, operation)`: a window
-    /// starts as soon as an operation is ready and takes what is ready (up to
-    /// `max_in_flight`); call [`crate::BulkStreamRun::next_results`] until it returns `None`.
-    pub fn bulk_stream<C, S>(
-        &self,
-        builder: sextant_core::BulkBuilder,
-        operations: S,
-    ) -> crate::BulkStreamRun<C, S>
-    where
-        S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
-    {
-        crate::BulkStreamRun::new(self.clone(), builder.build(), operations)
-    }
-
-    /// The pages of a change feed ([`CosmosOperation::change_feed`]): call
-    /// [`crate::ChangeFeedPager::next_page`] as often as new changes are wanted. Options apply
-    /// to every page; `OperationOptions::with_continuation` resumes from a token.
-    pub fn change_feed(
-        &self,
-        operation: CosmosOperation,
-        options: Option<OperationOptions>,
-    ) -> Result<crate::ChangeFeedPager, CosmosError> {
-        let core = sextant_core::ChangeFeedPager::new(operation, options.unwrap_or_default())
-            .map_err(CosmosError::from)?;
-        Ok(crate::ChangeFeedPager::new(self.clone(), core))
-    }
-
-    /// One host of a change-feed processor on `monitored`, with its leases in `leases` (a
-    /// container partitioned by `/id`). Run it with [`crate::ChangeFeedProcessor::run`]; any
-    /// number of hosts with distinct `options.host` names share the leases fairly.
-    pub fn change_feed_processor(
-        &self,
-        monitored: sextant_core::models::ContainerReference,
-        leases: sextant_core::models::ContainerReference,
-        options: sextant_core::changefeed::processor::ProcessorOptions,
-    ) -> crate::ChangeFeedProcessor {
-        let seed = sextant_host::fresh_seed();
-        crate::ChangeFeedProcessor::new(self.clone(), monitored, leases, options, seed)
     }
 
     pub(crate) fn client(&self) -> &Arc<HttpClient> {

@@ -69,8 +69,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod bulk;
-mod change_feed;
 mod client;
 mod connection;
 mod connector;
@@ -79,19 +77,17 @@ mod driver;
 mod error_map;
 mod execute;
 mod io;
+mod paged;
 mod pool;
 mod processor;
-mod query;
 mod runtime;
 mod tcp;
 mod tls;
 mod typed;
 
-pub use bulk::{BulkRun, BulkStreamRun};
-pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
+pub use paged::{BulkRun, BulkStreamRun, ChangeFeedPager, QueryPager};
 pub use processor::ChangeFeedProcessor;
-pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
 pub use sextant_core::typed::{
@@ -145,7 +141,22 @@ mod send_tests {
         let driver =
             futures_lite::future::block_on(runtime.get_or_create_driver(account.clone(), None))
                 .unwrap();
-        let fut = driver.execute_operation(CosmosOperation::read_account(account), None);
+        let fut = driver.execute_operation(CosmosOperation::read_account(account.clone()), None);
         assert_send(&fut);
+        // The paged runs, written once in `sextant_host::paged`, keep their futures `Send`.
+        let container = models::ContainerReference::from_name(account, "db", "c");
+        let query = CosmosOperation::query(container.clone(), QuerySpec::new("SELECT * FROM c"));
+        let mut pager = driver.query(query, None).unwrap();
+        assert_send(&pager.next_page());
+        let feed = CosmosOperation::change_feed(
+            container.clone(),
+            ChangeFeedMode::LatestVersion,
+            ChangeFeedStart::Beginning,
+        );
+        let mut feed = driver.change_feed(feed, None).unwrap();
+        assert_send(&feed.next_page());
+        let ops: Vec<(u32, BulkOperation)> = Vec::new();
+        let mut bulk = driver.bulk(BulkBuilder::new(container), ops);
+        assert_send(&bulk.next_results());
     }
 }

@@ -1,10 +1,8 @@
 //! The typed layer on this transport: `driver.database(id).container(id)`, written once for the
 //! async transports in `sextant_host::typed`.
 
-use crate::bulk::{BulkRun, BulkStreamRun};
-use crate::change_feed::ChangeFeedPager;
 use crate::driver::CosmosDriver;
-use crate::query::QueryPager;
+use crate::paged::{BulkRun, BulkStreamRun, ChangeFeedPager, QueryPager};
 
 sextant_host::impl_async_typed!(
     CosmosDriver,

@@ -3,8 +3,10 @@
 //! The sans-IO core never reads a clock, the environment or entropy (`sextant_core` crate docs,
 //! "What a transport must do", duties 2 and 3). Every transport has to, in the same way; this
 //! crate is that code, once, so the three transports cannot disagree. It holds no I/O library
-//! and no runtime. It also holds the async transports' change-feed processor loop
-//! ([`processor`]), written once over the little each driver provides.
+//! and no runtime. It also holds what the two async transports share above their loops, written
+//! once over the little each driver provides ([`paged::AsyncRunner`]): query and change-feed
+//! pagers and bulk runs ([`paged`]), the change-feed processor loop ([`processor`]), the
+//! throughput flow ([`throughput`]) and the typed layer ([`typed`]).
 //!
 //! Internal: use a transport crate (`sextant-tokio`, `sextant-blocking`, `sextant-async-std`).
 #![forbid(unsafe_code)]
@@ -18,6 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sextant_core::Now;
 
+pub mod paged;
 pub mod processor;
 pub mod throughput;
 pub mod typed;

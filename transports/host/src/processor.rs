@@ -8,41 +8,18 @@ use std::time::Duration;
 use serde_json::Value;
 use sextant_core::changefeed::processor::requests::{self, LeaseLag, ESTIMATE_CAP};
 use sextant_core::changefeed::processor::{Command, Outcome, Processor, ProcessorOptions, Step};
-use sextant_core::feed::FeedRange;
 use sextant_core::models::ContainerReference;
-use sextant_core::{
-    ChangeFeedPage, CosmosError, CosmosOperation, CosmosResponse, OperationOptions,
-};
+use sextant_core::{ChangeFeedPage, CosmosError, CosmosOperation, OperationOptions};
 
 use crate::now;
+use crate::paged::{read_feed_ranges, AsyncRunner, ChangeFeedPager, QueryPager};
 
 /// Longest sleep between checks of `should_stop`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
-/// What the processor needs from an async transport's driver.
-pub trait AsyncDriver {
-    /// Runs one operation.
-    fn execute(
-        &self,
-        op: CosmosOperation,
-        opts: Option<OperationOptions>,
-    ) -> impl Future<Output = Result<CosmosResponse, CosmosError>>;
-    /// Every item of a query (all pages).
-    fn query_items(
-        &self,
-        op: CosmosOperation,
-    ) -> impl Future<Output = Result<Vec<Value>, CosmosError>>;
-    /// The container's feed ranges.
-    fn feed_ranges(
-        &self,
-        container: ContainerReference,
-    ) -> impl Future<Output = Result<Vec<FeedRange>, CosmosError>>;
-    /// One change-feed page from a fresh pager.
-    fn change_feed_page(
-        &self,
-        op: CosmosOperation,
-        opts: OperationOptions,
-    ) -> impl Future<Output = Result<ChangeFeedPage, CosmosError>>;
+/// What the processor needs from an async transport's driver: its operations and pages
+/// ([`AsyncRunner`]) and its runtime's timer.
+pub trait AsyncDriver: AsyncRunner + Clone {
     /// Sleeps on the transport's runtime.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()>;
 }
@@ -124,7 +101,7 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
     pub async fn estimate(&self) -> Result<Vec<LeaseLag>, CosmosError> {
         let options = self.core.options();
         let op = requests::list_leases(&self.leases, &options.lease_prefix);
-        let leases = requests::leases_of(&self.driver.query_items(op).await?);
+        let leases = requests::leases_of(&self.query_items(op).await?);
         let mut out = Vec::with_capacity(leases.len());
         for lease in leases {
             let (op, opts) = requests::read_changes(
@@ -139,10 +116,7 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
             let mut opts = opts;
             let mut pending = 0u64;
             let capped = loop {
-                let page = self
-                    .driver
-                    .change_feed_page(op.clone(), opts.clone())
-                    .await?;
+                let page = self.change_feed_page(op.clone(), opts.clone()).await?;
                 if page.is_caught_up() {
                     break false;
                 }
@@ -162,17 +136,35 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
         Ok(out)
     }
 
+    /// Every item of a query (all pages).
+    async fn query_items(&self, op: CosmosOperation) -> Result<Vec<Value>, CosmosError> {
+        QueryPager::start(self.driver.clone(), op, None)?
+            .collect_items()
+            .await
+    }
+
+    /// One change-feed page from a fresh pager.
+    async fn change_feed_page(
+        &self,
+        op: CosmosOperation,
+        opts: OperationOptions,
+    ) -> Result<ChangeFeedPage, CosmosError> {
+        ChangeFeedPager::start(self.driver.clone(), op, Some(opts))?
+            .next_page()
+            .await
+    }
+
     async fn execute(&self, command: Command) -> Outcome {
         let d = &self.driver;
         match command {
             Command::ListLeases => {
                 let op = requests::list_leases(&self.leases, &self.core.options().lease_prefix);
-                match d.query_items(op).await {
+                match self.query_items(op).await {
                     Ok(items) => Outcome::Leases(requests::leases_of(&items)),
                     Err(e) => Outcome::Failed(e.to_string()),
                 }
             }
-            Command::ReadFeedRanges => match d.feed_ranges(self.monitored.clone()).await {
+            Command::ReadFeedRanges => match read_feed_ranges(d, self.monitored.clone()).await {
                 Ok(ranges) => Outcome::FeedRanges(
                     ranges
                         .iter()
@@ -210,7 +202,9 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
                     max_items,
                 );
                 match built {
-                    Ok((op, opts)) => requests::changes_outcome(d.change_feed_page(op, opts).await),
+                    Ok((op, opts)) => {
+                        requests::changes_outcome(self.change_feed_page(op, opts).await)
+                    }
                     Err(e) => Outcome::Failed(e.to_string()),
                 }
             }

@@ -965,9 +965,10 @@ impl<P: TypedPager, T: DeserializeOwned> TypedItems<P, T> {
 /// `impl_async_typed!(CosmosDriver, QueryPager, ChangeFeedPager, BulkRun, BulkStreamRun)` in a
 /// transport's `typed` module names the clients for its driver (`DatabaseClient`,
 /// `ContainerClient`, `TypedQuery`, `TypedItems`, `TypedPages`, `TypedBulk`, ...), adds
-/// `CosmosDriver::database`, and implements [`TypedDriver`], [`TypedStreamDriver`],
-/// [`TypedPager`], [`TypedFeedPager`] and [`TypedBulkRunner`] over its `execute_operation`,
-/// `query`, `change_feed`, `bulk`, `bulk_stream` and `next_page`.
+/// `CosmosDriver::database`, and implements [`TypedDriver`] and [`TypedStreamDriver`] over its
+/// `execute_operation`, `query`, `change_feed`, `bulk` and `bulk_stream`. The pagers and bulk
+/// runs ([`crate::paged`]) implement [`TypedPager`], [`TypedFeedPager`] and
+/// [`TypedBulkRunner`] for every transport.
 #[macro_export]
 macro_rules! impl_async_typed {
     ($driver:ident, $pager:ident, $feed:ident, $bulk:ident, $bulk_stream:ident) => {
@@ -993,35 +994,6 @@ macro_rules! impl_async_typed {
         pub type TypedBulkRun<C, T, I> = $crate::typed::TypedBulkRun<$driver, C, T, I>;
         /// A typed bulk run over a stream `S` of (correlation `C`, operation on `T`).
         pub type TypedBulkStreamRun<C, T, S> = $crate::typed::TypedBulkStreamRun<$driver, C, T, S>;
-
-        impl<C, I: Iterator<Item = (C, sextant_core::BulkOperation)>>
-            $crate::typed::TypedBulkRunner<C> for $bulk<C, I>
-        {
-            fn next_results(
-                &mut self,
-            ) -> impl std::future::Future<Output = Option<Vec<sextant_core::BulkResult<C>>>> {
-                $bulk::next_results(self)
-            }
-
-            fn progress(&self) -> sextant_core::BulkProgress {
-                $bulk::progress(self)
-            }
-        }
-
-        impl<C, S> $crate::typed::TypedBulkRunner<C> for $bulk_stream<C, S>
-        where
-            S: futures_lite::Stream<Item = (C, sextant_core::BulkOperation)> + Unpin,
-        {
-            fn next_results(
-                &mut self,
-            ) -> impl std::future::Future<Output = Option<Vec<sextant_core::BulkResult<C>>>> {
-                $bulk_stream::next_results(self)
-            }
-
-            fn progress(&self) -> sextant_core::BulkProgress {
-                $bulk_stream::progress(self)
-            }
-        }
 
         impl $crate::typed::TypedStreamDriver for $driver {
             type BulkStreamRun<
@@ -1101,26 +1073,6 @@ macro_rules! impl_async_typed {
                 >,
             > {
                 self.drive_throughput(flow)
-            }
-        }
-
-        impl $crate::typed::TypedFeedPager for $feed {
-            fn next_page(
-                &mut self,
-            ) -> impl std::future::Future<
-                Output = Result<sextant_core::ChangeFeedPage, sextant_core::CosmosError>,
-            > {
-                $feed::next_page(self)
-            }
-        }
-
-        impl $crate::typed::TypedPager for $pager {
-            fn next_page(
-                &mut self,
-            ) -> impl std::future::Future<
-                Output = Option<Result<sextant_core::QueryPage, sextant_core::CosmosError>>,
-            > {
-                $pager::next_page(self)
             }
         }
     };

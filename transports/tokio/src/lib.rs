@@ -52,14 +52,12 @@
 #![deny(missing_docs)]
 
 mod attempt;
-mod bulk;
-mod change_feed;
 mod client;
 mod driver;
 mod error_map;
 mod execute;
+mod paged;
 mod processor;
-mod query;
 mod runtime;
 mod typed;
 
@@ -79,11 +77,9 @@ pub use sextant_core::{
 #[cfg(feature = "entra")]
 pub use sextant_entra as entra;
 
-pub use bulk::{BulkRun, BulkStreamRun};
-pub use change_feed::ChangeFeedPager;
 pub use driver::CosmosDriver;
+pub use paged::{BulkRun, BulkStreamRun, ChangeFeedPager, QueryPager};
 pub use processor::ChangeFeedProcessor;
-pub use query::QueryPager;
 pub use runtime::{CosmosDriverRuntime, CosmosDriverRuntimeBuilder};
 pub use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP};
 pub use sextant_core::typed::{
