@@ -38,8 +38,12 @@ pub(crate) enum Sink<'a> {
         map: &'a mut HeaderMap,
         repeated: bool,
     },
-    /// Filling a clone of the shape's template: each value goes to the next entry.
-    Fill(http::header::ValuesMut<'a, HeaderValue>),
+    /// Filling a clone of the shape's template: each value goes to the next entry; `written`
+    /// counts them (the template must get exactly one per entry).
+    Fill {
+        values: http::header::ValuesMut<'a, HeaderValue>,
+        written: usize,
+    },
 }
 
 impl Sink<'_> {
@@ -47,10 +51,11 @@ impl Sink<'_> {
     pub fn put(&mut self, name: HeaderName, value: HeaderValue) {
         match self {
             Sink::Insert { map, repeated } => *repeated |= map.insert(name, value).is_some(),
-            Sink::Fill(values) => {
+            Sink::Fill { values, written } => {
                 if let Some(slot) = values.next() {
                     *slot = value;
                 }
+                *written += 1;
             }
         }
     }
@@ -63,7 +68,16 @@ impl HeaderTemplates {
     pub fn build(&mut self, shape: Shape, write: impl FnOnce(&mut Sink<'_>)) -> HeaderMap {
         if let Some((_, template)) = self.shapes.iter().find(|(s, _)| *s == shape) {
             let mut map = template.clone();
-            write(&mut Sink::Fill(map.values_mut()));
+            let len = map.len();
+            let mut sink = Sink::Fill {
+                values: map.values_mut(),
+                written: 0,
+            };
+            write(&mut sink);
+            // The caller's contract (names a function of the shape): a miscount would leave an
+            // empty value on the wire or drop one. The exhaustive test in
+            // `execution/point_headers_tests.rs` holds it; this catches a new writer in tests.
+            debug_assert!(matches!(sink, Sink::Fill { written, .. } if written == len));
             return map;
         }
         let mut map = HeaderMap::with_capacity(INSERT_CAPACITY);

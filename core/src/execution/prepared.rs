@@ -47,7 +47,8 @@ pub(crate) struct Prepared {
     pub path: Option<String>,
     pub body: Bytes,
     /// The static headers. The first attempt takes them when `rebuild` is set; later attempts
-    /// (retries, hedges) get a rebuilt copy.
+    /// (retries, hedges) get a rebuilt copy. Empty for point operations, whose attempts build
+    /// theirs from the driver's header templates (`Rebuild::point`).
     pub headers: HeaderMap,
     pub class: OpClass,
     /// What rebuilding `headers` needs once an attempt has taken them. `None`: every attempt
@@ -107,7 +108,8 @@ impl Prepared {
             .retry_non_idempotent_writes
             .unwrap_or(d.eff.retry_non_idempotent_writes);
         // A tracked write's read-back check is built from the static map: those build it.
-        let point = is_point(op.kind, &op.headers, &opts) && !opted_in;
+        let tracked = opted_in && super::tracking::tracks(op.kind, op.resource_type);
+        let point = is_point(op.kind, &op.headers, &opts) && !tracked;
         let (h, pk_header) = if point {
             let pk = op.partition_key.as_ref().map(pk_value).transpose()?;
             (HeaderMap::new(), pk)
@@ -369,7 +371,10 @@ fn insert_attempt_headers(
 }
 
 /// True for the operations whose attempts take the point-operation headers
-/// (`point_headers.rs`): one resource, no kind-specific headers, no custom headers.
+/// (`point_headers.rs`): creates, reads, replaces, upserts, deletes and patches of one resource,
+/// deleting a partition key's items and running a stored procedure; not queries, feeds,
+/// batches or the change feed (they add headers of their kind), nor operations with custom
+/// headers.
 fn is_point(
     kind: OperationKind,
     op_headers: &[(http::HeaderName, HeaderValue)],

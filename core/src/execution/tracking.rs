@@ -31,6 +31,21 @@ pub(crate) struct Tracking {
     pub check: Prepared,
 }
 
+/// True for the writes a tracking id is stamped into (item creates and replaces): their
+/// read-back check is built from the operation's static headers.
+pub(super) fn tracks(kind: OperationKind, resource_type: ResourceType) -> bool {
+    statuses(kind, resource_type).is_some()
+}
+
+/// A tracked write's success status and the status its own earlier attempt answers a retry with.
+fn statuses(kind: OperationKind, resource_type: ResourceType) -> Option<(u16, u16)> {
+    match (kind, resource_type) {
+        (OperationKind::Create, ResourceType::Item) => Some((201, 409)),
+        (OperationKind::Replace, ResourceType::Item) => Some((200, 412)),
+        _ => None,
+    }
+}
+
 /// Stamps `tracking_id` into a create or replace body and prepares the check read. Returns the
 /// new body, or `None` when the body is not a JSON object with a string `id` (then the write is
 /// retried as the caller asked, without recognition).
@@ -39,11 +54,7 @@ pub(crate) fn stamp(
     kind: OperationKind,
     tracking_id: &str,
 ) -> Option<(Bytes, Tracking)> {
-    let (success_status, ambiguous_status) = match (kind, prepared.resource_type) {
-        (OperationKind::Create, ResourceType::Item) => (201, 409),
-        (OperationKind::Replace, ResourceType::Item) => (200, 412),
-        _ => return None,
-    };
+    let (success_status, ambiguous_status) = statuses(kind, prepared.resource_type)?;
     let mut doc: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&prepared.body).ok()?;
     let item_id = doc.get("id")?.as_str()?.to_owned();

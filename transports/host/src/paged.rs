@@ -54,7 +54,9 @@ pub struct QueryPager<D> {
 
 impl<D: AsyncRunner> QueryPager<D> {
     /// The pages of `operation` (a query) on `driver`; `options` apply to every page, and
-    /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
+    /// `OperationOptions::with_continuation` resumes from a token of an earlier page. For the
+    /// driver's `query` (`impl_async_paged!`).
+    #[doc(hidden)]
     pub fn start(
         driver: D,
         operation: CosmosOperation,
@@ -62,15 +64,6 @@ impl<D: AsyncRunner> QueryPager<D> {
     ) -> Result<Self, CosmosError> {
         let core = sextant_core::QueryPager::new(operation, options.unwrap_or_default())?;
         Ok(QueryPager { driver, core })
-    }
-
-    /// Every row of every page (the change-feed processor's lease listing).
-    pub async fn collect_items(mut self) -> Result<Vec<serde_json::Value>, CosmosError> {
-        let mut items = Vec::new();
-        while let Some(page) = self.next_page().await {
-            items.extend(page?.into_items());
-        }
-        Ok(items)
     }
 
     /// The next page, or `None` after the last one. A failed page can be asked for again: the
@@ -112,7 +105,9 @@ pub struct ChangeFeedPager<D> {
 
 impl<D: AsyncRunner> ChangeFeedPager<D> {
     /// The pages of `operation` (a change feed) on `driver`; `options` apply to every page, and
-    /// `OperationOptions::with_continuation` resumes from a token.
+    /// `OperationOptions::with_continuation` resumes from a token. For the driver's
+    /// `change_feed` (`impl_async_paged!`).
+    #[doc(hidden)]
     pub fn start(
         driver: D,
         operation: CosmosOperation,
@@ -174,7 +169,8 @@ impl<D, C, I> fmt::Debug for BulkRun<D, C, I> {
 }
 
 impl<D: AsyncRunner, C, I: Iterator<Item = (C, BulkOperation)>> BulkRun<D, C, I> {
-    /// A run of `core` on `driver` over `input`.
+    /// A run of `core` on `driver` over `input`. For the driver's `bulk` (`impl_async_paged!`).
+    #[doc(hidden)]
     pub fn new(driver: D, core: BulkExecutor<C>, input: I) -> Self {
         BulkRun {
             driver,
@@ -237,7 +233,9 @@ where
     D: AsyncRunner,
     S: futures_lite::Stream<Item = (C, BulkOperation)> + Unpin,
 {
-    /// A run of `core` on `driver` over `input`.
+    /// A run of `core` on `driver` over `input`. For the driver's `bulk_stream`
+    /// (`impl_async_paged!`).
+    #[doc(hidden)]
     pub fn new(driver: D, core: BulkExecutor<C>, input: S) -> Self {
         BulkStreamRun {
             run: BulkRun {
@@ -322,8 +320,8 @@ macro_rules! impl_async_paged {
 
         /// The pages of a change feed (see [`CosmosDriver::change_feed`]). A change feed never
         /// ends: each page holds what every range had since the last page, and an empty page
-        /// (`ChangeFeedPage::is_caught_up`) means nothing new yet; poll `next_page().await`
-        /// again later. `continuation()` resumes the position anywhere.
+        /// ([`crate::ChangeFeedPage::is_caught_up`]) means nothing new yet; poll
+        /// `next_page().await` again later. `continuation()` resumes the position anywhere.
         pub type ChangeFeedPager = $crate::paged::ChangeFeedPager<$driver>;
 
         /// A bulk run (see [`CosmosDriver::bulk`]). Each `next_results().await` reads up to
@@ -354,9 +352,10 @@ macro_rules! impl_async_paged {
                 $crate::throughput::drive(self, flow).await
             }
 
-            /// Sets the throughput of a database or container, migrating between manual and autoscale
-            /// when the mode differs, and waits (polling every 5 s) until the service has applied it;
-            /// see `sextant_core::throughput::ThroughputFlow` to poll differently.
+            /// Sets the throughput of a database or container, migrating between manual and
+            /// autoscale when the mode differs, and waits (polling every 5 s) until the service
+            /// has applied it; see `sextant_core::throughput::ThroughputFlow` to poll
+            /// differently.
             pub async fn replace_throughput(
                 &self,
                 target: impl Into<sextant_core::throughput::ThroughputTarget>,
@@ -380,8 +379,8 @@ macro_rules! impl_async_paged {
                 $crate::throughput::drive(self, flow).await
             }
 
-            /// The container's feed ranges, one per physical partition key range, in EPK order: the
-            /// unit a caller parallelises a query (or, later, the change feed) over with
+            /// The container's feed ranges, one per physical partition key range, in EPK order:
+            /// the unit a caller parallelises a query (or, later, the change feed) over with
             /// `CosmosOperation::with_feed_range`. Reads every page of the range feed.
             pub async fn read_feed_ranges(
                 &self,
@@ -392,7 +391,7 @@ macro_rules! impl_async_paged {
 
             /// The pages of a query ([`CosmosOperation::query`]): call
             /// [`QueryPager::next_page`] until it returns `None`. Options apply to every page;
-            /// `sextant_core::OperationOptions::with_continuation` resumes from a token of an earlier page.
+            /// `OperationOptions::with_continuation` resumes from a token of an earlier page.
             pub fn query(
                 &self,
                 operation: sextant_core::CosmosOperation,
@@ -401,11 +400,12 @@ macro_rules! impl_async_paged {
                 QueryPager::start(self.clone(), operation, options)
             }
 
-            /// Runs many item operations as a bulk run on `builder`'s container: each `(correlation
-            /// id, operation)` of `operations` (any iterator, read lazily) is grouped by partition key
-            /// range and sent in non-atomic batches; call [`BulkRun::next_results`] until it
-            /// returns `None`. Throttled operations are retried one by one after their retry-after;
-            /// at most `max_in_flight` operations are held at once.
+            /// Runs many item operations as a bulk run on `builder`'s container: each
+            /// `(correlation id, operation)` of `operations` (any iterator, read lazily) is
+            /// grouped by partition key range and sent in non-atomic batches; call
+            /// [`BulkRun::next_results`] until it returns `None`. Throttled operations are
+            /// retried one by one after their retry-after; at most `max_in_flight` operations
+            /// are held at once.
             pub fn bulk<C, I>(
                 &self,
                 builder: sextant_core::BulkBuilder,
@@ -417,8 +417,8 @@ macro_rules! impl_async_paged {
                 BulkRun::new(self.clone(), builder.build(), operations.into_iter())
             }
 
-            /// [`CosmosDriver::bulk`] fed by an async stream of `(correlation id, operation)`: a window
-            /// starts as soon as an operation is ready and takes what is ready (up to
+            /// [`CosmosDriver::bulk`] fed by an async stream of `(correlation id, operation)`: a
+            /// window starts as soon as an operation is ready and takes what is ready (up to
             /// `max_in_flight`); call [`BulkStreamRun::next_results`] until it returns `None`.
             pub fn bulk_stream<C, S>(
                 &self,
@@ -433,7 +433,7 @@ macro_rules! impl_async_paged {
 
             /// The pages of a change feed ([`CosmosOperation::change_feed`]): call
             /// [`ChangeFeedPager::next_page`] as often as new changes are wanted. Options apply
-            /// to every page; `sextant_core::OperationOptions::with_continuation` resumes from a token.
+            /// to every page; `OperationOptions::with_continuation` resumes from a token.
             pub fn change_feed(
                 &self,
                 operation: sextant_core::CosmosOperation,
@@ -443,8 +443,8 @@ macro_rules! impl_async_paged {
             }
 
             /// One host of a change-feed processor on `monitored`, with its leases in `leases` (a
-            /// container partitioned by `/id`). Run it with its `run`; any
-            /// number of hosts with distinct `options.host` names share the leases fairly.
+            /// container partitioned by `/id`). Run it with [`crate::ChangeFeedProcessor::run`];
+            /// any number of hosts with distinct `options.host` names share the leases fairly.
             pub fn change_feed_processor(
                 &self,
                 monitored: sextant_core::models::ContainerReference,

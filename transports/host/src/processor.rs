@@ -138,9 +138,12 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
 
     /// Every item of a query (all pages).
     async fn query_items(&self, op: CosmosOperation) -> Result<Vec<Value>, CosmosError> {
-        QueryPager::start(self.driver.clone(), op, None)?
-            .collect_items()
-            .await
+        let mut pager = QueryPager::start(self.driver.clone(), op, None)?;
+        let mut items = Vec::new();
+        while let Some(page) = pager.next_page().await {
+            items.extend(page?.into_items());
+        }
+        Ok(items)
     }
 
     /// One change-feed page from a fresh pager.
