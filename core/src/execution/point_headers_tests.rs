@@ -4,26 +4,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue};
 
 use super::*;
+// The execution's state tests' account and clock (the test plays the transport).
+use crate::execution::tests::{account, now0};
 use crate::models::{
-    AccountReference, ConsistencyLevel, ContainerReference, DatabaseReference, ItemReference,
-    PartitionKey,
+    ConsistencyLevel, ContainerReference, DatabaseReference, ItemReference, PartitionKey,
 };
-use crate::now::Now;
 use crate::operation::PatchBuilder;
 use crate::options::DriverOptions;
 
-const KEY: &str =
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
 const CONTAINER_LINK: &str = "dbs/db/colls/c";
-
-fn account() -> AccountReference {
-    AccountReference::with_master_key("https://acct.documents.azure.com:443/", KEY).unwrap()
-}
 
 /// Every kind of point operation: on an item (with a partition key), on a container by partition
 /// key, and on the account, a database or a container (without one, some with a body).
@@ -101,10 +95,8 @@ fn general(
 
 #[test]
 fn point_headers_equal_the_general_path() {
-    #[allow(clippy::disallowed_methods)] // the test plays the transport
-    let mono = Instant::now();
-    let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let now = Now::new(mono, epoch);
+    let now = now0();
+    let epoch = now.wall;
     let mut d = Driver::new(account(), DriverOptions::default(), 7, now).unwrap();
     for shared in [false, true] {
         for (kind, op) in operations().into_iter().enumerate() {
@@ -171,12 +163,7 @@ fn point_headers_equal_the_general_path() {
 
 #[test]
 fn operations_with_their_own_headers_take_the_general_path() {
-    let now = Now::new(
-        #[allow(clippy::disallowed_methods)]
-        Instant::now(),
-        SystemTime::UNIX_EPOCH,
-    );
-    let d = Driver::new(account(), DriverOptions::default(), 7, now).unwrap();
+    let d = Driver::new(account(), DriverOptions::default(), 7, now0()).unwrap();
     let aid = HeaderValue::from_static("aid");
     let custom = OperationOptions::default().with_custom_header("x-custom", "1");
     let tracked = OperationOptions::default().with_non_idempotent_write_retries(true);
