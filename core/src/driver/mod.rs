@@ -30,6 +30,9 @@ use crate::rng::DetRng;
 use crate::routing::ContainerCache;
 use crate::session::SessionContainer;
 
+/// The `user-agent` every request sends, before the caller's suffix (if any).
+const USER_AGENT: &str = concat!("sextant/", env!("CARGO_PKG_VERSION"), " (sans-io core)");
+
 /// How often an execution waiting on another's metadata fetch or token acquisition re-checks.
 pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 /// Refresh an Entra ID token this long before it expires, without blocking requests while the
@@ -94,16 +97,19 @@ impl Driver {
         _now: Now,
     ) -> Result<Driver, ConfigError> {
         let eff = options.resolve();
-        let mut ua = format!("sextant/{} (sans-io core)", env!("CARGO_PKG_VERSION"));
-        if let Some(s) = &eff.user_agent_suffix {
-            ua.push(' ');
-            ua.push_str(s);
-        }
-        let user_agent = HeaderValue::from_str(&ua).map_err(|_| ConfigError::InvalidSetting {
-            name: "user_agent_suffix".into(),
-            value: ua.clone(),
-            expected: "visible ASCII characters".into(),
-        })?;
+        let user_agent = match &eff.user_agent_suffix {
+            // Static: every attempt's copy of it is then free (no shared reference count to
+            // raise and drop, as a value built at run time has).
+            None => HeaderValue::from_static(USER_AGENT),
+            Some(s) => {
+                let ua = format!("{USER_AGENT} {s}");
+                HeaderValue::from_str(&ua).map_err(|_| ConfigError::InvalidSetting {
+                    name: "user_agent_suffix".into(),
+                    value: ua.clone(),
+                    expected: "visible ASCII characters".into(),
+                })?
+            }
+        };
         let locations = LocationCache::new(
             account.endpoint(),
             eff.preferred_regions.clone(),
@@ -330,5 +336,43 @@ impl Driver {
     /// Entra ID scopes to request.
     pub(crate) fn token_scopes(&self) -> Vec<String> {
         self.token.scopes(self.account.host())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::*;
+
+    const KEY: &str =
+        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DF2nQ9nq9MP4zNw8jHZoCzCW/WrPXgJ6hLZ/s7SPb1uEIL2Wmw==";
+
+    #[allow(clippy::disallowed_methods)] // the test plays the transport: it reads the clock once
+    fn driver(options: DriverOptions) -> Driver {
+        let account =
+            AccountReference::with_master_key("https://acct.documents.azure.com:443/", KEY)
+                .unwrap();
+        let now = Now::new(
+            Instant::now(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1),
+        );
+        Driver::new(account, options, 7, now).unwrap()
+    }
+
+    #[test]
+    fn the_user_agent_names_the_version_and_the_callers_suffix() {
+        let plain = driver(DriverOptions::default());
+        let expected = format!("sextant/{} (sans-io core)", env!("CARGO_PKG_VERSION"));
+        assert_eq!(plain.user_agent.to_str().ok(), Some(expected.as_str()));
+        let options = DriverOptions::builder()
+            .user_agent_suffix("my-app/2.1")
+            .build()
+            .unwrap();
+        let suffixed = driver(options);
+        assert_eq!(
+            suffixed.user_agent.to_str().ok(),
+            Some(format!("{expected} my-app/2.1").as_str())
+        );
     }
 }
