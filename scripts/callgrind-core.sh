@@ -16,7 +16,9 @@
 #
 # Env: N1 (default 1000), N2 (default 11000); E2E_CLIENTS (default "raw raw-ureq raw-hyper
 # raw-hyper-smol tokio blocking async-std smol"; also raw-hyper-app, the identical-wire raw
-# clients raw-wire, raw-ureq-wire, raw-hyper-wire, and the application pairs: raw-wire-app,
+# clients raw-wire, raw-ureq-wire, raw-hyper-wire, raw-ureq-wire-bounded (raw-ureq-wire with
+# every request bounded by a timeout, as sextant-blocking's attempts, raw reqwest's and raw
+# hyper's requests are), and the application pairs: raw-wire-app,
 # raw-ureq-wire-app, raw-hyper-wire-app (identical wire, HMAC re-keyed per request, body
 # deserialized) against tokio-app, blocking-app, async-std-app (Sextant, body deserialized));
 # E2E_WORKLOAD (default read1; or create1), the
@@ -32,7 +34,8 @@
 # e2e-<client>.vs-<baseline>.txt (difference to the transport's raw client, per function and per
 # crate: raw reqwest for tokio, raw ureq for blocking, raw hyper for async-std and smol; and, when
 # the transport's identical-wire raw client was measured in the same run, also
-# e2e-<client>.vs-raw-wire.txt, .vs-raw-ureq-wire.txt, .vs-raw-hyper-wire.txt). With
+# e2e-<client>.vs-raw-wire.txt, .vs-raw-ureq-wire.txt, .vs-raw-ureq-wire-bounded.txt,
+# .vs-raw-hyper-wire.txt). With
 # E2E_WORKLOAD other than read1 every end-to-end name carries the workload: e2e-<client>-create1.*,
 # e2e-<client>-create1.vs-<baseline>.txt. A summary of instructions and allocations per op, with
 # each transport's ratios to its raw clients, ends the end-to-end part.
@@ -212,7 +215,7 @@ if [[ $E2E == 1 ]]; then
   wire_of() {
     case $1 in
       tokio) echo raw-wire ;;
-      blocking) echo raw-ureq-wire ;;
+      blocking) echo raw-ureq-wire raw-ureq-wire-bounded ;;
       async-std) echo raw-hyper-wire ;;
       tokio-app) echo raw-wire-app ;;
       blocking-app) echo raw-ureq-wire-app ;;
@@ -223,14 +226,18 @@ if [[ $E2E == 1 ]]; then
   SUMMARY=()
   for c in "${CLIENTS[@]}"; do
     [[ $c == raw* ]] && continue
-    m=$(minimal_of "$c"); w=$(wire_of "$c")
+    m=$(minimal_of "$c"); w=""
     [[ -n $m ]] && perop "e2e-$c$WL_SUFFIX" "e2e-$m$WL_SUFFIX" "$m"
-    [[ -n $w && -n ${MEASURED[$w]:-} ]] && perop "e2e-$c$WL_SUFFIX" "e2e-$w$WL_SUFFIX" "$w"
+    for b in $(wire_of "$c"); do
+      [[ -n ${MEASURED[$b]:-} ]] || continue
+      perop "e2e-$c$WL_SUFFIX" "e2e-$b$WL_SUFFIX" "$b"
+      w="$w $b"
+    done
     for base in $m $w; do
       [[ -n ${IPO[$base]:-} ]] || continue
       SUMMARY+=("$(awk -v c="$c" -v b="$base" -v i="${IPO[$c]}" -v bi="${IPO[$base]}" \
         -v a="${APO[$c]}" -v ba="${APO[$base]}" \
-        'BEGIN { printf "  %-10s / %-15s %.3fx instructions, %+.1f allocations per op", c, b, i / bi, a - ba }')")
+        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations per op", c, b, i / bi, a - ba }')")
     done
   done
   echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"

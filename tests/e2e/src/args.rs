@@ -60,13 +60,16 @@ USAGE: sextant-e2e-bench [OPTIONS]
   --quick             --ops 1000 --rounds 1 (smoke test)
   --clients LIST      comma-separated: raw,raw-wire,raw-wire-app,         [all]
                       raw-ureq,raw-ureq-wire,raw-ureq-wire-app,
+                      raw-ureq-wire-bounded,
                       raw-hyper,raw-hyper-wire,raw-hyper-wire-app,
                       raw-hyper-app,raw-hyper-smol,tokio,tokio-app,
                       blocking,blocking-app,async-std,async-std-app,
                       smol (-wire: the raw client with Sextant's
                       headers and response-header reads; -app: also
                       re-keying the HMAC per request (raw clients)
-                      and deserializing each body, as an application)
+                      and deserializing each body, as an application;
+                      -bounded: every request bounded by a timeout,
+                      as sextant-blocking bounds each attempt)
   --workloads LIST    comma-separated: read1,read32,create1,create32      [all]
   --no-pin            do not pin (server CPU0 / harness CPU1)
   --pool-max-idle N   idle connections per host for every client          [64]

@@ -23,6 +23,9 @@ pub enum ClientKind {
     RawUreqWire,
     /// `RawUreqWire` re-keying the HMAC per request and deserializing the body.
     RawUreqWireApp,
+    /// `RawUreqWire` with every request bounded by a timeout, as sextant-blocking's attempts
+    /// are (`RawUreq::bounded`).
+    RawUreqWireBounded,
     /// hyper 1 client connections with hand-signed headers, on async-std.
     RawHyper,
     /// The same with Sextant's request headers and response-header reads (`crate::wire`).
@@ -51,13 +54,14 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 18] = [
+    pub const ALL: [ClientKind; 19] = [
         ClientKind::Raw,
         ClientKind::RawWire,
         ClientKind::RawWireApp,
         ClientKind::RawUreq,
         ClientKind::RawUreqWire,
         ClientKind::RawUreqWireApp,
+        ClientKind::RawUreqWireBounded,
         ClientKind::RawHyper,
         ClientKind::RawHyperWire,
         ClientKind::RawHyperWireApp,
@@ -101,6 +105,7 @@ impl ClientKind {
             ClientKind::RawUreq => "raw-ureq",
             ClientKind::RawUreqWire => "raw-ureq-wire",
             ClientKind::RawUreqWireApp => "raw-ureq-wire-app",
+            ClientKind::RawUreqWireBounded => "raw-ureq-wire-bounded",
             ClientKind::RawHyper => "raw-hyper",
             ClientKind::RawHyperWire => "raw-hyper-wire",
             ClientKind::RawHyperWireApp => "raw-hyper-wire-app",
@@ -126,6 +131,7 @@ impl fmt::Display for ClientKind {
             ClientKind::RawUreq => "raw ureq",
             ClientKind::RawUreqWire => "raw ureq (identical wire)",
             ClientKind::RawUreqWireApp => "raw ureq (identical wire, re-keyed, deserialized)",
+            ClientKind::RawUreqWireBounded => "raw ureq (identical wire, bounded requests)",
             ClientKind::RawHyper => "raw hyper (async-std)",
             ClientKind::RawHyperWire => "raw hyper (async-std, identical wire)",
             ClientKind::RawHyperWireApp => {
@@ -172,13 +178,16 @@ pub fn measure(client: ClientKind, target: &Target, plan: &Plan) -> Result<Windo
         ClientKind::RawWire => crate::run_tokio::measure_raw(target, plan, WireMode::Wire),
         ClientKind::RawWireApp => crate::run_tokio::measure_raw(target, plan, WireMode::WireApp),
         ClientKind::RawUreq => {
-            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Minimal)
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Minimal, false)
         }
         ClientKind::RawUreqWire => {
-            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Wire)
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Wire, false)
         }
         ClientKind::RawUreqWireApp => {
-            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::WireApp)
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::WireApp, false)
+        }
+        ClientKind::RawUreqWireBounded => {
+            crate::run_blocking::measure_raw_ureq(target, plan, WireMode::Wire, true)
         }
         ClientKind::RawHyper => {
             crate::run_async_std::measure_raw_hyper(target, plan, RawHyperVariant::Minimal)

@@ -18,10 +18,22 @@
 //!   activity id read; see [`crate::wire`].
 //! - `raw-ureq-wire-app`: `raw-ureq-wire` plus what an application does (re-keyed HMAC per
 //!   request, deserialized body; [`Wire::application`]).
+//! - `raw-ureq-wire-bounded` ([`RawUreq::bounded`]): `raw-ureq-wire` with every request bounded
+//!   as sextant-blocking bounds each attempt (ureq's global timeout, resolve and connect bounds
+//!   inside it), as the raw reqwest and raw hyper baselines bound theirs. Its resolver answers
+//!   IP literals itself (the few lines an application writes to keep ureq's default resolver
+//!   from spawning its thread per request once a timeout is set, see above). The bound costs
+//!   ureq its timeout bookkeeping on every I/O step, which `raw-ureq-wire` skips.
 
 use std::time::{Duration, SystemTime};
 
+use std::net::{IpAddr, SocketAddr};
+
 use sextant_core::auth::MasterKey;
+use ureq::config::{Config, ConfigBuilder};
+use ureq::typestate::AgentScope;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
 use crate::wire::Wire;
@@ -44,20 +56,26 @@ impl RawUreq {
         pool_max_idle: usize,
         _timeout: Duration,
     ) -> Result<RawUreq, String> {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_idle_connections_per_host(pool_max_idle.max(1))
-            .max_idle_connections(pool_max_idle.max(1))
-            .user_agent("raw-ureq")
-            .build();
         Ok(RawUreq {
-            agent: Agent::new_with_config(config),
+            agent: Agent::new_with_config(config(pool_max_idle).build()),
             key: MasterKey::parse(&target.key).map_err(|e| e.to_string())?,
             base: target.endpoint.clone(),
             container_link: format!("dbs/{}/colls/{}", target.database, target.container),
             wire: Wire::new(),
         })
+    }
+
+    /// The `raw-ureq-wire-bounded` client: every request bounded by `timeout` (ureq's global
+    /// timeout, with resolve and connect bounded within it, as sextant-blocking configures its
+    /// agent), resolving IP literals without ureq's thread per lookup ([`IpLiteralResolver`]).
+    pub fn bounded(mut self, pool_max_idle: usize, timeout: Duration) -> Self {
+        let config = config(pool_max_idle)
+            .timeout_global(Some(timeout))
+            .timeout_resolve(Some(timeout))
+            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
+            .build();
+        self.agent = Agent::with_parts(config, DefaultConnector::new(), IpLiteralResolver);
+        self
     }
 
     /// The `raw-ureq-wire-app` client: the wire requests re-key the HMAC from `key_base64` per
@@ -166,5 +184,46 @@ fn expect(status: u16, want: u16, body: &[u8]) -> Result<(), String> {
             "expected {want}, got {status}: {}",
             String::from_utf8_lossy(body)
         ))
+    }
+}
+
+/// The connect bound of `raw-ureq-wire-bounded` (sextant-blocking's default connect timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The agent configuration every variant shares: keep-alive pool, no redirects, statuses as
+/// responses.
+fn config(pool_max_idle: usize) -> ConfigBuilder<AgentScope> {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_idle_connections_per_host(pool_max_idle.max(1))
+        .max_idle_connections(pool_max_idle.max(1))
+        .user_agent("raw-ureq")
+}
+
+/// Answers an IP-literal host (the local server's) itself; anything else goes to ureq's
+/// default resolver.
+#[derive(Debug)]
+struct IpLiteralResolver;
+
+impl Resolver for IpLiteralResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.authority().and_then(|a| {
+            let host = a.host().trim_start_matches('[').trim_end_matches(']');
+            Some(SocketAddr::new(host.parse::<IpAddr>().ok()?, a.port_u16()?))
+        });
+        match literal {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => DefaultResolver::default().resolve(uri, config, timeout),
+        }
     }
 }

@@ -27,13 +27,24 @@ pub fn measure(target: &Target, plan: &Plan, app: bool) -> Result<Window, String
 
 /// Raw ureq (the blocking baseline), with the same threads as sextant-blocking; `mode`:
 /// minimal, `raw-ureq-wire` (Sextant's headers, see `crate::wire`) or `raw-ureq-wire-app`
-/// (also re-keyed HMAC and deserialized body).
-pub fn measure_raw_ureq(target: &Target, plan: &Plan, mode: WireMode) -> Result<Window, String> {
+/// (also re-keyed HMAC and deserialized body); `bounded`: every request bounded by the plan's
+/// timeout, as sextant-blocking bounds its attempts (`raw-ureq-wire-bounded`).
+pub fn measure_raw_ureq(
+    target: &Target,
+    plan: &Plan,
+    mode: WireMode,
+    bounded: bool,
+) -> Result<Window, String> {
     use crate::workload;
     let raw = crate::raw_ureq::RawUreq::new(target, plan.pool_max_idle, plan.timeout)?;
     let raw = match mode {
         WireMode::WireApp => raw.wire_application(&target.key),
         WireMode::Minimal | WireMode::Wire => raw,
+    };
+    let raw = if bounded {
+        raw.bounded(plan.pool_max_idle, plan.timeout)
+    } else {
+        raw
     };
     let create = plan.workload.is_create();
     if mode != WireMode::Minimal {
