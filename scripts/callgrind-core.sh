@@ -242,7 +242,7 @@ if [[ $E2E == 1 ]]; then
   done
   echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"
   for c in "${CLIENTS[@]}"; do
-    printf '  %-16s %8.0f instructions %6.1f allocations\n' "$c" "${IPO[$c]}" "${APO[$c]}"
+    printf '  %-22s %8.0f instructions %6.1f allocations\n' "$c" "${IPO[$c]}" "${APO[$c]}"
   done
   if ((${#SUMMARY[@]})); then
     printf '%s\n' "${SUMMARY[@]}"
