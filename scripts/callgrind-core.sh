@@ -23,7 +23,9 @@
 # deserialized) against tokio-app, blocking-app, async-std-app (Sextant, body deserialized));
 # E2E_WORKLOAD (default read1; or create1), the
 # end-to-end workload. The core cycle and each end-to-end client also report heap allocations per
-# op (differential count of `__rdl_alloc` calls).
+# op (differential count of `__rdl_alloc` calls) and atomic read-modify-writes per op in the
+# program's own code (`lock`-prefixed instructions; each is one instruction to callgrind and
+# tens of cycles natively; see `atomics_per_op`).
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -64,7 +66,8 @@ ir() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
 run() { # name N command...
   local name=$1 n=$2; shift 2
   local file="$OUT/$name.$n.out"
-  valgrind --tool=callgrind --callgrind-out-file="$file" "$@" >"$OUT/$name.$n.log" 2>&1 \
+  valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$file" "$@" \
+    >"$OUT/$name.$n.log" 2>&1 \
     || { echo "callgrind run $name N=$n failed; see $OUT/$name.$n.log" >&2; tail -20 "$OUT/$name.$n.log" >&2; exit 1; }
   callgrind_annotate --auto=no --tree=none --threshold=100 "$file" > "$OUT/$name.$n.self.txt" 2>/dev/null || true
   ir "$file"
@@ -97,6 +100,62 @@ for line in open(sys.argv[1], errors='replace'):
     elif line.startswith('calls=') and cfn is not None and cfn.split('::')[-1] == '__rdl_alloc':
         total += int(line[6:].split()[0])
 print(total)
+PY
+}
+
+# Atomic read-modify-write instructions (`lock`-prefixed, and `xchg` with memory, which is
+# locked implicitly) executed in BINARY's own code, per op, from the N1 and N2 runs' per-instruction
+# counts (`--dump-instr=yes`). Callgrind counts each as one instruction; natively each costs tens
+# of cycles (reference counts of `Arc` and `Bytes`, mostly), so this is reported on its own.
+# Code in shared libraries (libc) is not counted.
+atomics_per_op() { # name binary
+  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" <<'PY'
+import collections, re, subprocess, sys
+f1, f2, binary, n1, n2, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+locked = set()
+dis = subprocess.run(['objdump', '-d', '--no-show-raw-insn', binary], capture_output=True, text=True).stdout
+for line in dis.splitlines():
+    m = re.match(r'\s*([0-9a-f]+):\s+(.*)', line)
+    if m and (re.search(r'\block\b', m.group(2)) or re.match(r'xchg\s.*\(', m.group(2))):
+        locked.add(int(m.group(1), 16))
+target = binary.rsplit('/', 1)[-1]
+def count(path):
+    # Self executions of the locked instructions of the binary's own object. Positions are
+    # `instr line`; an absolute instruction address is hex, a relative one `+n`/`-n` (decimal),
+    # `*` the same; the line after `calls=` is a call's inclusive cost, not an execution.
+    names, ob, addr, after_call, total = {}, None, 0, False, 0
+    for line in open(path, errors='replace'):
+        m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?$', line.rstrip('\n'))
+        if m:
+            if m.group(3) is not None:
+                names[m.group(2)] = m.group(3)
+            if m.group(1) == 'ob':
+                ob = names.get(m.group(2), '')
+            continue
+        if line.startswith('calls='):
+            after_call = True
+            continue
+        c = line[:1]
+        if not (c.isdigit() or c in '+-*'):
+            continue
+        parts = line.split()
+        p = parts[0]
+        if p.startswith('0x'):
+            addr = int(p, 16)
+        elif p[0] == '+':
+            addr += int(p[1:])
+        elif p[0] == '-':
+            addr -= int(p[1:])
+        elif p != '*':
+            addr = int(p)
+        if after_call:
+            after_call = False
+            continue
+        if len(parts) >= 3 and ob and ob.endswith('/' + target) and addr in locked:
+            total += int(parts[2])
+    return total
+a, b = count(f1), count(f2)
+print("%-36s atomic read-modify-writes: %.1f per op" % (name, (b - a) / (n2 - n1)))
 PY
 }
 
@@ -175,13 +234,14 @@ for mode in routed unrouted; do
   b=$(run "core_cycle-$mode" "$N2" "$BIN/core_cycle" "$N2" "$mode")
   per_op "core point-read cycle ($mode)" "$a" "$b"
   allocs_per_op "core_cycle-$mode"
+  atomics_per_op "core_cycle-$mode" "$BIN/core_cycle"
   grep -h "core_cycle:" "$OUT/core_cycle-$mode.$N2.log" | sed 's/^/    /'
   perop "core_cycle-$mode"
 done
 
 if [[ $E2E == 1 ]]; then
   echo "== end to end: $WL_LABEL against the local server, client process only"
-  declare -A IPO APO MEASURED
+  declare -A IPO APO RMW MEASURED
   CLIENTS=(${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol})
   for c in "${CLIENTS[@]}"; do
     name="e2e-$c$WL_SUFFIX"
@@ -194,6 +254,8 @@ if [[ $E2E == 1 ]]; then
     IPO[$c]=$(awk '{print $(NF-3)}' <<<"$line")
     line=$(allocs_per_op "$name"); echo "$line"
     APO[$c]=$(awk '{print $(NF-4)}' <<<"$line")
+    line=$(atomics_per_op "$name" "$BIN/sextant-e2e-bench"); echo "$line"
+    RMW[$c]=$(awk '{print $(NF-2)}' <<<"$line")
     MEASURED[$c]=1
     perop "$name"
   done
@@ -236,13 +298,14 @@ if [[ $E2E == 1 ]]; then
     for base in $m $w; do
       [[ -n ${IPO[$base]:-} ]] || continue
       SUMMARY+=("$(awk -v c="$c" -v b="$base" -v i="${IPO[$c]}" -v bi="${IPO[$base]}" \
-        -v a="${APO[$c]}" -v ba="${APO[$base]}" \
-        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations per op", c, b, i / bi, a - ba }')")
+        -v a="${APO[$c]}" -v ba="${APO[$base]}" -v r="${RMW[$c]}" -v br="${RMW[$base]}" \
+        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations, %+.1f atomics per op", c, b, i / bi, a - ba, r - br }')")
     done
   done
   echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"
   for c in "${CLIENTS[@]}"; do
-    printf '  %-22s %8.0f instructions %6.1f allocations\n' "$c" "${IPO[$c]}" "${APO[$c]}"
+    printf '  %-22s %8.0f instructions %6.1f allocations %6.1f atomics\n' "$c" "${IPO[$c]}" \
+      "${APO[$c]}" "${RMW[$c]}"
   done
   if ((${#SUMMARY[@]})); then
     printf '%s\n' "${SUMMARY[@]}"
