@@ -202,7 +202,7 @@ impl Execution {
         let hedging = opts.hedging;
         // The operation's attempts send this value; metadata reads (rare: cold caches) cut
         // their own from the id (`metadata_activity_header`), so the execution keeps no copy.
-        let prepared = Prepared::new(d, op, opts, activity_header);
+        let prepared = Prepared::new(d, op, opts, activity_id, activity_header);
         let fanout = match fanout {
             Some(Ok((op, opts, state))) => {
                 Some(Box::new(fanout::Fanout::new(op, opts, Box::new(state))))

@@ -10,6 +10,7 @@ use crate::credential::{select_resource_token, Credential};
 use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
+use crate::ids::ActivityId;
 use crate::operation::options::QueryRole;
 use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
@@ -68,7 +69,11 @@ pub(crate) struct Rebuild {
     /// The partition key when `Prepared::partition_key` does not keep it (not routed by it).
     partition_key: Option<crate::models::PartitionKey>,
     has_body: bool,
-    activity_id: HeaderValue,
+    /// The operation's `x-ms-activity-id` value: the first attempt of a point operation takes
+    /// it (a clone is a shared reference count raised and dropped, an atomic pair natively), and
+    /// later attempts cut it again from `activity`.
+    activity_id: Option<HeaderValue>,
+    activity: ActivityId,
     /// A point operation: each attempt's map is cloned from the driver's template of its shape
     /// (`point_headers.rs`), and `Prepared::headers` stays empty.
     point: bool,
@@ -91,6 +96,7 @@ impl Prepared {
         d: &Driver,
         op: CosmosOperation,
         opts: OperationOptions,
+        activity: ActivityId,
         activity_id: HeaderValue,
     ) -> Result<(Prepared, Option<Box<super::tracking::Tracking>>), ConfigError> {
         if let Some(p) = &opts.problem {
@@ -193,7 +199,8 @@ impl Prepared {
                 op_headers: op.headers,
                 partition_key: header_key,
                 has_body,
-                activity_id,
+                activity_id: Some(activity_id),
+                activity,
                 point,
                 pk_header,
             }),
@@ -316,7 +323,10 @@ impl Prepared {
             let opts = &r.opts;
             let headers = PointHeaders {
                 user_agent: d.user_agent.clone(),
-                activity_id: r.activity_id.clone(),
+                activity_id: match r.activity_id.take() {
+                    Some(v) => v,
+                    None => d.activity_ids.header_value(&r.activity),
+                },
                 partition_key,
                 content_type: body_content_type(self.kind, r.has_body),
                 upsert: self.kind == OperationKind::Upsert,
@@ -603,7 +613,7 @@ impl Prepared {
     /// The static headers for the next attempt: the prepared map itself for the first attempt
     /// of an operation, a rebuilt one (same headers, same order) for later attempts; a clone for
     /// requests that cannot rebuild them.
-    fn static_headers(&mut self, d: &Driver) -> Result<HeaderMap, ConfigError> {
+    fn static_headers(&mut self, d: &mut Driver) -> Result<HeaderMap, ConfigError> {
         let Some(r) = &self.rebuild else {
             return Ok(self.headers.clone());
         };
@@ -611,6 +621,10 @@ impl Prepared {
             self.taken = true;
             return Ok(std::mem::take(&mut self.headers));
         }
+        let activity_id = match &r.activity_id {
+            Some(v) => v.clone(),
+            None => d.activity_ids.header_value(&r.activity),
+        };
         static_headers(
             d,
             &HeaderInputs {
@@ -621,7 +635,7 @@ impl Prepared {
                 op_headers: &r.op_headers,
             },
             &r.opts,
-            r.activity_id.clone(),
+            activity_id,
         )
     }
 }
