@@ -105,13 +105,12 @@ impl Execution {
     }
 
     /// Initial for the first attempt, region failover when the endpoint changed, else retry.
-    pub(super) fn context_for(&mut self, route: &RegionRoute) -> ExecutionContext {
-        let ctx = match &self.regions.current {
+    /// `send` then makes `route` the current region, once the attempt is built.
+    pub(super) fn context_for(&self, route: &RegionRoute) -> ExecutionContext {
+        match &self.regions.current {
             None => ExecutionContext::Initial,
             Some(prev) if prev.endpoint != route.endpoint => ExecutionContext::RegionFailover,
             Some(_) => ExecutionContext::Retry,
-        };
-        self.regions.current = Some(route.clone());
-        ctx
+        }
     }
 }

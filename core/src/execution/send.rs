@@ -61,7 +61,13 @@ impl Execution {
                 (route, ctx, metadata_timeout(d, self.routing.failures))
             }
         };
-        let action = self.emit(d, purpose, route, ctx, timeout, false, now)?;
+        let action = self.emit(d, purpose, &route, ctx, timeout, false, now);
+        if purpose == Purpose::Operation {
+            // Moved in after the attempt is built, not cloned in before (`context_for`): a
+            // clone is two shared reference counts raised and later dropped, atomics natively.
+            self.regions.current = Some(route);
+        }
+        let action = action?;
         // Each attempt that starts alone (the first, or a retry) may be hedged.
         let alone = self
             .in_flight
@@ -101,7 +107,7 @@ impl Execution {
         self.emit(
             d,
             Purpose::Operation,
-            route,
+            &route,
             ExecutionContext::Hedging,
             d.eff.request_timeout,
             true,
@@ -130,7 +136,7 @@ impl Execution {
         &mut self,
         d: &mut Driver,
         purpose: Purpose,
-        route: RegionRoute,
+        route: &RegionRoute,
         ctx: ExecutionContext,
         timeout: Duration,
         hedge: bool,
@@ -192,7 +198,7 @@ impl Execution {
                 None => return self.internal(d, "routing request vanished".into(), now),
             },
         };
-        let url = prepared.url(&route);
+        let url = prepared.url(route);
         let tentative =
             purpose == Purpose::Operation && !prepared.class.read_only && d.locations.multi_write();
         let hub_only = self.regions.hub_only && purpose == Purpose::Operation;
@@ -264,7 +270,7 @@ impl Execution {
             uri,
             headers,
             body,
-            region: route.name,
+            region: route.name.clone(),
             purpose,
             execution_context: ctx,
             deadline,
