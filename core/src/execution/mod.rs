@@ -276,11 +276,7 @@ impl Execution {
             diag: parts.diag,
             in_flight: crate::drain::InlineList::new(),
             phase: Phase::Ready,
-            regions: RegionState {
-                excluded: parts.excluded,
-                write_regions,
-                ..RegionState::default()
-            },
+            regions: RegionState::new(parts.excluded, write_regions),
             retry: RetryState::default(),
             hedge: HedgeState {
                 enabled: parts.hedging.unwrap_or(d.eff.hedging.enabled),

@@ -25,7 +25,10 @@ impl Execution {
     /// Picks the endpoint for the next operation attempt, after any account refresh landed:
     /// the same region again, the first candidate this execution has not tried yet (walking
     /// every region before coming back), or the first write region.
-    pub(super) fn resolve_route(&mut self, d: &mut Driver, now: Instant) -> RegionRoute {
+    ///
+    /// Also returns whether the pick is to count as tried once it is the current region
+    /// ([`RegionState::set_current`]): it was not tried yet and the bound has room.
+    pub(super) fn resolve_route(&mut self, d: &mut Driver, now: Instant) -> (RegionRoute, bool) {
         let candidates = self.partition_candidates(d, now);
         let pick = match self.regions.next {
             Route::SameRegion => self
@@ -36,18 +39,17 @@ impl Execution {
                 .or_else(|| candidates.first().cloned()),
             Route::NextRegion => candidates
                 .iter()
-                .find(|r| !self.regions.tried.contains(&r.endpoint))
+                .find(|r| !self.regions.has_tried(&r.endpoint))
                 .cloned()
                 .or_else(|| {
-                    self.regions.tried.clear();
+                    self.regions.clear_tried();
                     candidates.first().cloned()
                 }),
             Route::WriteRegion => candidates.first().cloned(),
         }
         .unwrap_or_else(|| d.locations.global().clone());
-        if !self.regions.tried.contains(&pick.endpoint) && self.regions.tried.len() < MAX_TRIED {
-            self.regions.tried.push(pick.endpoint.clone());
-        }
+        let counted =
+            !self.regions.has_tried(&pick.endpoint) && self.regions.tried_len() < MAX_TRIED;
         self.regions.next = Route::SameRegion;
         self.regions.probing = false;
         // An empty breaker has no region to probe (building the key allocates).
@@ -59,7 +61,7 @@ impl Execution {
                 }
             }
         }
-        pick
+        (pick, counted)
     }
 
     /// The breaker key of this operation's partition in the region at `endpoint`.

@@ -12,6 +12,7 @@ impl Execution {
             return None;
         }
         // Route and context first: they update this execution's routing state.
+        let mut counted = false;
         let (route, ctx, timeout) = match purpose {
             Purpose::AccountRead => {
                 // The global endpoint first, then the regions (a dead global endpoint must not
@@ -30,7 +31,8 @@ impl Execution {
                 (route, ctx, timeout)
             }
             Purpose::Operation => {
-                let route = self.resolve_route(d, now.mono);
+                let (route, tried) = self.resolve_route(d, now.mono);
+                counted = tried;
                 let ctx = self.context_for(&route);
                 let ctx = if self.regions.probing {
                     ExecutionContext::CircuitBreakerProbe
@@ -65,7 +67,7 @@ impl Execution {
         if purpose == Purpose::Operation {
             // Moved in after the attempt is built, not cloned in before (`context_for`): a
             // clone is two shared reference counts raised and later dropped, atomics natively.
-            self.regions.current = Some(route);
+            self.regions.set_current(route, counted);
         }
         let action = action?;
         // Each attempt that starts alone (the first, or a retry) may be hedged.
@@ -93,13 +95,13 @@ impl Execution {
         let busy: Vec<&Arc<str>> = self.in_flight.iter().map(|a| &a.endpoint).collect();
         let route = candidates
             .iter()
-            .find(|r| !self.regions.tried.contains(&r.endpoint) && !busy.contains(&&r.endpoint))?
+            .find(|r| !self.regions.has_tried(&r.endpoint) && !busy.contains(&&r.endpoint))?
             .clone();
         if !d.hedge_budget_available(now.mono) {
             return None;
         }
-        if self.regions.tried.len() < MAX_TRIED {
-            self.regions.tried.push(route.endpoint.clone());
+        if self.regions.tried_len() < MAX_TRIED {
+            self.regions.push_tried(route.endpoint.clone());
         }
         self.hedge.sent += 1;
         self.timers

@@ -7,8 +7,13 @@ use super::*;
 pub(super) struct RegionState {
     /// Where the last operation attempt went.
     pub(super) current: Option<RegionRoute>,
-    /// Every endpoint this execution tried (bounded by `MAX_TRIED`).
-    pub(super) tried: crate::drain::InlineList<Arc<str>, 4>,
+    /// The endpoints this execution tried (bounded by `MAX_TRIED`), but for the current
+    /// region's: see `current_tried` and [`RegionState::has_tried`].
+    tried: crate::drain::InlineList<Arc<str>, 4>,
+    /// The current region counts as tried without being in `tried`: it moves there when
+    /// another region becomes current. Keeping a copy of its endpoint in `tried` from the start
+    /// was a shared reference count raised and dropped per operation (atomics natively).
+    current_tried: bool,
     /// Where the next attempt goes, as the policy table said.
     pub(super) next: Route,
     /// The operation goes to write regions.
@@ -19,6 +24,53 @@ pub(super) struct RegionState {
     pub(super) probing: bool,
     /// Send the hub-region-only header (404/1002, second retry).
     pub(super) hub_only: bool,
+}
+
+impl RegionState {
+    /// Nothing tried yet; `excluded` regions are skipped, `write_regions` picks the write ones.
+    pub(super) fn new(excluded: Vec<String>, write_regions: bool) -> Self {
+        RegionState {
+            excluded,
+            write_regions,
+            ..RegionState::default()
+        }
+    }
+
+    /// Whether this execution tried `endpoint` (an operation attempt or a hedge went there
+    /// since the tried set was last cleared).
+    pub(super) fn has_tried(&self, endpoint: &Arc<str>) -> bool {
+        self.tried.contains(endpoint)
+            || (self.current_tried
+                && self
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| c.endpoint == *endpoint))
+    }
+
+    /// How many endpoints count as tried.
+    pub(super) fn tried_len(&self) -> usize {
+        self.tried.len() + usize::from(self.current_tried)
+    }
+
+    /// Records a hedge's endpoint as tried.
+    pub(super) fn push_tried(&mut self, endpoint: Arc<str>) {
+        self.tried.push(endpoint);
+    }
+
+    /// Forgets every tried endpoint (all were tried: the walk starts again).
+    pub(super) fn clear_tried(&mut self) {
+        self.tried.clear();
+        self.current_tried = false;
+    }
+
+    /// Makes `route` the current region; `tried`: it counts as tried (it was not yet, and the
+    /// bound has room). The region it replaces keeps counting, from `tried`.
+    pub(super) fn set_current(&mut self, route: RegionRoute, tried: bool) {
+        if let Some(previous) = self.current.replace(route).filter(|_| self.current_tried) {
+            self.tried.push(previous.endpoint);
+        }
+        self.current_tried = tried;
+    }
 }
 
 /// The retry budgets and what the retries may have applied.
@@ -66,4 +118,76 @@ pub(super) struct ReportState {
     pub(super) metrics_recorded: bool,
     pub(super) bytes_sent: u64,
     pub(super) bytes_received: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::route::MAX_TRIED;
+    use super::*;
+    use crate::rng::DetRng;
+
+    /// The tried set as it was kept before `current_tried`: every counted pick copied in when
+    /// picked.
+    #[derive(Default)]
+    struct Eager {
+        tried: Vec<Arc<str>>,
+    }
+
+    /// Random walks of picks (as `resolve_route` and `send` make them), hedges and wrap-arounds
+    /// over more endpoints than the bound: the lazy set answers as the eager one did.
+    #[test]
+    fn the_current_region_counts_as_tried_as_when_it_was_copied_in() {
+        let endpoints: Vec<Arc<str>> = (0..MAX_TRIED + 8)
+            .map(|i| Arc::from(format!("https://r{i}.example/")))
+            .collect();
+        let route = |e: &Arc<str>| RegionRoute {
+            name: Arc::from("r"),
+            endpoint: e.clone(),
+        };
+        for seed in 0..20 {
+            let mut rng = DetRng::new(seed);
+            let (mut lazy, mut eager) = (RegionState::default(), Eager::default());
+            // Few endpoints for some seeds (repeats), all of them for others (the bound).
+            let pool = if seed % 2 == 0 { 5 } else { endpoints.len() } as u64;
+            for step in 0..3000 {
+                let e = &endpoints[rng.below(pool) as usize];
+                match rng.below(10) {
+                    // A hedge to an untried endpoint.
+                    0 | 1 => {
+                        if !lazy.has_tried(e) && lazy.tried_len() < MAX_TRIED {
+                            lazy.push_tried(e.clone());
+                        }
+                        if !eager.tried.contains(e) && eager.tried.len() < MAX_TRIED {
+                            eager.tried.push(e.clone());
+                        }
+                    }
+                    // Every candidate tried: the walk starts again.
+                    2 => {
+                        lazy.clear_tried();
+                        eager.tried.clear();
+                    }
+                    // An operation attempt.
+                    _ => {
+                        let counted = !lazy.has_tried(e) && lazy.tried_len() < MAX_TRIED;
+                        lazy.set_current(route(e), counted);
+                        if !eager.tried.contains(e) && eager.tried.len() < MAX_TRIED {
+                            eager.tried.push(e.clone());
+                        }
+                    }
+                }
+                assert_eq!(
+                    lazy.tried_len(),
+                    eager.tried.len(),
+                    "seed {seed} step {step}"
+                );
+                for probe in &endpoints {
+                    assert_eq!(
+                        lazy.has_tried(probe),
+                        eager.tried.contains(probe),
+                        "seed {seed} step {step} {probe}"
+                    );
+                }
+            }
+        }
+    }
 }
