@@ -69,9 +69,9 @@ pub(crate) struct Rebuild {
     /// The partition key when `Prepared::partition_key` does not keep it (not routed by it).
     partition_key: Option<crate::models::PartitionKey>,
     has_body: bool,
-    /// The operation's `x-ms-activity-id` value: the first attempt of a point operation takes
-    /// it (a clone is a shared reference count raised and dropped, an atomic pair natively), and
-    /// later attempts cut it again from `activity`.
+    /// The operation's `x-ms-activity-id` value: the first attempt that builds its headers
+    /// takes it (a clone is a shared reference count raised and dropped, an atomic pair
+    /// natively), and later ones cut it again from `activity` (`Rebuild::take_activity_id`).
     activity_id: Option<HeaderValue>,
     activity: ActivityId,
     /// A point operation: each attempt's map is cloned from the driver's template of its shape
@@ -83,6 +83,16 @@ pub(crate) struct Rebuild {
 }
 
 /// What the static headers depend on from the operation.
+impl Rebuild {
+    /// The `x-ms-activity-id` value for the next attempt: the operation's own the first time,
+    /// cut again from the id after that (the same text).
+    fn take_activity_id(&mut self, values: &mut crate::driver::ActivityIdValues) -> HeaderValue {
+        self.activity_id
+            .take()
+            .unwrap_or_else(|| values.header_value(&self.activity))
+    }
+}
+
 struct HeaderInputs<'a> {
     kind: OperationKind,
     resource_type: ResourceType,
@@ -320,13 +330,11 @@ impl Prepared {
                     .map(pk_value)
                     .transpose()?,
             };
+            let activity_id = r.take_activity_id(&mut d.activity_ids);
             let opts = &r.opts;
             let headers = PointHeaders {
                 user_agent: d.user_agent.clone(),
-                activity_id: match r.activity_id.take() {
-                    Some(v) => v,
-                    None => d.activity_ids.header_value(&r.activity),
-                },
+                activity_id,
                 partition_key,
                 content_type: body_content_type(self.kind, r.has_body),
                 upsert: self.kind == OperationKind::Upsert,
@@ -614,17 +622,14 @@ impl Prepared {
     /// of an operation, a rebuilt one (same headers, same order) for later attempts; a clone for
     /// requests that cannot rebuild them.
     fn static_headers(&mut self, d: &mut Driver) -> Result<HeaderMap, ConfigError> {
-        let Some(r) = &self.rebuild else {
+        let Some(r) = &mut self.rebuild else {
             return Ok(self.headers.clone());
         };
         if !self.taken {
             self.taken = true;
             return Ok(std::mem::take(&mut self.headers));
         }
-        let activity_id = match &r.activity_id {
-            Some(v) => v.clone(),
-            None => d.activity_ids.header_value(&r.activity),
-        };
+        let activity_id = r.take_activity_id(&mut d.activity_ids);
         static_headers(
             d,
             &HeaderInputs {

@@ -25,9 +25,8 @@
 //!   from spawning its thread per request once a timeout is set, see above). The bound costs
 //!   ureq its timeout bookkeeping on every I/O step, which `raw-ureq-wire` skips.
 
-use std::time::{Duration, SystemTime};
-
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
 
 use sextant_core::auth::MasterKey;
 use ureq::config::{Config, ConfigBuilder};
