@@ -93,7 +93,7 @@ impl ChangeFeedPager {
         let container = op
             .container
             .as_ref()
-            .map(|(link, _)| link.clone())
+            .map(|c| c.link_arc().clone())
             .ok_or_else(|| {
                 ConfigError::InvalidOperation("a change feed needs a container".into())
             })?;

@@ -385,7 +385,7 @@ impl Execution {
     /// fan-out over the prefix's range (nothing was sent for the query itself yet).
     fn prefix_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
         let (op, opts, fp) = *self.prefix_check.take()?;
-        let link = op.container.as_ref().map(|(l, _)| l.clone())?;
+        let link = op.container.as_ref().map(|c| c.link_arc().clone())?;
         let def = d.containers.get(&link)?.partition_key.clone();
         let scoped = crate::feed::prefix_scoped(&op, &def)?;
         let mut opts = opts;
@@ -662,7 +662,7 @@ impl Execution {
             Err(e) => e.diagnostics(),
         };
         let Some(p) = &self.op else { return };
-        let container = p.container.as_ref().map(|c| &*c.0).unwrap_or("");
+        let container = p.container.as_ref().map(|c| c.link()).unwrap_or("");
         let range = self.routing.range.as_ref().map(|r| r.0.as_str());
         let point = p.resource_type == crate::operation::ResourceType::Item && !p.kind.is_feed();
         let mut sample = crate::metrics::OperationSample::from_diagnostics(

@@ -1,6 +1,5 @@
 //! An operation turned into everything needed to build attempts: static headers, class, paths.
 
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -11,6 +10,7 @@ use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
 use crate::ids::ActivityId;
+use crate::models::ContainerReference;
 use crate::operation::options::QueryRole;
 use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
@@ -34,8 +34,8 @@ pub(crate) struct Prepared {
     /// For data-plane (item) operations: session tokens are kept under the container link
     /// (`container.0`). False for metadata reads, which neither send nor capture tokens.
     pub session_scoped: bool,
-    /// For item operations: the container's (link, encoded path).
-    pub container: Option<(Arc<str>, Arc<str>)>,
+    /// For item operations: the container (its link and encoded path).
+    pub container: Option<ContainerReference>,
     /// The partition key, when the operation targets one partition.
     pub partition_key: Option<crate::models::PartitionKey>,
     /// Send the container's session token on each attempt (Session reads without an explicit token).
@@ -262,7 +262,7 @@ impl Prepared {
     /// The container link session tokens of this operation are kept under, if any.
     pub fn session_scope(&self) -> Option<&str> {
         match &self.container {
-            Some((link, _)) if self.session_scoped => Some(link),
+            Some(c) if self.session_scoped => Some(c.link()),
             _ => None,
         }
     }
@@ -690,20 +690,20 @@ impl Prepared {
     pub fn metadata_read(
         d: &Driver,
         activity_id: HeaderValue,
-        container: &(Arc<str>, Arc<str>),
+        container: &ContainerReference,
         pk_ranges: Option<(Option<&str>, Option<&str>)>,
     ) -> Prepared {
         let mut p = Prepared::account_read(d, activity_id);
         p.container = Some(container.clone());
-        p.link = Address::Shared(container.0.clone());
+        p.link = Address::Shared(container.link_arc().clone());
         match pk_ranges {
             None => {
                 p.resource_type = ResourceType::Container;
-                p.path = Some(container.1.to_string());
+                p.path = Some(container.path().to_string());
             }
             Some((etag, continuation)) => {
                 p.resource_type = ResourceType::PartitionKeyRange;
-                p.path = Some(format!("{}/pkranges", container.1));
+                p.path = Some(format!("{}/pkranges", container.path()));
                 if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
                     p.headers
                         .insert(names::A_IM, HeaderValue::from_static("Incremental Feed"));

@@ -66,9 +66,9 @@ impl Execution {
 
     /// The breaker key of this operation's partition in the region at `endpoint`.
     pub(super) fn breaker_key(&self, endpoint: &Arc<str>) -> Option<PartitionRegion> {
-        let (container, _) = self.op.as_ref()?.container.as_ref()?;
+        let container = self.op.as_ref()?.container.as_ref()?;
         let (range, _) = self.routing.range.as_deref()?;
-        Some((container.to_string(), range.clone(), endpoint.clone()))
+        Some((container.link().to_string(), range.clone(), endpoint.clone()))
     }
 
     /// Candidate regions for this operation: the location cache's order, with regions whose

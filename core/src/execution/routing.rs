@@ -40,7 +40,7 @@ impl Execution {
             self.routing.done = true;
             return None;
         };
-        let link = &*container.0;
+        let link = container.link();
         if d.containers.is_unroutable(link, now.mono) {
             self.routing.done = true;
             return None;
@@ -119,7 +119,7 @@ impl Execution {
             .meta
             .as_ref()
             .and_then(|m| m.container.as_ref())
-            .map(|c| c.0.clone())
+            .map(|c| c.link_arc().clone())
         else {
             self.routing.done = true;
             return;
@@ -179,7 +179,7 @@ impl Execution {
             .meta
             .as_ref()
             .and_then(|m| m.container.as_ref())
-            .map(|c| c.0.clone())
+            .map(|c| c.link_arc().clone())
         {
             self.claims.release(&mut d.leases, attempt.id);
             d.containers.mark_unroutable(&link, self.last_mono);
@@ -196,7 +196,10 @@ impl Execution {
 
     /// A topology change or recreated container: re-resolve before the next attempt.
     pub(super) fn routing_invalidate(&mut self, d: &mut Driver, recreated: bool) {
-        if let Some((link, _)) = self.op.as_ref().and_then(|p| p.container.clone()) {
+        if let Some(link) = (self.op.as_ref())
+            .and_then(|p| p.container.as_ref())
+            .map(|c| c.link_arc().clone())
+        {
             if recreated {
                 d.containers.remove(&link);
             } else {

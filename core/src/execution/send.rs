@@ -170,7 +170,7 @@ impl Execution {
                 .meta
                 .as_ref()
                 .and_then(|m| m.container.as_ref())
-                .map(|c| c.0.clone())
+                .map(|c| c.link_arc().clone())
             {
                 let until = instant_after(now.mono, d.eff.metadata_request_timeout);
                 self.claims
@@ -223,7 +223,7 @@ impl Execution {
                     .as_ref()
                     .and_then(|m| m.container.as_ref())
                 {
-                    d.containers.mark_unroutable(&link.0, now.mono);
+                    d.containers.mark_unroutable(link.link(), now.mono);
                 }
                 self.claims.release(&mut d.leases, id);
                 self.routing.done = true;

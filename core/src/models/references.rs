@@ -136,8 +136,28 @@ impl ContainerReference {
     }
 
     /// The link and the path, shared (operations keep them without copying).
-    pub(crate) fn link_and_path(&self) -> (Arc<str>, Arc<str>) {
-        (Arc::clone(&self.0.link), Arc::clone(&self.0.path))
+    /// The link, shared (session tokens, routing caches and leases are keyed by it).
+    pub(crate) fn link_arc(&self) -> &Arc<str> {
+        &self.0.link
+    }
+
+    /// A reference rebuilt from a recorded operation's container link and path, kept verbatim
+    /// (the replayer's; see `replay::replayer`). The names are the link's segments where it has
+    /// the usual `dbs/{db}/colls/{coll}` form, else the whole link; they only label the
+    /// reference, which the replayed operation uses for its link and path alone.
+    pub(crate) fn from_recorded(account: AccountReference, link: &str, path: &str) -> Self {
+        let mut parts = link.split('/');
+        let (db, coll) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("dbs"), Some(db), Some("colls"), Some(coll)) => (db, coll),
+            _ => (link, link),
+        };
+        ContainerReference(Arc::new(ContainerInner {
+            names_valid: true,
+            database: DatabaseReference::from_name(account, db),
+            name: coll.into(),
+            link: link.into(),
+            path: path.into(),
+        }))
     }
 
     /// Whether the database's and the container's names are both allowed ids.
@@ -196,6 +216,11 @@ impl ItemReference {
     /// The item id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The container, moved out (the item's id is dropped).
+    pub(crate) fn into_container(self) -> ContainerReference {
+        self.container
     }
 
     /// Appends the signed link `dbs/{db}/colls/{c}/docs/{id}` to `out`.

@@ -517,7 +517,7 @@ impl CosmosOperation {
         )
         .with_json_body(&args);
         op.partition_key = Some(partition_key.into());
-        op.container = Some(container.link_and_path());
+        op.container = Some(container);
         op
     }
 

@@ -32,8 +32,10 @@ pub struct CosmosOperation {
     pub(crate) partition_key: Option<PartitionKey>,
     pub(crate) body: Option<Bytes>,
     pub(crate) problem: Option<Box<ConfigError>>,
-    /// For item operations: the container's (link, encoded path), for routing and sessions.
-    pub(crate) container: Option<(Arc<str>, Arc<str>)>,
+    /// For item operations: the container, whose link and encoded path route the operation and
+    /// key its session tokens. Held as the reference itself (moved out of an item reference,
+    /// not copied out of it): one shared count instead of the link's and the path's.
+    pub(crate) container: Option<ContainerReference>,
     /// For queries: the SQL and its parameters (the body is its JSON form).
     pub(crate) query: Option<QuerySpec>,
     /// For cross-partition queries: only this slice of the key space.
@@ -57,7 +59,10 @@ impl std::fmt::Debug for CosmosOperation {
             .field("partition_key", &self.partition_key)
             .field("body", &self.body)
             .field("problem", &self.problem)
-            .field("container", &self.container)
+            .field(
+                "container",
+                &self.container.as_ref().map(|c| (c.link(), c.path())),
+            )
             .field("query", &self.query)
             .field("feed_range", &self.feed_range)
             .field("headers", &self.headers)
@@ -149,15 +154,14 @@ impl CosmosOperation {
             String::new(),
             path,
         );
-        let (link, path) = container.link_and_path();
         // The feed signs the container's link: shared, not copied.
-        op.link = Address::Shared(Arc::clone(&link));
-        op.container = Some((link, path));
+        op.link = Address::Shared(Arc::clone(container.link_arc()));
+        op.container = Some(container.clone());
         op.check_in(container, None);
         op
     }
 
-    fn item(kind: OperationKind, item: &ItemReference) -> Self {
+    fn item(kind: OperationKind, item: ItemReference) -> Self {
         let c = item.container();
         let mut link = String::with_capacity(c.link().len() + item.id().len() + 6);
         item.push_link(&mut link);
@@ -168,8 +172,8 @@ impl CosmosOperation {
         });
         let mut op = Self::new(kind, ResourceType::Item, c.account(), link, String::new());
         op.path = path;
-        op.container = Some(c.link_and_path());
         op.check_in(c, Some((ResourceIdKind::Item, item.id())));
+        op.container = Some(item.into_container());
         op
     }
 
@@ -185,17 +189,17 @@ impl CosmosOperation {
 
     /// Reads one item. Needs a partition key.
     pub fn read(item: ItemReference) -> Self {
-        Self::item(OperationKind::Read, &item)
+        Self::item(OperationKind::Read, item)
     }
 
     /// Replaces one item. Needs a partition key and a body.
     pub fn replace(item: ItemReference) -> Self {
-        Self::item(OperationKind::Replace, &item)
+        Self::item(OperationKind::Replace, item)
     }
 
     /// Deletes one item. Needs a partition key.
     pub fn delete(item: ItemReference) -> Self {
-        Self::item(OperationKind::Delete, &item)
+        Self::item(OperationKind::Delete, item)
     }
 
     /// A transactional batch on one partition key of `container` (PROTOCOL.md §8.2): every
@@ -223,7 +227,7 @@ impl CosmosOperation {
     /// (increments, moves, removals, array inserts) is never replayed after an ambiguous
     /// failure unless `if-match` makes it conditional or the caller opted in.
     pub fn patch(item: ItemReference, patch: crate::operation::PatchBuilder) -> Self {
-        let mut op = Self::item(OperationKind::Patch, &item);
+        let mut op = Self::item(OperationKind::Patch, item);
         match patch.validate() {
             Ok(()) => op.body = Some(Bytes::from(patch.to_body())),
             Err(e) => {
@@ -602,7 +606,7 @@ mod tests {
             let Address::Shared(link) = &op.link else {
                 panic!("{:?} copied its container's link", op.kind)
             };
-            assert!(Arc::ptr_eq(link, &container.link_and_path().0));
+            assert!(Arc::ptr_eq(link, &container.link_arc()));
             assert_eq!(&**link, "dbs/d b/colls/coll");
             assert_eq!(op.path(), "dbs/d%20b/colls/coll/docs");
         }

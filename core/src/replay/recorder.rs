@@ -63,7 +63,7 @@ impl RecordedStart {
             container: op
                 .container
                 .as_ref()
-                .map(|(l, p)| (l.to_string(), p.to_string())),
+                .map(|c| (c.link().to_string(), c.path().to_string())),
             headers: op
                 .headers
                 .iter()

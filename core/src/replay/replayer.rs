@@ -16,7 +16,9 @@ use crate::driver::Driver;
 use crate::error::ConfigError;
 use crate::execution::Execution;
 use crate::ids::AttemptId;
-use crate::models::{AccountReference, ConsistencyLevel, PartitionKey, PartitionKeyValue};
+use crate::models::{
+    AccountReference, ConsistencyLevel, ContainerReference, PartitionKey, PartitionKeyValue,
+};
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::options::DriverOptions;
@@ -237,7 +239,7 @@ fn rebuild_operation(
         container: r
             .container
             .as_ref()
-            .map(|(l, p)| (l.as_str().into(), p.as_str().into())),
+            .map(|(l, p)| ContainerReference::from_recorded(account.clone(), l, p)),
         query,
         feed_range: None,
         headers: r

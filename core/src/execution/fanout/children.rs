@@ -79,7 +79,7 @@ impl Execution {
         self.fanout
             .as_ref()
             .and_then(|f| f.op.container.as_ref())
-            .map(|(link, _)| link.to_string())
+            .map(|c| c.link().to_string())
             .ok_or_else(|| Failure::Internal("query without a container".into()))
     }
 

@@ -48,7 +48,7 @@ pub(crate) fn is_job(kind: OperationKind) -> bool {
 /// The container an item-feed operation addresses, rebuilt from its link (`dbs/d/colls/c`;
 /// ids never contain `/`).
 pub(crate) fn container_of(op: &CosmosOperation) -> Option<ContainerReference> {
-    let (link, _) = op.container.as_ref()?;
+    let link = op.container.as_ref()?.link();
     let mut parts = link.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some("dbs"), Some(db), Some("colls"), Some(coll)) => {
