@@ -91,8 +91,7 @@ impl ChangeFeedPager {
                 ConfigError::InvalidOperation("a change-feed operation without its request".into())
             })?;
         let container = op
-            .container
-            .as_ref()
+            .container()
             .map(|c| c.link_arc().clone())
             .ok_or_else(|| {
                 ConfigError::InvalidOperation("a change feed needs a container".into())

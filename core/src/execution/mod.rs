@@ -385,7 +385,7 @@ impl Execution {
     /// fan-out over the prefix's range (nothing was sent for the query itself yet).
     fn prefix_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
         let (op, opts, fp) = *self.prefix_check.take()?;
-        let link = op.container.as_ref().map(|c| c.link_arc().clone())?;
+        let link = op.container().map(|c| c.link_arc().clone())?;
         let def = d.containers.get(&link)?.partition_key.clone();
         let scoped = crate::feed::prefix_scoped(&op, &def)?;
         let mut opts = opts;

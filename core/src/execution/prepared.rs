@@ -1,6 +1,5 @@
 //! An operation turned into everything needed to build attempts: static headers, class, paths.
 
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -12,7 +11,9 @@ use crate::headers::{names, API_VERSION};
 use crate::ids::ActivityId;
 use crate::models::ContainerReference;
 use crate::operation::options::QueryRole;
-use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions, ResourceType};
+use crate::operation::{
+    Address, CosmosOperation, OperationKind, OperationOptions, OperationScope, ResourceType,
+};
 use crate::policy::OpClass;
 use crate::regions::RegionRoute;
 
@@ -113,9 +114,9 @@ impl Prepared {
             return Err(ConfigError::clone(p));
         }
         op.validate(matches!(opts.query_role, QueryRole::Range(_)))?;
-        if !op.account.same_account(&d.account) {
+        if !op.account().same_account(&d.account) {
             return Err(ConfigError::AccountMismatch {
-                operation: op.account.endpoint().to_string(),
+                operation: op.account().endpoint().to_string(),
                 driver: d.account.endpoint().to_string(),
             });
         }
@@ -164,10 +165,14 @@ impl Prepared {
                     .is_some_and(crate::operation::patch::is_idempotent));
         let kind = op.kind;
         let writes = !kind.is_read_only();
-        let session_scoped = op.container.is_some();
+        let container = match op.scope {
+            OperationScope::Container(c) => Some(c),
+            OperationScope::Account(_) => None,
+        };
+        let session_scoped = container.is_some();
         let single_partition = op.resource_type == ResourceType::Item
             && kind != OperationKind::ReadFeed
-            && op.container.is_some();
+            && container.is_some();
         let (routing_key, header_key) = if single_partition {
             (op.partition_key, None)
         } else {
@@ -190,7 +195,7 @@ impl Prepared {
         let mut prepared = Prepared {
             kind,
             session_scoped,
-            container: op.container,
+            container,
             partition_key: routing_key,
             send_session,
             resource_type: op.resource_type,

@@ -68,7 +68,11 @@ impl Execution {
     pub(super) fn breaker_key(&self, endpoint: &Arc<str>) -> Option<PartitionRegion> {
         let container = self.op.as_ref()?.container.as_ref()?;
         let (range, _) = self.routing.range.as_deref()?;
-        Some((container.link().to_string(), range.clone(), endpoint.clone()))
+        Some((
+            container.link().to_string(),
+            range.clone(),
+            endpoint.clone(),
+        ))
     }
 
     /// Candidate regions for this operation: the location cache's order, with regions whose

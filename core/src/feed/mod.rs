@@ -365,7 +365,7 @@ impl QueryPager {
 /// container's hierarchical key (`op` is the query scoped to the prefix's feed range instead),
 /// `Some(None)` when it is a whole key, `None` while the key definition is unknown.
 fn prefix_scope(d: &Driver, op: &CosmosOperation) -> Option<Option<CosmosOperation>> {
-    let link = op.container.as_ref()?.link();
+    let link = op.container()?.link();
     let def = &d.containers.get(link)?.partition_key;
     Some(prefix_scoped(op, def))
 }

@@ -17,7 +17,7 @@ use crate::models::{
     UserProperties,
 };
 use crate::operation::kind::{OperationKind, ResourceType};
-use crate::operation::{CosmosOperation, QuerySpec};
+use crate::operation::{CosmosOperation, OperationScope, QuerySpec};
 
 /// `x-ms-documentdb-expiry-seconds`: a minted resource token's lifetime (PROTOCOL.md §10.3).
 pub const EXPIRY_SECONDS: &str = "x-ms-documentdb-expiry-seconds";
@@ -517,7 +517,7 @@ impl CosmosOperation {
         )
         .with_json_body(&args);
         op.partition_key = Some(partition_key.into());
-        op.container = Some(container);
+        op.scope = OperationScope::Container(container);
         op
     }
 

@@ -23,7 +23,9 @@ use crate::operation::{Address, QuerySpec};
 pub struct CosmosOperation {
     pub(crate) kind: OperationKind,
     pub(crate) resource_type: ResourceType,
-    pub(crate) account: AccountReference,
+    /// The account, or for item operations (and others within one container) the container,
+    /// whose account it is: an item operation holds one shared count for both.
+    pub(crate) scope: OperationScope,
     /// Signed resource link (raw ids).
     pub(crate) link: Address,
     /// URL path without the leading slash (ids percent-encoded). `None`: the same as `link`
@@ -32,10 +34,6 @@ pub struct CosmosOperation {
     pub(crate) partition_key: Option<PartitionKey>,
     pub(crate) body: Option<Bytes>,
     pub(crate) problem: Option<Box<ConfigError>>,
-    /// For item operations: the container, whose link and encoded path route the operation and
-    /// key its session tokens. Held as the reference itself (moved out of an item reference,
-    /// not copied out of it): one shared count instead of the link's and the path's.
-    pub(crate) container: Option<ContainerReference>,
     /// For queries: the SQL and its parameters (the body is its JSON form).
     pub(crate) query: Option<QuerySpec>,
     /// For cross-partition queries: only this slice of the key space.
@@ -47,22 +45,30 @@ pub struct CosmosOperation {
     pub(crate) raw: bool,
 }
 
+/// What an operation targets beyond its link: the account, or a container of it.
+#[derive(Clone)]
+pub(crate) enum OperationScope {
+    /// An account-level or database-level operation.
+    Account(AccountReference),
+    /// An operation within one container (items, their feeds, scripts' executions): its link
+    /// and encoded path route the operation and key its session tokens. An item operation moves
+    /// it out of the item reference instead of copying the account, the link and the path.
+    Container(ContainerReference),
+}
+
 /// Written out so that `path` prints the path whether or not it shares the link's string.
 impl std::fmt::Debug for CosmosOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CosmosOperation")
             .field("kind", &self.kind)
             .field("resource_type", &self.resource_type)
-            .field("account", &self.account)
+            .field("account", self.account())
             .field("link", &self.link)
             .field("path", &self.path())
             .field("partition_key", &self.partition_key)
             .field("body", &self.body)
             .field("problem", &self.problem)
-            .field(
-                "container",
-                &self.container.as_ref().map(|c| (c.link(), c.path())),
-            )
+            .field("container", &self.container().map(|c| (c.link(), c.path())))
             .field("query", &self.query)
             .field("feed_range", &self.feed_range)
             .field("headers", &self.headers)
@@ -79,16 +85,27 @@ impl CosmosOperation {
         link: String,
         path: String,
     ) -> Self {
+        let scope = OperationScope::Account(account.clone());
+        Self::scoped(kind, resource_type, scope, Address::Own(link), Some(path))
+    }
+
+    /// An operation on `scope`, signing `link`, at `path` (`None`: the link's).
+    fn scoped(
+        kind: OperationKind,
+        resource_type: ResourceType,
+        scope: OperationScope,
+        link: Address,
+        path: Option<String>,
+    ) -> Self {
         CosmosOperation {
             kind,
             resource_type,
-            account: account.clone(),
-            link: Address::Own(link),
-            path: Some(path),
+            scope,
+            link,
+            path,
             partition_key: None,
             body: None,
             problem: None,
-            container: None,
             query: None,
             feed_range: None,
             headers: Vec::new(),
@@ -115,26 +132,28 @@ impl CosmosOperation {
         }
     }
 
-    /// [`CosmosOperation::checked`] for an operation in container `c`, plus one more id: the
-    /// database's and container's names were checked when `c` was built, so they are checked
-    /// again only when one of them is not allowed (to report which).
-    /// In place: an item operation is built in the place it is returned to, not moved
-    /// through a check (it is about 290 bytes).
-    pub(crate) fn check_in(
-        &mut self,
+    /// The problem [`CosmosOperation::checked`] would record for an operation in container `c`,
+    /// plus one more id: the database's and container's names were checked when `c` was built,
+    /// so they are checked again only when one of them is not allowed (to report which).
+    /// Computed before the operation is built, so that an item operation is built in the place
+    /// it is returned to, not moved through a check (it is about 290 bytes).
+    fn problem_in(
         c: &ContainerReference,
         more: Option<(ResourceIdKind, &str)>,
-    ) {
+    ) -> Option<Box<ConfigError>> {
+        let first = |names: &[(ResourceIdKind, &str)]| {
+            names
+                .iter()
+                .find_map(|(kind, id)| validate_resource_id(*kind, id).err())
+                .map(Box::new)
+        };
         if c.names_valid() {
-            if let Some(id) = more {
-                self.check(&[id]);
-            }
-            return;
+            return more.and_then(|id| first(&[id]));
         }
         let [db, coll] = Self::container_names(c);
         match more {
-            Some(id) => self.check(&[db, coll, id]),
-            None => self.check(&[db, coll]),
+            Some(id) => first(&[db, coll, id]),
+            None => first(&[db, coll]),
         }
     }
 
@@ -147,17 +166,12 @@ impl CosmosOperation {
 
     pub(crate) fn item_feed(kind: OperationKind, container: &ContainerReference) -> Self {
         let path = format!("{}/docs", container.path());
-        let mut op = Self::new(
-            kind,
-            ResourceType::Item,
-            container.account(),
-            String::new(),
-            path,
-        );
+        let problem = Self::problem_in(container, None);
         // The feed signs the container's link: shared, not copied.
-        op.link = Address::Shared(Arc::clone(container.link_arc()));
-        op.container = Some(container.clone());
-        op.check_in(container, None);
+        let link = Address::Shared(Arc::clone(container.link_arc()));
+        let scope = OperationScope::Container(container.clone());
+        let mut op = Self::scoped(kind, ResourceType::Item, scope, link, Some(path));
+        op.problem = problem;
         op
     }
 
@@ -170,10 +184,11 @@ impl CosmosOperation {
             item.push_path(&mut path);
             path
         });
-        let mut op = Self::new(kind, ResourceType::Item, c.account(), link, String::new());
-        op.path = path;
-        op.check_in(c, Some((ResourceIdKind::Item, item.id())));
-        op.container = Some(item.into_container());
+        let problem = Self::problem_in(c, Some((ResourceIdKind::Item, item.id())));
+        // The item reference's container moves in: no copy of the account, link or path.
+        let scope = OperationScope::Container(item.into_container());
+        let mut op = Self::scoped(kind, ResourceType::Item, scope, Address::Own(link), path);
+        op.problem = problem;
         op
     }
 
@@ -475,7 +490,19 @@ impl CosmosOperation {
 
     /// The account targeted.
     pub fn account(&self) -> &AccountReference {
-        &self.account
+        match &self.scope {
+            OperationScope::Account(a) => a,
+            OperationScope::Container(c) => c.account(),
+        }
+    }
+
+    /// The container, for item operations and the others within one container (routing and
+    /// session tokens are keyed by its link).
+    pub(crate) fn container(&self) -> Option<&ContainerReference> {
+        match &self.scope {
+            OperationScope::Account(_) => None,
+            OperationScope::Container(c) => Some(c),
+        }
     }
 
     /// The partition key, if set.
@@ -606,10 +633,39 @@ mod tests {
             let Address::Shared(link) = &op.link else {
                 panic!("{:?} copied its container's link", op.kind)
             };
-            assert!(Arc::ptr_eq(link, &container.link_arc()));
+            assert!(Arc::ptr_eq(link, container.link_arc()));
             assert_eq!(&**link, "dbs/d b/colls/coll");
             assert_eq!(op.path(), "dbs/d%20b/colls/coll/docs");
         }
+    }
+
+    /// An item operation holds its item's container reference (moved, not rebuilt), and takes
+    /// its account from it; account-level operations hold the account.
+    #[test]
+    fn an_item_operation_holds_its_container_and_its_account() {
+        let account =
+            AccountReference::with_master_key("https://acct.documents.azure.com/", "a2V5").unwrap();
+        let other = AccountReference::with_master_key("https://other.documents.azure.com/", "a2V5")
+            .unwrap();
+        let container = ContainerReference::from_name(account.clone(), "d b", "coll");
+        let item = ItemReference::in_container(&container, "i");
+        for op in [
+            CosmosOperation::read(item.clone()),
+            CosmosOperation::patch(
+                item.clone(),
+                crate::operation::PatchBuilder::new().set("/a", 1),
+            ),
+            CosmosOperation::create(container.clone()),
+        ] {
+            let held = op.container().expect("an item operation's container");
+            assert!(Arc::ptr_eq(held.link_arc(), container.link_arc()));
+            assert_eq!(held.path(), "dbs/d%20b/colls/coll");
+            assert!(op.account().same_account(&account));
+            assert!(!op.account().same_account(&other));
+        }
+        let op = CosmosOperation::list_databases(other.clone());
+        assert!(op.container().is_none());
+        assert!(op.account().same_account(&other));
     }
 
     /// A container reference checks its database's and its own name once; item operations then

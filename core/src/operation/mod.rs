@@ -13,6 +13,7 @@ pub mod raw;
 pub(crate) use address::Address;
 pub use control_plane::ScriptKind;
 pub use cosmos_operation::CosmosOperation;
+pub(crate) use cosmos_operation::OperationScope;
 pub use kind::{OperationKind, ResourceType};
 pub use options::OperationOptions;
 pub use patch::{PatchBuilder, PatchOperation};

@@ -61,8 +61,7 @@ impl RecordedStart {
             body_base64: op.body.as_ref().map(|b| STANDARD.encode(b)),
             problem: op.problem.as_ref().map(|p| p.to_string()),
             container: op
-                .container
-                .as_ref()
+                .container()
                 .map(|c| (c.link().to_string(), c.path().to_string())),
             headers: op
                 .headers
@@ -424,6 +423,33 @@ pub(crate) fn record_poll(d: &mut Driver, activity: ActivityId, action: &Action,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::{AccountReference, ItemReference};
+
+    /// A replayed operation holds a container rebuilt from the recorded link and path, kept
+    /// verbatim (even a link of no usual form), and the replaying driver's account.
+    #[test]
+    fn a_replayed_operation_keeps_its_recorded_container_verbatim() {
+        let account =
+            AccountReference::with_master_key("https://acct.documents.azure.com/", "a2V5").unwrap();
+        let op =
+            CosmosOperation::read(ItemReference::from_name(account.clone(), "d b", "c+l", "i"));
+        let mut start = RecordedStart::capture(&op, &OperationOptions::default());
+        let back = super::super::replayer::rebuild_operation(&account, &start.op).unwrap();
+        let held = back.container().expect("the recorded container");
+        assert_eq!(held.link(), "dbs/d b/colls/c+l");
+        assert_eq!(held.path(), "dbs/d%20b/colls/c%2Bl");
+        assert!(back.account().same_account(&account));
+        assert_eq!(format!("{back:?}"), format!("{op:?}"));
+
+        start.op.container = Some(("odd".into(), "odd%20path".into()));
+        let back = super::super::replayer::rebuild_operation(&account, &start.op).unwrap();
+        let held = back.container().expect("the recorded container");
+        assert_eq!((held.link(), held.path()), ("odd", "odd%20path"));
+
+        start.op.container = None;
+        let back = super::super::replayer::rebuild_operation(&account, &start.op).unwrap();
+        assert!(back.container().is_none());
+    }
 
     #[test]
     fn wall_times_round_trip_exactly_before_the_epoch_and_after_2554() {

@@ -20,7 +20,9 @@ use crate::models::{
     AccountReference, ConsistencyLevel, ContainerReference, PartitionKey, PartitionKeyValue,
 };
 use crate::now::Now;
-use crate::operation::{CosmosOperation, OperationKind, OperationOptions, ResourceType};
+use crate::operation::{
+    CosmosOperation, OperationKind, OperationOptions, OperationScope, ResourceType,
+};
 use crate::options::DriverOptions;
 use crate::transport::{
     RequestEvent, RequestEventKind, RequestSent, Response, TransportError, TransportErrorKind,
@@ -204,7 +206,7 @@ fn header_value(name: &str, v: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(v).map_err(|_| format!("invalid {name} header value {v:?}"))
 }
 
-fn rebuild_operation(
+pub(super) fn rebuild_operation(
     account: &AccountReference,
     r: &RecordedOperation,
 ) -> Result<CosmosOperation, String> {
@@ -227,7 +229,12 @@ fn rebuild_operation(
     Ok(CosmosOperation {
         kind,
         resource_type,
-        account: account.clone(),
+        scope: match &r.container {
+            Some((l, p)) => {
+                OperationScope::Container(ContainerReference::from_recorded(account.clone(), l, p))
+            }
+            None => OperationScope::Account(account.clone()),
+        },
         link: r.link.clone().into(),
         path: Some(r.path.clone()),
         partition_key,
@@ -236,10 +243,6 @@ fn rebuild_operation(
             .problem
             .clone()
             .map(|p| Box::new(ConfigError::InvalidOperation(p))),
-        container: r
-            .container
-            .as_ref()
-            .map(|(l, p)| ContainerReference::from_recorded(account.clone(), l, p)),
         query,
         feed_range: None,
         headers: r

@@ -78,7 +78,7 @@ impl Execution {
     pub(super) fn fanout_container_link(&self) -> Result<String, Failure> {
         self.fanout
             .as_ref()
-            .and_then(|f| f.op.container.as_ref())
+            .and_then(|f| f.op.container())
             .map(|c| c.link().to_string())
             .ok_or_else(|| Failure::Internal("query without a container".into()))
     }

@@ -45,17 +45,9 @@ pub(crate) fn is_job(kind: OperationKind) -> bool {
     )
 }
 
-/// The container an item-feed operation addresses, rebuilt from its link (`dbs/d/colls/c`;
-/// ids never contain `/`).
+/// The container an item-feed operation addresses.
 pub(crate) fn container_of(op: &CosmosOperation) -> Option<ContainerReference> {
-    let link = op.container.as_ref()?.link();
-    let mut parts = link.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("dbs"), Some(db), Some("colls"), Some(coll)) => {
-            Some(ContainerReference::from_name(op.account.clone(), db, coll))
-        }
-        _ => None,
-    }
+    op.container().cloned()
 }
 
 impl Execution {
