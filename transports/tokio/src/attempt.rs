@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
@@ -25,6 +26,8 @@ pub(crate) enum Progress {
 pub(crate) struct Attempt<F> {
     /// The core's id for this attempt.
     pub(crate) id: AttemptId,
+    /// The attempt's deadline, which the HTTP client enforces (the request's timeout).
+    pub(crate) deadline: Instant,
     max_response_bytes: usize,
     stage: Stage<F>,
 }
@@ -47,10 +50,17 @@ impl<F> Attempt<F>
 where
     F: Future<Output = Result<reqwest::Response, reqwest::Error>> + Unpin,
 {
-    /// An attempt whose request is being sent by `send`.
-    pub(crate) fn new(id: AttemptId, send: F, max_response_bytes: usize) -> Self {
+    /// An attempt whose request is being sent by `send`, which fails it with a timeout at
+    /// `deadline` at the latest.
+    pub(crate) fn new(
+        id: AttemptId,
+        send: F,
+        deadline: Instant,
+        max_response_bytes: usize,
+    ) -> Self {
         Attempt {
             id,
+            deadline,
             max_response_bytes,
             stage: Stage::Sending(send),
         }

@@ -78,6 +78,12 @@ where
 /// Drives a started execution (its first turn already taken) to its outcome. Every operation,
 /// point or paged, goes through here.
 ///
+/// `send` must fail an exchange with a timeout once the request's timeout has passed, the
+/// response body included (reqwest's `Client::execute` does: the timeout "is applied from when
+/// the request starts connecting until the response body has finished"). The loop sets it to
+/// the time left until the attempt's deadline and arms no timer of its own for a wait that ends
+/// at an attempt's deadline: the attempt's failure wakes it.
+///
 /// Each turn locks the driver once ([`SharedDriver::turn`]): it feeds what arrived since the
 /// last turn and drains the core. Then, with the lock released, it drops and starts attempts
 /// and waits for the first attempt, token or timer to make progress.
@@ -119,11 +125,11 @@ where
         };
         // Perform the actions, outside the lock.
         for req in turn.sends.drain() {
-            let id = req.attempt;
+            let (id, deadline) = (req.attempt, req.deadline);
             let max = req.max_response_bytes;
             let timeout = req.timeout_from(t.mono);
             match to_reqwest(req, timeout, bases) {
-                Ok(r) => attempts.push(Attempt::new(id, send(r), max)),
+                Ok(r) => attempts.push(Attempt::new(id, send(r), deadline, max)),
                 Err(e) => inputs.push(Input::Failed(id, e, now())),
             }
         }
@@ -146,8 +152,14 @@ where
         }
 
         if inputs.is_empty() {
-            // Arm the timer (re-registering it only when the instant changes).
-            if let Some(at) = until.map(tokio::time::Instant::from_std) {
+            // A wait that ends at an attempt's deadline needs no timer: the HTTP client fails
+            // the attempt then (its request's timeout was set from that deadline, measured from
+            // before the request started, so it ends there or a little after). One timer per
+            // attempt instead of two: registering and clearing a tokio timer entry is the
+            // largest cost this loop adds to a request (docs/PERFORMANCE.md, issue 9).
+            let timed = until.filter(|u| !attempts.iter().any(|a| a.deadline == *u));
+            // Otherwise arm the timer (re-registering it only when the instant changes).
+            if let Some(at) = timed.map(tokio::time::Instant::from_std) {
                 match sleep.as_mut().as_pin_mut() {
                     Some(s) if s.deadline() == at => {}
                     Some(s) => s.reset(at),
@@ -181,7 +193,7 @@ where
                         return Poll::Ready(());
                     }
                 }
-                match (until, sleep.as_mut().as_pin_mut()) {
+                match (timed, sleep.as_mut().as_pin_mut()) {
                     (Some(_), Some(s)) => s.poll(cx),
                     _ => Poll::Pending,
                 }
