@@ -39,8 +39,10 @@
 # e2e-<client>.vs-raw-wire.txt, .vs-raw-ureq-wire.txt, .vs-raw-ureq-wire-bounded.txt,
 # .vs-raw-hyper-wire.txt). With
 # E2E_WORKLOAD other than read1 every end-to-end name carries the workload: e2e-<client>-create1.*,
-# e2e-<client>-create1.vs-<baseline>.txt. A summary of instructions and allocations per op, with
-# each transport's ratios to its raw clients, ends the end-to-end part.
+# e2e-<client>-create1.vs-<baseline>.txt. <name>.atomics.txt: the atomic read-modify-writes
+# per op by the function executing them (after inlining: the function whose code holds the
+# `lock` instruction). A summary of instructions and allocations per op, with each transport's
+# ratios to its raw clients, ends the end-to-end part.
 # Builds with the `bench` profile (release + line tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,9 +111,9 @@ PY
 # of cycles (reference counts of `Arc` and `Bytes`, mostly), so this is reported on its own.
 # Code in shared libraries (libc) is not counted.
 atomics_per_op() { # name binary
-  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" <<'PY'
+  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" "$OUT/$1.atomics.txt" <<'PY'
 import collections, re, subprocess, sys
-f1, f2, binary, n1, n2, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+f1, f2, binary, n1, n2, name, by_fn = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
 locked = set()
 dis = subprocess.run(['objdump', '-d', '--no-show-raw-insn', binary], capture_output=True, text=True).stdout
 for line in dis.splitlines():
@@ -120,23 +122,33 @@ for line in dis.splitlines():
         locked.add(int(m.group(1), 16))
 target = binary.rsplit('/', 1)[-1]
 def count(path):
-    # Self executions of the locked instructions of the binary's own object. Positions are
-    # `instr line`; an absolute instruction address is hex, a relative one `+n`/`-n` (decimal),
-    # `*` the same; the line after `calls=` is a call's inclusive cost, not an execution.
-    names, ob, addr, after_call, total = {}, None, 0, False, 0
+    # Self executions of the locked instructions of the binary's own object, by function.
+    # Positions are `instr line`; an absolute instruction address is hex, a relative one
+    # `+n`/`-n` (decimal), `*` the same; the line after `calls=` is a call's inclusive cost,
+    # not an execution.
+    obs, fns, ob, fn, addr, after_call = {}, {}, None, None, 0, False
+    totals = collections.Counter()
     for line in open(path, errors='replace'):
-        m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?$', line.rstrip('\n'))
+        line = line.rstrip('\n')
+        m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?$', line)
         if m:
             if m.group(3) is not None:
-                names[m.group(2)] = m.group(3)
+                obs[m.group(2)] = m.group(3)
             if m.group(1) == 'ob':
-                ob = names.get(m.group(2), '')
+                ob = obs.get(m.group(2), '')
+            continue
+        m = re.match(r'(c?fn)=\((\d+)\)(?: (.*))?$', line)
+        if m:
+            if m.group(3) is not None:
+                fns[m.group(2)] = m.group(3)
+            if m.group(1) == 'fn':
+                fn = fns.get(m.group(2))
             continue
         if line.startswith('calls='):
             after_call = True
             continue
         c = line[:1]
-        if not (c.isdigit() or c in '+-*'):
+        if not c or not (c.isdigit() or c in '+-*'):
             continue
         parts = line.split()
         p = parts[0]
@@ -152,10 +164,16 @@ def count(path):
             after_call = False
             continue
         if len(parts) >= 3 and ob and ob.endswith('/' + target) and addr in locked:
-            total += int(parts[2])
-    return total
+            totals[fn] += int(parts[2])
+    return totals
 a, b = count(f1), count(f2)
-print("%-36s atomic read-modify-writes: %.1f per op" % (name, (b - a) / (n2 - n1)))
+rows = sorted(((b[k] - a[k]) / (n2 - n1), k) for k in set(a) | set(b))
+with open(by_fn, 'w') as out:
+    out.write("# %s: atomic read-modify-writes per op, by the function executing them\n" % name)
+    for per_op, fn in reversed(rows):
+        if abs(per_op) >= 0.01:
+            out.write("%7.2f  %s\n" % (per_op, fn))
+print("%-36s atomic read-modify-writes: %.1f per op (by function: %s)" % (name, sum(r[0] for r in rows), by_fn))
 PY
 }
 

@@ -95,7 +95,10 @@
 //!    [`Drained::Done`] return the outcome and log its `log_line`; on [`Drained::Wait`] wait
 //!    until an input arrives or `until` passes, then [`SharedDriver::turn`] again. `until: None`
 //!    means "only an answer can wake you"; the core never asks that with nothing in flight
-//!    (it ends the operation with [`ErrorKind::Internal`] instead).
+//!    (it ends the operation with [`ErrorKind::Internal`] instead). When `until` is the
+//!    `deadline` of a request in flight and the exchange is bounded by it (duty 5), that
+//!    request's failure may be the wake-up, at `until` or just after: no timer of the loop's
+//!    own is needed for it (sextant-tokio arms none; reqwest bounds the exchange).
 //! 5. **Send requests verbatim.** Method, URI, headers and body of [`OutgoingRequest`] are
 //!    final and signed: add only what HTTP/1.1 framing needs (`host`, `content-length`), never
 //!    normalise or re-encode the path. Bound the whole exchange, body included, by
