@@ -16,6 +16,7 @@ use ureq::{Agent, AsSendBody};
 use crate::error_map;
 use crate::resolver::CachingResolver;
 use crate::socket_timeouts::GridTimeoutsConnector;
+use crate::target::Target;
 use crate::tls::tls_config;
 
 /// Idle connections kept across all hosts, as a multiple of the per-host limit: an account has
@@ -124,9 +125,8 @@ impl HttpClient {
             max_response_bytes,
             ..
         } = *req;
-        // Named in every error, like the other transports' messages (formatted only on error).
-        let (m, u) = (method.clone(), uri.clone());
-        let target = move || format!("{m} {u}");
+        // Named in every error, like the other transports' messages.
+        let target = Target::new(&method, &uri);
         let no_body =
             body.is_empty() && matches!(method, Method::GET | Method::HEAD | Method::DELETE);
         let head = Head {
@@ -139,14 +139,14 @@ impl HttpClient {
         } else {
             self.run(head, &body[..], timeout)
         }
-        .map_err(|e| error_map::in_phase(error_map::before_response(e), &target(), None))?;
+        .map_err(|e| error_map::in_phase(error_map::before_response(e), target.as_str(), None))?;
         on_headers(now());
 
         let (parts, mut body) = response.into_parts();
         let limit = u64::try_from(max_response_bytes).unwrap_or(u64::MAX);
         let bytes = read_body(&mut body, limit).map_err(|e| {
             let e = error_map::reading_body(e, max_response_bytes);
-            error_map::in_phase(e, &target(), Some("reading the response body"))
+            error_map::in_phase(e, target.as_str(), Some("reading the response body"))
         })?;
         Ok(Response {
             status: parts.status.as_u16(),

@@ -63,6 +63,7 @@ mod query;
 mod resolver;
 mod runtime;
 mod socket_timeouts;
+mod target;
 #[cfg(test)]
 mod testing;
 mod tls;
