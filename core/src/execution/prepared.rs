@@ -11,9 +11,7 @@ use crate::headers::{names, API_VERSION};
 use crate::ids::ActivityId;
 use crate::models::ContainerReference;
 use crate::operation::options::QueryRole;
-use crate::operation::{
-    Address, CosmosOperation, OperationKind, OperationOptions, OperationScope, ResourceType,
-};
+use crate::operation::{Address, CosmosOperation, OperationKind, OperationOptions, ResourceType};
 use crate::policy::OpClass;
 use crate::regions::RegionRoute;
 
@@ -165,10 +163,7 @@ impl Prepared {
                     .is_some_and(crate::operation::patch::is_idempotent));
         let kind = op.kind;
         let writes = !kind.is_read_only();
-        let container = match op.scope {
-            OperationScope::Container(c) => Some(c),
-            OperationScope::Account(_) => None,
-        };
+        let container = op.scope.into_container();
         let session_scoped = container.is_some();
         let single_partition = op.resource_type == ResourceType::Item
             && kind != OperationKind::ReadFeed

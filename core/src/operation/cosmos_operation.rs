@@ -56,6 +56,16 @@ pub(crate) enum OperationScope {
     Container(ContainerReference),
 }
 
+impl OperationScope {
+    /// The container, moved out; `None` for an account-level operation.
+    pub(crate) fn into_container(self) -> Option<ContainerReference> {
+        match self {
+            OperationScope::Account(_) => None,
+            OperationScope::Container(c) => Some(c),
+        }
+    }
+}
+
 /// Written out so that `path` prints the path whether or not it shares the link's string.
 impl std::fmt::Debug for CosmosOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,13 +133,16 @@ impl CosmosOperation {
     /// [`CosmosOperation::checked`] in place.
     fn check(&mut self, names: &[(ResourceIdKind, &str)]) {
         if self.problem.is_none() {
-            for (kind, id) in names {
-                if let Err(e) = validate_resource_id(*kind, id) {
-                    self.problem = Some(Box::new(e));
-                    break;
-                }
-            }
+            self.problem = Self::first_problem(names);
         }
+    }
+
+    /// The first forbidden id of `names`, as the operation's problem.
+    fn first_problem(names: &[(ResourceIdKind, &str)]) -> Option<Box<ConfigError>> {
+        names
+            .iter()
+            .find_map(|(kind, id)| validate_resource_id(*kind, id).err())
+            .map(Box::new)
     }
 
     /// The problem [`CosmosOperation::checked`] would record for an operation in container `c`,
@@ -141,19 +154,13 @@ impl CosmosOperation {
         c: &ContainerReference,
         more: Option<(ResourceIdKind, &str)>,
     ) -> Option<Box<ConfigError>> {
-        let first = |names: &[(ResourceIdKind, &str)]| {
-            names
-                .iter()
-                .find_map(|(kind, id)| validate_resource_id(*kind, id).err())
-                .map(Box::new)
-        };
         if c.names_valid() {
-            return more.and_then(|id| first(&[id]));
+            return more.and_then(|id| Self::first_problem(&[id]));
         }
         let [db, coll] = Self::container_names(c);
         match more {
-            Some(id) => first(&[db, coll, id]),
-            None => first(&[db, coll]),
+            Some(id) => Self::first_problem(&[db, coll, id]),
+            None => Self::first_problem(&[db, coll]),
         }
     }
 

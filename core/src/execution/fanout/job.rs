@@ -13,7 +13,6 @@ use super::{Fanout, Role};
 use crate::action::Action;
 use crate::driver::Driver;
 use crate::error::ConfigError;
-use crate::models::ContainerReference;
 use crate::now::Now;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
 use crate::response::CosmosResponse;
@@ -45,11 +44,6 @@ pub(crate) fn is_job(kind: OperationKind) -> bool {
     )
 }
 
-/// The container an item-feed operation addresses.
-pub(crate) fn container_of(op: &CosmosOperation) -> Option<ContainerReference> {
-    op.container().cloned()
-}
-
 impl Execution {
     /// After routing: a ReadMany or bulk window becomes a fan-out parent (nothing was sent for
     /// the operation itself).
@@ -57,7 +51,9 @@ impl Execution {
         let (op, opts) = *self.job_op.take()?;
         let invalid = |why: String| Failure::Config(ConfigError::InvalidOperation(why));
         let built = (|| {
-            let container = container_of(&op)
+            let container = op
+                .container()
+                .cloned()
                 .ok_or_else(|| invalid("a ReadMany or bulk operation needs a container".into()))?;
             let entry = d.containers.get(container.link());
             let map = entry.and_then(|e| e.routing.as_ref());
