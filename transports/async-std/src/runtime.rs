@@ -1,12 +1,9 @@
 //! `CosmosDriverRuntime`: configuration, the shared HTTP client and one driver per account.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sextant_core::models::AccountReference;
-use sextant_core::{
-    ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
-};
+use sextant_core::{CosmosError, DriverOptions, DriverRegistry, RuntimeOptions};
 
 use crate::client::HttpClient;
 use crate::driver::CosmosDriver;
@@ -84,58 +81,14 @@ impl CosmosDriverRuntime {
     }
 }
 
-/// Builds a [`CosmosDriverRuntime`].
-#[derive(Debug, Clone, Default)]
-pub struct CosmosDriverRuntimeBuilder {
-    options: RuntimeOptions,
-    environment: Option<BTreeMap<String, String>>,
-}
+sextant_host::runtime_builder!(CosmosDriverRuntime);
 
 impl CosmosDriverRuntimeBuilder {
-    /// Driver options every driver of this runtime inherits.
-    pub fn driver_options(mut self, o: DriverOptions) -> Self {
-        self.options.driver_options = o;
-        self
-    }
-
-    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
-    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
-    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
-    /// (the seed's form); setting both to different values fails `build`. When neither is set,
-    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
-    pub fn connection_pool_options(mut self, o: ConnectionPoolOptions) -> Self {
-        self.options.connection_pool = Some(o);
-        self
-    }
-
-    /// Accept the local emulator's self-signed certificate (never the default). Any certificate
-    /// is then accepted, so use it only against a local emulator.
-    pub fn emulator_server_cert_validation_disabled(mut self, yes: bool) -> Self {
-        self.options.emulator_server_cert_validation_disabled = yes;
-        self
-    }
-
-    /// Use this map instead of the process environment (tests); by default `build` reads the
-    /// process's `AZURE_COSMOS_*` variables.
-    pub fn environment(mut self, vars: BTreeMap<String, String>) -> Self {
-        self.environment = Some(vars);
-        self
-    }
-
-    /// Fixed RNG seed for deterministic runs (every driver uses it); random by default.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.options.seed = Some(seed);
-        self
-    }
-
     /// Applies the environment, validates the options and builds the runtime. A malformed
     /// environment value or pool option is an [`sextant_core::ErrorKind::Configuration`] error
     /// naming the setting.
     pub async fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        let vars = self
-            .environment
-            .unwrap_or_else(sextant_host::process_environment);
-        let options = self.options.resolve(&vars)?;
+        let options = self.resolve()?;
         let tls = client_config(options.emulator_server_cert_validation_disabled)?;
         let client = Arc::new(HttpClient::new(tls, &options.effective_connection_pool()));
         Ok(CosmosDriverRuntime {

@@ -180,61 +180,6 @@ impl CosmosDriver {
             options.unwrap_or_default(),
         )
     }
-
-    /// This driver's metrics: totals since it was created, latency quantiles, and the current
-    /// sliding window (call [`CosmosDriver::poll_alerts`] first to move the window to now).
-    pub fn metrics(&self) -> sextant_core::metrics::MetricsSnapshot {
-        self.inner.shared.lock().metrics_snapshot()
-    }
-
-    /// Alerts raised or cleared since the last call, from the alert rules of the driver's
-    /// options evaluated over the sliding window.
-    pub fn poll_alerts(&self) -> Vec<sextant_core::metrics::Alert> {
-        let now = sextant_host::now();
-        self.inner.shared.lock().poll_alerts(now)
-    }
-
-    /// Publishes this driver's metrics to the `metrics` facade (feature `metrics`): call it
-    /// periodically; the installed recorder (Prometheus, StatsD, ...) receives them.
-    #[cfg(feature = "metrics")]
-    pub fn export_metrics(&self) {
-        sextant_core::metrics::export_to_metrics_facade(&self.metrics(), self.account().endpoint());
-    }
-
-    /// Starts recording every operation started on this driver from now on, for
-    /// `sextant_core::replay::replay` (see the README, "Recording and replaying an operation").
-    /// Call it right after creating the driver so the recording replays exactly; recording
-    /// stops by itself after `sextant_core::replay::MAX_ENTRIES` entries or
-    /// `sextant_core::replay::MAX_BODY_BYTES` of bodies.
-    pub fn start_recording(&self) {
-        self.inner.shared.lock().start_recording()
-    }
-
-    /// Stops recording and returns the recording (`None` when not recording). Save it with
-    /// `Recording::to_json`; it holds no keys or tokens, but it does hold request and response
-    /// bodies.
-    pub fn take_recording(&self) -> Option<sextant_core::replay::Recording> {
-        self.inner.shared.lock().take_recording()
-    }
-
-    /// Signs every request from now on with `account`'s credential (key rotation without a
-    /// restart; operations in flight use it for their next attempt). `account` must name this
-    /// driver's endpoint. Returns whether the credential changed.
-    pub fn rotate_credential(&self, account: &AccountReference) -> Result<bool, CosmosError> {
-        Ok(self.core().lock().set_credential(account)?)
-    }
-
-    /// The account this driver was created for (its credential is the one it was created with;
-    /// after a rotation, `core().lock().account()` has the current one).
-    pub fn account(&self) -> &AccountReference {
-        &self.inner.account
-    }
-
-    /// The sans-IO driver underneath (account metadata, options), for inspection and for code
-    /// that drives the core directly.
-    pub fn core(&self) -> &SharedDriver {
-        &self.inner.shared
-    }
 }
 
 impl fmt::Debug for CosmosDriver {
@@ -245,8 +190,4 @@ impl fmt::Debug for CosmosDriver {
     }
 }
 
-impl sextant_core::DriverHandle for CosmosDriver {
-    fn shared(&self) -> &SharedDriver {
-        &self.inner.shared
-    }
-}
+sextant_host::driver_methods!(CosmosDriver, |d| account: d.inner.account, shared: d.inner.shared);

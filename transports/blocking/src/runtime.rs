@@ -1,13 +1,10 @@
 //! `CosmosDriverRuntime`: the HTTP client, the options and one driver per account.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use sextant_core::models::AccountReference;
-use sextant_core::{
-    ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
-};
+use sextant_core::{CosmosError, DriverOptions, DriverRegistry, RuntimeOptions};
 
 use crate::client::HttpClient;
 use crate::driver::CosmosDriver;
@@ -95,66 +92,13 @@ impl fmt::Debug for CosmosDriverRuntime {
     }
 }
 
-/// Builds a [`CosmosDriverRuntime`].
-#[derive(Debug, Clone, Default)]
-pub struct CosmosDriverRuntimeBuilder {
-    driver_options: DriverOptions,
-    connection_pool: Option<ConnectionPoolOptions>,
-    emulator_server_cert_validation_disabled: bool,
-    environment: Option<BTreeMap<String, String>>,
-    seed: Option<u64>,
-}
+sextant_host::runtime_builder!(CosmosDriverRuntime);
 
 impl CosmosDriverRuntimeBuilder {
-    /// Driver options every driver of this runtime inherits.
-    pub fn driver_options(mut self, options: DriverOptions) -> Self {
-        self.driver_options = options;
-        self
-    }
-
-    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
-    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
-    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
-    /// (the seed's form); setting both to different values fails `build`. When neither is set,
-    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
-    pub fn connection_pool_options(mut self, options: ConnectionPoolOptions) -> Self {
-        self.connection_pool = Some(options);
-        self
-    }
-
-    /// Accept the local emulator's self-signed certificate (never the default). With `true`,
-    /// **no** server certificate is validated, so use it only against a local emulator.
-    pub fn emulator_server_cert_validation_disabled(mut self, yes: bool) -> Self {
-        self.emulator_server_cert_validation_disabled = yes;
-        self
-    }
-
-    /// Use this map instead of the process environment (tests); default reads the process
-    /// environment's `AZURE_COSMOS_*` variables.
-    pub fn environment(mut self, vars: BTreeMap<String, String>) -> Self {
-        self.environment = Some(vars);
-        self
-    }
-
-    /// Fixed RNG seed for deterministic runs; default: a fresh random seed per driver.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
     /// Builds the runtime. Fails with a configuration error naming the setting when an
     /// `AZURE_COSMOS_*` variable or a pool option is out of range.
     pub fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        let vars = self
-            .environment
-            .unwrap_or_else(sextant_host::process_environment);
-        let options = RuntimeOptions {
-            driver_options: self.driver_options,
-            connection_pool: self.connection_pool,
-            emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
-            seed: self.seed,
-        }
-        .resolve(&vars)?;
+        let options = self.resolve()?;
         let client = HttpClient::new(
             &options.effective_connection_pool(),
             options.emulator_server_cert_validation_disabled,

@@ -6,7 +6,10 @@
 //! and no runtime. It also holds what the two async transports share above their loops, written
 //! once over the little each driver provides ([`paged::AsyncRunner`]): query and change-feed
 //! pagers and bulk runs ([`paged`]), the change-feed processor loop ([`processor`]), the
-//! throughput flow ([`throughput`]) and the typed layer ([`typed`]).
+//! throughput flow ([`throughput`]) and the typed layer ([`typed`]). Two macros declare what
+//! every transport's public types have that does no I/O: [`driver_methods!`] (metrics, alerts,
+//! recording, key rotation on `CosmosDriver`) and [`runtime_builder!`]
+//! (`CosmosDriverRuntimeBuilder` and its setters).
 //!
 //! Internal: use a transport crate (`sextant-tokio`, `sextant-blocking`, `sextant-async-std`).
 #![forbid(unsafe_code)]
@@ -20,10 +23,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sextant_core::Now;
 
+mod driver_methods;
 pub mod paged;
 pub mod processor;
+mod runtime_builder;
 pub mod throughput;
 pub mod typed;
+
+// The macros' paths to the core, so that they expand the same in every transport.
+#[doc(hidden)]
+pub use sextant_core as __core;
 
 /// Prefix of the environment variables Sextant reads.
 pub const ENV_PREFIX: &str = "AZURE_COSMOS_";

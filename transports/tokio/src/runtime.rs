@@ -1,13 +1,10 @@
 //! `CosmosDriverRuntime`: the HTTP client, the runtime options and one driver per account.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use sextant_core::models::AccountReference;
-use sextant_core::{
-    ConfigError, ConnectionPoolOptions, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions,
-};
+use sextant_core::{ConfigError, CosmosError, DriverOptions, DriverRegistry, RuntimeOptions};
 
 use crate::client::build_client;
 use crate::driver::CosmosDriver;
@@ -89,69 +86,15 @@ impl CosmosDriverRuntime {
     }
 }
 
-/// Builder for [`CosmosDriverRuntime`].
-#[derive(Debug, Clone, Default)]
-pub struct CosmosDriverRuntimeBuilder {
-    driver_options: DriverOptions,
-    connection_pool: Option<ConnectionPoolOptions>,
-    emulator_server_cert_validation_disabled: bool,
-    environment: Option<BTreeMap<String, String>>,
-    seed: Option<u64>,
-}
+sextant_host::runtime_builder!(CosmosDriverRuntime);
 
 impl CosmosDriverRuntimeBuilder {
-    /// Driver options every driver of this runtime inherits.
-    pub fn driver_options(mut self, o: DriverOptions) -> Self {
-        self.driver_options = o;
-        self
-    }
-
-    /// Connection pool settings: idle connections per host, idle timeout, connect timeout
-    /// (build them with `ConnectionPoolOptions::builder()`). The same setting as
-    /// `DriverOptionsBuilder::connection_pool_options` in [`driver_options`](Self::driver_options)
-    /// (the seed's form); setting both to different values fails `build`. When neither is set,
-    /// each field comes from its `AZURE_COSMOS_CONNECTION_POOL_*` variable or its default.
-    pub fn connection_pool_options(mut self, o: ConnectionPoolOptions) -> Self {
-        self.connection_pool = Some(o);
-        self
-    }
-
-    /// Accept the local emulator's self-signed certificate (never the default). This accepts
-    /// ANY server certificate: use it only against a local emulator.
-    pub fn emulator_server_cert_validation_disabled(mut self, yes: bool) -> Self {
-        self.emulator_server_cert_validation_disabled = yes;
-        self
-    }
-
-    /// Use this map instead of the process environment (tests); by default the process's
-    /// `AZURE_COSMOS_*` variables are read.
-    pub fn environment(mut self, vars: BTreeMap<String, String>) -> Self {
-        self.environment = Some(vars);
-        self
-    }
-
-    /// Fixed RNG seed for every driver (deterministic runs); by default each driver gets a seed
-    /// derived from the clock, a counter and process-random keys.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
     /// Validates the settings, applies the environment and builds the HTTP client.
     ///
     /// Fails with [`sextant_core::ErrorKind::Configuration`] for a malformed `AZURE_COSMOS_*`
     /// value (naming the variable) or out-of-range pool options.
     pub async fn build(self) -> Result<CosmosDriverRuntime, CosmosError> {
-        let vars = self
-            .environment
-            .unwrap_or_else(sextant_host::process_environment);
-        let options = RuntimeOptions {
-            driver_options: self.driver_options,
-            connection_pool: self.connection_pool,
-            emulator_server_cert_validation_disabled: self.emulator_server_cert_validation_disabled,
-            seed: self.seed,
-        }
-        .resolve(&vars)?;
+        let options = self.resolve()?;
         let client = build_client(
             &options.effective_connection_pool(),
             options.emulator_server_cert_validation_disabled,
