@@ -3,14 +3,13 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sextant_core::changefeed::processor::{
-    requests, Command, Outcome, Processor, ProcessorOptions, Step,
-};
+use sextant_core::changefeed::processor::requests::{self, Request};
+use sextant_core::changefeed::processor::{Command, Outcome, Processor, ProcessorOptions, Step};
 use sextant_core::models::ContainerReference;
 
 use crate::client::now;
 use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP, ESTIMATE_PAGE_ITEMS};
-use sextant_core::CosmosError;
+use sextant_core::{CosmosError, CosmosOperation};
 
 use crate::driver::CosmosDriver;
 
@@ -131,72 +130,33 @@ impl ChangeFeedProcessor {
         Ok(out)
     }
 
+    /// Every item of a query (all pages).
+    fn query_items(&self, op: CosmosOperation) -> Result<Vec<Value>, CosmosError> {
+        let mut pager = self.driver.query(op, None)?;
+        let mut items = Vec::new();
+        while let Some(page) = pager.next_page() {
+            items.extend(page?.into_items());
+        }
+        Ok(items)
+    }
+
     fn execute(&self, command: Command) -> Outcome {
         let d = &self.driver;
-        match command {
-            Command::ListLeases => {
-                let prefix = self.core.options().lease_prefix.clone();
-                let op = requests::list_leases(&self.leases, &prefix);
-                let mut pager = match d.query(op, None) {
-                    Ok(p) => p,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                let mut all = Vec::new();
-                while let Some(page) = pager.next_page() {
-                    match page {
-                        Ok(p) => all.extend(requests::leases_of(p.items())),
-                        Err(e) => return Outcome::Failed(e.to_string()),
-                    }
-                }
-                Outcome::Leases(all)
+        let prefix = &self.core.options().lease_prefix;
+        match requests::plan(command, &self.monitored, &self.leases, prefix) {
+            Request::ListLeases(op) => requests::list_outcome(self.query_items(op)),
+            Request::ReadFeedRanges => {
+                requests::feed_ranges_outcome(d.read_feed_ranges(self.monitored.clone()))
             }
-            Command::ReadFeedRanges => match d.read_feed_ranges(self.monitored.clone()) {
-                Ok(ranges) => Outcome::FeedRanges(
-                    ranges
-                        .iter()
-                        .map(|r| (r.min().to_string(), r.max().to_string()))
-                        .collect(),
-                ),
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
-            Command::CreateLease(lease) => {
-                let op = requests::create_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute_operation(op, None))
-            }
-            Command::ReplaceLease(lease) => {
-                let (op, opts) = requests::replace_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute_operation(op, Some(opts)))
-            }
-            Command::DeleteLease(lease) => {
-                let (op, opts) = requests::delete_lease(&self.leases, &lease);
+            Request::Write(op, opts) => requests::write_outcome(d.execute_operation(op, opts)),
+            Request::Delete(op, opts) => {
                 requests::delete_outcome(d.execute_operation(op, Some(opts)))
             }
-            Command::ReadChanges {
-                min,
-                max,
-                continuation,
-                start,
-                max_items,
-                ..
-            } => {
-                let built = requests::read_changes(
-                    &self.monitored,
-                    &min,
-                    &max,
-                    continuation.as_deref(),
-                    start,
-                    max_items,
-                );
-                let (op, opts) = match built {
-                    Ok(x) => x,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                match d.change_feed(op, Some(opts)) {
-                    Ok(mut pager) => requests::changes_outcome(pager.next_page()),
-                    Err(e) => Outcome::Failed(e.to_string()),
-                }
-            }
-            Command::Deliver { .. } => Outcome::Failed("delivery runs in the loop".into()),
+            Request::ReadChanges(op, opts) => requests::changes_outcome(
+                d.change_feed(op, Some(opts))
+                    .and_then(|mut pager| pager.next_page()),
+            ),
+            Request::Done(outcome) => outcome,
         }
     }
 }

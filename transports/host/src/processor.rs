@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde_json::Value;
-use sextant_core::changefeed::processor::requests::{self, LeaseLag, ESTIMATE_CAP};
+use sextant_core::changefeed::processor::requests::{self, LeaseLag, Request, ESTIMATE_CAP};
 use sextant_core::changefeed::processor::{Command, Outcome, Processor, ProcessorOptions, Step};
 use sextant_core::models::ContainerReference;
 use sextant_core::{ChangeFeedPage, CosmosError, CosmosOperation, OperationOptions};
@@ -159,59 +159,18 @@ impl<D: AsyncDriver> AsyncProcessor<D> {
 
     async fn execute(&self, command: Command) -> Outcome {
         let d = &self.driver;
-        match command {
-            Command::ListLeases => {
-                let op = requests::list_leases(&self.leases, &self.core.options().lease_prefix);
-                match self.query_items(op).await {
-                    Ok(items) => Outcome::Leases(requests::leases_of(&items)),
-                    Err(e) => Outcome::Failed(e.to_string()),
-                }
+        let prefix = &self.core.options().lease_prefix;
+        match requests::plan(command, &self.monitored, &self.leases, prefix) {
+            Request::ListLeases(op) => requests::list_outcome(self.query_items(op).await),
+            Request::ReadFeedRanges => {
+                requests::feed_ranges_outcome(read_feed_ranges(d, self.monitored.clone()).await)
             }
-            Command::ReadFeedRanges => match read_feed_ranges(d, self.monitored.clone()).await {
-                Ok(ranges) => Outcome::FeedRanges(
-                    ranges
-                        .iter()
-                        .map(|r| (r.min().to_string(), r.max().to_string()))
-                        .collect(),
-                ),
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
-            Command::CreateLease(lease) => {
-                let op = requests::create_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute(op, None).await)
+            Request::Write(op, opts) => requests::write_outcome(d.execute(op, opts).await),
+            Request::Delete(op, opts) => requests::delete_outcome(d.execute(op, Some(opts)).await),
+            Request::ReadChanges(op, opts) => {
+                requests::changes_outcome(self.change_feed_page(op, opts).await)
             }
-            Command::ReplaceLease(lease) => {
-                let (op, opts) = requests::replace_lease(&self.leases, &lease);
-                requests::write_outcome(d.execute(op, Some(opts)).await)
-            }
-            Command::DeleteLease(lease) => {
-                let (op, opts) = requests::delete_lease(&self.leases, &lease);
-                requests::delete_outcome(d.execute(op, Some(opts)).await)
-            }
-            Command::ReadChanges {
-                min,
-                max,
-                continuation,
-                start,
-                max_items,
-                ..
-            } => {
-                let built = requests::read_changes(
-                    &self.monitored,
-                    &min,
-                    &max,
-                    continuation.as_deref(),
-                    start,
-                    max_items,
-                );
-                match built {
-                    Ok((op, opts)) => {
-                        requests::changes_outcome(self.change_feed_page(op, opts).await)
-                    }
-                    Err(e) => Outcome::Failed(e.to_string()),
-                }
-            }
-            Command::Deliver { .. } => Outcome::Failed("delivery runs in the loop".into()),
+            Request::Done(outcome) => outcome,
         }
     }
 }
