@@ -6,7 +6,6 @@ use sextant_core::{BulkExecutor, BulkOperation, BulkProgress, BulkResult, Turn};
 
 use crate::client::now;
 use crate::driver::CosmosDriver;
-use crate::execute::drive;
 
 /// A bulk run (see [`CosmosDriver::bulk`]). Each call of [`BulkRun::next_results`] reads up
 /// to `max_in_flight` operations from the caller's input, runs them as one window of the
@@ -53,15 +52,7 @@ impl<C, I: Iterator<Item = (C, BulkOperation)>> BulkRun<C, I> {
             now(),
             &mut turn,
         );
-        let inner = driver.inner();
-        let outcome = drive(
-            &inner.shared,
-            &inner.client,
-            &inner.workers,
-            &mut exec,
-            turn,
-            drained,
-        );
+        let outcome = driver.drive(&mut exec, turn, drained);
         Some(self.core.finish_window(&mut exec, outcome))
     }
 

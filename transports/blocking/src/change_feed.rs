@@ -4,7 +4,6 @@ use sextant_core::{ChangeFeedPage, CosmosError, Turn};
 
 use crate::client::now;
 use crate::driver::CosmosDriver;
-use crate::execute::drive;
 
 /// The pages of a change feed (see [`CosmosDriver::change_feed`]). A change feed never ends:
 /// each page holds what every range had since the last page, and an empty page
@@ -33,15 +32,7 @@ impl ChangeFeedPager {
                 .inner()
                 .shared
                 .start_turn_of(|d| core.start_page(d, now()), now(), &mut turn);
-        let inner = driver.inner();
-        let outcome = drive(
-            &inner.shared,
-            &inner.client,
-            &inner.workers,
-            &mut exec,
-            turn,
-            drained,
-        );
+        let outcome = driver.drive(&mut exec, turn, drained);
         self.core.finish_page(&mut exec, outcome)
     }
 

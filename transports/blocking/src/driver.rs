@@ -160,6 +160,25 @@ impl CosmosDriver {
         &self.inner
     }
 
+    /// Drives a started execution (its first turn taken) to its outcome on this driver's
+    /// client and workers: what every page, window and operation runs.
+    pub(crate) fn drive(
+        &self,
+        exec: &mut sextant_core::Execution,
+        turn: sextant_core::Turn,
+        drained: sextant_core::Drained,
+    ) -> Result<CosmosResponse, CosmosError> {
+        let inner = &*self.inner;
+        crate::execute::drive(
+            &inner.shared,
+            &inner.client,
+            &inner.workers,
+            exec,
+            turn,
+            drained,
+        )
+    }
+
     /// Executes an operation to completion on the calling thread: retries, failover and
     /// metadata reads included, each attempt bounded by its deadline. `options` default to
     /// [`OperationOptions::default`].

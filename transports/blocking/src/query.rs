@@ -4,7 +4,6 @@ use sextant_core::{CosmosError, QueryPage, Turn};
 
 use crate::client::now;
 use crate::driver::CosmosDriver;
-use crate::execute::drive;
 
 /// The pages of one query (see [`CosmosDriver::query`]). Each page is one execution of the
 /// core's drain loop, like any operation; the state between pages (server continuations, rows
@@ -32,14 +31,7 @@ impl QueryPager {
             inner
                 .shared
                 .start_turn_with(|d| core.start_page(d, now()), now(), &mut turn)?;
-        let outcome = drive(
-            &inner.shared,
-            &inner.client,
-            &inner.workers,
-            &mut exec,
-            turn,
-            drained,
-        );
+        let outcome = self.driver.drive(&mut exec, turn, drained);
         Some(self.core.finish_page(&mut exec, outcome))
     }
 

@@ -11,20 +11,17 @@ use sextant_core::feed::{FeedRange, FeedRangesRead};
 use sextant_core::models::ContainerReference;
 use sextant_core::{
     BulkExecutor, BulkOperation, BulkProgress, BulkResult, ChangeFeedPage, CosmosError,
-    CosmosOperation, CosmosResponse, Drained, Execution, OperationOptions, QueryPage, SharedDriver,
+    CosmosOperation, CosmosResponse, Drained, DriverHandle, Execution, OperationOptions, QueryPage,
     Turn,
 };
 
 use crate::now;
 use crate::typed::{TypedBulkRunner, TypedFeedPager, TypedPager};
 
-/// What the paged runs need from an async transport's driver: its core, to start each page or
-/// window under the lock with its first turn, and its loop, to drive that execution or run a
-/// whole operation.
-pub trait AsyncRunner {
-    /// The driver's core.
-    fn shared(&self) -> &SharedDriver;
-
+/// What the paged runs need from an async transport's driver: its core
+/// ([`DriverHandle::shared`]), to start each page or window under the lock with its first
+/// turn, and its loop, to drive that execution or run a whole operation.
+pub trait AsyncRunner: DriverHandle {
     /// Runs one operation (the transport's `execute_operation`).
     fn execute(
         &self,

@@ -7,8 +7,7 @@
 use std::future::Future;
 
 use sextant_core::{
-    CosmosError, CosmosOperation, CosmosResponse, Drained, Execution, OperationOptions,
-    SharedDriver, Turn,
+    CosmosError, CosmosOperation, CosmosResponse, Drained, Execution, OperationOptions, Turn,
 };
 use sextant_host::paged::AsyncRunner;
 
@@ -17,10 +16,6 @@ use crate::driver::CosmosDriver;
 sextant_host::impl_async_paged!(CosmosDriver);
 
 impl AsyncRunner for CosmosDriver {
-    fn shared(&self) -> &SharedDriver {
-        &self.inner().shared
-    }
-
     fn execute(
         &self,
         op: CosmosOperation,
