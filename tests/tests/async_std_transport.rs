@@ -293,7 +293,10 @@ fn environment_enables_emulator_certificate_acceptance() {
     let rt = exec
         .block_on(CosmosDriverRuntime::builder().environment(env).build())
         .unwrap();
-    assert!(rt.options().emulator_server_cert_validation_disabled);
+    assert!(
+        rt.runtime_options()
+            .emulator_server_cert_validation_disabled
+    );
     let client = adapter(exec, &rt, &account);
     let r = read_account(exec, &client.driver).unwrap();
     assert_eq!(r.status(), 200);

@@ -189,7 +189,11 @@ fn environment_enables_emulator_certificate_acceptance() {
         .environment(env)
         .build()
         .expect("runtime builds");
-    assert!(runtime.options().emulator_server_cert_validation_disabled);
+    assert!(
+        runtime
+            .runtime_options()
+            .emulator_server_cert_validation_disabled
+    );
     let account =
         AccountReference::with_master_key(server.https_endpoint(), EMULATOR_KEY).expect("account");
     let driver = runtime

@@ -254,7 +254,7 @@ fn an_attempt_deadline_from_the_environment_is_in_force_on_every_transport() {
         .unwrap();
     assert_eq!(
         runtime
-            .options()
+            .runtime_options()
             .effective_connection_pool()
             .connect_timeout,
         pool_from_env
@@ -274,7 +274,7 @@ fn an_attempt_deadline_from_the_environment_is_in_force_on_every_transport() {
             .unwrap();
         assert_eq!(
             runtime
-                .options()
+                .runtime_options()
                 .effective_connection_pool()
                 .connect_timeout,
             pool_from_env

@@ -70,8 +70,8 @@ impl CosmosDriverRuntime {
         )?)
     }
 
-    /// The options in force (after the environment was applied).
-    pub fn options(&self) -> &RuntimeOptions {
+    /// The options in force, after the environment was applied.
+    pub fn runtime_options(&self) -> &RuntimeOptions {
         &self.inner.options
     }
 

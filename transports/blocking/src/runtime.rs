@@ -78,7 +78,7 @@ impl CosmosDriverRuntime {
     }
 
     /// The options in force, after the environment was applied.
-    pub fn options(&self) -> &RuntimeOptions {
+    pub fn runtime_options(&self) -> &RuntimeOptions {
         &self.inner.options
     }
 }
