@@ -116,12 +116,13 @@
 //!    call [`SharedDriver::cancel`] so leases it holds are released at once.
 //! 9. **TLS.** Verify certificates by default; anything else is an explicit, named opt-in.
 //!
-//! A transport written in Rust need not write duties 2 and 3 itself: the `sextant-host` crate
-//! reads the clocks, the environment and the seed entropy as the three transports do, and
-//! declares the public surface that does no I/O (the driver's metrics, recording and key
-//! rotation methods, the runtime builder's settings), plus, for async runtimes, the pagers,
-//! bulk runs and change-feed processor over a small trait. What is left is the loop of duty 4
-//! and its HTTP client.
+//! A transport written in Rust can take part of this from the `sextant-host` crate, which the
+//! three transports share: reading the clocks, the environment and the seed entropy (duty 2,
+//! and duty 3's clock reads; stamping each input is still the loop's), the public surface that
+//! does no I/O (the driver's metrics, recording and key-rotation methods, the runtime builder's
+//! settings), and, on async runtimes, the pagers, bulk runs and change-feed processor over two
+//! traits (`paged::AsyncRunner`, `processor::AsyncDriver`). The loop (duty 4) and duties 5 to 9,
+//! on the transport's HTTP client, remain the transport's own.
 //!
 //! ## Failures of the core itself
 //! Input-dependent paths never panic: bad options, ids, headers, bodies and service answers

@@ -59,3 +59,13 @@ impl CosmosDriver {
 }
 
 sextant_host::driver_methods!(CosmosDriver, |d| account: d.account, shared: d.shared);
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    /// `sextant_host::driver_methods!` declares `export_metrics` when this crate's `metrics`
+    /// feature is on (the macro's `cfg` is read here, where it is expanded).
+    #[test]
+    fn export_metrics_is_declared_with_the_feature() {
+        let _: fn(&super::CosmosDriver) = super::CosmosDriver::export_metrics;
+    }
+}

@@ -161,7 +161,8 @@ impl CosmosDriver {
     }
 
     /// Drives a started execution (its first turn taken) to its outcome on this driver's
-    /// client and workers: what every page, window and operation runs.
+    /// client and workers: what every page and bulk window runs (`execute_operation` starts
+    /// its own and drives it the same way).
     pub(crate) fn drive(
         &self,
         exec: &mut sextant_core::Execution,
@@ -210,3 +211,13 @@ impl fmt::Debug for CosmosDriver {
 }
 
 sextant_host::driver_methods!(CosmosDriver, |d| account: d.inner.account, shared: d.inner.shared);
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    /// `sextant_host::driver_methods!` declares `export_metrics` when this crate's `metrics`
+    /// feature is on (the macro's `cfg` is read here, where it is expanded).
+    #[test]
+    fn export_metrics_is_declared_with_the_feature() {
+        let _: fn(&super::CosmosDriver) = super::CosmosDriver::export_metrics;
+    }
+}

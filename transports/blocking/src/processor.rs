@@ -92,11 +92,7 @@ impl ChangeFeedProcessor {
     pub fn estimate(&self) -> Result<Vec<LeaseLag>, CosmosError> {
         let options = self.core.options();
         let op = requests::list_leases(&self.leases, &options.lease_prefix);
-        let mut leases = Vec::new();
-        let mut pager = self.driver.query(op, None)?;
-        while let Some(page) = pager.next_page() {
-            leases.extend(requests::leases_of(page?.items()));
-        }
+        let leases = requests::leases_of(&self.query_items(op)?);
         let mut out = Vec::with_capacity(leases.len());
         for lease in leases {
             let (op, opts) = requests::read_changes(

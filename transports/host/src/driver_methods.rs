@@ -11,6 +11,9 @@
 /// sextant_host::driver_methods!(CosmosDriver, |d| account: d.inner.account, shared: d.inner.shared);
 /// ```
 ///
+/// The type must be `Clone` ([`sextant_core::DriverHandle`] requires it; the transports' drivers
+/// are an `Arc` or a few of them).
+///
 /// `export_metrics` is compiled when the *transport* enables its `metrics` feature (which must
 /// enable `sextant-core/metrics-facade`): the `cfg` is read where the macro is expanded.
 #[macro_export]
@@ -66,7 +69,7 @@ macro_rules! driver_methods {
                 &self,
                 account: &$crate::__core::models::AccountReference,
             ) -> ::std::result::Result<bool, $crate::__core::CosmosError> {
-                Ok(self.core().lock().set_credential(account)?)
+                ::std::result::Result::Ok(self.core().lock().set_credential(account)?)
             }
 
             /// The account this driver was created for (its credential is the one it was

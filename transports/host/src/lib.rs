@@ -11,7 +11,8 @@
 //! recording, key rotation on `CosmosDriver`) and [`runtime_builder!`]
 //! (`CosmosDriverRuntimeBuilder` and its setters).
 //!
-//! Internal: use a transport crate (`sextant-tokio`, `sextant-blocking`, `sextant-async-std`).
+//! Applications use a transport crate (`sextant-tokio`, `sextant-blocking`,
+//! `sextant-async-std`); this crate is for writing one.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -20,7 +20,8 @@ use crate::typed::{TypedBulkRunner, TypedFeedPager, TypedPager};
 
 /// What the paged runs need from an async transport's driver: its core
 /// ([`DriverHandle::shared`]), to start each page or window under the lock with its first
-/// turn, and its loop, to drive that execution or run a whole operation.
+/// turn, and its loop, to drive that execution or run a whole operation. Cheap to clone, as
+/// [`DriverHandle`] requires: each pager and run keeps its own handle.
 pub trait AsyncRunner: DriverHandle {
     /// Runs one operation (the transport's `execute_operation`).
     fn execute(

@@ -15,7 +15,7 @@
 #[macro_export]
 macro_rules! runtime_builder {
     ($runtime:ident) => {
-        #[doc = concat!("Builds a [`", stringify!($runtime), "`].")]
+        #[doc = ::core::concat!("Builds a [`", ::core::stringify!($runtime), "`].")]
         #[derive(Debug, Clone, Default)]
         pub struct CosmosDriverRuntimeBuilder {
             options: $crate::__core::RuntimeOptions,

@@ -271,6 +271,11 @@ mod tests {
         };
         assert_eq!(op.kind(), OperationKind::Query);
         assert!(op.path().contains("/colls/leases"), "{}", op.path());
+        let spec = op.query_spec().expect("a query");
+        assert_eq!(
+            spec.parameters(),
+            &[("@prefix".to_string(), serde_json::json!("p.."))]
+        );
 
         let Request::Write(op, None) = plan_of(Command::CreateLease(lease(None))) else {
             panic!("CreateLease plans a write without conditions");
@@ -282,6 +287,8 @@ mod tests {
             panic!("ReplaceLease plans a conditional write");
         };
         assert_eq!(op.kind(), OperationKind::Replace);
+        // The new etag comes back only with the document.
+        assert_eq!(opts.content_response_on_write, Some(true));
         assert_eq!(
             opts.if_match.as_ref().map(|v| v.as_bytes()),
             Some(&b"e1"[..])
@@ -340,10 +347,24 @@ mod tests {
             lease: "p..00-FF".into(),
             items: Vec::new(),
         };
-        assert!(matches!(
-            plan_of(deliver),
-            Request::Done(Outcome::Failed(_))
-        ));
+        match plan_of(deliver) {
+            Request::Done(Outcome::Failed(why)) => assert!(why.contains("loop"), "{why}"),
+            other => panic!("a delivery is not a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn failures_become_failed_outcomes_naming_the_error() {
+        let error = || CosmosError::from(FeedRange::new("FF", "00").unwrap_err());
+        for outcome in [
+            list_outcome(Err(error())),
+            feed_ranges_outcome(Err(error())),
+        ] {
+            match outcome {
+                Outcome::Failed(why) => assert!(why.contains("feed range"), "{why}"),
+                other => panic!("expected a failure, got {other:?}"),
+            }
+        }
     }
 
     #[test]
