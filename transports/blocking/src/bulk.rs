@@ -47,11 +47,10 @@ impl<C, I: Iterator<Item = (C, BulkOperation)>> BulkRun<C, I> {
         let driver = &self.driver;
         let core = &mut self.core;
         let mut turn = Turn::default();
-        let (mut exec, drained) = driver.inner().shared.start_turn_of(
-            |d| core.start_window(d, window, now()),
-            now(),
-            &mut turn,
-        );
+        let (mut exec, drained) =
+            driver
+                .core()
+                .start_turn_of(|d| core.start_window(d, window, now()), now(), &mut turn);
         let outcome = driver.drive(&mut exec, turn, drained);
         Some(self.core.finish_window(&mut exec, outcome))
     }

@@ -29,8 +29,7 @@ impl ChangeFeedPager {
         let mut turn = Turn::default();
         let (mut exec, drained) =
             driver
-                .inner()
-                .shared
+                .core()
                 .start_turn_of(|d| core.start_page(d, now()), now(), &mut turn);
         let outcome = driver.drive(&mut exec, turn, drained);
         self.core.finish_page(&mut exec, outcome)

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sextant_core::changefeed::processor::requests::{self, Request};
+use sextant_core::changefeed::processor::requests::{
+    self, LeaseLag, Request, ESTIMATE_CAP, ESTIMATE_PAGE_ITEMS,
+};
 use sextant_core::changefeed::processor::{Command, Outcome, Processor, ProcessorOptions, Step};
 use sextant_core::models::ContainerReference;
-
-use crate::client::now;
-use sextant_core::changefeed::processor::requests::{LeaseLag, ESTIMATE_CAP, ESTIMATE_PAGE_ITEMS};
 use sextant_core::{CosmosError, CosmosOperation};
 
+use crate::client::now;
 use crate::driver::CosmosDriver;
 
 /// Longest sleep between checks of `should_stop`.
