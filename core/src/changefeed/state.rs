@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::operation::ChangeFeedMode;
 use crate::error::ConfigError;
 use crate::feed::token::MAX_TOKEN_BYTES;
-use crate::partition::{PartitionKeyRange, RoutingMap};
+use crate::partition::{PartitionKeyRange, RoutingMap, MAX_EXCLUSIVE_EPK};
 
 /// Prefix of every change-feed token this version writes.
 pub const CHANGE_FEED_TOKEN_PREFIX: &str = "cf1.";
@@ -60,6 +60,16 @@ fn bad_token(why: impl Into<String>) -> ConfigError {
         expected: format!(
             "a change-feed continuation token ({CHANGE_FEED_TOKEN_PREFIX}…) of this feed"
         ),
+    }
+}
+
+/// An EPK bound from a token as an error shows it: `""` for the empty one, and cut to 40
+/// characters so that the error stays short.
+fn shown(bound: &str) -> String {
+    match bound.char_indices().nth(40) {
+        _ if bound.is_empty() => "\"\"".to_string(),
+        Some((i, _)) => format!("{}…", &bound[..i]),
+        None => bound.to_string(),
     }
 }
 
@@ -120,7 +130,72 @@ impl FeedState {
                 "a token of another feed range or partition key".to_string(),
             ));
         }
+        state.check_positions().map_err(bad_token)?;
         Ok(state)
+    }
+
+    /// What every token this version writes holds, and what reading one relies on: a partition
+    /// key's feed has at most one position, with empty bounds; a range's or the container's
+    /// positions are either none yet (before the first routing-map read) or tile its EPK range
+    /// in order, each non-empty. A token edited by hand or cut short is refused here rather
+    /// than read as a feed with reversed, overlapping or missing ranges.
+    fn check_positions(&self) -> Result<(), String> {
+        let (lo, hi) = match &self.scope {
+            Scope::Key { .. } => {
+                return match self.ranges.as_slice() {
+                    [] => Ok(()),
+                    [p] if p.min.is_empty() && p.max.is_empty() => Ok(()),
+                    _ => Err(
+                        "a partition key's feed with positions other than one, unbounded"
+                            .to_string(),
+                    ),
+                };
+            }
+            Scope::All => ("", MAX_EXCLUSIVE_EPK),
+            Scope::Range { min, max } => {
+                if min >= max || max.as_str() > MAX_EXCLUSIVE_EPK {
+                    return Err(format!(
+                        "its feed range [{}, {}) is empty, inverted or past {MAX_EXCLUSIVE_EPK}",
+                        shown(min),
+                        shown(max)
+                    ));
+                }
+                (min.as_str(), max.as_str())
+            }
+        };
+        if self.ranges.is_empty() {
+            return Ok(());
+        }
+        let mut at = lo;
+        for p in &self.ranges {
+            if p.min != at {
+                return Err(format!(
+                    "position [{}, {}) does not start at {}, where the one before it ends \
+                     (positions tile [{}, {}) in order)",
+                    shown(&p.min),
+                    shown(&p.max),
+                    shown(at),
+                    shown(lo),
+                    shown(hi)
+                ));
+            }
+            if p.min >= p.max {
+                return Err(format!(
+                    "position [{}, {}) is empty or inverted",
+                    shown(&p.min),
+                    shown(&p.max)
+                ));
+            }
+            at = &p.max;
+        }
+        if at != hi {
+            return Err(format!(
+                "positions end at {}, short of {}",
+                shown(at),
+                shown(hi)
+            ));
+        }
+        Ok(())
     }
 
     /// The physical parts of a token's feed: one `(min, max, token)` per position, each token
@@ -134,6 +209,7 @@ impl FeedState {
             .decode(body)
             .ok()
             .and_then(|j| serde_json::from_slice::<FeedState>(&j).ok())
+            .filter(|s| s.check_positions().is_ok())
         else {
             return Vec::new();
         };
@@ -325,5 +401,102 @@ mod tests {
             &Scope::All
         ))
         .contains("base64"));
+    }
+
+    /// Tokens whose positions do not tile their feed are refused by name, and split into no
+    /// parts; the fuzzer found `[7F, &F)` read as a position before this check.
+    #[test]
+    fn tokens_with_positions_that_do_not_tile_their_feed_are_refused() {
+        let token = |scope: &str, ranges: &str| {
+            format!(
+                "{CHANGE_FEED_TOKEN_PREFIX}{}",
+                URL_SAFE_NO_PAD.encode(format!(
+                    r#"{{"c":"dbs/d/colls/c","m":"LatestVersion","s":{scope},"r":[{ranges}]}}"#
+                ))
+            )
+        };
+        let all = r#"{"t":"All"}"#;
+        let range = r#"{"t":"Range","min":"20","max":"60"}"#;
+        let key = r#"{"t":"Key","pk":"[\"a\"]"}"#;
+        let pos = |min: &str, max: &str| format!(r#"{{"min":"{min}","max":"{max}","e":null}}"#);
+        let decode = |t: &str, scope: &Scope| {
+            FeedState::decode(t, "dbs/d/colls/c", ChangeFeedMode::LatestVersion, scope)
+        };
+        let key_scope = Scope::Key {
+            pk: "[\"a\"]".into(),
+        };
+        let range_scope = Scope::Range {
+            min: "20".into(),
+            max: "60".into(),
+        };
+        // What this version writes is read back.
+        for (t, scope, parts) in [
+            (token(all, ""), &Scope::All, 0),
+            (
+                token(all, &format!("{},{}", pos("", "7F"), pos("7F", "FF"))),
+                &Scope::All,
+                2,
+            ),
+            (token(range, &pos("20", "60")), &range_scope, 1),
+            (token(key, &pos("", "")), &key_scope, 1),
+        ] {
+            assert!(decode(&t, scope).is_ok(), "{t}");
+            assert_eq!(FeedState::parts(&t).len(), parts, "{t}");
+        }
+        // And nothing else.
+        for (ranges, scope, why) in [
+            (
+                format!("{},{}", pos("", "7F"), pos("7F", "&F")),
+                &Scope::All,
+                "position [7F, &F) is empty or inverted",
+            ),
+            (
+                format!("{},{}", pos("", "40"), pos("30", "FF")),
+                &Scope::All,
+                "position [30, FF) does not start at 40",
+            ),
+            (
+                format!("{},{}", pos("", "40"), pos("50", "FF")),
+                &Scope::All,
+                "position [50, FF) does not start at 40",
+            ),
+            (pos("", "7F"), &Scope::All, "end at 7F, short of FF"),
+            (
+                pos("10", "FF"),
+                &Scope::All,
+                "[10, FF) does not start at \\\"\\\"",
+            ),
+            (pos("20", "50"), &range_scope, "end at 50, short of 60"),
+            (
+                format!("{},{}", pos("", ""), pos("", "")),
+                &key_scope,
+                "partition key",
+            ),
+            (pos("", "FF"), &key_scope, "partition key"),
+        ] {
+            let scope_json = match scope {
+                Scope::All => all,
+                Scope::Range { .. } => range,
+                Scope::Key { .. } => key,
+            };
+            let t = token(scope_json, &ranges);
+            let err = decode(&t, scope).unwrap_err().to_string();
+            assert!(err.contains(why), "{ranges}: {err}");
+            assert!(FeedState::parts(&t).is_empty(), "{ranges}");
+        }
+        let inverted = token(r#"{"t":"Range","min":"60","max":"20"}"#, "");
+        let scope = Scope::Range {
+            min: "60".into(),
+            max: "20".into(),
+        };
+        assert!(decode(&inverted, &scope)
+            .unwrap_err()
+            .to_string()
+            .contains("inverted"));
+        // Bounds in errors are cut short.
+        let long = "A".repeat(500);
+        let t = token(all, &pos(&long, "FF"));
+        let err = decode(&t, &Scope::All).unwrap_err().to_string();
+        assert!(err.len() < 300, "{err}");
     }
 }

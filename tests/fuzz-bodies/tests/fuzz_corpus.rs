@@ -324,7 +324,26 @@ fn fixed() -> Vec<Seed> {
             "recording-wall-clock-after-2554".to_owned(),
             recording_far_future,
         ),
+        // A change-feed token whose second position ran from "7F" to "&F" (inverted: '&' sorts
+        // before '7') was read, and split into a reversed lease part: tokens are checked to tile
+        // their feed (changefeed::state, `check_positions`). Found by libFuzzer on stable with
+        // RUSTC_BOOTSTRAP=1 (scripts/fuzz.sh).
+        (
+            "change_feed_token",
+            "regression-position-inverted-by-a-non-hex-bound".to_owned(),
+            change_feed_token(
+                r#"{"c":"dbs+db/colls/c","m":"LatestVersion","s":{"t":"All"},"r":[{"min":"","max":"7F","e":"\"5\""},{"min":"7F","max":"&F","e":null}]}"#,
+            )
+            .into_bytes(),
+        ),
     ]
+}
+
+/// A change-feed token (`cf1.` and base64url of `json`), as the change feed writes them.
+fn change_feed_token(json: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    format!("cf1.{}", URL_SAFE_NO_PAD.encode(json))
 }
 
 type Seed = (&'static str, String, Vec<u8>);
@@ -1093,9 +1112,7 @@ fn execution_seeds() -> Vec<(&'static str, Setup, Vec<Event>)> {
 
 /// Change-feed tokens: two ranges with etags, a fresh one, another container, and broken ones.
 fn change_feed_token_seeds() -> Vec<(&'static str, String)> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let token = |json: &str| format!("cf1.{}", URL_SAFE_NO_PAD.encode(json));
+    let token = change_feed_token;
     vec![
         (
             "two-ranges",
