@@ -10,7 +10,8 @@
 # time). Then PAIRS (default 5) pairs of runs, in ABBA order (A B, B A, A B, ...) so that a drift
 # in the machine's speed during the runs does not favour either side.
 #
-# Env: FILTER (default "point read", a criterion filter), CPU (default the last one),
+# Env: FILTER (default "warm driver": the warm point-read cycle; a criterion filter whose last
+# match is reported, so it should select one benchmark), CPU (default the last one),
 # WARM_UP (default 2) and MEASURE (default 4) seconds per run.
 #
 # Output: one line per run (criterion's point estimate of the mean time per iteration, in ns),
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 [[ $# -ge 2 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
 REV_A=$1 REV_B=$2 PAIRS=${3:-5}
-FILTER=${FILTER:-point read}
+FILTER=${FILTER:-warm driver}
 CPU=${CPU:-$(($(nproc) - 1))}
 WARM_UP=${WARM_UP:-2} MEASURE=${MEASURE:-4}
 OUT=$ROOT/target/bench-ab

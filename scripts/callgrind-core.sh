@@ -25,7 +25,9 @@
 # end-to-end workload. The core cycle and each end-to-end client also report heap allocations per
 # op (differential count of `__rdl_alloc` calls) and atomic read-modify-writes per op in the
 # program's own code (`lock`-prefixed instructions; each is one instruction to callgrind and
-# tens of cycles natively; see `atomics_per_op`).
+# tens of cycles natively; see `atomics_per_op`), and distinct 64-byte code lines run per op
+# (`code_lines_per_op`: at c=1 the caches are cold at each op's start, so natively an op pays per
+# line it touches; docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions").
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -41,8 +43,9 @@
 # E2E_WORKLOAD other than read1 every end-to-end name carries the workload: e2e-<client>-create1.*,
 # e2e-<client>-create1.vs-<baseline>.txt. <name>.atomics.txt: the atomic read-modify-writes
 # per op by the function executing them (after inlining: the function whose code holds the
-# `lock` instruction). A summary of instructions and allocations per op, with each transport's
-# ratios to its raw clients, ends the end-to-end part.
+# `lock` instruction); <name>.codelines.txt: the code lines run per op, by function. A summary
+# of instructions, allocations, atomics and code lines per op, with each transport's ratios to
+# its raw clients, ends the end-to-end part.
 # Builds with the `bench` profile (release + line tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -178,6 +181,75 @@ print("%-36s atomic read-modify-writes: %.1f per op" % (name, sum(r[0] for r in 
 PY
 }
 
+# Code footprint: distinct 64-byte lines of code (in any object) whose instructions run at least
+# once every other op, from the N1 and N2 runs' per-instruction counts. At c=1 an operation
+# starts with cold caches (docs/PERFORMANCE.md, "Issue 9: native cost is memory, not
+# instructions"), so natively it pays per line it touches more than per instruction it runs.
+# By function in <name>.codelines.txt.
+code_lines_per_op() { # name
+  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$N1" "$N2" "$1" "$OUT/$1.codelines.txt" <<'PY'
+import collections, re, sys
+f1, f2, n1, n2, name, by_fn = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+def count(path):
+    # Self executions per (object, instruction address); the position grammar as in atomics_per_op.
+    obs, fns, ob, fn, addr, after_call = {}, {}, None, None, 0, False
+    execs, fn_of = collections.Counter(), {}
+    for line in open(path, errors='replace'):
+        line = line.rstrip('\n')
+        m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?$', line)
+        if m:
+            if m.group(3) is not None:
+                obs[m.group(2)] = m.group(3)
+            if m.group(1) == 'ob':
+                ob = obs.get(m.group(2), '')
+            continue
+        m = re.match(r'(c?fn)=\((\d+)\)(?: (.*))?$', line)
+        if m:
+            if m.group(3) is not None:
+                fns[m.group(2)] = m.group(3)
+            if m.group(1) == 'fn':
+                fn = fns.get(m.group(2))
+            continue
+        if line.startswith('calls='):
+            after_call = True
+            continue
+        c = line[:1]
+        if not c or not (c.isdigit() or c in '+-*'):
+            continue
+        parts = line.split()
+        p = parts[0]
+        if p.startswith('0x'):
+            addr = int(p, 16)
+        elif p[0] == '+':
+            addr += int(p[1:])
+        elif p[0] == '-':
+            addr -= int(p[1:])
+        elif p != '*':
+            addr = int(p)
+        if after_call:
+            after_call = False
+            continue
+        if len(parts) >= 3:
+            execs[(ob, addr)] += int(parts[2])
+            fn_of[(ob, addr)] = fn
+    return execs, fn_of
+a, _ = count(f1)
+b, fn_of = count(f2)
+lines, by = set(), collections.defaultdict(set)
+for k, v in b.items():
+    if (v - a[k]) / (n2 - n1) >= 0.5:
+        line = (k[0], k[1] >> 6)
+        lines.add(line)
+        by[fn_of[k] or '???'].add(line)
+with open(by_fn, 'w') as out:
+    out.write("# %s: distinct 64-byte code lines executed per op, by function\n" % name)
+    for fn, s in sorted(by.items(), key=lambda r: -len(r[1])):
+        out.write("%6d  %s\n" % (len(s), fn))
+# The summary reads the last number of this line.
+print("%-36s 64-byte code lines run per op (%.0f KiB): %d" % (name, len(lines) * 64 / 1024, len(lines)))
+PY
+}
+
 allocs_per_op() { # name
   local a b
   a=$(allocs "$OUT/$1.$N1.out")
@@ -254,13 +326,14 @@ for mode in routed unrouted; do
   per_op "core point-read cycle ($mode)" "$a" "$b"
   allocs_per_op "core_cycle-$mode"
   atomics_per_op "core_cycle-$mode" "$BIN/core_cycle"
+  code_lines_per_op "core_cycle-$mode"
   grep -h "core_cycle:" "$OUT/core_cycle-$mode.$N2.log" | sed 's/^/    /'
   perop "core_cycle-$mode"
 done
 
 if [[ $E2E == 1 ]]; then
   echo "== end to end: $WL_LABEL against the local server, client process only"
-  declare -A IPO APO RMW MEASURED
+  declare -A IPO APO RMW LINES MEASURED
   CLIENTS=(${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol})
   for c in "${CLIENTS[@]}"; do
     name="e2e-$c$WL_SUFFIX"
@@ -275,6 +348,8 @@ if [[ $E2E == 1 ]]; then
     APO[$c]=$(awk '{print $(NF-4)}' <<<"$line")
     line=$(atomics_per_op "$name" "$BIN/sextant-e2e-bench"); echo "$line"
     RMW[$c]=$(awk '{print $(NF-2)}' <<<"$line")
+    line=$(code_lines_per_op "$name"); echo "$line"
+    LINES[$c]=$(awk '{print $NF}' <<<"$line")
     MEASURED[$c]=1
     perop "$name"
   done
@@ -318,13 +393,14 @@ if [[ $E2E == 1 ]]; then
       [[ -n ${IPO[$base]:-} ]] || continue
       SUMMARY+=("$(awk -v c="$c" -v b="$base" -v i="${IPO[$c]}" -v bi="${IPO[$base]}" \
         -v a="${APO[$c]}" -v ba="${APO[$base]}" -v r="${RMW[$c]}" -v br="${RMW[$base]}" \
-        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations, %+.1f atomics per op", c, b, i / bi, a - ba, r - br }')")
+        -v l="${LINES[$c]}" -v bl="${LINES[$base]}" \
+        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations, %+.1f atomics, %.2fx code lines per op", c, b, i / bi, a - ba, r - br, l / bl }')")
     done
   done
   echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"
   for c in "${CLIENTS[@]}"; do
-    printf '  %-22s %8.0f instructions %6.1f allocations %6.1f atomics\n' "$c" "${IPO[$c]}" \
-      "${APO[$c]}" "${RMW[$c]}"
+    printf '  %-22s %8.0f instructions %6.1f allocations %6.1f atomics %6d code lines\n' "$c" \
+      "${IPO[$c]}" "${APO[$c]}" "${RMW[$c]}" "${LINES[$c]}"
   done
   if ((${#SUMMARY[@]})); then
     printf '%s\n' "${SUMMARY[@]}"

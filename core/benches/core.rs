@@ -116,6 +116,43 @@ fn benches(c: &mut Criterion) {
     c.bench_function("point read Execution cycle (warm driver, no I/O)", |b| {
         b.iter(|| point_read(&mut driver, black_box(&item), now))
     });
+    // The same cycle with cold caches, as a transport's loop finds them after a network wait
+    // (docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions"): every cycle
+    // starts after reading a buffer larger than the caches named, timed around the cycle
+    // alone. Each timing adds two clock reads (about 40 ns on the hosts measured).
+    let mut cold = c.benchmark_group("point read Execution cycle, cold");
+    cold.sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(300));
+    for (name, bytes) in [("L1 and L2 cold", 4 << 20), ("every cache cold", 64 << 20)] {
+        let sweep = vec![1u8; bytes];
+        cold.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    evict(&sweep);
+                    #[allow(clippy::disallowed_methods)]
+                    let t = Instant::now();
+                    black_box(point_read(&mut driver, black_box(&item), now));
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    }
+    cold.finish();
+}
+
+/// Reads one byte of every cache line of `buf`, pushing the previous cycle's lines out of
+/// every cache smaller than `buf` (4 MiB: past a core's L2 on the hosts measured, 512 KiB to
+/// 2 MiB, within their shared L3; 64 MiB: past their L3, 32 MiB). Reads, so that no dirty line
+/// is written back during the timed cycle.
+fn evict(buf: &[u8]) {
+    let mut sum = 0u8;
+    for line in buf.chunks(64) {
+        sum = sum.wrapping_add(line[0]);
+    }
+    black_box(sum);
 }
 
 criterion_group!(core_benches, benches);
