@@ -25,8 +25,8 @@
 # end-to-end workload. The core cycle and each end-to-end client also report heap allocations per
 # op (differential count of `__rdl_alloc` calls) and atomic read-modify-writes per op in the
 # program's own code (`lock`-prefixed instructions; each is one instruction to callgrind and
-# tens of cycles natively; see `atomics_per_op`), and distinct 64-byte code lines run per op
-# (`code_lines_per_op`: at c=1 the caches are cold at each op's start, so natively an op pays per
+# tens of cycles natively), and distinct 64-byte code lines run per op
+# (`instr_stats`: at c=1 the caches are cold at each op's start, so natively an op pays per
 # line it touches; docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions").
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
@@ -108,15 +108,23 @@ print(total)
 PY
 }
 
-# Atomic read-modify-write instructions (`lock`-prefixed, and `xchg` with memory, which is
-# locked implicitly) executed in BINARY's own code, per op, from the N1 and N2 runs' per-instruction
-# counts (`--dump-instr=yes`). Callgrind counts each as one instruction; natively each costs tens
-# of cycles (reference counts of `Arc` and `Bytes`, mostly), so this is reported on its own.
-# Code in shared libraries (libc) is not counted.
-atomics_per_op() { # name binary
-  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" "$OUT/$1.atomics.txt" <<'PY'
+# Two measures from the N1 and N2 runs' per-instruction counts (`--dump-instr=yes`), per op,
+# printed as two lines:
+# - atomic read-modify-write instructions (`lock`-prefixed, and `xchg` with memory, which is
+#   locked implicitly) executed in BINARY's own code (not in shared libraries such as libc).
+#   Callgrind counts each as one instruction; natively each costs tens of cycles (reference
+#   counts of `Arc` and `Bytes`, mostly), so they are reported on their own. By function in
+#   <name>.atomics.txt.
+# - the code footprint: distinct 64-byte lines of code (in any object) whose instructions run at
+#   least once every other op. At c=1 an operation starts with cold caches (docs/PERFORMANCE.md,
+#   "Issue 9: native cost is memory, not instructions"), so natively it pays per line it
+#   touches more than per instruction it runs. By function in <name>.codelines.txt.
+instr_stats() { # name binary
+  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" "$OUT/$1.atomics.txt" \
+    "$OUT/$1.codelines.txt" <<'PY'
 import collections, re, subprocess, sys
-f1, f2, binary, n1, n2, name, by_fn = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
+f1, f2, binary, n1, n2, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+atomics_by_fn, lines_by_fn = sys.argv[7], sys.argv[8]
 locked = set()
 dis = subprocess.run(['objdump', '-d', '--no-show-raw-insn', binary], capture_output=True, text=True).stdout
 for line in dis.splitlines():
@@ -125,73 +133,10 @@ for line in dis.splitlines():
         locked.add(int(m.group(1), 16))
 target = binary.rsplit('/', 1)[-1]
 def count(path):
-    # Self executions of the locked instructions of the binary's own object, by function.
+    # Self executions per (object, instruction address), and the function of each address.
     # Positions are `instr line`; an absolute instruction address is hex, a relative one
     # `+n`/`-n` (decimal), `*` the same; the line after `calls=` is a call's inclusive cost,
     # not an execution.
-    obs, fns, ob, fn, addr, after_call = {}, {}, None, None, 0, False
-    totals = collections.Counter()
-    for line in open(path, errors='replace'):
-        line = line.rstrip('\n')
-        m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?$', line)
-        if m:
-            if m.group(3) is not None:
-                obs[m.group(2)] = m.group(3)
-            if m.group(1) == 'ob':
-                ob = obs.get(m.group(2), '')
-            continue
-        m = re.match(r'(c?fn)=\((\d+)\)(?: (.*))?$', line)
-        if m:
-            if m.group(3) is not None:
-                fns[m.group(2)] = m.group(3)
-            if m.group(1) == 'fn':
-                fn = fns.get(m.group(2))
-            continue
-        if line.startswith('calls='):
-            after_call = True
-            continue
-        c = line[:1]
-        if not c or not (c.isdigit() or c in '+-*'):
-            continue
-        parts = line.split()
-        p = parts[0]
-        if p.startswith('0x'):
-            addr = int(p, 16)
-        elif p[0] == '+':
-            addr += int(p[1:])
-        elif p[0] == '-':
-            addr -= int(p[1:])
-        elif p != '*':
-            addr = int(p)
-        if after_call:
-            after_call = False
-            continue
-        if len(parts) >= 3 and ob and ob.endswith('/' + target) and addr in locked:
-            totals[fn] += int(parts[2])
-    return totals
-a, b = count(f1), count(f2)
-rows = sorted(((b[k] - a[k]) / (n2 - n1), k) for k in set(a) | set(b))
-with open(by_fn, 'w') as out:
-    out.write("# %s: atomic read-modify-writes per op, by the function executing them\n" % name)
-    for per_op, fn in reversed(rows):
-        if abs(per_op) >= 0.01:
-            out.write("%7.2f  %s\n" % (per_op, fn))
-# The summary reads the number third from the end of this line.
-print("%-36s atomic read-modify-writes: %.1f per op" % (name, sum(r[0] for r in rows)))
-PY
-}
-
-# Code footprint: distinct 64-byte lines of code (in any object) whose instructions run at least
-# once every other op, from the N1 and N2 runs' per-instruction counts. At c=1 an operation
-# starts with cold caches (docs/PERFORMANCE.md, "Issue 9: native cost is memory, not
-# instructions"), so natively it pays per line it touches more than per instruction it runs.
-# By function in <name>.codelines.txt.
-code_lines_per_op() { # name
-  python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$N1" "$N2" "$1" "$OUT/$1.codelines.txt" <<'PY'
-import collections, re, sys
-f1, f2, n1, n2, name, by_fn = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
-def count(path):
-    # Self executions per (object, instruction address); the position grammar as in atomics_per_op.
     obs, fns, ob, fn, addr, after_call = {}, {}, None, None, 0, False
     execs, fn_of = collections.Counter(), {}
     for line in open(path, errors='replace'):
@@ -235,17 +180,29 @@ def count(path):
     return execs, fn_of
 a, _ = count(f1)
 b, fn_of = count(f2)
-lines, by = set(), collections.defaultdict(set)
-for k, v in b.items():
-    if (v - a[k]) / (n2 - n1) >= 0.5:
-        line = (k[0], k[1] >> 6)
+per_op = {k: (v - a[k]) / (n2 - n1) for k, v in b.items()}
+atomics = collections.Counter()
+lines, lines_of = set(), collections.defaultdict(set)
+for (ob, addr), v in per_op.items():
+    fn = fn_of[(ob, addr)] or '???'
+    if ob and ob.endswith('/' + target) and addr in locked:
+        atomics[fn] += v
+    if v >= 0.5:
+        line = (ob, addr >> 6)
         lines.add(line)
-        by[fn_of[k] or '???'].add(line)
-with open(by_fn, 'w') as out:
-    out.write("# %s: distinct 64-byte code lines executed per op, by function\n" % name)
-    for fn, s in sorted(by.items(), key=lambda r: -len(r[1])):
+        lines_of[fn].add(line)
+with open(atomics_by_fn, 'w') as out:
+    out.write("# %s: atomic read-modify-writes per op, by the function executing them\n" % name)
+    for fn, v in sorted(atomics.items(), key=lambda r: -r[1]):
+        if abs(v) >= 0.01:
+            out.write("%7.2f  %s\n" % (v, fn))
+with open(lines_by_fn, 'w') as out:
+    out.write("# %s: distinct 64-byte code lines run per op, by function\n" % name)
+    for fn, s in sorted(lines_of.items(), key=lambda r: -len(r[1])):
         out.write("%6d  %s\n" % (len(s), fn))
-# The summary reads the last number of this line.
+# The summary reads the number third from the end of the first line, and the last number of
+# the second.
+print("%-36s atomic read-modify-writes: %.1f per op" % (name, sum(atomics.values())))
 print("%-36s 64-byte code lines run per op (%.0f KiB): %d" % (name, len(lines) * 64 / 1024, len(lines)))
 PY
 }
@@ -325,8 +282,7 @@ for mode in routed unrouted; do
   b=$(run "core_cycle-$mode" "$N2" "$BIN/core_cycle" "$N2" "$mode")
   per_op "core point-read cycle ($mode)" "$a" "$b"
   allocs_per_op "core_cycle-$mode"
-  atomics_per_op "core_cycle-$mode" "$BIN/core_cycle"
-  code_lines_per_op "core_cycle-$mode"
+  instr_stats "core_cycle-$mode" "$BIN/core_cycle"
   grep -h "core_cycle:" "$OUT/core_cycle-$mode.$N2.log" | sed 's/^/    /'
   perop "core_cycle-$mode"
 done
@@ -346,10 +302,9 @@ if [[ $E2E == 1 ]]; then
     IPO[$c]=$(awk '{print $(NF-3)}' <<<"$line")
     line=$(allocs_per_op "$name"); echo "$line"
     APO[$c]=$(awk '{print $(NF-4)}' <<<"$line")
-    line=$(atomics_per_op "$name" "$BIN/sextant-e2e-bench"); echo "$line"
-    RMW[$c]=$(awk '{print $(NF-2)}' <<<"$line")
-    line=$(code_lines_per_op "$name"); echo "$line"
-    LINES[$c]=$(awk '{print $NF}' <<<"$line")
+    stats=$(instr_stats "$name" "$BIN/sextant-e2e-bench"); echo "$stats"
+    RMW[$c]=$(awk 'NR == 1 {print $(NF-2)}' <<<"$stats")
+    LINES[$c]=$(awk 'NR == 2 {print $NF}' <<<"$stats")
     MEASURED[$c]=1
     perop "$name"
   done
