@@ -213,3 +213,36 @@ fn token_acquisition_is_asked_for_in_the_turn_and_fed_as_an_input() {
     );
     assert_eq!(turn.sends.first().unwrap().purpose, Purpose::AccountRead);
 }
+
+/// A token that had expired when it arrived (a credential's clock or cache off by more than
+/// the token's life) is used as it is: asking again would most likely bring the same one back,
+/// and the operation asked without end (the execution fuzzer found it with a wall clock before
+/// 1970, which the core clamps to the epoch). The next operation acquires afresh, once.
+#[test]
+fn a_token_expired_on_arrival_is_used_and_not_asked_for_again() {
+    let account = AccountReference::with_token_credential(ENDPOINT, Arc::new(Unused)).unwrap();
+    let now = now0();
+    let stale = || AccessToken {
+        token: "t".into(),
+        expires_on: now.wall - Duration::from_secs(60),
+    };
+    let mut driver = Driver::new(account.clone(), DriverOptions::default(), 7, now).unwrap();
+    for op in 0..2 {
+        let mut exec = driver.start(read_op(&account), OperationOptions::default(), now);
+        let mut turn = Turn::default();
+        let _ = exec.turn(&mut driver, &mut Inputs::new(), now, &mut turn);
+        assert_eq!(turn.token_requests.len(), 1, "operation {op} asks once");
+        let mut inputs: Inputs = [Input::Token(Ok(stale()), now)].into_iter().collect();
+        let _ = exec.turn(&mut driver, &mut inputs, now, &mut turn);
+        assert!(
+            turn.token_requests.is_empty(),
+            "operation {op} asked again for a token it just got"
+        );
+        assert_eq!(
+            turn.sends.len(),
+            1,
+            "operation {op} sends with the token it got"
+        );
+        exec.cancel(&mut driver, now);
+    }
+}

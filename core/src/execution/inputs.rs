@@ -240,9 +240,13 @@ impl Execution {
             return;
         }
         let now = self.clamp(now);
-        if let Err(e) = d.apply_token(token, now) {
-            if self.outcome.is_none() {
-                self.finish(d, Err(Failure::Credential(e)), now.mono);
+        let stale = matches!(&token, Ok(t) if t.expires_on <= now.wall);
+        match d.apply_token(token, now) {
+            Ok(()) => self.meta.stale_token_accepted |= stale,
+            Err(e) => {
+                if self.outcome.is_none() {
+                    self.finish(d, Err(Failure::Credential(e)), now.mono);
+                }
             }
         }
     }

@@ -98,6 +98,12 @@ pub(super) struct MetaState {
     pub(super) account_attempts: Vec<AttemptId>,
     /// Which account-read candidate the next read goes to.
     pub(super) account_read_index: usize,
+    /// A token this execution acquired had already expired when it arrived (the credential's
+    /// clock or cache is off, or the wall clock is): it is used as it is, and this execution
+    /// starts no other acquisition, for the next would most likely come back the same and the
+    /// operation would ask again without end. The service judges the token; the next operation
+    /// acquires afresh.
+    pub(super) stale_token_accepted: bool,
 }
 
 /// Tracked writes (opt-in): how to recognise our own earlier success.

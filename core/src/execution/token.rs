@@ -4,6 +4,9 @@ use super::*;
 
 impl Execution {
     pub(super) fn token_step(&mut self, d: &mut Driver, now: Now) -> Option<Action> {
+        if self.meta.stale_token_accepted && d.token.current().is_some() {
+            return None; // `MetaState::stale_token_accepted`
+        }
         let valid = d.token.valid_at(now.wall);
         let refresh_due = valid.is_none_or(|t| {
             t.expires_on
