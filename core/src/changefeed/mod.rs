@@ -20,7 +20,8 @@ pub use state::CHANGE_FEED_TOKEN_PREFIX;
 
 /// The physical parts of a change-feed token: `(min, max, token scoped to that range)` per
 /// range it reads (more than one after its range split). Empty for a token this version cannot
-/// read.
+/// read, for one whose positions do not tile its feed, and for a partition key's feed (read by
+/// key, not by range).
 pub fn token_parts(token: &str) -> Vec<(String, String, String)> {
     state::FeedState::parts(token)
 }

@@ -200,7 +200,7 @@ impl FeedState {
 
     /// The physical parts of a token's feed: one `(min, max, token)` per position, each token
     /// scoped to its position's range (a lease split hands them to its child leases). Empty
-    /// for a token this version cannot read.
+    /// for a token this version cannot read, and for a partition key's feed (read by key).
     pub fn parts(token: &str) -> Vec<(String, String, String)> {
         let Some(body) = token.strip_prefix(CHANGE_FEED_TOKEN_PREFIX) else {
             return Vec::new();
@@ -209,7 +209,8 @@ impl FeedState {
             .decode(body)
             .ok()
             .and_then(|j| serde_json::from_slice::<FeedState>(&j).ok())
-            .filter(|s| s.check_positions().is_ok())
+            // A partition key's feed is read by key, not by EPK range: it has no parts.
+            .filter(|s| s.check_positions().is_ok() && !matches!(s.scope, Scope::Key { .. }))
         else {
             return Vec::new();
         };
@@ -245,7 +246,7 @@ impl FeedState {
                 }
                 return;
             }
-            Scope::All => (String::new(), "FF".to_string()),
+            Scope::All => (String::new(), MAX_EXCLUSIVE_EPK.to_string()),
             Scope::Range { min, max } => (min.clone(), max.clone()),
         };
         if self.ranges.is_empty() {
@@ -438,7 +439,7 @@ mod tests {
                 2,
             ),
             (token(range, &pos("20", "60")), &range_scope, 1),
-            (token(key, &pos("", "")), &key_scope, 1),
+            (token(key, &pos("", "")), &key_scope, 0),
         ] {
             assert!(decode(&t, scope).is_ok(), "{t}");
             assert_eq!(FeedState::parts(&t).len(), parts, "{t}");

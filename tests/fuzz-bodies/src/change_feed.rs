@@ -20,11 +20,7 @@ pub fn change_feed_token(data: &[u8]) -> Result<(), Violation> {
         return Ok(());
     };
     for (min, max, part) in token_parts(text) {
-        ensure!(
-            T,
-            min <= max || max.is_empty(),
-            "part [{min}, {max}) is reversed"
-        );
+        ensure!(T, min < max, "part [{min}, {max}) is empty or reversed");
         ensure!(
             T,
             token_parts(&part).len() == 1,

@@ -325,8 +325,9 @@ fn fixed() -> Vec<Seed> {
             recording_far_future,
         ),
         // A change-feed token whose second position ran from "7F" to "&F" (inverted: '&' sorts
-        // before '7') was read, and split into a reversed lease part: tokens are checked to tile
-        // their feed (changefeed::state, `check_positions`). Found by libFuzzer on stable with
+        // before '7') was split by `token_parts` into a reversed lease part (and a pager of its
+        // container would have read it): tokens are checked to tile their feed
+        // (changefeed::state, `check_positions`). Found by libFuzzer on stable with
         // RUSTC_BOOTSTRAP=1 (scripts/fuzz.sh).
         (
             "change_feed_token",
@@ -1131,6 +1132,12 @@ fn change_feed_token_seeds() -> Vec<(&'static str, String)> {
         (
             "other-mode",
             token(r#"{"c":"dbs/db/colls/c","m":"AllVersionsAndDeletes","s":{"t":"All"},"r":[]}"#),
+        ),
+        (
+            "partition-key",
+            token(
+                r#"{"c":"dbs/db/colls/c","m":"LatestVersion","s":{"t":"Key","pk":"[\"a\"]"},"r":[{"min":"","max":"","e":"\"3\""}]}"#,
+            ),
         ),
         ("bad-base64", "cf1.%%%".to_string()),
         ("query-token", "sx1.e30".to_string()),
