@@ -26,8 +26,8 @@
 # op (differential count of `__rdl_alloc` calls) and atomic read-modify-writes per op in the
 # program's own code (`lock`-prefixed instructions; each is one instruction to callgrind and
 # tens of cycles natively), and distinct 64-byte code lines run per op
-# (`instr_stats`: at c=1 the caches are cold at each op's start, so natively an op pays per
-# line it touches; docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions").
+# (`instr_stats`: at c=1 the caches are most likely cold at each op's start, so natively an op
+# pays per line it touches; docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions").
 # Note: valgrind hides SHA-NI, so HMAC-SHA256 runs sha2's portable code under callgrind (~10k
 # instructions per signature instead of ~1-2k natively); raw reqwest signs too, so the difference
 # between clients is unaffected.
@@ -116,9 +116,9 @@ PY
 #   counts of `Arc` and `Bytes`, mostly), so they are reported on their own. By function in
 #   <name>.atomics.txt.
 # - the code footprint: distinct 64-byte lines of code (in any object) whose instructions run at
-#   least once every other op. At c=1 an operation starts with cold caches (docs/PERFORMANCE.md,
-#   "Issue 9: native cost is memory, not instructions"), so natively it pays per line it
-#   touches more than per instruction it runs. By function in <name>.codelines.txt.
+#   least once every other op. At c=1 an operation most likely starts with cold caches
+#   (docs/PERFORMANCE.md, "Issue 9: native cost is memory, not instructions"), so natively it
+#   pays per line it touches more than per instruction it runs. By function in <name>.codelines.txt.
 instr_stats() { # name binary
   python3 - "$OUT/$1.$N1.out" "$OUT/$1.$N2.out" "$2" "$N1" "$N2" "$1" "$OUT/$1.atomics.txt" \
     "$OUT/$1.codelines.txt" <<'PY'
@@ -197,7 +197,8 @@ with open(atomics_by_fn, 'w') as out:
         if abs(v) >= 0.01:
             out.write("%7.2f  %s\n" % (v, fn))
 with open(lines_by_fn, 'w') as out:
-    out.write("# %s: distinct 64-byte code lines run per op, by function\n" % name)
+    out.write("# %s: distinct 64-byte code lines run per op, by function (a line holding the\n"
+              "# code of two functions counts for both, so the rows add up to more than the total)\n" % name)
     for fn, s in sorted(lines_of.items(), key=lambda r: -len(r[1])):
         out.write("%6d  %s\n" % (len(s), fn))
 # The summary reads the number third from the end of the first line, and the last number of
@@ -289,7 +290,7 @@ done
 
 if [[ $E2E == 1 ]]; then
   echo "== end to end: $WL_LABEL against the local server, client process only"
-  declare -A IPO APO RMW LINES MEASURED
+  declare -A IPO APO RMW CODE MEASURED
   CLIENTS=(${E2E_CLIENTS:-raw raw-ureq raw-hyper raw-hyper-smol tokio blocking async-std smol})
   for c in "${CLIENTS[@]}"; do
     name="e2e-$c$WL_SUFFIX"
@@ -304,7 +305,7 @@ if [[ $E2E == 1 ]]; then
     APO[$c]=$(awk '{print $(NF-4)}' <<<"$line")
     stats=$(instr_stats "$name" "$BIN/sextant-e2e-bench"); echo "$stats"
     RMW[$c]=$(awk 'NR == 1 {print $(NF-2)}' <<<"$stats")
-    LINES[$c]=$(awk 'NR == 2 {print $NF}' <<<"$stats")
+    CODE[$c]=$(awk 'NR == 2 {print $NF}' <<<"$stats")
     MEASURED[$c]=1
     perop "$name"
   done
@@ -348,14 +349,14 @@ if [[ $E2E == 1 ]]; then
       [[ -n ${IPO[$base]:-} ]] || continue
       SUMMARY+=("$(awk -v c="$c" -v b="$base" -v i="${IPO[$c]}" -v bi="${IPO[$base]}" \
         -v a="${APO[$c]}" -v ba="${APO[$base]}" -v r="${RMW[$c]}" -v br="${RMW[$base]}" \
-        -v l="${LINES[$c]}" -v bl="${LINES[$base]}" \
-        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations, %+.1f atomics, %.2fx code lines per op", c, b, i / bi, a - ba, r - br, l / bl }')")
+        -v l="${CODE[$c]}" -v bl="${CODE[$base]}" \
+        'BEGIN { printf "  %-10s / %-21s %.3fx instructions, %+.1f allocations, %+.1f atomics, %.2fx code lines per op", c, b, i / bi, a - ba, r - br, (bl > 0 ? l / bl : 0) }')")
     done
   done
   echo "== summary: $WL_LABEL, per op (N1=$N1, N2=$N2)"
   for c in "${CLIENTS[@]}"; do
     printf '  %-22s %8.0f instructions %6.1f allocations %6.1f atomics %6d code lines\n' "$c" \
-      "${IPO[$c]}" "${APO[$c]}" "${RMW[$c]}" "${LINES[$c]}"
+      "${IPO[$c]}" "${APO[$c]}" "${RMW[$c]}" "${CODE[$c]}"
   done
   if ((${#SUMMARY[@]})); then
     printf '%s\n' "${SUMMARY[@]}"

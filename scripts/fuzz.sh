@@ -28,7 +28,8 @@
 #
 # Inputs libFuzzer finds go to fuzz/work/<target>/ (git-ignored); the committed seeds in
 # fuzz/corpus/<target>/ are read, never written. A crash or violated invariant stops that
-# target and lands in fuzz/artifacts/<target>/. Then, from fuzz/:
+# target and lands in fuzz/artifacts/<target>/. Then, from fuzz/ (without a nightly toolchain,
+# `RUSTC_BOOTSTRAP=1 cargo fuzz ...` instead of `cargo +nightly fuzz ...`):
 #   cargo +nightly fuzz tmin <target> artifacts/<target>/<file>    # minimize it
 #   cp artifacts/<target>/minimized-* corpus/<target>/regression-<what>
 #   fix, then cargo test -p sextant-fuzz-bodies --test fuzz_corpus
@@ -64,13 +65,14 @@ else
   toolchain=()
   export RUSTC_BOOTSTRAP=1
 fi
-cargo "${toolchain[@]}" fuzz build "${sanitizer[@]}"
+# `${a[@]+"${a[@]}"}`: an empty array under `set -u` in bash before 4.4 too.
+cargo ${toolchain[@]+"${toolchain[@]}"} fuzz build "${sanitizer[@]}"
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "work/$t"
   echo "=== $t: ${secs}s ==="
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-  if ! cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" "$t" "work/$t" "corpus/$t" -- \
+  if ! cargo ${toolchain[@]+"${toolchain[@]}"} fuzz run "${sanitizer[@]}" "$t" "work/$t" "corpus/$t" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       ${FUZZ_ARGS:-}; then
     failed+=("$t")
