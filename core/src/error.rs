@@ -9,6 +9,15 @@ use crate::diagnostics::CosmosDiagnostics;
 use crate::headers::ResponseHeaders;
 use crate::transport::TransportError;
 
+/// `text` as an error message shows a value from the input: its first `max` characters, and
+/// `…` when there were more, so that an error stays short whatever it quotes.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// A configuration or usage problem, found before any request is sent. Names what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

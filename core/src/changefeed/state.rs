@@ -66,11 +66,10 @@ fn bad_token(why: impl Into<String>) -> ConfigError {
 /// An EPK bound from a token as an error shows it: `""` for the empty one, and cut to 40
 /// characters so that the error stays short.
 fn shown(bound: &str) -> String {
-    match bound.char_indices().nth(40) {
-        _ if bound.is_empty() => "\"\"".to_string(),
-        Some((i, _)) => format!("{}…", &bound[..i]),
-        None => bound.to_string(),
+    if bound.is_empty() {
+        return "\"\"".to_string();
     }
+    crate::error::cut(bound, 40)
 }
 
 /// True when `[a_min, a_max)` and `[b_min, b_max)` overlap (EPK strings compare in order).

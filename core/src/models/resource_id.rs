@@ -55,11 +55,7 @@ impl ResourceIdKind {
 
 /// The id as shown in an error: escaped, and cut after 64 characters.
 fn shown(id: &str) -> String {
-    let mut s: String = id.chars().take(64).collect();
-    if s.len() < id.len() {
-        s.push('…');
-    }
-    s
+    crate::error::cut(id, 64)
 }
 
 /// Checks `id` against the service's and the URL layer's rules; the error names the kind, the
