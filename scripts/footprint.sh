@@ -8,117 +8,161 @@
 #
 # Runs `core_cycle` (tests/e2e/src/bin/core_cycle.rs) under valgrind's lackey tool, which
 # traces every instruction and data access, and splits the trace at each entry into
-# `core_cycle::point_read` (one cycle each). The first 10 cycles (warm-up: the metadata reads
-# and the caches' first fill) and the last are left out; the others are averaged. Data lines
-# are classed by address: `stack` (valgrind places the client's stack above 64 GiB on
-# amd64), the executable's read-only data (`rodata`: constants, tables), its writable data
-# (`data`: statics and, in a position-independent executable, vtables), and `heap` (everything
-# else: the allocator's arenas and the shared libraries' data).
+# `core_cycle::point_read` (never inlined; entered once for the warm-up cycle and once per
+# measured cycle). The first 10 measured cycles and the last are left out; the others are
+# averaged. A cycle is the harness's whole loop body, so it includes building the operation and
+# the canned response (as the criterion benchmark does).
 #
-# Deterministic (no timing): a change to the per-op path shows up as lines added or removed.
-# About a minute for N=40. Output: target/footprint/summary.txt and by-function.txt.
+# Regions of a data line, by the address of its first access in the cycle: `stack` (within
+# 8 MiB below the stack pointer at the cycle's entry, read from the `call`'s store of its
+# return address), the executable's read-only data (`rodata`: constants, tables), its
+# writable data (`data`: statics, the GOT and, in a position-independent executable, the
+# vtables), and `other` (the allocator's heap, thread-local storage, the shared libraries'
+# data). A first toucher outside the executable is shown as libc (copies, the allocator,
+# comparisons: lackey does not name it).
+#
+# Under valgrind the CPU has no SHA-NI, so SHA-256 runs sha2's portable code: about 160 of the
+# cycle's code lines are that code, which natively is replaced by a shorter SHA-NI routine.
+# Counts are deterministic for a given binary: the program runs with an empty environment and
+# fixed arguments, so its stack starts at the same place in every run, and a change to the
+# per-op path shows up as lines added or removed. Under a minute for N=40. Output:
+# target/footprint/summary.txt and by-function.txt (the trace itself is deleted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-40}
-(( N > 12 )) || { echo "footprint.sh: N must be above 12 (10 warm-up cycles are left out)" >&2; exit 2; }
+[[ $N =~ ^[0-9]+$ ]] && (( N > 12 )) || { echo "footprint.sh: N must be a number above 12 (10 cycles are left out)" >&2; exit 2; }
 OUT=target/footprint
 mkdir -p "$OUT"
 cargo build --quiet --profile bench -p sextant-e2e-bench --bin core_cycle
-BIN=${CARGO_TARGET_DIR:-target}/release/core_cycle
-valgrind --tool=lackey --trace-mem=yes --log-file="$OUT/trace.txt" "$BIN" "$N" routed >/dev/null
-nm -C --defined-only "$BIN" >"$OUT/symbols.txt"
+BIN=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/core_cycle
+trap 'rm -f "$OUT/trace.txt"' EXIT
+env -i "$(command -v valgrind)" --tool=lackey --trace-mem=yes --log-file="$OUT/trace.txt" \
+  "$BIN" "$N" routed >/dev/null
+nm -C -S --defined-only "$BIN" >"$OUT/symbols.txt"
 readelf -lW "$BIN" >"$OUT/segments.txt"
 python3 - "$OUT" "$N" <<'PY'
 import bisect, collections, re, sys
 out, n = sys.argv[1], int(sys.argv[2])
-syms, entry_off = [], None
+# Functions of the executable, with their sizes (`nm -S`: address size type name).
+syms, entry_off, main_off = [], None, None
 for line in open(f"{out}/symbols.txt"):
-    parts = line.rstrip("\n").split(" ", 2)
-    if len(parts) == 3 and parts[1] in "tTwW":
-        syms.append((int(parts[0], 16), parts[2]))
-        if parts[2] == "core_cycle::point_read":
-            entry_off = int(parts[0], 16)
-if entry_off is None:
-    sys.exit("footprint.sh: no symbol core_cycle::point_read in the binary")
+    parts = line.rstrip("\n").split(" ", 3)
+    if len(parts) == 4 and parts[2] in ("t", "T", "w", "W"):
+        off, size = int(parts[0], 16), int(parts[1], 16)
+        syms.append((off, size, parts[3]))
+        if parts[3] == "core_cycle::point_read":
+            entry_off = off
+        elif parts[3] == "core_cycle::main":
+            main_off = off
+if entry_off is None or main_off is None:
+    sys.exit("footprint.sh: no core_cycle::point_read or core_cycle::main in the binary")
 syms.sort()
-sym_addrs = [a for a, _ in syms]
-# LOAD segments (offsets in the file's address space): flags R = rodata-like, RW = data.
+sym_offs = [s[0] for s in syms]
+# LOAD segments: Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align, where Flg may hold
+# spaces ("R E").
 segments = []
 for line in open(f"{out}/segments.txt"):
-    m = re.match(r"\s*LOAD\s+\S+\s+(0x[0-9a-f]+)\s+\S+\s+\S+\s+(0x[0-9a-f]+)\s+(.+?)\s+0x", line)
+    m = re.match(r"\s*LOAD\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+"
+                 r"(0x[0-9a-f]+)\s+([RWE ]+?)\s+0x[0-9a-f]+\s*$", line)
     if m:
         segments.append((int(m.group(1), 16), int(m.group(2), 16), m.group(3).replace(" ", "")))
-# The executable's load address: the one at which point_read's entry runs once per cycle
-# (N measured plus the warm-up cycle `core_cycle` runs first).
-entries = collections.Counter()
-trace = open(f"{out}/trace.txt", errors="replace").read().splitlines()
-low = entry_off & 0xFFF
-for line in trace:
-    if line.startswith("I  "):
-        a = int(line[3:].split(",")[0], 16)
-        if a & 0xFFF == low:
-            entries[a] += 1
-cands = [a for a, c in entries.items() if n <= c <= n + 2 and (a - entry_off) & 0xFFF == 0]
-if len(cands) != 1:
-    sys.exit(f"footprint.sh: cannot tell point_read's entry in the trace ({len(cands)} candidates)")
-entry = cands[0]
-base = entry - entry_off
+if not any("E" in f for _, _, f in segments):
+    sys.exit("footprint.sh: no executable LOAD segment in readelf's output")
 
-def region(addr):
-    if addr >= 1 << 36:
-        return "stack"
+def records(path):
+    """(kind, address, size) of each trace line: I, L, S or M."""
+    for line in open(path, errors="replace"):
+        if len(line) < 4 or line[0] not in "I " or line[1] not in "LSM ":
+            continue
+        kind = line[:2].strip()
+        if kind not in ("I", "L", "S", "M"):
+            continue
+        addr, _, size = line[3:].partition(",")
+        try:
+            yield kind, int(addr, 16), int(size)
+        except ValueError:
+            continue
+
+# Pass 1: the executable's load address is the one at which point_read's entry runs exactly
+# N + 1 times and main's entry exactly once.
+low = entry_off & 0xFFF
+hits = collections.Counter()
+for kind, addr, _ in records(f"{out}/trace.txt"):
+    if kind == "I" and addr & 0xFFF == low:
+        hits[addr] += 1
+cands = [a for a, c in hits.items() if c == n + 1 and (a - entry_off) & 0xFFF == 0]
+bases = []
+if cands:
+    mains = {a - entry_off + main_off for a in cands}
+    main_runs = collections.Counter()
+    for kind, addr, _ in records(f"{out}/trace.txt"):
+        if kind == "I" and addr in mains:
+            main_runs[addr] += 1
+    bases = [a - entry_off for a in cands if main_runs[a - entry_off + main_off] == 1]
+if len(bases) != 1:
+    sys.exit(f"footprint.sh: cannot tell the executable's load address ({len(bases)} candidates)")
+base = bases[0]
+entry = base + entry_off
+
+def segment_of(addr):
     off = addr - base
     for start, size, flags in segments:
         if start <= off < start + size:
-            if "E" in flags:
-                return "text"
-            return "data" if "W" in flags else "rodata"
-    return "heap"
+            return "text" if "E" in flags else ("data" if "W" in flags else "rodata")
+    return None
 
 def function(addr):
     off = addr - base
-    i = bisect.bisect_right(sym_addrs, off) - 1
-    if 0 <= i and region(addr) == "text":
-        return syms[i][1]
-    return "(shared library: libc, ld.so)"
+    i = bisect.bisect_right(sym_offs, off) - 1
+    if i >= 0 and segment_of(addr) == "text":
+        start, size, name = syms[i]
+        if off < start + max(size, 1):
+            return name
+        return "(executable, no symbol)"
+    return "libc (outside the executable)"
 
-cycles, cur, last_i = [], None, 0
-for line in trace:
-    kind = line[:2].strip()
-    if kind not in ("I", "L", "S", "M"):
-        continue
-    addr_s, _, size_s = line[3:].partition(",")
-    try:
-        addr, size = int(addr_s, 16), int(size_s)
-    except ValueError:
-        continue
+# Pass 2: per cycle, the first access to each data line (its address and the instruction's),
+# and the code lines run.
+cycles, cur, last_i, last_store = [], None, 0, None
+for kind, addr, size in records(f"{out}/trace.txt"):
     if kind == "I":
         last_i = addr
         if addr == entry:
-            cur = ({}, set())
+            cur = {"data": {}, "code": set(), "sp": last_store}
             cycles.append(cur)
         if cur is not None:
-            cur[1].add(addr >> 6)
-    elif cur is not None:
-        for l in range(addr >> 6, ((addr + size - 1) >> 6) + 1):
-            cur[0].setdefault(l, last_i)
-cycles = cycles[10:-1]
-if not cycles:
-    sys.exit("footprint.sh: no complete cycle after the warm-up")
-k = len(cycles)
+            cur["code"].update(range(addr >> 6, ((addr + size - 1) >> 6) + 1))
+        continue
+    if kind in ("S", "M"):
+        last_store = addr
+    if cur is not None:
+        for line in range(addr >> 6, ((addr + size - 1) >> 6) + 1):
+            cur["data"].setdefault(line, (max(addr, line << 6), last_i))
+measured = cycles[11:-1]  # the warm-up cycle and 10 more left out, and the last
+if not measured or any(c["sp"] is None for c in measured):
+    sys.exit("footprint.sh: no complete cycle after the warm-up, or no stack pointer at an entry")
+
+def region(addr, sp):
+    if sp - (8 << 20) <= addr < sp + (1 << 16):
+        return "stack"
+    return segment_of(addr) or "other"
+
+k = len(measured)
 by_region, by_fn = collections.Counter(), collections.Counter()
-code = sum(len(c[1]) for c in cycles) / k
-for data, _ in cycles:
-    for l, toucher in data.items():
-        r = region(l << 6)
+for c in measured:
+    for first, toucher in c["data"].values():
+        r = region(first, c["sp"])
         by_region[r] += 1
         by_fn[(r, function(toucher))] += 1
-data_total = sum(by_region.values()) / k
+if not by_region["stack"]:
+    sys.exit("footprint.sh: no access counted as stack: the stack pointer was not found")
+code = sum(len(c["code"]) for c in measured) / k
+data = sum(by_region.values()) / k
 with open(f"{out}/summary.txt", "w") as f:
     f.write(f"core point-read cycle (routed), {k} cycles averaged: distinct 64-byte lines per cycle\n")
     f.write(f"  code  {code:7.1f}  ({code * 64 / 1024:.0f} KiB)\n")
-    f.write(f"  data  {data_total:7.1f}  ({data_total * 64 / 1024:.0f} KiB)\n")
-    for r in ("stack", "heap", "rodata", "data", "text"):
+    f.write(f"  data  {data:7.1f}  ({data * 64 / 1024:.0f} KiB)\n")
+    for r in ("stack", "other", "rodata", "data", "text"):
         if by_region[r]:
             f.write(f"    {r:6s} {by_region[r] / k:7.1f}\n")
 with open(f"{out}/by-function.txt", "w") as f:

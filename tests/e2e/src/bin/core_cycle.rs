@@ -68,7 +68,9 @@ fn response(body: &'static str) -> Response {
 }
 
 /// One complete operation as a transport drives it: start, a turn (Send), a turn that feeds
-/// the response (Done).
+/// the response (Done). Never inlined: `scripts/footprint.sh` splits its trace at this
+/// function's entry, once per cycle.
+#[inline(never)]
 fn point_read(
     driver: &mut Driver,
     item: &ItemReference,
