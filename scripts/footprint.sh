@@ -84,21 +84,15 @@ def records(path):
             continue
 
 # Pass 1: the executable's load address is the one at which point_read's entry runs exactly
-# N + 1 times and main's entry exactly once.
-low = entry_off & 0xFFF
+# N + 1 times and main's entry exactly once (one pass counts both pages' candidates).
+lows = {entry_off & 0xFFF, main_off & 0xFFF}
 hits = collections.Counter()
 for kind, addr, _ in records(f"{out}/trace.txt"):
-    if kind == "I" and addr & 0xFFF == low:
+    if kind == "I" and addr & 0xFFF in lows:
         hits[addr] += 1
-cands = [a for a, c in hits.items() if c == n + 1 and (a - entry_off) & 0xFFF == 0]
-bases = []
-if cands:
-    mains = {a - entry_off + main_off for a in cands}
-    main_runs = collections.Counter()
-    for kind, addr, _ in records(f"{out}/trace.txt"):
-        if kind == "I" and addr in mains:
-            main_runs[addr] += 1
-    bases = [a - entry_off for a in cands if main_runs[a - entry_off + main_off] == 1]
+bases = [a - entry_off for a, c in hits.items()
+         if c == n + 1 and (a - entry_off) & 0xFFF == 0
+         and hits[a - entry_off + main_off] == 1]
 if len(bases) != 1:
     sys.exit(f"footprint.sh: cannot tell the executable's load address ({len(bases)} candidates)")
 base = bases[0]
