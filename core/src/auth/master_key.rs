@@ -22,13 +22,16 @@ type HmacSha256 = Hmac<Sha256>;
 const HEADER_PREFIX: &str = "type%3Dmaster%26ver%3D1.0%26sig%3D";
 /// Base64 length of a 32-byte HMAC-SHA256 tag (43 symbols and one `=`).
 const SIG_B64_LEN: usize = 44;
+/// The longest value: the prefix and every symbol escaped (three bytes each).
+const MAX_HEADER_VALUE: usize = HEADER_PREFIX.len() + 3 * SIG_B64_LEN;
 
 /// A decoded account master key, pre-keyed for HMAC-SHA256.
 ///
 /// The HMAC key schedule is computed once in [`MasterKey::parse`]; each signature clones the
 /// keyed state, so signing costs two SHA-256 passes over the string to sign and one small
-/// allocation (the returned header value; a second one for a link longer than about 210
-/// bytes, whose string to sign does not fit on the stack). `Debug` never prints the key.
+/// allocation (the returned header value, none for the driver's own signatures; one more for a
+/// link longer than about 210 bytes, whose string to sign does not fit on the stack). `Debug`
+/// never prints the key.
 #[derive(Clone)]
 pub struct MasterKey {
     mac: HmacSha256,
@@ -58,17 +61,14 @@ impl MasterKey {
             == other.sign(PROBE.0, PROBE.1, PROBE.2, PROBE.3)
     }
 
-    /// Signs one request and returns the finished, URL-encoded `authorization` header value
-    /// (`type%3Dmaster%26ver%3D1.0%26sig%3D...`).
-    ///
-    /// `x_ms_date` is the `x-ms-date` header value exactly as sent (RFC 1123, proper case).
-    pub fn sign(
+    /// The HMAC-SHA256 tag of the string to sign.
+    fn tag(
         &self,
         verb: &str,
         resource_type: &str,
         resource_link: &str,
         x_ms_date: &str,
-    ) -> String {
+    ) -> [u8; 32] {
         let mut mac = self.mac.clone();
         let parts = [
             (verb, true),
@@ -88,7 +88,38 @@ impl MasterKey {
             }
         }
         let tag = mac.finalize().into_bytes();
-        header_value(&tag.into())
+        tag.into()
+    }
+
+    /// Signs one request and returns the finished, URL-encoded `authorization` header value
+    /// (`type%3Dmaster%26ver%3D1.0%26sig%3D...`).
+    ///
+    /// `x_ms_date` is the `x-ms-date` header value exactly as sent (RFC 1123, proper case).
+    pub fn sign(
+        &self,
+        verb: &str,
+        resource_type: &str,
+        resource_link: &str,
+        x_ms_date: &str,
+    ) -> String {
+        let (out, n) = header_value(&self.tag(verb, resource_type, resource_link, x_ms_date));
+        // ASCII by construction: the check cannot fail.
+        let text = std::str::from_utf8(out.get(..n).unwrap_or_default()).unwrap_or_default();
+        String::from(text)
+    }
+
+    /// [`MasterKey::sign`]'s value appended to `out` (the driver cuts header values from a
+    /// shared buffer instead of allocating each: `driver/header_values.rs`).
+    pub(crate) fn sign_into(
+        &self,
+        verb: &str,
+        resource_type: &str,
+        resource_link: &str,
+        x_ms_date: &str,
+        out: &mut bytes::BytesMut,
+    ) {
+        let (value, n) = header_value(&self.tag(verb, resource_type, resource_link, x_ms_date));
+        out.extend_from_slice(value.get(..n).unwrap_or_default());
     }
 }
 
@@ -96,13 +127,13 @@ impl MasterKey {
 /// standard base64 as `encodeURIComponent` writes it (`+` `/` `=` percent-encoded; the general
 /// encoders, `base64` then `push_encode_uri_component_bytes`, give the same: see the tests).
 ///
-/// One pass from the tag's bits to the escaped symbols through [`URI_BASE64`], on the stack, so
-/// that the returned `String` is exactly sized (a header value takes it as it is, with no second
-/// allocation for spare capacity). Encoding to base64 first and escaping that byte by byte put
-/// `sign`'s own work (with the `base64` crate's) at about 1,550 instructions per signature; it is
-/// about 1,120 with this (callgrind; docs/PERFORMANCE.md, the eleventh speed session).
-fn header_value(tag: &[u8; 32]) -> String {
-    let mut out = [0u8; HEADER_PREFIX.len() + 3 * SIG_B64_LEN];
+/// One pass from the tag's bits to the escaped symbols through [`URI_BASE64`], on the stack: the
+/// value and its length, copied once to where it goes. Encoding to base64 first and escaping that
+/// byte by byte put `sign`'s own work (with the `base64` crate's) at about 1,550 instructions per
+/// signature; it is about 1,120 with this (callgrind; docs/PERFORMANCE.md, the eleventh speed
+/// session).
+fn header_value(tag: &[u8; 32]) -> ([u8; MAX_HEADER_VALUE], usize) {
+    let mut out = [0u8; MAX_HEADER_VALUE];
     let mut n = HEADER_PREFIX.len();
     if let Some(prefix) = out.get_mut(..n) {
         prefix.copy_from_slice(HEADER_PREFIX.as_bytes());
@@ -133,9 +164,7 @@ fn header_value(tag: &[u8; 32]) -> String {
         put((b << 2) & 63);
         put(PAD);
     }
-    // ASCII by construction: the check cannot fail.
-    let text = std::str::from_utf8(out.get(..n).unwrap_or_default()).unwrap_or_default();
-    String::from(text)
+    (out, n)
 }
 
 /// The index of the padding `=` in [`URI_BASE64`], after the 64 symbols.
@@ -304,9 +333,8 @@ mod tests {
             }
             let mut expected = HEADER_PREFIX.to_owned();
             push_encode_uri_component_bytes(&mut expected, b64.as_bytes());
-            let value = header_value(&tag);
-            assert_eq!(value, expected, "{tag:?}");
-            assert_eq!(value.capacity(), value.len(), "exactly sized");
+            let (value, n) = header_value(&tag);
+            assert_eq!(&value[..n], expected.as_bytes(), "{tag:?}");
         }
         assert!(seen.iter().all(|s| *s), "the tags cover every symbol");
     }

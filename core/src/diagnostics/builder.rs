@@ -118,7 +118,10 @@ impl DiagnosticsBuilder {
     ) -> Option<usize> {
         let ordinal = usize::try_from(self.started_count).unwrap_or(usize::MAX);
         self.started_count = self.started_count.saturating_add(1);
-        let record = RequestDiagnostics {
+        let started_at = self.since_start(now);
+        // Built where it is kept (a record is 384 bytes: built first and then pushed, it was
+        // copied twice).
+        let record = move || RequestDiagnostics {
             attempt,
             purpose,
             execution_context: ctx,
@@ -128,7 +131,7 @@ impl DiagnosticsBuilder {
             sub_status: None,
             request_charge: 0.0,
             activity_id: None,
-            started_at: self.since_start(now),
+            started_at,
             duration: Duration::ZERO,
             request_sent: RequestSent::Unknown,
             events: super::record::Events::new(),
@@ -140,7 +143,7 @@ impl DiagnosticsBuilder {
                 // block, which the allocator serves fastest); a second attempt grows it.
                 self.head.reserve_exact(1);
             }
-            self.head.push(record);
+            self.head.push(record());
             self.head_open |= 1u64 << ordinal;
             return Some(ordinal);
         }
@@ -152,6 +155,7 @@ impl DiagnosticsBuilder {
                 ..Spill::default()
             })
         });
+        let record = record();
         spill
             .summaries
             .count_start(&record.region, record.is_metadata());

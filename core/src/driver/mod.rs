@@ -3,9 +3,9 @@
 //! ([`crate::regions::LocationCache`]), container routing ([`crate::routing::ContainerCache`]),
 //! session tokens, the circuit breaker, leases (`leases.rs`), metrics and the RNG.
 
-mod activity_ids;
 mod date;
 mod header_templates;
+mod header_values;
 mod metadata;
 mod token;
 
@@ -41,9 +41,9 @@ pub const LEASE_RECHECK_INTERVAL: Duration = Duration::from_millis(10);
 pub const TOKEN_REFRESH_OFFSET: Duration = Duration::from_secs(300);
 pub use token::FALLBACK_AAD_SCOPE;
 
-pub(crate) use activity_ids::ActivityIdValues;
 pub(crate) use date::{http_date, DateCache};
 pub(crate) use header_templates::{HeaderTemplates, Shape, Sink as HeaderSink};
+pub(crate) use header_values::HeaderValues;
 pub(crate) use metadata::AccountMetadata;
 pub(crate) use token::TokenState;
 
@@ -81,8 +81,8 @@ pub struct Driver {
     pub(crate) uri_base: crate::request::UriBase,
     /// The `x-ms-date` value of the last second a request was signed in.
     pub(crate) date: DateCache,
-    /// Where operations' `x-ms-activity-id` header values are cut from.
-    pub(crate) activity_ids: ActivityIdValues,
+    /// Where activity ids', signatures' and partition keys' header values are cut from.
+    pub(crate) header_values: HeaderValues,
     /// Point operations' header maps per shape, cloned instead of built by inserts.
     pub(crate) header_templates: HeaderTemplates,
 }
@@ -126,7 +126,7 @@ impl Driver {
             next_attempt: 1,
             uri_base: crate::request::UriBase::default(),
             date: DateCache::default(),
-            activity_ids: ActivityIdValues::default(),
+            header_values: HeaderValues::default(),
             header_templates: HeaderTemplates::default(),
             metadata: AccountMetadata::default(),
             token: TokenState::default(),

@@ -196,7 +196,7 @@ impl Execution {
         // A change-feed page is a job; its per-range requests (with change-feed headers) are not.
         let job_op = (fanout::job::is_job(op.kind) && opts.change_feed.is_none())
             .then(|| Box::new((op.clone(), opts.clone())));
-        let activity_header = d.activity_ids.header_value(&activity_id);
+        let activity_header = d.header_values.activity_id(&activity_id);
         // Not a header input: moved out rather than cloned, the rest goes to `Prepared`.
         let excluded = std::mem::take(&mut opts.excluded_regions);
         let hedging = opts.hedging;
@@ -313,7 +313,7 @@ impl Execution {
     /// The `x-ms-activity-id` value of a metadata read this execution makes (the operation's
     /// id, as every attempt of the operation sends).
     pub(crate) fn metadata_activity_header(&self, d: &mut Driver) -> http::HeaderValue {
-        d.activity_ids.header_value(&self.diag.activity_id())
+        d.header_values.activity_id(&self.diag.activity_id())
     }
 
     /// True once `poll` returns `Done`.

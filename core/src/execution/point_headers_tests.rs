@@ -133,9 +133,10 @@ fn point_headers_equal_the_general_path() {
                 }
                 // The first attempt takes this value; the second cuts it again from the id.
                 let aid = ActivityId::generate(&mut rng);
-                let activity_id = d.activity_ids.header_value(&aid);
+                let activity_id = d.header_values.activity_id(&aid);
                 let (mut p, _) =
-                    Prepared::new(&d, op.clone(), opts.clone(), aid, activity_id.clone()).unwrap();
+                    Prepared::new(&mut d, op.clone(), opts.clone(), aid, activity_id.clone())
+                        .unwrap();
                 assert!(p.rebuild.as_ref().is_some_and(|r| r.point));
                 // Two attempts a second apart (a new date and signature); the second builds the
                 // partition key again.
@@ -168,7 +169,7 @@ fn point_headers_equal_the_general_path() {
 fn operations_with_their_own_headers_take_the_general_path() {
     let mut d = Driver::new(account(), DriverOptions::default(), 7, now0()).unwrap();
     let id = ActivityId::generate(&mut crate::rng::DetRng::new(7));
-    let aid = d.activity_ids.header_value(&id);
+    let aid = d.header_values.activity_id(&id);
     let custom = OperationOptions::default().with_custom_header("x-custom", "1");
     let tracked = OperationOptions::default().with_non_idempotent_write_retries(true);
     let ops = operations();
@@ -180,7 +181,7 @@ fn operations_with_their_own_headers_take_the_general_path() {
         (create, tracked.clone(), false),
         (read, tracked, true),
     ] {
-        let (p, _) = Prepared::new(&d, op, opts, id, aid.clone()).unwrap();
+        let (p, _) = Prepared::new(&mut d, op, opts, id, aid.clone()).unwrap();
         let r = p.rebuild.as_ref().unwrap();
         assert_eq!(r.point, point);
         // The general path keeps its static map; the point path builds each attempt's.

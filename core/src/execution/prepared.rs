@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderValue, Method};
 
 use crate::auth::encode::encode_uri_component;
 use crate::credential::{select_resource_token, Credential};
-use crate::driver::Driver;
+use crate::driver::{Driver, HeaderValues};
 use crate::error::ConfigError;
 use crate::headers::{names, API_VERSION};
 use crate::ids::ActivityId;
@@ -85,10 +85,10 @@ pub(crate) struct Rebuild {
 impl Rebuild {
     /// The `x-ms-activity-id` value for the next attempt: the operation's own the first time,
     /// cut again from the id after that (the same text).
-    fn take_activity_id(&mut self, values: &mut crate::driver::ActivityIdValues) -> HeaderValue {
+    fn take_activity_id(&mut self, values: &mut HeaderValues) -> HeaderValue {
         self.activity_id
             .take()
-            .unwrap_or_else(|| values.header_value(&self.activity))
+            .unwrap_or_else(|| values.activity_id(&self.activity))
     }
 }
 
@@ -102,7 +102,7 @@ struct HeaderInputs<'a> {
 
 impl Prepared {
     pub fn new(
-        d: &Driver,
+        d: &mut Driver,
         op: CosmosOperation,
         opts: OperationOptions,
         activity: ActivityId,
@@ -126,7 +126,9 @@ impl Prepared {
         let tracked = opted_in && super::tracking::tracks(op.kind, op.resource_type);
         let point = is_point(op.kind, &op.headers, &opts) && !tracked;
         let (h, pk_header) = if point {
-            let pk = op.partition_key.as_ref().map(pk_value).transpose()?;
+            let pk = (op.partition_key.as_ref())
+                .map(|pk| shared_pk_value(&mut d.header_values, pk))
+                .transpose()?;
             (HeaderMap::new(), pk)
         } else {
             let h = static_headers(
@@ -290,13 +292,7 @@ impl Prepared {
         range: Option<&(String, Vec<String>)>,
     ) -> Result<(HeaderValue, Option<HeaderValue>), ConfigError> {
         d.date.update(wall);
-        let auth = authorization(
-            d,
-            &self.method,
-            self.resource_type.token(),
-            &self.link,
-            d.date.text(),
-        )?;
+        let auth = authorization(d, &self.method, self.resource_type.token(), &self.link)?;
         if !self.send_session {
             return Ok((auth, None));
         }
@@ -327,10 +323,10 @@ impl Prepared {
                 Some(v) => Some(v),
                 None => (self.partition_key.as_ref())
                     .or(r.partition_key.as_ref())
-                    .map(pk_value)
+                    .map(|pk| shared_pk_value(&mut d.header_values, pk))
                     .transpose()?,
             };
-            let activity_id = r.take_activity_id(&mut d.activity_ids);
+            let activity_id = r.take_activity_id(&mut d.header_values);
             let opts = &r.opts;
             let headers = PointHeaders {
                 user_agent: d.user_agent.clone(),
@@ -405,12 +401,23 @@ fn is_point(
         && opts.change_feed.is_none()
 }
 
+/// The partition key header's value, cut from the driver's shared buffer (point operations).
+fn shared_pk_value(
+    values: &mut HeaderValues,
+    pk: &crate::models::PartitionKey,
+) -> Result<HeaderValue, ConfigError> {
+    values.partition_key(pk).map_err(|_| invalid_pk())
+}
+
+/// The error of a partition key whose header value is not a valid header.
+fn invalid_pk() -> ConfigError {
+    ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
+}
+
 /// The partition key header's value.
 fn pk_value(pk: &crate::models::PartitionKey) -> Result<HeaderValue, ConfigError> {
     // `TryFrom<String>` takes the string's buffer: no second copy.
-    HeaderValue::try_from(pk.to_header_value()).map_err(|_| {
-        ConfigError::InvalidOperation("partition key does not serialize to a valid header".into())
-    })
+    HeaderValue::try_from(pk.to_header_value()).map_err(|_| invalid_pk())
 }
 
 /// The `content-type` of an operation other than a query: JSON Patch for a patch, JSON for any
@@ -629,7 +636,7 @@ impl Prepared {
             self.taken = true;
             return Ok(std::mem::take(&mut self.headers));
         }
-        let activity_id = r.take_activity_id(&mut d.activity_ids);
+        let activity_id = r.take_activity_id(&mut d.header_values);
         static_headers(
             d,
             &HeaderInputs {
@@ -653,15 +660,21 @@ impl Prepared {
 pub(super) const SUPPORTED_CAPABILITIES: &str = "1";
 
 /// The `authorization` header value for one request.
+/// The `authorization` value of a request, signed as of the driver's current `x-ms-date`.
 fn authorization(
-    d: &Driver,
+    d: &mut Driver,
     method: &Method,
     resource_type: &str,
     link: &str,
-    date: &str,
 ) -> Result<HeaderValue, ConfigError> {
+    let date = d.date.text();
     let value = match d.account.credential() {
-        Credential::MasterKey(key) => key.sign(method.as_str(), resource_type, link, date),
+        Credential::MasterKey(key) => {
+            // Cut from the shared buffer: no allocation per signature.
+            return (d.header_values)
+                .signature(key, method.as_str(), resource_type, link, date)
+                .map_err(|_| invalid_authorization());
+        }
         Credential::ResourceTokens(tokens) => {
             let t = select_resource_token(tokens, link).ok_or_else(|| {
                 ConfigError::InvalidCredential {
@@ -680,9 +693,14 @@ fn authorization(
             encode_uri_component(&format!("type=aad&ver=1.0&sig={}", token.token))
         }
     };
-    HeaderValue::try_from(value).map_err(|_| ConfigError::InvalidCredential {
+    HeaderValue::try_from(value).map_err(|_| invalid_authorization())
+}
+
+/// The error of an `authorization` value that is not a valid header.
+fn invalid_authorization() -> ConfigError {
+    ConfigError::InvalidCredential {
         reason: "the authorization value is not a valid header".into(),
-    })
+    }
 }
 
 impl Prepared {

@@ -151,14 +151,12 @@ impl PartitionKey {
         // it has no spare capacity (else it allocates again). The usual key, one string with
         // nothing to escape, is copied straight into it. Other short keys are written on the
         // stack and copied once; longer ones are measured first.
-        if let [PartitionKeyValue::String(s)] = self.components() {
-            if s.bytes().all(is_plain_json_byte) {
-                let mut out = String::with_capacity(s.len() + 4);
-                out.push_str("[\"");
-                out.push_str(s);
-                out.push_str("\"]");
-                return out;
-            }
+        if let Some(s) = self.plain_single_string() {
+            let mut out = String::with_capacity(s.len() + 4);
+            out.push_str("[\"");
+            out.push_str(s);
+            out.push_str("\"]");
+            return out;
         }
         let mut short = StackStr::<128>::default();
         if self.write_json(&mut short).is_ok() {
@@ -169,6 +167,15 @@ impl PartitionKey {
         let mut out = String::with_capacity(len.0);
         self.write_header_value(&mut out);
         out
+    }
+
+    /// The key's one string component when it has nothing to escape (the header value is then
+    /// `["` + the string + `"]`).
+    pub(crate) fn plain_single_string(&self) -> Option<&str> {
+        match self.components() {
+            [PartitionKeyValue::String(s)] if s.bytes().all(is_plain_json_byte) => Some(s),
+            _ => None,
+        }
     }
 
     /// Appends the `x-ms-documentdb-partitionkey` header value to `out`.
