@@ -4,8 +4,9 @@
 #
 #   scripts/bench-ab.sh REV_A REV_B [PAIRS]
 #
-# REV_A, REV_B: anything `git rev-parse` takes, or `.` for this checkout as it is (uncommitted
-# changes included). Each revision's `core/benches/core.rs` binary is built once (in a temporary
+# REV_A, REV_B: anything `git rev-parse` takes, `.` for this checkout as it is (uncommitted
+# changes included), or `bin:PATH` for a bench binary built elsewhere (`scripts/pgo-core.sh`
+# compares a plain and a profile-guided build of this checkout that way). Each revision's `core/benches/core.rs` binary is built once (in a temporary
 # worktree, `bench` profile) and kept in target/bench-ab/, keyed by commit (`.` is rebuilt every
 # time). Then PAIRS (default 5) pairs of runs, in ABBA order (A B, B A, A B, ...) so that a drift
 # in the machine's speed during the runs does not favour either side.
@@ -22,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-[[ $# -ge 2 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,22p' "$0" >&2; exit 2; }
 REV_A=$1 REV_B=$2 PAIRS=${3:-5}
 FILTER=${FILTER:-warm driver}
 CPU=${CPU:-$(($(nproc) - 1))}
@@ -33,6 +34,11 @@ mkdir -p "$OUT"
 # Builds the bench binary of `$1` (a revision or `.`) and prints its path.
 bench_binary() {
   local rev=$1 src sha bin
+  if [[ $rev == bin:* ]]; then
+    [[ -x ${rev#bin:} ]] || { echo "bench-ab: ${rev#bin:} is not an executable" >&2; exit 1; }
+    echo "${rev#bin:}"
+    return
+  fi
   if [[ $rev == . ]]; then
     src=$ROOT sha=worktree
   else
