@@ -52,14 +52,9 @@ bench_binary() {
   bin=$OUT/core-bench-$sha
   local target=$OUT/target-$sha
   [[ $rev == . ]] && target=${CARGO_TARGET_DIR:-$ROOT/target}
-  # The bench binary is the last executable cargo reports for the `core` bench target.
   local built
-  built=$(cd "$src" && CARGO_TARGET_DIR=$target cargo bench --quiet -p sextant-core --bench core \
-    --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-exe=[m.get("executable") for m in map(json.loads, sys.stdin) if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="core" and m.get("executable")]
-print(exe[-1] if exe else "")')
-  [[ -n $built ]] || { echo "bench-ab: building $rev failed" >&2; exit 1; }
+  built=$("$ROOT/scripts/core-bench-binary.sh" "$src" "$target") ||
+    { echo "bench-ab: building $rev failed" >&2; exit 1; }
   cp "$built" "$bin"
   if [[ $rev != . ]]; then
     git worktree remove --force "$src"

@@ -36,12 +36,8 @@ mkdir -p "$OUT"
 # Builds the core's bench binary into target/pgo/$1 with RUSTFLAGS=$2; prints its path.
 bench_binary() {
   local built
-  built=$(CARGO_TARGET_DIR=$OUT/$1 RUSTFLAGS=$2 cargo bench --quiet -p sextant-core --bench core \
-    --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-exe=[m.get("executable") for m in map(json.loads, sys.stdin) if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="core" and m.get("executable")]
-print(exe[-1] if exe else "")')
-  [[ -n $built ]] || { echo "pgo-core.sh: building the $1 benchmark failed" >&2; exit 1; }
+  built=$(RUSTFLAGS=$2 "$ROOT/scripts/core-bench-binary.sh" "$ROOT" "$OUT/$1") ||
+    { echo "pgo-core.sh: building the $1 benchmark failed" >&2; exit 1; }
   cp "$built" "$OUT/core-bench-$1"
   echo "$OUT/core-bench-$1"
 }
