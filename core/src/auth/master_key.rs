@@ -23,7 +23,7 @@ const HEADER_PREFIX: &str = "type%3Dmaster%26ver%3D1.0%26sig%3D";
 /// Base64 length of a 32-byte HMAC-SHA256 tag (43 symbols and one `=`).
 const SIG_B64_LEN: usize = 44;
 /// The longest value: the prefix and every symbol escaped (three bytes each).
-const MAX_HEADER_VALUE: usize = HEADER_PREFIX.len() + 3 * SIG_B64_LEN;
+pub(crate) const MAX_HEADER_VALUE: usize = HEADER_PREFIX.len() + 3 * SIG_B64_LEN;
 
 /// A decoded account master key, pre-keyed for HMAC-SHA256.
 ///

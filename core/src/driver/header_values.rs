@@ -30,9 +30,6 @@ const MAX_SHARED: usize = 256;
 /// Length of an activity id's text (a UUID's canonical form).
 const ID_LEN: usize = 36;
 
-/// The longest signature value: the 34-byte prefix and 44 symbols, each escaped.
-const MAX_SIGNATURE: usize = 34 + 3 * 44;
-
 /// The buffer the next values are cut from.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderValues {
@@ -71,7 +68,7 @@ impl HeaderValues {
         resource_link: &str,
         x_ms_date: &str,
     ) -> Result<HeaderValue, InvalidHeaderValue> {
-        self.room(MAX_SIGNATURE);
+        self.room(crate::auth::master_key::MAX_HEADER_VALUE);
         key.sign_into(verb, resource_type, resource_link, x_ms_date, &mut self.buf);
         self.cut()
     }

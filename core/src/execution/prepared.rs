@@ -659,8 +659,8 @@ impl Prepared {
 /// with bounds for (tests/tests/merge.rs, the processor test's merge).
 pub(super) const SUPPORTED_CAPABILITIES: &str = "1";
 
-/// The `authorization` header value for one request.
-/// The `authorization` value of a request, signed as of the driver's current `x-ms-date`.
+/// The `authorization` header value for one request, signed as of the driver's current
+/// `x-ms-date`.
 fn authorization(
     d: &mut Driver,
     method: &Method,
