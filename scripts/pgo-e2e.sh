@@ -63,7 +63,8 @@ harness() {
 
 if ((COMPARE_ONLY)); then
   PLAIN=$OUT/e2e-plain PGO=$OUT/e2e-use
-  [[ -x $PLAIN && -x $PGO && -x $OUT/core_cycle-use ]] || { echo "pgo-e2e.sh: nothing built yet; run without --compare-only" >&2; exit 2; }
+  [[ -x $PLAIN && -x $PGO && -x $OUT/core_cycle-use ]] ||
+    { echo "pgo-e2e.sh: nothing built yet; run without --compare-only" >&2; exit 2; }
 else
   PLAIN=$(harness plain "")
   GEN=$(harness gen "-Cprofile-generate=$PROF")
@@ -108,7 +109,7 @@ run() {
 }
 n=0
 for ((p = 0; p < PAIRS; p++)); do
-  if ((p % 2 == 0)); then order="plain use"; else order="use plain"; fi
+  if ((p % 2 == 0)); then order="plain pgo"; else order="pgo plain"; fi
   for label in $order; do
     n=$((n + 1))
     if [[ $label == plain ]]; then run "$n" plain "$PLAIN"; else run "$n" pgo "$PGO"; fi
