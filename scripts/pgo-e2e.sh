@@ -29,7 +29,10 @@
 # (`scripts/install-test-server.sh`).
 #
 # Env: CLIENTS (default: the identical-wire raw clients and the three transports), WORKLOADS
-# (default read1), OPS (default 10000), ROUNDS (default 3), LLVM_PROFDATA (the tool's path).
+# (default read1), OPS (default 10000), ROUNDS (default 3), LLVM_PROFDATA (the tool's path),
+# LTO (default off; `fat`: every build, plain, instrumented and optimized, with fat LTO and one
+# codegen unit, the other build settings docs/PGO.md gives applications; the binaries then go
+# to target/pgo-e2e-lto/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -46,6 +49,15 @@ PROFDATA=${LLVM_PROFDATA:-$(find "$(rustc --print sysroot)/lib/rustlib" -name ll
   exit 2
 }
 OUT=$ROOT/target/pgo-e2e
+LTO=${LTO:-}
+case $LTO in
+  '') ;;
+  fat)
+    OUT=$ROOT/target/pgo-e2e-lto
+    export CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1
+    ;;
+  *) echo "pgo-e2e.sh: LTO is unset or fat, not '$LTO'" >&2; exit 2 ;;
+esac
 PROF=$OUT/profiles
 mkdir -p "$OUT"
 
