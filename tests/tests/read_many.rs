@@ -195,3 +195,31 @@ fn read_many_refuses_bad_input_before_sending() {
         .unwrap_err();
     assert!(e.message().contains("at most 10000"), "{e}");
 }
+
+/// A key alone in its range is read with a point read. A 404 with a sub-status is not "no such
+/// item": 404/1002 means the replica has not caught up with the session (PROTOCOL.md §4), so
+/// the ReadMany fails rather than report the item missing, as its query path does.
+#[test]
+fn a_point_read_answered_404_1002_is_an_error_not_a_missing_item() {
+    use sextant_core::DriverOptions;
+    use sextant_tests::sim::{Answer, Sim};
+    let mut sim = Sim::new(1, DriverOptions::default());
+    let c = ContainerReference::from_name(sim.account.clone(), "db", "c");
+    let keys = [("a", PartitionKey::from("p"))];
+    let out = sim.run(
+        CosmosOperation::read_many(c.clone(), keys.clone()),
+        OperationOptions::new(),
+        |_, _| Answer::status(404, 1002),
+    );
+    let e = out.expect_err("404/1002 is an error");
+    assert_eq!((e.status(), e.sub_status()), (Some(404), Some(1002)));
+    // A plain 404 is still a missing item.
+    let out = sim.run(
+        CosmosOperation::read_many(c, keys),
+        OperationOptions::new(),
+        |_, _| Answer::status(404, 0),
+    );
+    let r = ReadManyResponse::from_response(&out.expect("a plain 404 is missing"), 1)
+        .expect("a ReadMany response");
+    assert_eq!(r.missing(), [0]);
+}

@@ -156,8 +156,9 @@ impl<C> BulkExecutor<C> {
         self.progress
     }
 
-    /// Starts a window of `operations` (at most [`BulkExecutor::window_size`]; the rest wait
-    /// for the next window). Drain the execution like any other.
+    /// Starts a window of `operations`, at most [`BulkExecutor::window_size`] of them. Drain
+    /// the execution like any other. Operations past the window size are not sent: each gets
+    /// an error naming the limit as its result, so none goes missing.
     pub fn start_window(
         &mut self,
         d: &mut Driver,
@@ -165,10 +166,20 @@ impl<C> BulkExecutor<C> {
         now: Now,
     ) -> Execution {
         self.window.clear();
-        let mut wire = Vec::with_capacity(operations.len());
+        let limit = self.builder.max_in_flight;
+        let mut wire = Vec::with_capacity(operations.len().min(limit));
         for (i, (c, op)) in operations.into_iter().enumerate() {
-            if i == self.builder.max_in_flight {
-                break;
+            if i >= limit {
+                let e = CosmosError::config(
+                    ConfigError::InvalidOperation(format!(
+                        "bulk operation ({}) not sent: a window takes at most {limit} operations \
+                         (BulkExecutor::window_size)",
+                        op.op.name()
+                    )),
+                    Arc::new(CosmosDiagnostics::empty()),
+                );
+                self.window.push((c, Some(Err(e))));
+                continue;
             }
             match &op.problem {
                 Some(p) => {
@@ -261,6 +272,26 @@ pub(crate) struct WindowBody {
 pub(crate) struct WireKey {
     #[serde(rename = "partitionKey")]
     pub partition_key: String,
+    /// The item's id: `id` for reads, replaces, deletes and patches.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The item of a create or upsert (and a replace), for its `id`.
+    #[serde(rename = "resourceBody", default)]
+    pub resource_body: Option<WireItem>,
+}
+
+/// The part of a wire operation's item that orders it: its `id`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct WireItem {
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl WireKey {
+    /// The id of the item the operation is on, if it names one.
+    pub fn item_id(self) -> Option<String> {
+        self.id.or_else(|| self.resource_body.and_then(|b| b.id))
+    }
 }
 
 /// The summary body of a finished window.

@@ -7,9 +7,18 @@
 //! is one execution of the core (ADR 0005): it reads the routing map, queues its operations
 //! per range, and sends batches of up to 100 operations (and [`MAX_BULK_BATCH_BYTES`]) with up
 //! to the range's degree of concurrency in flight. A throttled operation (429) goes back to
-//! its range's queue until its retry-after has passed; an operation of a range that split
-//! (410/1002) is routed again. The window ends when every operation has its final result;
-//! the degree of concurrency each range reached carries over to the next window.
+//! its range's queue until its retry-after has passed; the operations of a range that split
+//! (410/1002), sent or still queued, are routed again. The window ends when every operation
+//! has its final result; the degree of concurrency each range reached carries over to the
+//! next window.
+//!
+//! Operations on the same item (same partition key and id) are applied in the order given:
+//! within a window, one is sent only once the one before it on that item has its result, and
+//! windows run one after another. .NET and Java make no such promise (their bulk executors
+//! may reorder a throttled operation after a later one on the same item); a restore, where an
+//! item changed during the export appears twice, relies on it. Operations on different items
+//! keep no order. One operation whose partition key does not fit the container, or that is
+//! past the window's size, gets that as its own result; the others go on.
 //!
 //! [`BulkExecutor`] is the sans-IO driver of the windows: transports pull operations from the
 //! caller, start a window, drain it like any execution, and hand back the results.

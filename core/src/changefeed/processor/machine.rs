@@ -9,6 +9,7 @@ use super::balance::leases_to_take;
 use super::lease::{millis, Lease};
 use crate::changefeed::ChangeFeedStart;
 use crate::now::Now;
+use crate::partition::MAX_EXCLUSIVE_EPK;
 
 /// How a processor host works. Defaults are Java's `ChangeFeedProcessorOptions` (PROTOCOL.md
 /// §9.4).
@@ -200,6 +201,9 @@ pub struct Processor {
     to_create: VecDeque<Lease>,
     creating: usize,
     need_ranges: bool,
+    /// The parts of the key space the last listing found no lease for: the feed ranges read
+    /// next get leases only there (all of it when there were no leases).
+    gaps: Vec<(String, String)>,
     stopping: bool,
     rng: u64,
 }
@@ -222,6 +226,7 @@ impl Processor {
             to_create: VecDeque::new(),
             creating: 0,
             need_ranges: false,
+            gaps: Vec::new(),
             stopping: false,
             rng: rng | 1,
         }
@@ -417,9 +422,16 @@ impl Processor {
                         .into_iter()
                         .filter(|l| l.id.starts_with(&prefix))
                         .collect();
+                    // A range no lease covers is read by nobody: the first host found no
+                    // leases at all, or a lease's creation failed (or its host stopped) before
+                    // it was written. Leases are made for the gaps, from the feed ranges.
+                    self.gaps = uncovered(&leases);
                     if leases.is_empty() {
                         self.need_ranges = true;
                         return;
+                    }
+                    if !self.gaps.is_empty() {
+                        self.need_ranges = true;
                     }
                     let (host, expiry) = (self.options.host.clone(), self.options.expiration);
                     let mut rng = std::mem::take(&mut self.rng);
@@ -440,10 +452,17 @@ impl Processor {
                 self.listing = false;
                 match outcome {
                     Outcome::FeedRanges(ranges) => {
-                        let prefix = self.options.lease_prefix.clone();
+                        let prefix = self.options.lease_prefix.as_str();
+                        let gaps = std::mem::take(&mut self.gaps);
                         self.to_create = ranges
                             .iter()
-                            .map(|(min, max)| Lease::new(&prefix, min, max))
+                            .flat_map(|(min, max)| {
+                                gaps.iter().filter_map(move |(lo, hi)| {
+                                    let lo = lo.max(min);
+                                    let hi = hi.min(max);
+                                    (lo < hi).then(|| Lease::new(prefix, lo, hi))
+                                })
+                            })
                             .collect();
                         self.next_acquire = now.mono; // list again once they exist
                     }
@@ -583,4 +602,27 @@ impl Processor {
             },
         }
     }
+}
+
+/// The parts of the key space `["", "FF")` that no lease covers, in order. Effective partition
+/// keys compare as strings, as the service's range bounds do.
+fn uncovered(leases: &[Lease]) -> Vec<(String, String)> {
+    let mut bounds: Vec<(&str, &str)> = leases
+        .iter()
+        .map(|l| (l.min.as_str(), l.max.as_str()))
+        .filter(|(min, max)| min < max)
+        .collect();
+    bounds.sort_unstable();
+    let mut gaps = Vec::new();
+    let mut covered = "";
+    for (min, max) in bounds {
+        if min > covered {
+            gaps.push((covered.to_string(), min.to_string()));
+        }
+        covered = covered.max(max);
+    }
+    if covered < MAX_EXCLUSIVE_EPK {
+        gaps.push((covered.to_string(), MAX_EXCLUSIVE_EPK.to_string()));
+    }
+    gaps
 }

@@ -1,17 +1,23 @@
 //! The bulk window job: operations queued per partition key range, packed into non-atomic
 //! batch requests (PROTOCOL.md §8.3) with up to the range's degree of concurrency in flight;
 //! each throttled operation re-queued after its retry-after; a split range's operations routed
-//! again.
+//! again, those of its batch and those still queued for it alike. An operation whose partition
+//! key does not fit the container gets that as its own result; the others go on. Operations
+//! on the same item are applied in the order given: one waits until the one before it on
+//! that item has its result (a throttled upsert retried after a later one would leave the
+//! older version; a restore's "later versions win" depends on this).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::read_many::RangeRef;
 use crate::batch::{BatchOperationResult, BatchResponse, MAX_BATCH_OPERATIONS};
 use crate::bulk::executor::{window_summary, WindowBody, WindowOutcome, WireKey};
 use crate::bulk::{Congestion, MAX_BULK_BATCH_BYTES};
+use crate::diagnostics::CosmosDiagnostics;
 use crate::driver::Driver;
-use crate::error::CosmosError;
+use crate::error::{ConfigError, CosmosError};
 use crate::models::{ContainerReference, PartitionKeyDefinition};
 use crate::operation::options::QueryRole;
 use crate::operation::{CosmosOperation, OperationKind, OperationOptions};
@@ -67,7 +73,12 @@ pub(crate) struct BulkJob {
     container: ContainerReference,
     /// The wire form of each operation.
     ops: Vec<Box<serde_json::value::RawValue>>,
-    epks: Vec<EffectivePartitionKey>,
+    /// Each operation's effective partition key; `None` for one whose key could not be read
+    /// or does not fit the container (its result is that error, and it is never routed).
+    epks: Vec<Option<EffectivePartitionKey>>,
+    /// For each operation, the one before it in the window on the same item (same partition
+    /// key and id), which must have its result before this one is sent.
+    after: Vec<Option<usize>>,
     throttles: Vec<u32>,
     gone: Vec<u32>,
     results: Vec<Option<Result<BatchOperationResult, CosmosError>>>,
@@ -101,20 +112,29 @@ impl BulkJob {
         };
         let n = w.operations.len();
         let mut epks = Vec::with_capacity(n);
+        let mut after = Vec::with_capacity(n);
+        let mut last_on_item: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut rejected = Vec::new();
         for (i, raw) in w.operations.iter().enumerate() {
-            let key: WireKey = serde_json::from_str(raw.get())
-                .map_err(|e| format!("bulk operation {i} has no partitionKey: {e}"))?;
-            let pk = crate::replay::parse_partition_key(&key.partition_key)
-                .map_err(|e| format!("bulk operation {i}: {e}"))?;
-            let epk = effective_partition_key(&pk, def).map_err(|e| {
-                format!("bulk operation {i}: partition key {pk} does not fit the container: {e}")
-            })?;
-            epks.push(epk);
+            match operation_key(raw.get(), def) {
+                Ok((epk, id)) => {
+                    let previous =
+                        id.and_then(|id| last_on_item.insert((epk.as_str().to_owned(), id), i));
+                    after.push(previous);
+                    epks.push(Some(epk));
+                }
+                Err(problem) => {
+                    after.push(None);
+                    epks.push(None);
+                    rejected.push((i, problem));
+                }
+            }
         }
         let mut job = BulkJob {
             container,
             ops: w.operations,
             epks,
+            after,
             throttles: vec![0; n],
             gone: vec![0; n],
             results: (0..n).map(|_| None).collect(),
@@ -127,15 +147,28 @@ impl BulkJob {
             throttled: 0,
             batches: 0,
         };
+        // One operation's bad key is its own result (as an invalid operation's is in
+        // `BulkExecutor::start_window`); it does not stop the others.
+        for (i, problem) in rejected {
+            let e = CosmosError::config(
+                ConfigError::InvalidOperation(problem),
+                Arc::new(CosmosDiagnostics::empty()),
+            );
+            job.decide(i, Err(e));
+        }
         for i in 0..n {
-            job.route(i, map);
+            job.route(i, map, None);
         }
         Ok(job)
     }
 
-    /// Queues operation `i` on the range that holds its EPK.
-    fn route(&mut self, i: usize, map: &RoutingMap) {
-        let Some(epk) = self.epks.get(i) else { return };
+    /// Queues operation `i` on the range that holds its EPK: with the others never sent, or,
+    /// with `retry_at`, as a throttled operation due then. An operation without an EPK
+    /// (rejected) is never queued.
+    fn route(&mut self, i: usize, map: &RoutingMap, retry_at: Option<Instant>) {
+        let Some(Some(epk)) = self.epks.get(i) else {
+            return;
+        };
         let r = map.range_for(epk);
         let carried = self.carried.get(&r.id).copied();
         // A range born of a split starts from its parent's concurrency, as .NET's does not
@@ -160,58 +193,39 @@ impl BulkJob {
                     max,
                 ),
             });
-        q.fresh.push_back(i);
+        match retry_at {
+            Some(at) => q.retry.push((at, i)),
+            None => q.fresh.push_back(i),
+        }
     }
 
-    /// The next batch to send, if a range has room and operations ready.
+    /// The next batch to send, if a range has room and operations ready (round robin over
+    /// the ranges, from the one after the range served last).
     pub fn next_batch(&mut self, now: Instant) -> Option<BatchRole> {
-        let ids: Vec<&String> = self.ranges.keys().collect();
+        let ids: Vec<String> = self.ranges.keys().cloned().collect();
         let start = match &self.cursor {
-            Some(c) => ids.iter().position(|id| *id > c).unwrap_or(0),
+            Some(c) => ids.iter().position(|id| id > c).unwrap_or(0),
             None => 0,
         };
-        let pick = (0..ids.len())
-            .map(|k| ids[(start + k) % ids.len()].clone())
-            .find(|id| {
-                self.ranges
-                    .get(id)
-                    .is_some_and(|q| q.has_room() && q.ready(now))
-            })?;
-        let q = self.ranges.get_mut(&pick)?;
-        let mut ops = Vec::new();
-        let mut bytes = 2usize;
-        let fits = |bytes: usize, len: usize, n: usize| {
-            n == 0 || (n < MAX_BATCH_OPERATIONS && bytes + len < MAX_BULK_BATCH_BYTES)
-        };
-        // Due retries first (oldest first), then fresh operations in window order.
-        q.retry.sort_by_key(|(at, i)| (*at, *i));
-        while let Some(&(at, i)) = q.retry.first() {
-            let len = self.ops.get(i).map_or(0, |r| r.get().len());
-            if at > now || !fits(bytes, len, ops.len()) {
-                break;
+        for k in 0..ids.len() {
+            let id = &ids[(start + k) % ids.len()];
+            let Some(q) = self.ranges.get_mut(id) else {
+                continue;
+            };
+            if !(q.has_room() && q.ready(now)) {
+                continue;
             }
-            q.retry.remove(0);
-            bytes += len + 1;
-            ops.push(i);
-        }
-        while let Some(&i) = q.fresh.front() {
-            let len = self.ops.get(i).map_or(0, |r| r.get().len());
-            if !fits(bytes, len, ops.len()) {
-                break;
+            // Its ready operations may all wait for earlier ones on the same items.
+            let ops = pack(q, now, &self.ops, &self.after, &self.results);
+            if ops.is_empty() {
+                continue;
             }
-            q.fresh.pop_front();
-            bytes += len + 1;
-            ops.push(i);
+            q.active += 1;
+            let range = q.range.clone();
+            self.cursor = Some(id.clone());
+            return Some(BatchRole { range, ops });
         }
-        if ops.is_empty() {
-            return None;
-        }
-        q.active += 1;
-        self.cursor = Some(pick);
-        Some(BatchRole {
-            range: q.range.clone(),
-            ops,
-        })
+        None
     }
 
     /// When a throttled operation of a range with room may go again.
@@ -259,19 +273,31 @@ impl BulkJob {
     }
 
     /// Operation `i` was throttled: queue it again, or give it its 429 after the last retry.
-    fn throttle(&mut self, range: &str, i: usize, r: BatchOperationResult, now: Instant) {
+    /// When its range's queue is gone (the range split while this batch was in flight), the
+    /// operation comes back as `(due, i, r)` for the caller to route by the current map.
+    fn throttle(
+        &mut self,
+        range: &str,
+        i: usize,
+        r: BatchOperationResult,
+        now: Instant,
+    ) -> Option<(Instant, usize, BatchOperationResult)> {
         self.throttled += 1;
         let n = self.throttles.get(i).copied().unwrap_or(u32::MAX);
         if n >= self.max_retries {
             self.decide(i, Ok(r));
-            return;
+            return None;
         }
         if let Some(t) = self.throttles.get_mut(i) {
             *t += 1;
         }
         let at = now + r.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
-        if let Some(q) = self.ranges.get_mut(range) {
-            q.retry.push((at, i));
+        match self.ranges.get_mut(range) {
+            Some(q) => {
+                q.retry.push((at, i));
+                None
+            }
+            None => Some((at, i, r)),
         }
     }
 
@@ -289,9 +315,36 @@ impl BulkJob {
                 if let Some(g) = self.gone.get_mut(i) {
                     *g += 1;
                 }
-                self.route(i, map);
+                self.route(i, map, None);
             }
             _ => self.decide(i, fail()),
+        }
+    }
+
+    /// The operations still queued for a range that is gone: routed again by `map` (the split's
+    /// children start from its concurrency, halved), throttled ones keeping their due time; or,
+    /// with no map to route by, each given `e`. They were never sent to the gone range, so
+    /// this uses none of their re-routing budget.
+    fn requeue(&mut self, q: RangeQueue, map: Option<&RoutingMap>, e: &CosmosError) {
+        let RangeQueue {
+            range: (id, _),
+            fresh,
+            retry,
+            congestion,
+            ..
+        } = q;
+        let Some(map) = map else {
+            for i in fresh.into_iter().chain(retry.into_iter().map(|(_, i)| i)) {
+                self.decide(i, Err(e.clone()));
+            }
+            return;
+        };
+        self.carried.insert(id, congestion.dop);
+        for i in fresh {
+            self.route(i, map, None);
+        }
+        for (at, i) in retry {
+            self.route(i, map, Some(at));
         }
     }
 
@@ -312,6 +365,8 @@ impl BulkJob {
         self.batches += 1;
         let mut throttled = false;
         let mut succeeded = false;
+        // Throttled operations of a range that split meanwhile (its queue is gone).
+        let mut homeless = Vec::new();
         match outcome {
             Ok(response) => match BatchResponse::from_response(&response, b.ops.len()) {
                 Ok(parsed) => {
@@ -320,7 +375,7 @@ impl BulkJob {
                         match r.status {
                             429 => {
                                 throttled = true;
-                                self.throttle(&range, i, r, now);
+                                homeless.extend(self.throttle(&range, i, r, now));
                             }
                             // This range does not hold the operation's key (any more).
                             410 if crate::policy::table::partition_gone(410, r.sub_status) => {
@@ -347,13 +402,22 @@ impl BulkJob {
                 }
             },
             Err(e) if super::gone(&e) => {
-                // The range split or merged: the child re-read the routing map.
-                *splits += 1;
+                // The range split or merged: the child re-read the routing map. Counted once
+                // per range (its batches still in flight come back gone too), and its queue
+                // goes with it: what waits for the range would otherwise be sent there, batch
+                // after batch, each costing a split of the bound.
+                let queued = self.ranges.remove(&range);
+                if queued.is_some() {
+                    *splits += 1;
+                }
                 let map = (*splits <= super::MAX_SPLITS_PER_PAGE)
                     .then(|| d.containers.get(link).and_then(|e| e.routing.clone()))
                     .flatten();
                 for &i in &b.ops {
                     self.reroute(i, map.as_ref(), || Err(e.clone()));
+                }
+                if let Some(q) = queued {
+                    self.requeue(q, map.as_ref(), &e);
                 }
             }
             Err(e) if e.status() == Some(429) => {
@@ -370,7 +434,7 @@ impl BulkJob {
                         retry_after: wait,
                         message: Some(e.message().to_string()),
                     };
-                    self.throttle(&range, i, r, now);
+                    homeless.extend(self.throttle(&range, i, r, now));
                 }
             }
             Err(e) => {
@@ -379,6 +443,15 @@ impl BulkJob {
                 // whose request may have been applied.
                 for &i in &b.ops {
                     self.decide(i, Err(e.clone()));
+                }
+            }
+        }
+        if !homeless.is_empty() {
+            let map = d.containers.get(link).and_then(|e| e.routing.clone());
+            for (at, i, r) in homeless {
+                match &map {
+                    Some(map) => self.route(i, map, Some(at)),
+                    None => self.decide(i, Ok(r)),
                 }
             }
         }
@@ -406,4 +479,79 @@ impl BulkJob {
             batches: self.batches,
         }
     }
+}
+
+/// The effective partition key and the item id of one wire operation (PROTOCOL.md §8.3), or
+/// what is wrong with it, as that operation's result.
+fn operation_key(
+    raw: &str,
+    def: &PartitionKeyDefinition,
+) -> Result<(EffectivePartitionKey, Option<String>), String> {
+    let key: WireKey = serde_json::from_str(raw)
+        .map_err(|e| format!("bulk operation has no readable partitionKey: {e}"))?;
+    let pk = crate::replay::parse_partition_key(&key.partition_key)
+        .map_err(|e| format!("bulk operation: {e}"))?;
+    let epk = effective_partition_key(&pk, def).map_err(|e| {
+        format!("bulk operation: partition key {pk} does not fit the container: {e}")
+    })?;
+    Ok((epk, key.item_id()))
+}
+
+/// Takes the operations of one batch from `q`: due retries first (oldest first), then fresh
+/// operations in window order, up to the batch limits, skipping each operation whose
+/// predecessor on the same item (`after`) has no result yet (it stays queued, in place).
+fn pack(
+    q: &mut RangeQueue,
+    now: Instant,
+    ops: &[Box<serde_json::value::RawValue>],
+    after: &[Option<usize>],
+    results: &[Option<Result<BatchOperationResult, CosmosError>>],
+) -> Vec<usize> {
+    let waits = |i: usize| {
+        after
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|p| results.get(p).is_some_and(Option::is_none))
+    };
+    let len = |i: usize| ops.get(i).map_or(0, |r| r.get().len());
+    let mut taken: Vec<usize> = Vec::new();
+    let mut bytes = 2usize;
+    // Adds the length of `i` when it fits in the batch.
+    let mut fits = |i: usize, n: usize| {
+        let ok = n == 0 || (n < MAX_BATCH_OPERATIONS && bytes + len(i) < MAX_BULK_BATCH_BYTES);
+        if ok {
+            bytes += len(i) + 1;
+        }
+        ok
+    };
+    q.retry.sort_by_key(|(at, i)| (*at, *i));
+    let mut k = 0;
+    while let Some(&(at, i)) = q.retry.get(k) {
+        if at > now {
+            break;
+        }
+        if waits(i) {
+            k += 1;
+            continue;
+        }
+        if !fits(i, taken.len()) {
+            return taken;
+        }
+        q.retry.remove(k);
+        taken.push(i);
+    }
+    let mut k = 0;
+    while let Some(&i) = q.fresh.get(k) {
+        if waits(i) {
+            k += 1;
+            continue;
+        }
+        if !fits(i, taken.len()) {
+            break;
+        }
+        q.fresh.remove(k);
+        taken.push(i);
+    }
+    taken
 }

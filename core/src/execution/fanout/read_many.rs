@@ -218,8 +218,14 @@ impl ReadManyJob {
                 }
                 Ok(())
             }
-            // No such item: reported as missing, not as an error.
-            (Work::Point(_), Err(e)) if e.status() == Some(404) => Ok(()),
+            // No such item: reported as missing, not as an error. Only a plain 404 means that:
+            // 404/1002 (the replica has not caught up with the session token, PROTOCOL.md §4)
+            // and 404/1003 (the container is gone) are errors, as the query path reports them.
+            (Work::Point(_), Err(e))
+                if e.status() == Some(404) && e.sub_status().unwrap_or(0) == 0 =>
+            {
+                Ok(())
+            }
             (
                 Work::Query {
                     range,
