@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sextant_core::models::{ContainerReference, PartitionKey, PartitionKeyValue};
-use sextant_core::{BulkBuilder, BulkOperation, BulkResult, DriverOptions, OutgoingRequest};
+use sextant_core::{
+    BulkBuilder, BulkExecutor, BulkOperation, BulkResult, DriverOptions, Execution, OutgoingRequest,
+};
 use sextant_tests::sim::{Answer, Sim};
 
 fn create(n: usize) -> (usize, BulkOperation) {
@@ -49,6 +51,23 @@ fn not_status(results: &[BulkResult<usize>], status: u16) -> Vec<usize> {
         .filter(|r| !r.outcome.as_ref().is_ok_and(|o| o.status == status))
         .map(|r| r.correlation)
         .collect()
+}
+
+/// Drives a window whose every operation the server creates (201); returns its results and
+/// how many operations were sent.
+fn run_all_created(
+    sim: &mut Sim,
+    core: &mut BulkExecutor<usize>,
+    mut exec: Execution,
+) -> (Vec<BulkResult<usize>>, usize) {
+    let mut sent = 0usize;
+    let mut script = |_: usize, req: &OutgoingRequest| {
+        let ops: Vec<Value> = serde_json::from_slice(&req.body).expect("JSON array");
+        sent += ops.len();
+        batch_answer(req, |_| 201)
+    };
+    let outcome = sim.drive(&mut exec, &mut script);
+    (core.finish_window(&mut exec, outcome), sent)
 }
 
 #[test]
@@ -161,15 +180,8 @@ fn one_key_that_does_not_fit_the_container_fails_only_its_operation() {
             BulkOperation::create(two, r#"{"id":"bad","pk":"a"}"#),
         ),
     );
-    let mut exec = core.start_window(&mut sim.driver, ops, sim.now);
-    let mut sent = 0usize;
-    let mut script = |_: usize, req: &OutgoingRequest| {
-        let ops: Vec<Value> = serde_json::from_slice(&req.body).expect("JSON array");
-        sent += ops.len();
-        batch_answer(req, |_| 201)
-    };
-    let outcome = sim.drive(&mut exec, &mut script);
-    let results = core.finish_window(&mut exec, outcome);
+    let exec = core.start_window(&mut sim.driver, ops, sim.now);
+    let (results, sent) = run_all_created(&mut sim, &mut core, exec);
     assert_eq!(results.len(), 100);
     assert_eq!(
         sent, 99,
@@ -193,15 +205,8 @@ fn operations_past_the_window_size_get_an_error_not_silence() {
     let c = ContainerReference::from_name(sim.account.clone(), "db", "c");
     let mut core = BulkBuilder::new(c).max_in_flight(10).build::<usize>();
     assert_eq!(core.window_size(), 10);
-    let mut exec = core.start_window(&mut sim.driver, (0..15).map(create).collect(), sim.now);
-    let mut sent = 0usize;
-    let mut script = |_: usize, req: &OutgoingRequest| {
-        let ops: Vec<Value> = serde_json::from_slice(&req.body).expect("JSON array");
-        sent += ops.len();
-        batch_answer(req, |_| 201)
-    };
-    let outcome = sim.drive(&mut exec, &mut script);
-    let results = core.finish_window(&mut exec, outcome);
+    let exec = core.start_window(&mut sim.driver, (0..15).map(create).collect(), sim.now);
+    let (results, sent) = run_all_created(&mut sim, &mut core, exec);
     assert_eq!(sent, 10);
     assert_eq!(results.len(), 15, "every operation given has a result");
     assert_eq!(not_status(&results, 201), (10..15).collect::<Vec<_>>());
