@@ -154,6 +154,10 @@ struct Owned {
     next_read: Instant,
     next: Next,
     busy: bool,
+    /// A lease write that failed (a checkpoint, a split's child, a retirement) goes again no
+    /// sooner than this: one poll delay later, not at once, so an outage of the lease
+    /// container is not met with a tight loop of requests.
+    retry_at: Instant,
     /// The last read showed the range split into these parts (split after the checkpoint).
     parts: Vec<(String, String, String)>,
 }
@@ -328,6 +332,8 @@ impl Processor {
             if o.busy {
                 continue;
             }
+            // A failed lease write waits out its delay; the lease is still renewed meanwhile.
+            let due = now.mono >= o.retry_at;
             match &o.next {
                 Next::Deliver(..) => {
                     let Next::Deliver(items, cont) = std::mem::replace(&mut o.next, Next::Read)
@@ -341,7 +347,7 @@ impl Processor {
                         now,
                     );
                 }
-                Next::Checkpoint(cont) => {
+                Next::Checkpoint(cont) if due => {
                     let cont = cont.clone();
                     o.busy = true;
                     let mut l = o.lease.clone();
@@ -353,7 +359,7 @@ impl Processor {
                         now,
                     );
                 }
-                Next::Split(_) => {
+                Next::Split(_) if due => {
                     let Next::Split(mut children) = std::mem::replace(&mut o.next, Next::Retire)
                     else {
                         continue;
@@ -366,12 +372,12 @@ impl Processor {
                     o.busy = true;
                     return self.issue(Pending::SplitCreate(id), Command::CreateLease(child), now);
                 }
-                Next::Retire => {
+                Next::Retire if due => {
                     o.busy = true;
                     let l = o.lease.clone();
                     return self.issue(Pending::Retire(id), Command::DeleteLease(l), now);
                 }
-                Next::Read => {}
+                Next::Read | Next::Checkpoint(_) | Next::Split(_) | Next::Retire => {}
             }
             if now.mono >= o.next_renew {
                 o.busy = true;
@@ -379,7 +385,8 @@ impl Processor {
                 l.timestamp_ms = millis(now.wall);
                 return self.issue(Pending::Renew(id), Command::ReplaceLease(l), now);
             }
-            if now.mono >= o.next_read {
+            // Changes are read only when no write of this lease is waiting to go again.
+            if now.mono >= o.next_read && matches!(o.next, Next::Read) {
                 o.busy = true;
                 let command = Command::ReadChanges {
                     lease: id.clone(),
@@ -398,7 +405,13 @@ impl Processor {
             Some(self.next_acquire)
         };
         for o in self.owned.values().filter(|o| !o.busy) {
-            for t in [o.next_renew, o.next_read, o.renewed_at + expiration] {
+            // A waiting write's due time, or the next read.
+            let next = if matches!(o.next, Next::Read) {
+                o.next_read
+            } else {
+                o.retry_at
+            };
+            for t in [o.next_renew, next, o.renewed_at + expiration] {
                 wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
             }
         }
@@ -479,6 +492,7 @@ impl Processor {
                     if matches!(outcome, Outcome::Failed(_)) {
                         o.next = Next::Split(children_of(&self.options.lease_prefix, &o.parts));
                         o.next_read = now.mono + poll;
+                        o.retry_at = now.mono + poll;
                     }
                 }
             }
@@ -488,6 +502,7 @@ impl Processor {
                         if let Some(o) = self.owned.get_mut(&lease) {
                             o.busy = false;
                             o.next = Next::Retire;
+                            o.retry_at = now.mono + poll;
                         }
                     }
                     // Deleted, or changed by another host: either way it is not ours now.
@@ -509,6 +524,7 @@ impl Processor {
                             next_read: now.mono,
                             next: Next::Read,
                             busy: false,
+                            retry_at: now.mono,
                             parts: Vec::new(),
                         },
                     );
@@ -597,6 +613,7 @@ impl Processor {
                     if let Some(o) = self.owned.get_mut(&lease) {
                         o.busy = false;
                         o.next = Next::Checkpoint(cont);
+                        o.retry_at = now.mono + poll;
                     }
                 }
             },
