@@ -202,30 +202,35 @@ impl BulkJob {
     /// The next batch to send, if a range has room and operations ready (round robin over
     /// the ranges, from the one after the range served last).
     pub fn next_batch(&mut self, now: Instant) -> Option<BatchRole> {
-        let ids: Vec<String> = self.ranges.keys().cloned().collect();
-        let start = match &self.cursor {
-            Some(c) => ids.iter().position(|id| id > c).unwrap_or(0),
-            None => 0,
-        };
-        for k in 0..ids.len() {
-            let id = &ids[(start + k) % ids.len()];
-            let Some(q) = self.ranges.get_mut(id) else {
-                continue;
-            };
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let (ops, after, results) = (&self.ops, &self.after, &self.results);
+        // A range's ready operations may all wait for earlier ones on the same items.
+        let batch_of = |q: &mut RangeQueue| {
             if !(q.has_room() && q.ready(now)) {
-                continue;
+                return None;
             }
-            // Its ready operations may all wait for earlier ones on the same items.
-            let ops = pack(q, now, &self.ops, &self.after, &self.results);
-            if ops.is_empty() {
-                continue;
-            }
-            q.active += 1;
-            let range = q.range.clone();
-            self.cursor = Some(id.clone());
-            return Some(BatchRole { range, ops });
+            let taken = pack(q, now, ops, after, results);
+            (!taken.is_empty()).then(|| {
+                q.active += 1;
+                BatchRole {
+                    range: q.range.clone(),
+                    ops: taken,
+                }
+            })
+        };
+        // After the range served last, then from the first range up to it.
+        let (after_last, up_to_last) = match self.cursor.as_deref() {
+            Some(c) => ((Excluded(c), Unbounded), (Unbounded, Included(c))),
+            None => ((Unbounded, Unbounded), (Unbounded, Excluded(""))),
+        };
+        let mut found =
+            (self.ranges.range_mut::<str, _>(after_last)).find_map(|(_, q)| batch_of(q));
+        if found.is_none() {
+            found = (self.ranges.range_mut::<str, _>(up_to_last)).find_map(|(_, q)| batch_of(q));
         }
-        None
+        let role = found?;
+        self.cursor = Some(role.range.0.clone());
+        Some(role)
     }
 
     /// When a throttled operation of a range with room may go again.
